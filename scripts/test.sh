@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The README's second command: set up, then run the whole test suite and the static checks.
+# Fails (non-zero) when any test or check fails.
+source "$(dirname "$0")/_venv.sh"
+echo "== ruff (lint, incl. security rules) =="
+ruff check .
+ruff format --check .
+echo "== mypy (strict) =="
+mypy
+echo "== bandit (fails on medium or high) =="
+bandit -q -r xinan -ll -c pyproject.toml
+echo "== pytest =="
+python -m pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,144 @@
+"""The click group, global options and the one place errors become messages and exit codes.
+
+Command modules (``xinan/cli/*.py``) import :data:`app` and register commands on it. A
+command parses its options, calls the library, and renders the result with :func:`emit`;
+it holds no logic of its own (STYLE.md practice 11).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from xinan.errors import EXIT_FAILURE, EXIT_USAGE, XinanError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Env:
+    """Settings resolved once from global options and the environment."""
+
+    keyring: Path
+    audit_log: Path | None
+    identity: str | None
+    verbose: bool
+
+    @staticmethod
+    def default_keyring() -> Path:
+        return Path(os.environ.get("XINAN_KEYRING") or "keys")
+
+
+class XinanGroup(click.Group):
+    """Lists commands in the order they were added (the order of the data flow)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(
+    cls=XinanGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--keyring",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="XINAN_KEYRING",
+    default="keys",
+    show_default=True,
+    help="Keyring directory (else $XINAN_KEYRING, else keys/).",
+)
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="XINAN_AUDIT_LOG",
+    default=None,
+    help="Audit log file (else $XINAN_AUDIT_LOG, else <keyring>/../audit/audit.log).",
+)
+@click.option(
+    "--as",
+    "identity",
+    envvar="XINAN_IDENTITY",
+    default=None,
+    metavar="KEY_ID",
+    help="Act as this identity (else $XINAN_IDENTITY).",
+)
+@click.option("--verbose", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(package_name="xinan")
+@click.pass_context
+def app(
+    ctx: click.Context, keyring: Path, audit_log: Path | None, identity: str | None, verbose: bool
+) -> None:
+    """信安 xinan — exchange public credit data without leaking it.
+
+    \b
+    The flow:  provider → platform → querent → auditor
+      provider:  fake, scan, mask, seal
+      platform:  verify, open, vault …
+      auditor:   audit …
+    Every command takes --json for machine-readable output.
+    """
+    ctx.obj = Env(keyring=keyring, audit_log=audit_log, identity=identity, verbose=verbose)
+
+
+def get_env() -> Env:
+    ctx = click.get_current_context()
+    env = ctx.find_object(Env)
+    if env is None:  # a command invoked outside the group (tests calling it directly)
+        env = Env(keyring=Env.default_keyring(), audit_log=None, identity=None, verbose=False)
+    return env
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+def emit(as_json: bool, data: dict[str, Any], text: str | Callable[[], str] | None = None) -> None:
+    """Render a result: JSON on stdout with --json, else human text."""
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False, default=str))
+    elif text is not None:
+        click.echo(text() if callable(text) else text)
+
+
+def note(message: str) -> None:
+    """Progress or status for humans: stderr, so stdout stays clean for data and --json."""
+    click.echo(message, err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: runs the group and maps every XinanError to a message and exit code."""
+    verbose = "--verbose" in (argv if argv is not None else sys.argv[1:])
+    try:
+        app.main(args=argv, prog_name="xinan", standalone_mode=False)
+    except XinanError as exc:
+        if verbose:
+            traceback.print_exc()
+        click.echo(f"xinan: error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"xinan: hint: {exc.hint}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("xinan: aborted", err=True)
+        sys.exit(EXIT_FAILURE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code if exc.exit_code else EXIT_USAGE)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("xinan: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so, never dump locals (they may hold secrets)
+        if verbose:
+            traceback.print_exc()
+        click.echo(f"xinan: error: internal error ({type(exc).__name__})", err=True)
+        click.echo("xinan: hint: rerun with --verbose and report it (see SECURITY.md)", err=True)
+        sys.exit(EXIT_FAILURE)

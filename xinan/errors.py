@@ -1,0 +1,170 @@
+"""The one error tree of xinan.
+
+Every failure a user can meet is an :class:`XinanError`. Each carries a message (what went
+wrong, naming the file, row and field where there is one), an optional hint (what to do next)
+and the exit code the CLI returns for it. The CLI maps these to ``xinan: error: …`` /
+``xinan: hint: …`` in one place (:mod:`xinan.cli`).
+
+Two families, on purpose (STYLE.md practice 3):
+
+* cryptographic failures are *opaque*: :class:`IntegrityError` says that something did not
+  verify, never which byte or which key guess came closest, so that an attacker learns nothing
+  from the message;
+* policy refusals are *specific*: :class:`AccessDenied`, :class:`PolicyError`,
+  :class:`InputError` say which field, which purpose, which rule, and carry that as data.
+
+No error ever carries key material or clear credit data: messages name fields, rows and ids,
+never values of sensitive fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Exit codes (documented in docs/cli.md). Scripts rely on these; do not renumber.
+EXIT_OK = 0
+EXIT_FAILURE = 1  # verification failed, operation refused, or any other error
+EXIT_USAGE = 2  # bad command line (click uses 2 as well)
+EXIT_PARTIAL = 3  # the job finished, but some input rows were rejected (see the rejects file)
+EXIT_DATA = 65  # input unusable as a whole (EX_DATAERR): nothing was written
+EXIT_NOPERM = 77  # refused by access control (EX_NOPERM)
+
+
+class XinanError(Exception):
+    """Base of every error xinan raises on purpose."""
+
+    exit_code: int = EXIT_FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"error": type(self).__name__, "message": self.message}
+        if self.hint:
+            out["hint"] = self.hint
+        return out
+
+
+class UsageError(XinanError):
+    """The command was called in a way that cannot work (missing option, bad value)."""
+
+    exit_code = EXIT_USAGE
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in an input something is: file, row (1 = header line) and column name."""
+
+    file: str
+    row: int | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column is not None:
+            parts.append(f"column {self.column!r}")
+        return ", ".join(parts)
+
+
+class InputError(XinanError):
+    """An input file cannot be used as a whole (empty, wrong encoding, header mismatch…).
+
+    Row-level problems do not raise: they become rejects (see :mod:`xinan.records`).
+    """
+
+    exit_code = EXIT_DATA
+
+    def __init__(self, message: str, *, location: Location | None = None, hint: str | None = None):
+        full = f"{location}: {message}" if location else message
+        super().__init__(full, hint=hint)
+        self.location = location
+
+
+@dataclass(frozen=True)
+class PolicyProblem:
+    """One problem in a policy file, with its place (``file:line`` and the TOML path)."""
+
+    path: str  # TOML path, e.g. "kind.penalty.field[3](证件号码).public"
+    message: str
+    line: int | None = None
+    severity: str = "error"  # "error" | "warning"
+
+    def render(self, file: str) -> str:
+        where = f"{file}:{self.line}" if self.line else file
+        return f"{where}: {self.severity}: {self.path}: {self.message}"
+
+
+class PolicyError(XinanError):
+    """A policy file is invalid; ``problems`` lists every problem found, each with its place."""
+
+    exit_code = EXIT_DATA
+
+    def __init__(
+        self, file: str, problems: list[PolicyProblem], *, hint: str | None = None
+    ) -> None:
+        errors = [p for p in problems if p.severity == "error"]
+        head = f"{file}: policy invalid ({len(errors)} problem{'s' if len(errors) != 1 else ''})"
+        super().__init__(
+            head + "".join("\n  " + p.render(file) for p in problems),
+            hint=hint or "fix the places listed above, then run `xinan policy check` again",
+        )
+        self.file = file
+        self.problems = problems
+
+
+class IntegrityError(XinanError):
+    """Something that must verify did not: a signature, a MAC, an AEAD tag, a digest.
+
+    Deliberately opaque (STYLE.md practice 3). The message may name *which artifact* failed
+    (e.g. "package trailer", "record 17") but never why in cryptographic detail.
+    """
+
+
+class VerificationError(XinanError):
+    """A structural or semantic check on a signed artifact failed (wrong sender, expired,
+    count mismatch, truncated log …). Specific, because the user needs to know which rule."""
+
+
+class AccessDenied(XinanError):
+    """Refused by policy or access control: which identity, which rule, which field."""
+
+    exit_code = EXIT_NOPERM
+
+    def __init__(self, message: str, *, rule: str | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.rule = rule
+
+
+class ComplianceError(AccessDenied):
+    """An algorithm or setting is not allowed under the active compliance mode (e.g. gm-only)."""
+
+
+class KeyringError(XinanError):
+    """A key is missing, locked, of the wrong role or suite, or its file is damaged."""
+
+
+class WrongPassphrase(KeyringError):
+    """The passphrase does not unlock this private key file (or the file was altered)."""
+
+
+class AuditError(XinanError):
+    """The audit log could not be written; the operation that needed it is abandoned."""
+
+
+@dataclass
+class Counts:
+    """Reconciliation of a bulk job: read = written + withheld + rejected, always."""
+
+    read: int = 0
+    written: int = 0
+    withheld: int = 0
+    rejected: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def balanced(self) -> bool:
+        return self.read == self.written + self.withheld + self.rejected
