@@ -1,0 +1,47 @@
+"""The suite registry: ``get_suite(name)`` → the one instance of that suite, after the
+compliance check. Owns the name → implementation table; a certified module registers here
+(see docs/crypto.md, "plugging in a module")."""
+
+from __future__ import annotations
+
+from xinan.crypto import compliance
+from xinan.crypto.base import CryptoSuite, SuiteName
+from xinan.crypto.gm import GmSuite
+from xinan.crypto.intl import IntlSuite, PqSuite
+from xinan.errors import UsageError
+
+_SUITES: dict[SuiteName, CryptoSuite] = {
+    SuiteName.INTL: IntlSuite(),
+    SuiteName.PQ: PqSuite(),
+    SuiteName.GM: GmSuite(),
+}
+
+
+def suite_names() -> list[str]:
+    return [s.value for s in SuiteName]
+
+
+def parse_suite_name(name: str | SuiteName) -> SuiteName:
+    try:
+        return SuiteName(str(name).strip().lower())
+    except ValueError:
+        raise UsageError(
+            f"unknown crypto suite {str(name)!r}", hint=f"use one of: {', '.join(suite_names())}"
+        ) from None
+
+
+def get_suite(
+    name: str | SuiteName, *, compliance_mode: str | compliance.Compliance | None = None
+) -> CryptoSuite:
+    """The suite called ``name``; ComplianceError if the compliance mode forbids it.
+
+    ``compliance_mode`` None means ``$XINAN_COMPLIANCE``, else ``any``.
+    """
+    sn = parse_suite_name(name)
+    compliance.require(sn, compliance_mode)
+    return _SUITES[sn]
+
+
+def register(suite: CryptoSuite) -> None:
+    """Replace the implementation of a suite (a certified hardware module, a test double)."""
+    _SUITES[suite.name] = suite
