@@ -1,0 +1,192 @@
+"""Atomic file output: a crash never leaves a half-written file under its final name.
+
+This module owns how xinan puts bytes on disk (DEVELOPING.md, "Files"): every output is written
+to a temporary file in the destination directory, flushed and ``fsync``-ed, renamed over the
+final name with :func:`os.replace` (atomic on POSIX and on Windows within one volume), and then
+the directory itself is ``fsync``-ed so that the rename survives a power cut.
+
+* Temporary names are ``.<final name>.xinan-<16 hex>.tmp``: hidden, obviously temporary, unique
+  (created with ``O_EXCL``, so an existing file or a planted symlink is never followed or reused)
+  and recognisable by :func:`clean_stale_temps`.
+* ``secret=True`` creates the file with mode 0600 from the first byte (never 0644 then chmod),
+  and forces exactly 0600 whatever the umask. Otherwise the file is created with mode 0644,
+  narrowed by the process umask as for any new file. The mode of a file being replaced is not
+  carried over.
+* On any exception (including ``KeyboardInterrupt``) the temporary file is removed and the final
+  name keeps its previous content, or stays absent.
+* The path ``"-"`` means standard output: no temporary file and no atomicity.
+
+It does not own what is written (see :mod:`xinan.records` for record formats) nor locking: two
+writers racing for one final name each produce a whole file and the last rename wins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = [
+    "STDIO",
+    "atomic_writer",
+    "clean_stale_temps",
+    "write_bytes_atomic",
+    "write_text_atomic",
+]
+
+#: The path that means standard input / standard output.
+STDIO = "-"
+
+_TEMP_SUFFIX = ".tmp"
+_TEMP_MARK = ".xinan-"
+# The visible part of the final name kept in a temp name: NAME_MAX is 255 bytes on the common
+# file systems and the decoration adds 30 characters; 60 characters of (possibly CJK, 3-byte)
+# name stay well inside it.
+_TEMP_NAME_KEEP = 60
+_TEMP_RE = re.compile(r"\A\..*\.xinan-[0-9a-f]{16}\.tmp\Z", re.DOTALL)
+
+
+def _temp_name(final: Path) -> Path:
+    token = secrets.token_hex(8)
+    return final.with_name(f".{final.name[:_TEMP_NAME_KEEP]}{_TEMP_MARK}{token}{_TEMP_SUFFIX}")
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename in *directory* durable (POSIX: the entry lives in the directory)."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    try:
+        fd = os.open(directory, flags)
+    except OSError:  # Windows cannot open a directory; its rename is durable on its own
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems (and all of Windows) refuse fsync on a directory
+        pass
+    finally:
+        os.close(fd)
+
+
+def _open_temp(final: Path, secret: bool) -> tuple[Path, int]:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    flags |= getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    mode = 0o600 if secret else 0o644
+    for _ in range(8):  # a collision of 64 random bits means something else is wrong
+        temp = _temp_name(final)
+        try:
+            fd = os.open(temp, flags, mode)
+        except FileExistsError:
+            continue
+        if secret and hasattr(os, "fchmod"):
+            # The umask can only remove bits, but "exactly 0600" is the contract for secrets.
+            os.fchmod(fd, 0o600)
+        return temp, fd
+    raise FileExistsError(f"could not create a unique temporary file next to {final}")
+
+
+@contextmanager
+def atomic_writer(
+    path: str | Path,
+    *,
+    binary: bool = False,
+    encoding: str = "utf-8",
+    newline: str | None = "",
+    secret: bool = False,
+) -> Iterator[IO[Any]]:
+    """Open *path* for writing so that it appears whole or not at all.
+
+    Yields a file object (text with *encoding* and *newline*, or binary when *binary*). When the
+    ``with`` block ends normally the data is flushed, ``fsync``-ed and renamed over *path*, and
+    the directory is ``fsync``-ed. When it raises, the temporary file is removed, *path* is left
+    as it was, and the exception propagates.
+
+    ``path == "-"`` yields standard output (``sys.stdout``, or its binary buffer) and only
+    flushes it at the end: there is nothing atomic about a pipe.
+    """
+    if str(path) == STDIO:
+        if binary:
+            sys.stdout.flush()  # keep text already written ahead of our bytes
+            yield sys.stdout.buffer
+            sys.stdout.buffer.flush()
+        else:
+            yield sys.stdout
+            sys.stdout.flush()
+        return
+
+    final = Path(path)
+    temp, fd = _open_temp(final, secret)
+    try:
+        if binary:
+            handle: IO[Any] = os.fdopen(fd, "wb")
+        else:
+            handle = os.fdopen(fd, "w", encoding=encoding, newline=newline)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    try:
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, final)
+    except BaseException:
+        # Covers the caller's exception, a failed flush (disk full) and a failed rename alike.
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_directory(final.parent)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes, *, secret: bool = False) -> None:
+    """Write *data* to *path* atomically (see :func:`atomic_writer`)."""
+    with atomic_writer(path, binary=True, secret=secret) as handle:
+        handle.write(data)
+
+
+def write_text_atomic(
+    path: str | Path,
+    text: str,
+    *,
+    encoding: str = "utf-8",
+    newline: str | None = "",
+    secret: bool = False,
+) -> None:
+    """Write *text* to *path* atomically (see :func:`atomic_writer`).
+
+    With the default ``newline=""`` the text is written as given: no ``\\n`` translation.
+    """
+    with atomic_writer(path, encoding=encoding, newline=newline, secret=secret) as handle:
+        handle.write(text)
+
+
+def clean_stale_temps(directory: str | Path, *, older_than: float = 3600.0) -> list[Path]:
+    """Remove temporary files that a crashed xinan writer left in *directory*.
+
+    Only names that :func:`atomic_writer` makes (``.<name>.xinan-<16 hex>.tmp``) and only files
+    last modified more than *older_than* seconds ago are removed, so a writer still at work is
+    left alone. Returns the paths removed.
+    """
+    removed: list[Path] = []
+    cutoff = time.time() - older_than
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if not _TEMP_RE.match(entry.name):
+                continue
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                if entry.stat(follow_symlinks=False).st_mtime > cutoff:
+                    continue
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                continue  # removed by someone else meanwhile
+            removed.append(Path(entry.path))
+    return removed
