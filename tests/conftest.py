@@ -1,0 +1,40 @@
+"""Shared fixtures: the shipped policy, a fixed 'today', an in-memory pseudonym key."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from xinan.policy import Policy, load_policy
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY_FILE = ROOT / "policies" / "credit-default.toml"
+TODAY = date(2026, 11, 25)
+
+
+class FixedPseudonymKey:
+    """A test pseudonym key (HMAC-SHA256 under a fixed synthetic key)."""
+
+    def __init__(self, key_id: str = "xs1testkey", key: bytes = b"\x07" * 32) -> None:
+        self._key_id = key_id
+        self._key = key
+
+    @property
+    def key_id(self) -> str:
+        return self._key_id
+
+    def mac(self, data: bytes) -> bytes:
+        return hmac.digest(self._key, data, "sha256")
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    return load_policy(POLICY_FILE)
+
+
+@pytest.fixture()
+def pskey() -> FixedPseudonymKey:
+    return FixedPseudonymKey()
