@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from xinan.errors import EXIT_FAILURE, EXIT_USAGE, XinanError
+from xinan.errors import EXIT_FAILURE, XinanError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,10 +37,40 @@ class Env:
 
 
 class XinanGroup(click.Group):
-    """Lists commands in the order they were added (the order of the data flow)."""
+    """The root group: lists commands in the order they were added (the order of the data
+    flow) and is the one place where errors become messages and exit codes."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except XinanError as exc:
+            if _verbose(ctx):
+                traceback.print_exc()
+            click.echo(f"xinan: error: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"xinan: hint: {exc.hint}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("xinan: interrupted", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # a bug: say so, never dump locals (they may hold secrets)
+            if _verbose(ctx):
+                traceback.print_exc()
+            click.echo(f"xinan: error: internal error ({type(exc).__name__})", err=True)
+            click.echo(
+                "xinan: hint: rerun with --verbose and report it (see SECURITY.md)", err=True
+            )
+            ctx.exit(EXIT_FAILURE)
+
+
+def _verbose(ctx: click.Context) -> bool:
+    env = ctx.find_object(Env)
+    return bool(env and env.verbose)
 
 
 @click.group(
@@ -114,31 +143,5 @@ def note(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: runs the group and maps every XinanError to a message and exit code."""
-    verbose = "--verbose" in (argv if argv is not None else sys.argv[1:])
-    try:
-        app.main(args=argv, prog_name="xinan", standalone_mode=False)
-    except XinanError as exc:
-        if verbose:
-            traceback.print_exc()
-        click.echo(f"xinan: error: {exc.message}", err=True)
-        if exc.hint:
-            click.echo(f"xinan: hint: {exc.hint}", err=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("xinan: aborted", err=True)
-        sys.exit(EXIT_FAILURE)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code if exc.exit_code else EXIT_USAGE)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("xinan: interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # a bug: say so, never dump locals (they may hold secrets)
-        if verbose:
-            traceback.print_exc()
-        click.echo(f"xinan: error: internal error ({type(exc).__name__})", err=True)
-        click.echo("xinan: hint: rerun with --verbose and report it (see SECURITY.md)", err=True)
-        sys.exit(EXIT_FAILURE)
+    """Entry point of the ``xinan`` command (errors are mapped by :class:`XinanGroup`)."""
+    app.main(args=argv, prog_name="xinan")

@@ -1,0 +1,12 @@
+"""The ``xinan`` command line. Each module here registers its commands on :data:`app`."""
+
+from xinan.cli._app import app, main
+
+# Importing registers the commands, in the order of the data flow.
+from xinan.cli import demo_cmds  # noqa: F401  isort: skip
+from xinan.cli import provider_cmds  # noqa: F401  isort: skip
+from xinan.cli import keys_cmds  # noqa: F401  isort: skip
+from xinan.cli import policy_cmds  # noqa: F401  isort: skip
+from xinan.cli import audit_cmds  # noqa: F401  isort: skip
+
+__all__ = ["app", "main"]

@@ -1,0 +1,134 @@
+"""Options and small helpers shared by the command modules (parsing only, no logic)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from xinan.cli._app import Env
+from xinan.errors import KeyringError, UsageError
+from xinan.masking import Pseudonymizer
+from xinan.policy import Policy
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def policy_option(f: F) -> F:
+    return click.option(
+        "--policy",
+        "policy_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Policy file (else $XINAN_POLICY, else the built-in credit-default).",
+    )(f)
+
+
+def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM-DD") from None
+
+
+def today_option(f: F) -> F:
+    """``--today`` fixes the clock (birth dates in the future, windows); default: today."""
+    return click.option(
+        "--today",
+        callback=_parse_date,
+        envvar="XINAN_TODAY",
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="Treat this date as today (else $XINAN_TODAY, else the system date).",
+    )(f)
+
+
+def parse_audiences(values: Iterable[str], policy: Policy) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        for part in v.split(","):
+            a = part.strip()
+            if not a:
+                continue
+            if a == "all":
+                out.extend(x for x in policy.audiences if x not in out)
+                continue
+            if a not in policy.audiences:
+                raise UsageError(
+                    f"unknown audience {a!r}", hint=f"known: {', '.join(policy.audiences)}"
+                )
+            if a not in out:
+                out.append(a)
+    if not out:
+        raise UsageError("no audience given", hint=f"one of: {', '.join(policy.audiences)}")
+    return out
+
+
+def read_passphrase(what: str, *, confirm: bool = False) -> str:
+    """$XINAN_PASSPHRASE for scripts, else a hidden prompt. Never echoed, never logged."""
+    env = os.environ.get("XINAN_PASSPHRASE")
+    if env:
+        return env
+    try:
+        value: str = click.prompt(
+            f"Passphrase for {what}", hide_input=True, confirmation_prompt=confirm, err=True
+        )
+    except click.exceptions.Abort:
+        raise KeyringError(
+            f"no passphrase for {what}", hint="type it at the prompt, or set XINAN_PASSPHRASE"
+        ) from None
+    return value
+
+
+def load_pseudonymizers(
+    env: Env, refs: Sequence[str], needed: set[str]
+) -> dict[str, Pseudonymizer]:
+    """Unlock the pseudonym keys a job needs: one key serves every namespace it is given for.
+
+    ``refs`` are keyring ids or key ids (``--pseudonym-key``); ``NS=REF`` binds one namespace.
+    """
+    if not needed:
+        return {}
+    if not refs:
+        raise KeyringError(
+            f"this job writes keyed pseudonyms (namespace {', '.join(sorted(needed))}) and needs "
+            "a pseudonym key",
+            hint="create one with `xinan keygen --id subject-ps --role pseudonym --suite intl`, "
+            "then pass --pseudonym-key subject-ps (or set XINAN_PSEUDONYM_KEY)",
+        )
+    from xinan.keys import Keyring
+
+    ring = Keyring(env.keyring)
+    out: dict[str, Pseudonymizer] = {}
+    default: Pseudonymizer | None = None
+    for ref in refs:
+        ns, _, key_ref = ref.rpartition("=")
+        secret = ring.secret(key_ref, read_passphrase(f"pseudonym key {key_ref}"))
+        if ns:
+            out[ns] = secret
+        else:
+            default = secret
+    for ns in needed:
+        if ns not in out:
+            if default is None:
+                raise KeyringError(
+                    f"no pseudonym key for namespace {ns!r}",
+                    hint=f"pass --pseudonym-key {ns}=KEY_ID",
+                )
+            out[ns] = default
+    return out
+
+
+def parse_datetime(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"not a date/time: {value!r}", hint="use ISO 8601, e.g. 2026-01-31T12:00:00+08:00"
+        ) from None

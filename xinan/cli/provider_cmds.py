@@ -1,0 +1,280 @@
+"""The provider's commands: ``xinan fake``, ``xinan scan``, ``xinan mask``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from xinan.cli._app import app, emit, get_env, json_option, note
+from xinan.cli._common import (
+    load_pseudonymizers,
+    parse_audiences,
+    policy_option,
+    today_option,
+)
+from xinan.errors import EXIT_PARTIAL, UsageError
+from xinan.masking import MaskContext, audiences_needing_pseudonyms
+from xinan.policy import load_policy
+from xinan.provider import mask_file, match_header, scan_file
+from xinan.records import open_records, open_writer
+from xinan.synth import KINDS, Synth
+
+
+@app.command()
+@click.argument("kind", type=click.Choice(KINDS))
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="Number of records.",
+)
+@click.option(
+    "-o", "--output", required=True, help="Output file (.csv or .jsonl), or - for stdout."
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same file)."
+)
+@click.option(
+    "--encoding",
+    type=click.Choice(["utf-8", "utf-8-sig", "gb18030", "gbk"], case_sensitive=False),
+    default="utf-8",
+    show_default=True,
+)
+@click.option(
+    "--bad-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of deliberately bad rows.",
+)
+@policy_option
+@today_option
+@json_option
+def fake(
+    kind: str,
+    count: int,
+    output: str,
+    seed: int,
+    encoding: str,
+    bad_rate: float,
+    policy_path: Path | None,
+    today: date,
+    as_json: bool,
+) -> None:
+    """Write synthetic records (Faker zh_CN) in the policy's layout for KIND.
+
+    Identifiers are synthetic with valid check characters. With --bad-rate, that share of rows
+    is deliberately broken (wrong check character, impossible date, …) to exercise validation.
+
+    \b
+    Examples:
+      xinan fake penalty -n 1000 -o penalty.csv
+      xinan fake penalty -n 1000000 -o export.csv --encoding gb18030 --bad-rate 0.01
+    """
+    pol = load_policy(policy_path)
+    k = pol.kind(kind)
+    synth = Synth(pol, seed=seed, today=today)
+    bad = 0
+    with open_writer(output, k.columns, encoding=encoding) as w:
+        for values, why in synth.rows(k, count, bad_rate=bad_rate):
+            w.write(values)
+            bad += why is not None
+    data = {
+        "file": output,
+        "kind": kind,
+        "records": count,
+        "bad": bad,
+        "encoding": encoding,
+        "seed": seed,
+    }
+    if output != "-":
+        emit(
+            as_json,
+            data,
+            f"wrote {count} {kind} records ({bad} deliberately bad) to {output} [{encoding}]",
+        )
+
+
+@app.command()
+@click.argument("file")
+@click.option(
+    "--encoding", default=None, help="Input encoding (default: detect UTF-8 / BOM / GB18030)."
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Scan only the first N rows."
+)
+@policy_option
+@today_option
+@json_option
+def scan(
+    file: str,
+    encoding: str | None,
+    limit: int | None,
+    policy_path: Path | None,
+    today: date,
+    as_json: bool,
+) -> None:
+    """Show which columns, and which free texts, hold which identifiers, with counts.
+
+    Reads only; values are never printed.
+
+    \b
+    Examples:
+      xinan scan export.csv
+      xinan scan export.csv --json | jq '.columns[] | select(.in_free_text != {})'
+    """
+    pol = load_policy(policy_path)
+    report = scan_file(file, today=today, policy=pol, encoding=encoding, limit=limit)
+
+    def text() -> str:
+        lines = [
+            f"{report.file}: {report.rows} rows ({report.bad_rows} unreadable), encoding "
+            f"{report.encoding}, kind {report.kind or '(no match)'}"
+        ]
+        width = max((len(c.column) for c in report.columns), default=10)
+        for c in report.columns:
+            found = ", ".join(f"{k} {n}" for k, n in c.values.most_common())
+            inner = ", ".join(f"{k} {n}" for k, n in c.in_text.most_common())
+            desc = found or "-"
+            if inner:
+                desc += f"; in free text: {inner}"
+            lines.append(f"  {c.column:<{width}}  {c.declared or '?':<11} {c.non_empty:>9}  {desc}")
+        return "\n".join(lines)
+
+    emit(as_json, report.to_json(), text)
+
+
+@app.command()
+@click.argument("file")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    help="Output file, or - for stdout. With several audiences it must contain {audience}.",
+)
+@click.option(
+    "--audience",
+    "audiences",
+    required=True,
+    multiple=True,
+    help="public, gov_share, querent, internal, submission (or all); repeat or comma-separate.",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write rejected rows and reasons here.",
+)
+@click.option("--kind", default=None, help="Record kind (default: matched from the header).")
+@click.option(
+    "--encoding", default=None, help="Input encoding (default: detect UTF-8 / BOM / GB18030)."
+)
+@click.option(
+    "--out-encoding",
+    type=click.Choice(["utf-8", "utf-8-sig", "gb18030"], case_sensitive=False),
+    default="utf-8",
+    show_default=True,
+)
+@click.option(
+    "--pseudonym-key",
+    "pseudonym_keys",
+    multiple=True,
+    envvar="XINAN_PSEUDONYM_KEY",
+    metavar="KEY_ID",
+    help="Keyring secret for keyed pseudonyms (else $XINAN_PSEUDONYM_KEY).",
+)
+@policy_option
+@today_option
+@json_option
+def mask(
+    file: str,
+    output: str,
+    audiences: tuple[str, ...],
+    rejects: str | None,
+    kind: str | None,
+    encoding: str | None,
+    out_encoding: str,
+    pseudonym_keys: tuple[str, ...],
+    policy_path: Path | None,
+    today: date,
+    as_json: bool,
+) -> None:
+    """Validate FILE and write the masked view of each record for an audience.
+
+    Rows that fail validation or carry prohibited data go to the rejects file with their row
+    number, column and reason. The summary always reconciles:
+    read N = written M + withheld W + rejected K (withheld: rows this audience may not see,
+    such as natural persons in public).
+
+    \b
+    Exit codes: 0 done, no rejects; 3 done, some rows rejected; 65 input unusable (nothing
+    written); 2 usage error; 1 other failure.
+
+    \b
+    Examples:
+      xinan mask export.csv -o public.csv --audience public --rejects rejects.csv
+      xinan mask export.csv -o 'out-{audience}.csv' --audience public,gov_share,querent \\
+          --pseudonym-key subject-ps
+    """
+    env = get_env()
+    pol = load_policy(policy_path)
+    auds = parse_audiences(audiences, pol)
+    if len(auds) > 1 and "{audience}" not in output:
+        raise UsageError(
+            "several audiences need an output name containing {audience}",
+            hint="e.g. -o 'out-{audience}.csv'",
+        )
+    outputs = {a: output.replace("{audience}", a) for a in auds}
+    # Resolve the kind first so that only the keys this job needs are asked for.
+    with open_records(file, encoding=encoding) as reader:
+        layout = match_header(pol, reader.header, kind=kind, file=file)
+    needed = audiences_needing_pseudonyms(pol, layout.kind, auds)
+    pseudonymizers = load_pseudonymizers(env, pseudonym_keys, needed)
+    ctx = MaskContext(today=today, pseudonymizers=pseudonymizers)
+    show_progress = not as_json and sys.stderr.isatty()
+    summary = mask_file(
+        file,
+        outputs,
+        policy=pol,
+        ctx=ctx,
+        kind=layout.kind.name,
+        rejects=rejects,
+        encoding=encoding,
+        out_encoding=out_encoding,
+        progress=(lambda n: note(f"… {n:,} rows")) if show_progress else None,
+    )
+    data: dict[str, Any] = summary.to_json()
+
+    def text() -> str:
+        lines = [f"{summary.file}: kind {summary.kind}, encoding {summary.encoding}"]
+        for a, c in summary.per_audience.items():
+            extra = []
+            if summary.scrubbed.get(a):
+                extra.append(f"{summary.scrubbed[a]} identifiers scrubbed from free text")
+            if summary.guarded.get(a):
+                extra.append(f"{summary.guarded[a]} caught by the guard")
+            tail = f" ({'; '.join(extra)})" if extra else ""
+            dest = summary.outputs[a]
+            lines.append(
+                f"{a}: read {c.read}, written {c.written}, withheld {c.withheld}, "
+                f"rejected {c.rejected} → {dest}{tail}"
+            )
+        if summary.rejected:
+            lines.append(f"rejects: {summary.rejects_file or '(not written; pass --rejects FILE)'}")
+            for reason, n in summary.reasons.most_common(5):
+                lines.append(f"  {n:>7}  {reason}")
+        return "\n".join(lines)
+
+    # With -o -, stdout carries the data: the summary goes to stderr.
+    if "-" in outputs.values() and not as_json:
+        note(text())
+    else:
+        emit(as_json, data, text)
+    if summary.rejected:
+        raise SystemExit(EXIT_PARTIAL)

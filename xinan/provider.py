@@ -1,0 +1,629 @@
+"""(1) The provider's jobs: match an export to the catalogue, validate, scan, mask.
+
+This module owns the row-level rules of collection: every input record ends up in an output or
+in the rejects file with its reason, and the counts add up (read = written + withheld +
+rejected, per audience). It uses :mod:`xinan.records` for I/O, :mod:`xinan.policy` for the
+rules and :mod:`xinan.masking` for the views; sealing is :mod:`xinan.package`'s.
+
+Validation normalises what it accepts (resident-ID check character upper-cased, mobile numbers
+without +86 or spaces, dates as YYYY-MM-DD) so that masks and pseudonyms see one canonical form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from xinan.errors import Counts, InputError, Location
+from xinan.identifiers import (
+    IdKind,
+    classify_value,
+    find_identifiers,
+    is_valid_bank_card,
+    is_valid_email,
+    is_valid_mobile,
+    is_valid_phone,
+    is_valid_resident_id,
+    is_valid_uscc,
+)
+from xinan.masking import MaskContext, View
+from xinan.policy import Category, FieldSpec, FieldType, Policy, RecordKind, SubjectClass
+from xinan.records import BadRow, Row, open_records, open_rejects, open_writer
+
+_BAD_RESIDENT_ID = "not a valid resident ID (GB 11643-1999: check character, birth date, region)"
+BATCH_SIZE = 4096  # rows masked per View.apply_batch call: memory stays flat, loops stay in C
+RESIDENT_ID_DOC_TYPES = frozenset({"身份证", "居民身份证", "中华人民共和国居民身份证"})
+
+
+class Rejected(Exception):
+    """Raised inside validation; becomes one line of the rejects file."""
+
+    def __init__(self, column: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+# --------------------------------------------------------------------------------------------
+# Header → kind
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a file's columns map onto a record kind."""
+
+    kind: RecordKind
+    source_index: tuple[int | None, ...]  # for each kind field: its column in the file, or None
+    prohibited: tuple[tuple[int, Category], ...]  # prohibited columns present in the file
+
+    def to_kind_order(self, values: Sequence[str]) -> list[str]:
+        return [values[i] if i is not None else "" for i in self.source_index]
+
+
+def match_header(policy: Policy, header: Sequence[str], *, kind: str | None, file: str) -> Layout:
+    """Find the kind whose layout fits ``header`` (or check the given one).
+
+    Refuses unclassified columns and missing required ones before anything is read."""
+    candidates = [policy.kind(kind)] if kind else list(policy.kinds.values())
+    best: tuple[int, RecordKind] | None = None
+    for k in candidates:
+        score = sum(1 for c in header if c in k.columns)
+        if best is None or score > best[0]:
+            best = (score, k)
+    if best is None or best[0] == 0:
+        raise InputError(
+            "the header matches no record kind of the policy",
+            location=Location(file, 1),
+            hint=f"known kinds: {', '.join(policy.kinds)}; pass --kind, or check the column names "
+            "against `xinan policy show`",
+        )
+    k = best[1]
+    prohibited: list[tuple[int, Category]] = []
+    unknown: list[str] = []
+    for i, col in enumerate(header):
+        if col in k.columns:
+            continue
+        cat = policy.prohibited_column(col)
+        if cat is not None:
+            prohibited.append((i, cat))
+        else:
+            unknown.append(col)
+    if unknown:
+        raise InputError(
+            f"column(s) not in the catalogue for kind {k.name!r}: {', '.join(unknown)} — an "
+            "unclassified field cannot be collected (数据安全法 第二十一条)",
+            location=Location(file, 1, unknown[0]),
+            hint="remove the column from the export, or classify it in the policy "
+            "(docs/policy.md §5)",
+        )
+    missing = [f.name for f in k.fields if f.required and f.name not in header]
+    if missing:
+        raise InputError(
+            f"required column(s) missing for kind {k.name!r}: {', '.join(missing)}",
+            location=Location(file, 1),
+            hint="export these columns, or pass --kind if the file is of another kind",
+        )
+    index = {c: i for i, c in enumerate(header)}
+    return Layout(
+        kind=k,
+        source_index=tuple(index.get(c) for c in k.columns),
+        prohibited=tuple(prohibited),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+
+_DATE_RE = re.compile(r"^(\d{4})[-/]?(\d{1,2})[-/]?(\d{1,2})$")
+_CODE_BAD = re.compile(r"[\x00-\x1f\x7f]")
+_DIGITS = re.compile(r"\d")
+_ID_OTHER = re.compile(r"^[A-Za-z0-9()（）\-]{5,32}$")
+_SPACES = re.compile(r"[\s\-]")
+
+Check = Callable[[str], str]
+
+
+def _norm_date(v: str) -> str:
+    m = _DATE_RE.match(v)
+    if not m:
+        raise ValueError("not a date (YYYY-MM-DD)")
+    try:
+        d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        raise ValueError("not a real calendar date") from None
+    return d.isoformat()
+
+
+def _norm_amount(v: str) -> str:
+    try:
+        x = Decimal(v.replace(",", ""))
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not x.is_finite() or x < 0:
+        raise ValueError("must be a non-negative number")
+    return v.replace(",", "")
+
+
+def _norm_mobile(v: str) -> str:
+    if not is_valid_mobile(v):
+        raise ValueError("not a valid mainland mobile number")
+    digits = _SPACES.sub("", v)
+    for prefix in ("+86", "0086", "86"):
+        if digits.startswith(prefix) and len(digits) == 11 + len(prefix):
+            return digits[len(prefix) :]
+    return digits
+
+
+def _checker(f: FieldSpec, today: date) -> Check:
+    """The validator for one field: returns the canonical value or raises ValueError(reason)."""
+    t = f.type
+    limit = f.max_length or (4000 if t is FieldType.TEXT else 200)
+
+    def length(v: str) -> str:
+        if len(v) > limit:
+            raise ValueError(f"longer than {limit} characters")
+        return v
+
+    if t is FieldType.RESIDENT_ID:
+
+        def resident(v: str) -> str:
+            v = v.strip().upper()
+            if not is_valid_resident_id(v, today=today):
+                raise ValueError(_BAD_RESIDENT_ID)
+            return v
+
+        return resident
+    if t is FieldType.USCC:
+
+        def uscc(v: str) -> str:
+            v = v.strip().upper()
+            if not is_valid_uscc(v):
+                raise ValueError(
+                    "not a valid unified social credit code (GB 32100-2015 check character)"
+                )
+            return v
+
+        return uscc
+    if t is FieldType.MOBILE:
+        return _norm_mobile
+    if t is FieldType.PHONE:
+
+        def phone(v: str) -> str:
+            if is_valid_mobile(v):
+                return _norm_mobile(v)
+            if not is_valid_phone(v):
+                raise ValueError("not a valid phone number (mobile, or landline with area code)")
+            return v.strip()
+
+        return phone
+    if t is FieldType.EMAIL:
+
+        def email(v: str) -> str:
+            if not is_valid_email(v.strip()):
+                raise ValueError("not a valid e-mail address")
+            return v.strip()
+
+        return email
+    if t is FieldType.BANK_CARD:
+
+        def card(v: str) -> str:
+            if not is_valid_bank_card(v):
+                raise ValueError("not a valid bank card number (Luhn check)")
+            return _SPACES.sub("", v)
+
+        return card
+    if t is FieldType.DATE:
+        return _norm_date
+    if t is FieldType.AMOUNT:
+        return _norm_amount
+    if t is FieldType.INTEGER:
+
+        def integer(v: str) -> str:
+            if not v.strip().lstrip("-").isdigit():
+                raise ValueError("not a whole number")
+            return v.strip()
+
+        return integer
+    if t is FieldType.ENUM:
+        allowed = frozenset(f.values)
+        shown = "、".join(f.values[:8]) + ("…" if len(f.values) > 8 else "")
+
+        def enum(v: str) -> str:
+            if v not in allowed:
+                raise ValueError(f"not one of the allowed values ({shown})")
+            return v
+
+        return enum
+    if t is FieldType.CODE:
+
+        def code(v: str) -> str:
+            if len(v) > 64 or _CODE_BAD.search(v):
+                raise ValueError("not a valid code (≤ 64 characters, no control characters)")
+            return v
+
+        return code
+    if t is FieldType.PERSON_NAME:
+
+        def person(v: str) -> str:
+            if len(v) > 64 or _DIGITS.search(v):
+                raise ValueError("not a person's name (no digits, ≤ 64 characters)")
+            return v
+
+        return person
+    return length  # party/org names, address, text, id_number (handled per row)
+
+
+@dataclass(frozen=True)
+class ValidRow:
+    values: list[str]  # in the kind's column order, canonical
+    subject_class: SubjectClass
+
+
+class Validator:
+    """Checks one row against a kind: field types, required fields, subject class, consent."""
+
+    def __init__(self, policy: Policy, kind: RecordKind, *, today: date) -> None:
+        self.policy = policy
+        self.kind = kind
+        self.today = today
+        self._checks: list[tuple[int, FieldSpec, Check]] = [
+            (i, f, _checker(f, today)) for i, f in enumerate(kind.fields)
+        ]
+        self._required = [(i, f.name) for i, f in enumerate(kind.fields) if f.required]
+        # -1 only for natural/legal kinds, whose class is fixed (policy check guarantees it)
+        self._class_index = kind.index(kind.class_field) if kind.class_field else -1
+        self._class_requires = {
+            SubjectClass(cls): [(kind.index(n), n) for n in names]
+            for cls, names in kind.class_requires.items()
+        }
+        self._id_numbers = [
+            (i, kind.index(f.id_type_field) if f.id_type_field else None, f.name)
+            for i, f in enumerate(kind.fields)
+            if f.type is FieldType.ID_NUMBER
+        ]
+        self._gated = [
+            (i, f.name, f.consent_gated) for i, f in enumerate(kind.fields) if f.consent_gated
+        ]
+        self._basis = [kind.index(n) for n in kind.basis_fields]
+        self._fixed_class = {
+            "natural": SubjectClass.NATURAL,
+            "legal": SubjectClass.LEGAL,
+        }.get(kind.subject)
+
+    def check(self, raw: Sequence[str]) -> ValidRow:
+        values = [v.strip() for v in raw]
+        for i, f, check in self._checks:
+            v = values[i]
+            if v:
+                try:
+                    values[i] = check(v)
+                except ValueError as exc:
+                    raise Rejected(f.name, str(exc)) from None
+        for i, name in self._required:
+            if not values[i]:
+                raise Rejected(name, "required but empty")
+        if self._fixed_class is not None:
+            cls = self._fixed_class
+        else:
+            cls_name = values[self._class_index]
+            try:
+                cls = self.policy.subject_classes[cls_name]
+            except KeyError:
+                raise Rejected(self.kind.class_field, "unknown subject class") from None
+        for i, name in self._class_requires.get(cls, ()):
+            if not values[i]:
+                raise Rejected(name, f"required for a {cls.value} subject but empty")
+        for i, type_i, name in self._id_numbers:
+            v = values[i]
+            if not v:
+                continue
+            doc = values[type_i] if type_i is not None else "身份证"
+            if doc in RESIDENT_ID_DOC_TYPES or (type_i is None):
+                v = v.upper()
+                if not is_valid_resident_id(v, today=self.today):
+                    raise Rejected(
+                        name,
+                        _BAD_RESIDENT_ID,
+                    )
+                values[i] = v
+            elif not _ID_OTHER.match(v):
+                raise Rejected(name, "not a valid document number (5–32 letters or digits)")
+        for i, name, category in self._gated:
+            if values[i] and not any(values[b] for b in self._basis):
+                raise Rejected(
+                    name,
+                    f"consent-required:{category} — needs the subject's written consent or a legal "
+                    f"basis in {'/'.join(self.kind.basis_fields)} (征信业管理条例 第十四条)",
+                )
+        return ValidRow(values, cls)
+
+
+# --------------------------------------------------------------------------------------------
+# The mask job
+
+
+@dataclass
+class MaskSummary:
+    file: str
+    kind: str
+    encoding: str | None
+    read: int = 0
+    rejected: int = 0
+    per_audience: dict[str, Counts] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    rejects_file: str | None = None
+    reasons: Counter[str] = field(default_factory=Counter)
+    scrubbed: dict[str, int] = field(default_factory=dict)
+    guarded: dict[str, int] = field(default_factory=dict)
+
+    def counts(self, audience: str) -> Counts:
+        return self.per_audience[audience]
+
+    def balanced(self) -> bool:
+        return all(c.balanced() for c in self.per_audience.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "kind": self.kind,
+            "encoding": self.encoding,
+            "read": self.read,
+            "rejected": self.rejected,
+            "rejects_file": self.rejects_file,
+            "reject_reasons": dict(self.reasons.most_common()),
+            "audiences": {
+                a: {
+                    "output": self.outputs.get(a),
+                    "read": c.read,
+                    "written": c.written,
+                    "withheld": c.withheld,
+                    "rejected": c.rejected,
+                    "scrubbed_in_text": self.scrubbed.get(a, 0),
+                    "guard_hits": self.guarded.get(a, 0),
+                }
+                for a, c in self.per_audience.items()
+            },
+        }
+
+
+def _reason_key(column: str | None, reason: str) -> str:
+    head = reason.split(" — ", maxsplit=1)[0].split(" (", maxsplit=1)[0]
+    return f"{column}: {head}" if column else head
+
+
+def mask_file(
+    src: str | Path,
+    outputs: Mapping[str, str | Path],
+    *,
+    policy: Policy,
+    ctx: MaskContext,
+    kind: str | None = None,
+    rejects: str | Path | None = None,
+    encoding: str | None = None,
+    out_encoding: str = "utf-8",
+    progress: Callable[[int], None] | None = None,
+    progress_every: int = 100_000,
+    batch_size: int = BATCH_SIZE,
+) -> MaskSummary:
+    """Validate every row of ``src`` and write one masked view per audience in ``outputs``.
+
+    Streams: memory stays flat whatever the file size. Outputs and the rejects file are written
+    atomically, so a crash leaves nothing half-written under a final name.
+    """
+    src_name = str(src)
+    with open_records(src, encoding=encoding) as reader:
+        layout = match_header(policy, reader.header, kind=kind, file=src_name)
+        k = layout.kind
+        validator = Validator(policy, k, today=ctx.today)
+        views = {a: View(policy, k, a, ctx) for a in outputs}
+        summary = MaskSummary(file=src_name, kind=k.name, encoding=reader.encoding)
+        summary.per_audience = {a: Counts() for a in outputs}
+        summary.outputs = {a: str(p) for a, p in outputs.items()}
+        summary.rejects_file = str(rejects) if rejects else None
+        with ExitStack() as stack:
+            # Atomic writers: on any exception every output is discarded, never half-written.
+            writers = {
+                a: stack.enter_context(open_writer(p, views[a].columns, encoding=out_encoding))
+                for a, p in outputs.items()
+            }
+            rej = stack.enter_context(open_rejects(rejects))
+            prohibited = layout.prohibited
+            to_kind = layout.to_kind_order
+            items = [(views[a], writers[a], summary.per_audience[a]) for a in outputs]
+            batch: list[list[str]] = []
+            classes: list[SubjectClass] = []
+
+            def flush() -> None:
+                # Valid rows are masked a batch at a time (View.apply_batch), in input order.
+                for view, writer, counts in items:
+                    for out in view.apply_batch(batch, classes):
+                        if out is None:
+                            counts.withheld += 1
+                        else:
+                            writer.write(out)
+                            counts.written += 1
+                batch.clear()
+                classes.clear()
+
+            for item in reader:
+                summary.read += 1
+                if progress is not None and summary.read % progress_every == 0:
+                    progress(summary.read)
+                if isinstance(item, BadRow):
+                    rej.write(item)
+                    summary.rejected += 1
+                    summary.reasons[_reason_key(item.column, item.reason)] += 1
+                    continue
+                try:
+                    for i, cat in prohibited:
+                        if item.values[i].strip():
+                            raise Rejected(
+                                reader.header[i],
+                                f"prohibited:{cat.id} — {cat.label} must not be collected "
+                                "(征信业管理条例 第十四条)",
+                            )
+                    valid = validator.check(to_kind(item.values))
+                except Rejected as r:
+                    rej.reject(item.number, r.column, r.reason, item.values)
+                    summary.rejected += 1
+                    summary.reasons[_reason_key(r.column, r.reason)] += 1
+                    continue
+                batch.append(valid.values)
+                classes.append(valid.subject_class)
+                if len(batch) >= batch_size:
+                    flush()
+            flush()
+    for a, counts in summary.per_audience.items():
+        counts.read = summary.read
+        counts.rejected = summary.rejected
+        summary.scrubbed[a] = views[a].stats.scrubbed
+        summary.guarded[a] = views[a].stats.guarded
+    return summary
+
+
+# --------------------------------------------------------------------------------------------
+# Scan
+
+
+@dataclass
+class ColumnReport:
+    column: str
+    declared: str | None  # the policy's type for the column, when the header matches a kind
+    non_empty: int = 0
+    values: Counter[str] = field(default_factory=Counter)  # whole-cell identifier kinds
+    in_text: Counter[str] = field(default_factory=Counter)  # identifiers found inside free text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "declared_type": self.declared,
+            "non_empty": self.non_empty,
+            "identifiers": dict(self.values),
+            "in_free_text": dict(self.in_text),
+        }
+
+
+@dataclass
+class ScanReport:
+    file: str
+    encoding: str | None
+    kind: str | None
+    rows: int
+    bad_rows: int
+    columns: list[ColumnReport]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "encoding": self.encoding,
+            "kind": self.kind,
+            "rows": self.rows,
+            "bad_rows": self.bad_rows,
+            "columns": [c.to_json() for c in self.columns],
+        }
+
+
+_TEXTY = re.compile(r"[\u4e00-\u9fff]")
+# Columns where a whole cell may be a person's name (None: the header matched no kind).
+_NAME_COLUMNS = frozenset({None, "person_name", "party_name", "org_name", "address"})
+
+
+def scan_file(
+    src: str | Path,
+    *,
+    today: date,
+    policy: Policy | None = None,
+    encoding: str | None = None,
+    limit: int | None = None,
+) -> ScanReport:
+    """Which columns, and which free texts, hold which identifiers — with counts. Reads only."""
+    with open_records(src, encoding=encoding) as reader:
+        header = reader.header
+        kind: RecordKind | None = None
+        if policy is not None:
+            best = max(policy.kinds.values(), key=lambda k: sum(c in k.columns for c in header))
+            if sum(c in best.columns for c in header) * 2 >= len(header):
+                kind = best
+        cols = [
+            ColumnReport(
+                c, kind.field(c).type.value if kind is not None and c in kind.columns else None
+            )
+            for c in header
+        ]
+        rows = bad = 0
+        for item in reader:
+            if limit is not None and rows >= limit:
+                break
+            rows += 1
+            if isinstance(item, BadRow):
+                bad += 1
+                continue
+            for rep, v in zip(cols, item.values, strict=False):
+                if not v:
+                    continue
+                rep.non_empty += 1
+                if rep.declared != FieldType.TEXT.value:
+                    whole = classify_value(v, today=today)
+                    # A short word in a typed column ("一般" in an enum) is no person's name.
+                    if whole is not None and (
+                        whole is not IdKind.PERSON_NAME or rep.declared in _NAME_COLUMNS
+                    ):
+                        rep.values[whole.value] += 1
+                        continue
+                if len(v) > 8 and _TEXTY.search(v):
+                    for found in find_identifiers(v, today=today):
+                        rep.in_text[found.kind.value] += 1
+    return ScanReport(
+        file=str(src),
+        encoding=reader.encoding,
+        kind=kind.name if kind else None,
+        rows=rows,
+        bad_rows=bad,
+        columns=cols,
+    )
+
+
+def iter_valid(
+    src: str | Path,
+    *,
+    policy: Policy,
+    today: date,
+    kind: str | None = None,
+    encoding: str | None = None,
+) -> Iterator[tuple[Row, ValidRow | Rejected | BadRow]]:
+    """Stream a file's rows with their validation outcome (the seal job builds on this)."""
+    with open_records(src, encoding=encoding) as reader:
+        layout = match_header(policy, reader.header, kind=kind, file=str(src))
+        validator = Validator(policy, layout.kind, today=today)
+        for item in reader:
+            if isinstance(item, BadRow):
+                yield Row(item.number, []), item
+                continue
+            try:
+                for i, cat in layout.prohibited:
+                    if item.values[i].strip():
+                        raise Rejected(reader.header[i], f"prohibited:{cat.id}")
+                yield item, validator.check(layout.to_kind_order(item.values))
+            except Rejected as r:
+                yield item, r
+
+
+__all__ = [
+    "IdKind",
+    "Layout",
+    "MaskSummary",
+    "Rejected",
+    "ScanReport",
+    "ValidRow",
+    "Validator",
+    "mask_file",
+    "match_header",
+    "scan_file",
+]
