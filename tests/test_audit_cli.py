@@ -1,0 +1,156 @@
+"""``xinan audit …`` through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+import xinan.cli.audit_cmds  # noqa: F401  registers the group
+from tests.test_audit_log import KEYS, ORIGIN, SIGNER, Clock, event, lines, make_log, write_lines
+from xinan.audit import AuditLog
+from xinan.cli._app import app
+
+VKEY = KEYS[0].vkey()
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def said(r) -> str:
+    """Everything the command said: stdout, stderr (``xinan: error: …``), any exception."""
+    return r.output + (r.stderr if hasattr(r, "stderr") else "") + str(r.exception or "")
+
+
+def test_verify_ok_and_json(tmp_path: Path) -> None:
+    path = make_log(tmp_path, 5)
+    r = run("audit", "verify", str(path), "--key", VKEY)
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("ok: ") and "5 entries" in r.output
+    r = run("audit", "verify", str(path), "--key", VKEY, "--json")
+    assert r.exit_code == 0 and json.loads(r.output)["ok"] is True
+
+
+def test_verify_names_violation_and_fails(tmp_path: Path) -> None:
+    path = make_log(tmp_path, 5)
+    ls = lines(path)
+    ls[2] = ls[2].replace(b"querent-bank-01", b"querent-bank-66")
+    write_lines(path, ls)
+    r = run("audit", "verify", str(path), "--key", VKEY)
+    assert r.exit_code == 1 and "entry 2 modified" in said(r)
+    r = run("audit", "verify", str(path), "--key", VKEY, "--json")
+    assert r.exit_code == 1
+    report = json.loads(r.stdout)
+    assert report["ok"] is False and report["violations"][0]["violation"] == "modified"
+
+
+def test_verify_without_key_fails(tmp_path: Path) -> None:
+    path = make_log(tmp_path, 2)
+    r = run("audit", "verify", str(path))
+    assert r.exit_code == 1 and "no log key" in said(r)
+
+
+def test_key_file_and_default_log_from_env(tmp_path: Path) -> None:
+    path = make_log(tmp_path, 2)
+    kf = tmp_path / "log.vkey"
+    kf.write_text(VKEY + "\n")
+    r = run("audit", "verify", "--key", str(kf), env={"XINAN_AUDIT_LOG": str(path)})
+    assert r.exit_code == 0, r.output
+    r = run("--audit-log", str(path), "audit", "verify", "--key", str(kf))
+    assert r.exit_code == 0, r.output
+
+
+def test_default_log_under_keyring(tmp_path: Path) -> None:
+    make_log(tmp_path, 2)  # tmp/audit/audit.log
+    r = run(
+        "--keyring",
+        str(tmp_path / "keys"),
+        "audit",
+        "verify",
+        "--key",
+        VKEY,
+        env={"XINAN_AUDIT_LOG": ""},
+    )
+    assert r.exit_code == 0, r.output
+
+
+def test_checkpoint_prove_check_proof(tmp_path: Path) -> None:
+    clock = Clock()
+    path = make_log(tmp_path, 4, clock)
+    old = tmp_path / "old.cp"
+    r = run("audit", "checkpoint", str(path))
+    assert r.exit_code == 0 and r.output.startswith(ORIGIN + "\n4\n")
+    old.write_text(r.output)
+    with AuditLog.open(path, signer=SIGNER, origin=ORIGIN, clock=clock) as log:
+        for i in range(4, 9):
+            log.append(event(i))
+    head = tmp_path / "head.cp"
+    head.write_text(run("audit", "checkpoint", str(path)).output)
+    r = run("audit", "prove", "6", str(path))
+    assert r.exit_code == 0 and r.output.startswith("c2sp.org/tlog-proof@v1\n")
+    pf = tmp_path / "e6.tlog-proof"
+    pf.write_text(r.output)
+    r = run("audit", "check-proof", str(pf), "--checkpoint", str(head), "--key", VKEY)
+    assert r.exit_code == 0 and "ok: entry 6" in r.output
+    entry = tmp_path / "e5"
+    entry.write_bytes(lines(path)[5] + b"\n")
+    r = run("audit", "check-proof", str(pf), "--checkpoint", str(head), "--entry", str(entry))
+    assert r.exit_code != 0
+    r = run("audit", "prove", "--from", "4", str(path))
+    assert r.exit_code == 0 and r.output.startswith("xinan-audit-consistency/1\nold 4\n")
+    cf = tmp_path / "c.proof"
+    cf.write_text(r.output)
+    r = run("audit", "check-proof", str(cf), "--checkpoint", str(old), "--key", VKEY, "--json")
+    assert r.exit_code == 0 and json.loads(r.output)["size"] == 9
+    r = run("audit", "prove", str(path))
+    assert r.exit_code != 0
+
+
+def test_trusted_checkpoint_rollback(tmp_path: Path) -> None:
+    clock = Clock()
+    path = make_log(tmp_path, 3, clock)
+    old = path.read_bytes(), Path(f"{path}.checkpoints").read_bytes()
+    with AuditLog.open(path, signer=SIGNER, origin=ORIGIN, clock=clock) as log:
+        log.append(event(3))
+    cp = tmp_path / "trusted.cp"
+    cp.write_text(run("audit", "checkpoint", str(path)).output)
+    path.write_bytes(old[0])
+    Path(f"{path}.checkpoints").write_bytes(old[1])
+    r = run("audit", "verify", str(path), "--key", VKEY, "--trusted-checkpoint", str(cp))
+    assert r.exit_code == 1 and "rolled back" in said(r)
+
+
+def test_show_and_subject(tmp_path: Path) -> None:
+    path = make_log(tmp_path, 8)
+    r = run("audit", "show", str(path))
+    assert r.exit_code == 0 and len(r.output.splitlines()) == 8
+    r = run(
+        "audit", "show", str(path), "--json", "--type", "open", "--since", "2025-01-01T00:00:04Z"
+    )
+    assert r.exit_code == 0
+    rows = [json.loads(x) for x in r.output.splitlines()]
+    assert [e["seq"] for e in rows] == [3, 4, 5, 6, 7]
+    r = run("audit", "show", str(path), "--actor", "nobody")
+    assert r.exit_code == 0 and r.output == ""
+    subj = json.loads(lines(path)[1])["subjects"][0]
+    r = run("audit", "subject", subj, str(path), "--json")
+    assert r.exit_code == 0 and [e["seq"] for e in json.loads(r.output)["entries"]] == [1]
+    r = run("audit", "subject", "11010519491231002X", str(path))
+    assert r.exit_code != 0
+
+
+def test_reading_never_writes(tmp_path: Path) -> None:
+    path = make_log(tmp_path, 3)
+    files = sorted(path.parent.iterdir())
+    before = {p: p.read_bytes() for p in files}
+    for args in (
+        ("audit", "verify", str(path), "--key", VKEY),
+        ("audit", "checkpoint", str(path)),
+        ("audit", "prove", "1", str(path)),
+        ("audit", "show", str(path)),
+    ):
+        assert run(*args).exit_code == 0
+    assert sorted(path.parent.iterdir()) == files
+    assert {p: p.read_bytes() for p in files} == before

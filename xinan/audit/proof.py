@@ -1,0 +1,191 @@
+"""Proof files: inclusion (C2SP tlog-proof@v1) and consistency (xinan-audit-consistency/1).
+
+Owns the text formats of docs/audit-log.md §10, making proofs from a log file (through the
+stored hashes of :class:`~xinan.audit.merkle.MerkleTree`) and checking them offline against a
+trusted checkpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from pathlib import Path
+
+from xinan.audit.checkpoint import Checkpoint
+from xinan.audit.errors import InvalidProof, NoteError
+from xinan.audit.log import _last_record, read_prune_state
+from xinan.audit.merkle import MerkleTree, get_hash, verify_consistency, verify_inclusion
+from xinan.audit.note import NoteVerifier, open_note, parse_note
+from xinan.errors import AuditError, UsageError
+
+__all__ = [
+    "CONSISTENCY_HEADER",
+    "TLOG_PROOF_HEADER",
+    "ProofResult",
+    "check_proof",
+    "load_tree",
+    "prove_consistency",
+    "prove_inclusion",
+]
+
+TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
+CONSISTENCY_HEADER = "xinan-audit-consistency/1"
+
+
+def _b64(x: bytes) -> str:
+    return base64.b64encode(x).decode()
+
+
+def _unb64(s: str) -> bytes:
+    try:
+        out = base64.b64decode(s, validate=True)
+    except binascii.Error:
+        raise InvalidProof("proof: malformed base64") from None
+    if _b64(out) != s:
+        raise InvalidProof("proof: non-canonical base64")
+    return out
+
+
+def load_tree(path: str | Path) -> tuple[MerkleTree, bytes]:
+    """The stored hashes of the log at ``path`` and its latest signed checkpoint note.
+
+    The tree is rebuilt from the file (about a second per million entries); the proof it
+    yields is checked against the signed root before use, so it is never trusted blindly.
+    """
+    p = Path(path)
+    rec, _, torn = _last_record(Path(str(p) + ".checkpoints"))
+    if rec is None:
+        raise AuditError(
+            f"{p}: no signed checkpoint to prove against"
+            + (f" (torn record at byte {torn})" if torn is not None else "")
+        )
+    cp = Checkpoint.parse(parse_note(rec.note).text)
+    h = get_hash(cp.hash_name)
+    prune = read_prune_state(p)
+    tree = (
+        MerkleTree(h, start=prune.size, start_frontier=prune.frontier) if prune else MerkleTree(h)
+    )
+    leaf = h.leaf
+    with p.open("rb") as f:
+        data = f.read()
+    lines = data.split(b"\n")
+    lines.pop()  # after the last newline: empty, or a torn tail (not part of the tree)
+    tree.extend([leaf(x) for x in lines[: max(0, cp.size - tree.start)]])
+    if tree.size < cp.size or tree.root(cp.size) != cp.root:
+        raise AuditError(
+            f"{p}: the log does not match its latest checkpoint",
+            hint="run `xinan audit verify` to find out why",
+        )
+    return tree, rec.note
+
+
+def prove_inclusion(path: str | Path, index: int) -> str:
+    """A tlog-proof for entry ``index`` against the log's latest checkpoint."""
+    tree, note = load_tree(path)
+    cp = Checkpoint.parse(parse_note(note).text)
+    if not tree.start <= index < cp.size:
+        raise UsageError(
+            f"no entry {index} under the latest checkpoint (size {cp.size}"
+            + (f", pruned below {tree.start})" if tree.start else ")")
+        )
+    hashes = tree.inclusion_proof(index, cp.size)
+    entry = _entry_line(Path(path), index - tree.start)
+    verify_inclusion(tree.h, tree.h.leaf(entry), index, cp.size, hashes, cp.root)
+    lines = [TLOG_PROOF_HEADER, f"extra {_b64(entry)}", f"index {index}"]
+    lines += [_b64(x) for x in hashes]
+    return "\n".join(lines) + "\n\n" + note.decode()
+
+
+def prove_consistency(path: str | Path, old_size: int) -> str:
+    """A consistency proof from ``old_size`` to the log's latest checkpoint."""
+    tree, note = load_tree(path)
+    cp = Checkpoint.parse(parse_note(note).text)
+    if not 0 <= old_size <= cp.size:
+        raise UsageError(f"old size {old_size} is beyond the latest checkpoint ({cp.size})")
+    hashes = tree.consistency_proof(old_size, cp.size)
+    lines = [CONSISTENCY_HEADER, f"old {old_size}"] + [_b64(x) for x in hashes]
+    return "\n".join(lines) + "\n\n" + note.decode()
+
+
+def _entry_line(p: Path, local: int) -> bytes:
+    with p.open("rb") as f:
+        for i, raw in enumerate(f):
+            if i == local:
+                return raw.rstrip(b"\n")
+    raise UsageError(f"{p}: no line {local + 1}")
+
+
+@dataclass(frozen=True)
+class ProofResult:
+    kind: str  # "inclusion" | "consistency"
+    origin: str
+    size: int
+    index: int | None = None
+    old_size: int | None = None
+    signatures_checked: bool = False
+
+
+def _split_proof(text: str) -> tuple[list[str], bytes]:
+    head, sep, note = text.partition("\n\n")
+    if not sep:
+        raise InvalidProof("proof: no checkpoint after the proof lines")
+    return head.split("\n"), note.encode()
+
+
+def check_proof(
+    proof: str,
+    checkpoint: bytes,
+    *,
+    entry: bytes | None = None,
+    keys: tuple[NoteVerifier, ...] = (),
+) -> ProofResult:
+    """Verify a proof file offline against the trusted ``checkpoint``.
+
+    Inclusion: the proof's checkpoint must be the same tree head as ``checkpoint``; the
+    entry is ``entry`` if given, else the proof's ``extra`` data. Consistency: ``checkpoint``
+    is the old head; the proof carries the new one. With ``keys``, every checkpoint's
+    signature is checked too. Raises :class:`InvalidProof` or :class:`NoteError`.
+    """
+    lines, proof_note = _split_proof(proof)
+    trusted_note = parse_note(checkpoint)
+    trusted = Checkpoint.parse(trusted_note.text)
+    carried_note = parse_note(proof_note)
+    carried = Checkpoint.parse(carried_note.text)
+    if keys:
+        open_note(trusted_note, keys)
+        open_note(carried_note, keys)
+    if carried.origin != trusted.origin or carried.hash_name != trusted.hash_name:
+        raise NoteError("proof is for another log")
+    h = get_hash(trusted.hash_name)
+    if lines[0] == TLOG_PROOF_HEADER:
+        i = 1
+        extra = None
+        if len(lines) > i and lines[i].startswith("extra "):
+            extra = _unb64(lines[i][6:])
+            i += 1
+        if len(lines) <= i or not lines[i].startswith("index "):
+            raise InvalidProof("proof: no index line")
+        idx_s = lines[i][6:]
+        if not idx_s.isdigit() or (idx_s != "0" and idx_s[0] == "0"):
+            raise InvalidProof("proof: malformed index")
+        hashes = [_unb64(x) for x in lines[i + 1 :]]
+        if carried != trusted:
+            raise InvalidProof("proof is against another checkpoint than the one given")
+        data = entry if entry is not None else extra
+        if data is None:
+            raise UsageError("the proof carries no entry: pass --entry FILE")
+        verify_inclusion(h, h.leaf(data), int(idx_s), trusted.size, hashes, trusted.root)
+        return ProofResult("inclusion", trusted.origin, trusted.size, int(idx_s), None, bool(keys))
+    if lines[0] == CONSISTENCY_HEADER:
+        if len(lines) < 2 or not lines[1].startswith("old "):
+            raise InvalidProof("proof: no old size line")
+        old_s = lines[1][4:]
+        if not old_s.isdigit() or int(old_s) != trusted.size:
+            raise InvalidProof("proof starts from another size than the trusted checkpoint")
+        hashes = [_unb64(x) for x in lines[2:]]
+        verify_consistency(h, trusted.size, carried.size, hashes, trusted.root, carried.root)
+        return ProofResult(
+            "consistency", trusted.origin, carried.size, None, trusted.size, bool(keys)
+        )
+    raise InvalidProof("not a proof file (unknown first line)")

@@ -1,0 +1,274 @@
+"""``xinan audit …``: the auditor's commands (docs/audit-log.md §11).
+
+Parse, call :mod:`xinan.audit`, render. None of these commands writes to the log.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from xinan.audit.entry import looks_like_resident_id, parse_time
+from xinan.audit.errors import AuditViolation
+from xinan.audit.log import _last_record, filter_time, read_entries
+from xinan.audit.note import SIG_TYPE_COSIGNATURE_V1, NoteVerifier, load_note_verifier
+from xinan.audit.proof import check_proof, prove_consistency, prove_inclusion
+from xinan.audit.verify import load_trusted, verify_log
+from xinan.cli._app import app, emit, get_env, json_option, note
+from xinan.errors import AuditError, UsageError
+
+__all__ = ["audit"]
+
+
+def default_log() -> Path:
+    """``--audit-log``, else ``$XINAN_AUDIT_LOG`` (both via the group), else
+    ``<keyring>/../audit/audit.log``."""
+    env = get_env()
+    if env.audit_log is not None:
+        return env.audit_log
+    return env.keyring.parent / "audit" / "audit.log"
+
+
+def _log(arg: Path | None) -> Path:
+    return arg if arg is not None else default_log()
+
+
+def _keys(args: tuple[str, ...]) -> tuple[list[NoteVerifier], list[NoteVerifier]]:
+    """Split ``--key`` values into log keys and witness (cosignature/v1) keys."""
+    logs: list[NoteVerifier] = []
+    witnesses: list[NoteVerifier] = []
+    for a in args:
+        for v in load_note_verifier(a):
+            (witnesses if _is_witness(v) else logs).append(v)
+    return logs, witnesses
+
+
+def _is_witness(v: NoteVerifier) -> bool:
+    from xinan.audit.note import CosignatureVerifier
+
+    return isinstance(v, CosignatureVerifier) or getattr(v, "sig_type", None) == (
+        SIG_TYPE_COSIGNATURE_V1
+    )
+
+
+def _time(s: str | None) -> datetime | None:
+    if s is None:
+        return None
+    try:
+        return parse_time(s if ("T" in s or " " in s) else s + "T00:00:00+00:00")
+    except ValueError:
+        raise UsageError(
+            f"not a time with a zone: {s!r}", hint="use e.g. 2025-05-01 or 2025-05-01T08:00:00Z"
+        ) from None
+
+
+log_argument = click.argument(
+    "log", required=False, type=click.Path(dir_okay=False, path_type=Path)
+)
+key_option = click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    metavar="VKEY|FILE",
+    help="Verifier key (name+hash+base64) or a file of them; repeatable. "
+    "Witness (cosignature) keys are required on the trusted checkpoint.",
+)
+
+
+@app.group("audit")
+def audit() -> None:
+    """Auditor: verify the signed audit log, prove entries, list who did what.
+
+    \b
+    Examples:
+      xinan audit verify --key "$(cat log.vkey)" --trusted-checkpoint last.cp
+      xinan audit checkpoint > last.cp
+      xinan audit prove 42 > e42.tlog-proof
+      xinan audit check-proof e42.tlog-proof --checkpoint last.cp --key log.vkey
+      xinan audit subject hm1:6f1c0b7e2a9d4c33
+    """
+
+
+@audit.command("verify")
+@log_argument
+@click.option(
+    "--trusted-checkpoint",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A signed checkpoint you kept earlier: the log must extend it.",
+)
+@key_option
+@json_option
+def verify_cmd(
+    log: Path | None, trusted_checkpoint: Path | None, keys: tuple[str, ...], as_json: bool
+) -> None:
+    """Recompute every leaf and root, check every checkpoint; name any violation.
+
+    Exit 0 only when everything holds.
+    """
+    path = _log(log)
+    logs, witnesses = _keys(keys)
+    trusted = load_trusted(trusted_checkpoint) if trusted_checkpoint else None
+    try:
+        report = verify_log(path, keys=logs, witnesses=witnesses, trusted_checkpoint=trusted)
+    except AuditViolation as exc:
+        if exc.report is not None:
+            if as_json:
+                emit(True, exc.report.to_json())
+            else:
+                for extra in exc.report.violations[1:]:
+                    note(f"xinan: also: {extra.message}")
+        raise
+    emit(
+        as_json,
+        report.to_json(),
+        f"ok: {path}: {report.size} entries"
+        + (f" ({report.pruned} pruned)" if report.pruned else "")
+        + f", {report.checkpoints} checkpoints, root {report.to_json()['root']}"
+        + (f", extends trusted size {report.trusted_size}" if report.trusted_size else ""),
+    )
+
+
+@audit.command("checkpoint")
+@log_argument
+def checkpoint_cmd(log: Path | None) -> None:
+    """Print the latest signed checkpoint (a C2SP signed note)."""
+    path = _log(log)
+    rec, _, torn = _last_record(Path(str(path) + ".checkpoints"))
+    if rec is None:
+        raise AuditError(
+            f"{path}: no signed checkpoint"
+            + (f" (torn record at byte {torn})" if torn is not None else ""),
+            hint="is this the right log? (--audit-log / XINAN_AUDIT_LOG)",
+        )
+    click.echo(rec.note.decode(), nl=False)
+
+
+@audit.command("prove")
+@click.argument("n", required=False, metavar="[N]")
+@click.argument("log", required=False, metavar="[LOG]")
+@click.option("--from", "old_size", type=int, help="Consistency proof from this old tree size.")
+def prove_cmd(n: str | None, log: str | None, old_size: int | None) -> None:
+    """Print an inclusion proof for entry N, or a consistency proof --from OLD_SIZE.
+
+    \b
+    xinan audit prove 42 [LOG]          C2SP tlog-proof of entry 42
+    xinan audit prove --from 1000 [LOG] consistency from size 1000
+    """
+    if old_size is not None:
+        if n is not None and log is not None:
+            raise UsageError("with --from, give only LOG")
+        given = n if n is not None else log
+        path = _log(Path(given) if given else None)
+        click.echo(prove_consistency(path, old_size), nl=False)
+        return
+    if n is None or not n.isdigit():
+        raise UsageError("give N (an entry's seq) or --from OLD_SIZE")
+    path = _log(Path(log) if log else None)
+    click.echo(prove_inclusion(path, int(n)), nl=False)
+
+
+@audit.command("check-proof")
+@click.argument("proof", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--checkpoint",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The trusted checkpoint (for --from proofs: the old one).",
+)
+@click.option(
+    "--entry",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The entry's line (else the proof's extra data).",
+)
+@key_option
+@json_option
+def check_proof_cmd(
+    proof: Path, checkpoint: Path, entry: Path | None, keys: tuple[str, ...], as_json: bool
+) -> None:
+    """Verify a proof offline. Exit 0 only when it holds."""
+    logs, _ = _keys(keys)
+    data = entry.read_bytes().rstrip(b"\n") if entry else None
+    res = check_proof(
+        proof.read_text(encoding="utf-8"), checkpoint.read_bytes(), entry=data, keys=tuple(logs)
+    )
+    if not logs:
+        note("xinan: note: checkpoint signatures not checked (pass --key)")
+    out: dict[str, Any] = {
+        "ok": True,
+        "kind": res.kind,
+        "origin": res.origin,
+        "size": res.size,
+        "index": res.index,
+        "old_size": res.old_size,
+        "signatures_checked": res.signatures_checked,
+    }
+    text = (
+        f"ok: entry {res.index} is in {res.origin} at size {res.size}"
+        if res.kind == "inclusion"
+        else f"ok: {res.origin} size {res.size} extends size {res.old_size}"
+    )
+    emit(as_json, out, text)
+
+
+def _row(offset: int, e: dict[str, Any]) -> str:
+    why = e["why"]
+    reason = why.get("purpose") or why.get("basis") or ""
+    grant = f" grant={why['grant']}" if "grant" in why else ""
+    return (
+        f"{e['seq']:>7} {e['time']} {e['actor']['key_id']}({e['actor']['role']}) "
+        f"{e['type']} {e['outcome']}" + (f" why={reason}" if reason else "") + grant
+    )
+
+
+@audit.command("show")
+@log_argument
+@json_option
+@click.option("--type", "type_", metavar="T", help="Only this event type (or prefix with '.').")
+@click.option("--actor", metavar="ID", help="Only this actor key id.")
+@click.option("--since", metavar="T", help="From this time (inclusive).")
+@click.option("--until", metavar="T", help="Before this time.")
+def show_cmd(
+    log: Path | None,
+    as_json: bool,
+    type_: str | None,
+    actor: str | None,
+    since: str | None,
+    until: str | None,
+) -> None:
+    """List entries (display only: `audit verify` checks integrity)."""
+    t0, t1 = _time(since), _time(until)
+    for off, e in read_entries(_log(log)):
+        if type_ and not (
+            e["type"] == type_ or (type_.endswith(".") and e["type"].startswith(type_))
+        ):
+            continue
+        if actor and e["actor"]["key_id"] != actor:
+            continue
+        if not filter_time(e, t0, t1):
+            continue
+        click.echo(json.dumps(e, ensure_ascii=False) if as_json else _row(off, e))
+
+
+@audit.command("subject")
+@click.argument("ref")
+@log_argument
+@json_option
+def subject_cmd(ref: str, log: Path | None, as_json: bool) -> None:
+    """Who touched the data of the subject with pseudonym REF: when, what, why."""
+    if looks_like_resident_id(ref.strip()):
+        raise UsageError(
+            "REF looks like a clear resident ID; the log holds only pseudonyms",
+            hint="pass the subject's keyed pseudonym",
+        )
+    hits = [e for _, e in read_entries(_log(log)) if ref in e["subjects"]]
+    if as_json:
+        emit(True, {"subject": ref, "entries": hits})
+        return
+    if not hits:
+        click.echo(f"no entries for {ref}")
+    for e in hits:
+        click.echo(_row(0, e))
