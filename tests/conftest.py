@@ -38,3 +38,12 @@ def policy() -> Policy:
 @pytest.fixture()
 def pskey() -> FixedPseudonymKey:
     return FixedPseudonymKey()
+
+
+@pytest.fixture()
+def fast_kdf(monkeypatch):
+    """Cheap Argon2id for tests that generate many keys (the defaults are tested in
+    tests/test_keys.py); never used outside tests."""
+    from xinan import keys
+
+    monkeypatch.setattr(keys, "DEFAULT_KDF", keys.KdfParams(m_kib=1024, t=1, p=1))

@@ -17,12 +17,23 @@ PASS = "correct horse battery staple"
 
 
 @pytest.fixture()
-def runner(tmp_path, monkeypatch):
+def runner(tmp_path, monkeypatch, fast_kdf):
+    """A provider's workplace: a keyring with its key, an audit log, acting as the provider."""
     monkeypatch.setenv("XINAN_KEYRING", str(tmp_path / "keys"))
     monkeypatch.setenv("XINAN_PASSPHRASE", PASS)
     monkeypatch.setenv("XINAN_TODAY", "2026-11-25")
+    monkeypatch.delenv("XINAN_IDENTITY", raising=False)
+    monkeypatch.delenv("XINAN_AUDIT_LOG", raising=False)
     monkeypatch.chdir(tmp_path)
-    return CliRunner()
+    r = CliRunner()
+    for args in (
+        ["keygen", "--id", "amr", "--role", "provider", "--suite", "intl"],
+        ["audit", "init", "--key", "amr"],
+    ):
+        res = r.invoke(app, args, catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+    monkeypatch.setenv("XINAN_IDENTITY", "amr")
+    return r
 
 
 def invoke(runner, *args):
@@ -185,3 +196,40 @@ def test_demo(runner, tmp_path):
 def test_errors_have_no_traceback_unless_verbose(runner):
     r = runner.invoke(app, ["mask", "missing.csv", "-o", "o.csv", "--audience", "public"])
     assert "Traceback" not in r.output
+
+
+def test_mask_and_scan_are_audited(runner, tmp_path):
+    invoke(runner, "fake", "penalty", "-n", "50", "-o", "e.csv", "--bad-rate", "0.2")
+    (tmp_path / "e2.csv").write_text(
+        (tmp_path / "e.csv").read_text(encoding="utf-8").replace("处罚机关\n", "处罚机关\n", 1),
+        encoding="utf-8",
+    )
+    invoke(runner, "scan", "e.csv")
+    invoke(runner, "mask", "e.csv", "-o", "p.csv", "--audience", "public")
+    r = invoke(runner, "audit", "verify")
+    assert r.exit_code == 0, r.output
+    log = (tmp_path / "audit" / "audit.log").read_text(encoding="utf-8").splitlines()
+    entries = [json.loads(x) for x in log]
+    types = [e["type"] for e in entries]
+    assert types == ["collect", "collect", "reject"]
+    assert all(e["actor"]["role"] == "provider" for e in entries)
+    assert entries[1]["objects"]["counts"]["read"] == 50
+    assert "11010" not in "".join(log)  # no clear identifier in the log
+
+
+def test_mask_without_identity_is_refused(runner, monkeypatch):
+    invoke(runner, "fake", "company", "-n", "5", "-o", "c.csv")
+    monkeypatch.delenv("XINAN_IDENTITY")
+    r = invoke(runner, "mask", "c.csv", "-o", "o.csv", "--audience", "public")
+    assert r.exit_code == 2 and "--as" in r.output
+
+
+def test_mask_by_a_non_provider_is_denied_and_logged(runner, tmp_path):
+    invoke(runner, "keygen", "--id", "bank", "--role", "querent", "--suite", "intl")
+    invoke(runner, "fake", "company", "-n", "5", "-o", "c.csv")
+    r = invoke(runner, "--as", "bank", "mask", "c.csv", "-o", "o.csv", "--audience", "public")
+    assert r.exit_code == 77 and "may not mask" in r.output
+    assert not (tmp_path / "o.csv").exists()
+    last = json.loads((tmp_path / "audit" / "audit.log").read_text(encoding="utf-8").splitlines()[-1])
+    assert last["type"] == "denied" and last["outcome"] == "denied"
+    assert last["actor"]["role"] == "querent"

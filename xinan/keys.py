@@ -294,6 +294,29 @@ def _b32(b: bytes) -> str:
     return base64.b32encode(b[:15]).decode("ascii").lower()
 
 
+def _read_public(
+    src: Path, compliance_mode: str | Compliance | None
+) -> tuple[PublicKeyInfo, bytes, dict[str, Any]]:
+    try:
+        data = src.read_bytes()
+    except OSError as e:
+        raise KeyringError(f"{src}: cannot read ({e.strerror})") from None
+    doc = _parse(data, str(src))
+    if doc["kind"] != "public":
+        raise KeyringError(
+            f"{src}: is a {doc['kind']} key file; only public files go into the trust store",
+            hint="hand out and add the .pub file; never copy a private key file",
+        )
+    return _public_info(doc, str(src), compliance_mode), data, doc
+
+
+def read_public_file(
+    file: str | Path, *, compliance_mode: str | Compliance | None = None
+) -> PublicKeyInfo:
+    """Read and check one ``.pub`` file (every check of §2–§3) without adding it anywhere."""
+    return _read_public(Path(file), compliance_mode)[0]
+
+
 def pair_key_id(suite: CryptoSuite, doc: dict[str, Any]) -> str:
     covered = {k: doc[k] for k in ("created", "format", "id", "kem", "role", "sig", "suite")}
     return PAIR_PREFIX + _b32(suite.digest(_compact(covered)))
@@ -585,17 +608,7 @@ class Keyring:
     def add_public(self, file: str | Path) -> PublicKeyInfo:
         """Add another party's public file to the trust store (§5); idempotent."""
         src = Path(file)
-        try:
-            data = src.read_bytes()
-        except OSError as e:
-            raise KeyringError(f"{src}: cannot read ({e.strerror})") from None
-        doc = _parse(data, str(src))
-        if doc["kind"] != "public":
-            raise KeyringError(
-                f"{src}: is a {doc['kind']} key file; only public files go into the trust store",
-                hint="hand out and add the .pub file; never copy a private key file",
-            )
-        info = _public_info(doc, str(src), self.compliance_mode)
+        info, data, doc = _read_public(src, self.compliance_mode)
         dest = self.public_path(info.id)
         if dest.is_file():
             existing = _parse(dest.read_bytes(), str(dest))

@@ -36,6 +36,7 @@ from xinan.identifiers import (
 from xinan.masking import MaskContext, View
 from xinan.policy import Category, FieldSpec, FieldType, Policy, RecordKind, SubjectClass
 from xinan.records import BadRow, Row, open_records, open_rejects, open_writer
+from xinan.session import Session
 
 _BAD_RESIDENT_ID = "not a valid resident ID (GB 11643-1999: check character, birth date, region)"
 BATCH_SIZE = 4096  # rows masked per View.apply_batch call: memory stays flat, loops stay in C
@@ -411,11 +412,14 @@ def mask_file(
     progress: Callable[[int], None] | None = None,
     progress_every: int = 100_000,
     batch_size: int = BATCH_SIZE,
+    before_commit: Callable[[MaskSummary], None] | None = None,
 ) -> MaskSummary:
     """Validate every row of ``src`` and write one masked view per audience in ``outputs``.
 
     Streams: memory stays flat whatever the file size. Outputs and the rejects file are written
-    atomically, so a crash leaves nothing half-written under a final name.
+    atomically, so a crash leaves nothing half-written under a final name. ``before_commit``
+    (the audit record) runs after the last row and before any output is renamed into place;
+    if it raises, no output appears.
     """
     src_name = str(src)
     with open_records(src, encoding=encoding) as reader:
@@ -480,12 +484,64 @@ def mask_file(
                 if len(batch) >= batch_size:
                     flush()
             flush()
+            _finish_counts(summary, views)
+            if before_commit is not None:
+                before_commit(summary)
+    return summary
+
+
+def _finish_counts(summary: MaskSummary, views: Mapping[str, View]) -> None:
     for a, counts in summary.per_audience.items():
         counts.read = summary.read
         counts.rejected = summary.rejected
         summary.scrubbed[a] = views[a].stats.scrubbed
         summary.guarded[a] = views[a].stats.guarded
-    return summary
+
+
+def mask_audit_hook(
+    session: Session, src: str | Path, policy: Policy, audiences: Sequence[str]
+) -> Callable[[MaskSummary], None]:
+    """The ``before_commit`` of an audited mask job: a ``collect`` event with the counts and,
+    when rows were refused, a ``reject`` event (征信业管理条例 第十四条: both outcomes of
+    collection are audited) — written before any output is released."""
+
+    def record(s: MaskSummary) -> None:
+        collect, reject = audit_counts(s)
+        objects = {"ref": f"mask:{Path(src).name}", "policy": policy.label}
+        why = {"purpose": "mask:" + ",".join(audiences)}
+        with session.batch():
+            session.record("collect", objects={**objects, "counts": collect}, why=why)
+            if s.rejected:
+                session.record("reject", objects={**objects, "counts": reject}, why=why)
+
+    return record
+
+
+def record_scan(session: Session, report: ScanReport, policy: Policy) -> None:
+    session.record(
+        "collect",
+        objects={
+            "ref": f"scan:{Path(report.file).name}",
+            "policy": policy.label,
+            "counts": {"rows": report.rows, "bad_rows": report.bad_rows},
+        },
+        why={"purpose": "scan"},
+    )
+
+
+def audit_counts(summary: MaskSummary) -> tuple[dict[str, int], dict[str, int]]:
+    """The collect and reject counts of a mask job, as audit entries carry them (no values)."""
+    collect = {"read": summary.read, "rejected": summary.rejected}
+    for a, c in summary.per_audience.items():
+        collect[f"{a}.written"] = c.written
+        collect[f"{a}.withheld"] = c.withheld
+    reject: dict[str, int] = {"rejected": summary.rejected}
+    for reason, n in summary.reasons.items():
+        tag = reason.split(": ", 1)[-1]
+        if tag.startswith(("prohibited:", "consent-required:")):
+            key = tag.split(" ")[0]
+            reject[key] = reject.get(key, 0) + n
+    return collect, reject
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,6 +35,12 @@ class Env:
     def default_keyring() -> Path:
         return Path(os.environ.get("XINAN_KEYRING") or "keys")
 
+    def log_path(self) -> Path:
+        """``--audit-log``, else ``$XINAN_AUDIT_LOG``, else ``<keyring>/../audit/audit.log``."""
+        if self.audit_log is not None:
+            return self.audit_log
+        return self.keyring.parent / "audit" / "audit.log"
+
 
 class XinanGroup(click.Group):
     """The root group: lists commands in the order they were added (the order of the data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +14,7 @@ from xinan.cli._app import Env
 from xinan.errors import KeyringError, UsageError
 from xinan.masking import Pseudonymizer
 from xinan.policy import Policy
+from xinan.session import Session, open_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -123,6 +124,26 @@ def load_pseudonymizers(
                 )
             out[ns] = default
     return out
+
+
+def utc_now() -> datetime:
+    """The CLI's clock (the library takes its clock as a parameter; this is the boundary)."""
+    return datetime.now(UTC)
+
+
+def open_cli_session(env: Env, operation: str | None) -> Session:
+    """The acting identity (``--as``), unlocked, role-checked for ``operation``, with the
+    audit log open. Close it (``with``) when the command is done."""
+    from xinan.keys import Keyring
+
+    return open_session(
+        keyring=Keyring(env.keyring),
+        identity=env.identity,
+        log_path=env.log_path(),
+        passphrase=read_passphrase,
+        clock=utc_now,
+        operation=operation,
+    )
 
 
 def parse_datetime(value: str) -> datetime:

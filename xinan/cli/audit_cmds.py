@@ -20,31 +20,54 @@ from xinan.audit.proof import check_proof, prove_consistency, prove_inclusion
 from xinan.audit.verify import load_trusted, verify_log
 from xinan.cli._app import app, emit, get_env, json_option, note
 from xinan.errors import AuditError, UsageError
+from xinan.keys import Keyring, read_public_file
+from xinan.session import (
+    AuditConfig,
+    init_audit_log,
+    load_audit_config,
+    log_verifiers,
+    note_verifier,
+)
 
 __all__ = ["audit"]
 
 
 def default_log() -> Path:
-    """``--audit-log``, else ``$XINAN_AUDIT_LOG`` (both via the group), else
-    ``<keyring>/../audit/audit.log``."""
-    env = get_env()
-    if env.audit_log is not None:
-        return env.audit_log
-    return env.keyring.parent / "audit" / "audit.log"
+    return get_env().log_path()
 
 
 def _log(arg: Path | None) -> Path:
     return arg if arg is not None else default_log()
 
 
-def _keys(args: tuple[str, ...]) -> tuple[list[NoteVerifier], list[NoteVerifier]]:
-    """Split ``--key`` values into log keys and witness (cosignature/v1) keys."""
+def _keys(
+    args: tuple[str, ...], log: Path | None = None
+) -> tuple[list[NoteVerifier], list[NoteVerifier]]:
+    """Split ``--key`` values into log keys and witness (cosignature/v1) keys.
+
+    A value is a vkey, a file of vkeys, or a xinan public key file (``.pub``, whose verifier is
+    named after the log's origin). With no ``--key``, the log's own key from its configuration
+    and the trust store is used: the auditor's own copy of that public key is what makes the
+    check independent of whoever wrote the log.
+    """
     logs: list[NoteVerifier] = []
     witnesses: list[NoteVerifier] = []
     for a in args:
-        for v in load_note_verifier(a):
+        for v in _load_key(a, log):
             (witnesses if _is_witness(v) else logs).append(v)
+    if not args and log is not None and AuditConfig.path_for(log).exists():
+        logs = log_verifiers(log, Keyring(get_env().keyring))
     return logs, witnesses
+
+
+def _load_key(arg: str, log: Path | None) -> list[NoteVerifier]:
+    p = Path(arg)
+    if p.is_file() and p.read_bytes()[:1] == b"{":
+        info = read_public_file(p)
+        if log is None:
+            raise UsageError(f"{arg}: a xinan key file needs the log it signs")
+        return [note_verifier(load_audit_config(log).origin, info)]
+    return load_note_verifier(arg)
 
 
 def _is_witness(v: NoteVerifier) -> bool:
@@ -93,6 +116,62 @@ def audit() -> None:
     """
 
 
+@audit.command("init")
+@log_argument
+@click.option(
+    "--key", "log_key", required=True, metavar="KEY_ID", help="The key that signs checkpoints."
+)
+@click.option(
+    "--origin", default=None, help="The log's name on its checkpoints (default from the key)."
+)
+@json_option
+def init_cmd(log: Path | None, log_key: str, origin: str | None, as_json: bool) -> None:
+    """Set up an audit log bound to the key that signs its checkpoints.
+
+    Every command that touches credit data, keys, policies or grants then appends to it.
+
+    \b
+    Examples:
+      xinan audit init --key platform
+      xinan audit init /var/lib/xinan/audit.log --key platform --origin xinan.zaozhuang/platform
+    """
+    env = get_env()
+    path = _log(log)
+    ring = Keyring(env.keyring)
+    cfg = init_audit_log(path, keyring=ring, log_key=log_key, origin=origin)
+    vkey = log_verifiers(path, ring)[0]
+    emit(
+        as_json,
+        {
+            "log": str(path),
+            "origin": cfg.origin,
+            "hash": cfg.hash,
+            "log_key": cfg.log_key,
+            "log_key_id": cfg.log_key_id,
+            "vkey": _vkey_text(vkey),
+        },
+        f"audit log {path} (origin {cfg.origin}, {cfg.hash}), checkpoints signed by "
+        f"{cfg.log_key} {cfg.log_key_id}\nverifier key for auditors: {_vkey_text(vkey)}",
+    )
+
+
+def _vkey_text(v: NoteVerifier) -> str:
+    fmt = getattr(v, "vkey", None)
+    if callable(fmt):
+        return str(fmt())
+    from xinan.audit.note import SIG_TYPE_SM2, format_vkey
+
+    return format_vkey(v.name, SIG_TYPE_SM2, getattr(v, "public_key", b""))
+
+
+@audit.command("vkey")
+@log_argument
+def vkey_cmd(log: Path | None) -> None:
+    """Print the log's verifier key (name+hash+base64), for auditors and standard tools."""
+    path = _log(log)
+    click.echo(_vkey_text(log_verifiers(path, Keyring(get_env().keyring))[0]))
+
+
 @audit.command("verify")
 @log_argument
 @click.option(
@@ -110,7 +189,7 @@ def verify_cmd(
     Exit 0 only when everything holds.
     """
     path = _log(log)
-    logs, witnesses = _keys(keys)
+    logs, witnesses = _keys(keys, path)
     trusted = load_trusted(trusted_checkpoint) if trusted_checkpoint else None
     try:
         report = verify_log(path, keys=logs, witnesses=witnesses, trusted_checkpoint=trusted)

@@ -12,6 +12,7 @@ import click
 from xinan.cli._app import app, emit, get_env, json_option, note
 from xinan.cli._common import (
     load_pseudonymizers,
+    open_cli_session,
     parse_audiences,
     policy_option,
     today_option,
@@ -19,7 +20,7 @@ from xinan.cli._common import (
 from xinan.errors import EXIT_PARTIAL, UsageError
 from xinan.masking import MaskContext, audiences_needing_pseudonyms
 from xinan.policy import load_policy
-from xinan.provider import mask_file, match_header, scan_file
+from xinan.provider import mask_audit_hook, mask_file, match_header, record_scan, scan_file
 from xinan.records import open_records, open_writer
 from xinan.synth import KINDS, Synth
 
@@ -130,7 +131,9 @@ def scan(
       xinan scan export.csv --json | jq '.columns[] | select(.in_free_text != {})'
     """
     pol = load_policy(policy_path)
-    report = scan_file(file, today=today, policy=pol, encoding=encoding, limit=limit)
+    with open_cli_session(get_env(), "scan") as session:
+        report = scan_file(file, today=today, policy=pol, encoding=encoding, limit=limit)
+        record_scan(session, report, pol)
 
     def text() -> str:
         lines = [
@@ -231,24 +234,27 @@ def mask(
             hint="e.g. -o 'out-{audience}.csv'",
         )
     outputs = {a: output.replace("{audience}", a) for a in auds}
-    # Resolve the kind first so that only the keys this job needs are asked for.
-    with open_records(file, encoding=encoding) as reader:
-        layout = match_header(pol, reader.header, kind=kind, file=file)
-    needed = audiences_needing_pseudonyms(pol, layout.kind, auds)
-    pseudonymizers = load_pseudonymizers(env, pseudonym_keys, needed)
-    ctx = MaskContext(today=today, pseudonymizers=pseudonymizers)
     show_progress = not as_json and sys.stderr.isatty()
-    summary = mask_file(
-        file,
-        outputs,
-        policy=pol,
-        ctx=ctx,
-        kind=layout.kind.name,
-        rejects=rejects,
-        encoding=encoding,
-        out_encoding=out_encoding,
-        progress=(lambda n: note(f"… {n:,} rows")) if show_progress else None,
-    )
+    with open_cli_session(env, "mask") as session:
+        # Resolve the kind first so that only the keys this job needs are asked for.
+        with open_records(file, encoding=encoding) as reader:
+            layout = match_header(pol, reader.header, kind=kind, file=file)
+        needed = audiences_needing_pseudonyms(pol, layout.kind, auds)
+        pseudonymizers = load_pseudonymizers(env, pseudonym_keys, needed)
+        ctx = MaskContext(today=today, pseudonymizers=pseudonymizers)
+
+        summary = mask_file(
+            file,
+            outputs,
+            policy=pol,
+            ctx=ctx,
+            kind=layout.kind.name,
+            rejects=rejects,
+            encoding=encoding,
+            out_encoding=out_encoding,
+            progress=(lambda n: note(f"… {n:,} rows")) if show_progress else None,
+            before_commit=mask_audit_hook(session, file, pol, auds),
+        )
     data: dict[str, Any] = summary.to_json()
 
     def text() -> str:
