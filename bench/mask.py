@@ -204,8 +204,19 @@ def part1() -> None:
 def part2(rows: int) -> None:
     with tempfile.TemporaryDirectory(prefix="xinan-bench-") as d:
         src = Path(d) / "penalty.csv"
-        env = dict(os.environ, XINAN_TODAY=TODAY.isoformat(), XINAN_KEYRING=str(Path(d) / "keys"))
+        env = dict(
+            os.environ,
+            XINAN_TODAY=TODAY.isoformat(),
+            XINAN_KEYRING=str(Path(d) / "keys"),
+            XINAN_PASSPHRASE="bench-only-passphrase",
+            XINAN_IDENTITY="bench-provider",
+        )
         cli = [sys.executable, str(ROOT / "cli.py")]
+        for setup in (
+            ["keygen", "--id", "bench-provider", "--role", "provider", "--suite", "intl"],
+            ["audit", "init", "--key", "bench-provider"],
+        ):
+            subprocess.run([*cli, *setup], check=True, env=env, stdout=subprocess.DEVNULL)
         t = time.perf_counter()
         subprocess.run(
             [
