@@ -5,6 +5,7 @@ from xinan.cli._app import app, main
 # Importing registers the commands, in the order of the data flow.
 from xinan.cli import demo_cmds  # noqa: F401  isort: skip
 from xinan.cli import provider_cmds  # noqa: F401  isort: skip
+from xinan.cli import package_cmds  # noqa: F401  isort: skip
 from xinan.cli import keys_cmds  # noqa: F401  isort: skip
 from xinan.cli import policy_cmds  # noqa: F401  isort: skip
 from xinan.cli import audit_cmds  # noqa: F401  isort: skip

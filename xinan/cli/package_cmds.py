@@ -1,0 +1,187 @@
+"""Sealed packages: ``xinan seal`` (provider), ``xinan verify`` (anyone), ``xinan open``."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from xinan.cli._app import app, emit, get_env, json_option
+from xinan.cli._common import open_cli_session, policy_option, today_option, utc_now
+from xinan.errors import EXIT_PARTIAL, UsageError
+from xinan.keys import Keyring
+from xinan.platform import open_submission_file, verify_package_file
+from xinan.policy import load_policy
+from xinan.provider import seal_audit_hook, seal_file
+
+
+@app.command()
+@click.argument("file")
+@click.option("-o", "--output", required=True, help="The package to write (.xpkg).")
+@click.option(
+    "--from", "sender", default=None, metavar="KEY_ID", help="Sender key (default: --as)."
+)
+@click.option(
+    "--to",
+    "recipients",
+    multiple=True,
+    required=True,
+    metavar="KEY_ID",
+    help="Recipient (repeatable, at most 16).",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write rejected rows and reasons here.",
+)
+@click.option("--kind", default=None, help="Record kind (default: matched from the header).")
+@click.option("--encoding", default=None, help="Input encoding (default: detect).")
+@policy_option
+@today_option
+@json_option
+def seal(
+    file: str,
+    output: str,
+    sender: str | None,
+    recipients: tuple[str, ...],
+    rejects: str | None,
+    kind: str | None,
+    encoding: str | None,
+    policy_path: Path | None,
+    today: date,
+    as_json: bool,
+) -> None:
+    """Validate FILE, mask it for submission, seal the sensitive fields and sign it.
+
+    Only the recipients' keys open the sealed fields; anyone with the sender's public key can
+    check who sent what, and any change to any byte is caught. Rejected rows go to --rejects.
+
+    \b
+    Exit codes: 0 sealed, no rejects; 3 sealed, some rows rejected; 65 input unusable.
+
+    \b
+    Examples:
+      xinan --as amr-zaozhuang seal export.csv -o export.xpkg --to platform --rejects rej.csv
+    """
+    env = get_env()
+    if sender and env.identity and sender != env.identity:
+        raise UsageError("--from and --as name different keys", hint="the sender is the actor")
+    env.identity = env.identity or sender
+    pol = load_policy(policy_path)
+    ring = Keyring(env.keyring)
+    with open_cli_session(env, "seal") as session:
+        if session.identity is None:  # pragma: no cover - sessions for seal are unlocked
+            raise UsageError("sealing needs the sender's private key")
+        summary = seal_file(
+            file,
+            output,
+            policy=pol,
+            sender=session.identity,
+            recipients=[ring.get_public(r) for r in recipients],
+            today=today,
+            now=utc_now(),
+            kind=kind,
+            encoding=encoding,
+            rejects=rejects,
+            before_commit=seal_audit_hook(session, pol),
+        )
+    emit(
+        as_json,
+        summary.to_json(),
+        f"{summary.package}: package {summary.package_id} ({summary.suite}), kind {summary.kind}\n"
+        f"read {summary.read}, sealed {summary.sealed}, rejected {summary.rejected}"
+        + (f" → {rejects}" if rejects and summary.rejected else "")
+        + f"\nrecipients: {', '.join(summary.recipients)}",
+    )
+    if summary.rejected:
+        raise SystemExit(EXIT_PARTIAL)
+
+
+def _info_json(info: Any) -> dict[str, Any]:
+    return {
+        "package_id": info.package_id,
+        "suite": info.suite.value,
+        "audience": info.audience,
+        "sender": info.sender,
+        "created": info.created,
+        "policy": f"{info.policy_id}@{info.policy_version}",
+        "kind": info.kind,
+        "records": info.count,
+        "grant": info.grant,
+        "recipients": list(info.recipients),
+        "clear_fields": list(info.clear_fields),
+        "sealed_fields": list(info.sealed_fields),
+    }
+
+
+@app.command()
+@click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+def verify(package: Path, as_json: bool) -> None:
+    """Check a package's signature against the trust store and the integrity of every record.
+
+    Prints sender, suite and record count; exit 1 naming the reason on any failure.
+
+    \b
+    Examples:
+      xinan --as platform verify export.xpkg
+    """
+    env = get_env()
+    ring = Keyring(env.keyring)
+    with open_cli_session(env, "verify") as session:
+        try:
+            info = verify_package_file(package, ring)
+        except Exception as exc:
+            session.record("verify", outcome="failed", objects={"ref": f"file:{package.name}"})
+            raise exc from None
+        session.record(
+            "verify",
+            objects={"package": info.package_id, "counts": {"records": info.count}},
+        )
+    sender = ring.get_public(info.sender)
+    emit(
+        as_json,
+        _info_json(info) | {"sender_id": sender.id, "sender_role": sender.role.value},
+        f"ok: {package}: package {info.package_id} ({info.audience}, {info.suite.value})\n"
+        f"sender {sender.id} ({sender.role.value}) {info.sender}\n"
+        f"{info.count} records of kind {info.kind}, policy {info.policy_id}@{info.policy_version}",
+    )
+
+
+@app.command("open")
+@click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o", "--output", required=True, help="Where to write the opened records (CSV/JSONL)."
+)
+@click.option(
+    "--key", "key", default=None, metavar="KEY_ID", help="The recipient key (default: --as)."
+)
+@json_option
+def open_cmd(package: Path, output: str, key: str | None, as_json: bool) -> None:
+    """Verify the whole package, log the access, then decrypt what KEY may open.
+
+    No plaintext is written when anything fails; the output appears only when complete.
+
+    \b
+    Examples:
+      xinan --as platform open export.xpkg -o opened.csv
+    """
+    env = get_env()
+    if key and env.identity and key != env.identity:
+        raise UsageError("--key and --as name different keys", hint="open as the key's holder")
+    env.identity = env.identity or key
+    ring = Keyring(env.keyring)
+    with open_cli_session(env, "open.submission") as session:
+        if session.identity is None:  # pragma: no cover
+            raise UsageError("opening needs the recipient's private key")
+        result = open_submission_file(
+            package, output, identity=session.identity, keyring=ring, session=session
+        )
+    emit(
+        as_json,
+        _info_json(result.info) | {"output": output, "written": result.written},
+        f"{package}: opened {result.written} records of {result.info.package_id} → {output}",
+    )
