@@ -230,6 +230,8 @@ def test_mask_by_a_non_provider_is_denied_and_logged(runner, tmp_path):
     r = invoke(runner, "--as", "bank", "mask", "c.csv", "-o", "o.csv", "--audience", "public")
     assert r.exit_code == 77 and "may not mask" in r.output
     assert not (tmp_path / "o.csv").exists()
-    last = json.loads((tmp_path / "audit" / "audit.log").read_text(encoding="utf-8").splitlines()[-1])
+    last = json.loads(
+        (tmp_path / "audit" / "audit.log").read_text(encoding="utf-8").splitlines()[-1]
+    )
     assert last["type"] == "denied" and last["outcome"] == "denied"
     assert last["actor"]["role"] == "querent"

@@ -36,9 +36,9 @@ from xinan.disclosure import (
 )
 from xinan.errors import PolicyError, UsageError
 
-LIFECYCLE_FILE = Path(__file__).resolve().parent.parent / "policies" / "lifecycle-default.toml"
+LIFECYCLE_FILE = Path(__file__).resolve().parent.parent / "policies" / "credit-default.toml"
 TEXT = LIFECYCLE_FILE.read_text(encoding="utf-8")
-RULES = load_lifecycle_text(TEXT, "lifecycle-default.toml")
+RULES = load_lifecycle_text(TEXT, "credit-default.toml")
 CAL = WorkCalendar.default()
 D = timedelta(days=1)
 

@@ -153,9 +153,9 @@ def test_all_problems_are_reported_at_once():
 
 
 def test_unknown_top_level_key_and_wrong_format():
-    bad = "settingz = 1\n" + TEXT.replace('format = "xinan-policy/1"', 'format = "xinan-policy/9"')
+    bad = "settingz = 1\n" + TEXT.replace('format = "xinan-policy/2"', 'format = "xinan-policy/9"')
     errors = _problems(bad)
-    assert any("format must be 'xinan-policy/1'" in e for e in errors)
+    assert any("format must be 'xinan-policy/2'" in e for e in errors)
     assert any("unknown top-level key 'settingz'" in e for e in errors)
 
 
@@ -212,3 +212,23 @@ def test_field_lookup_by_name_or_key(policy):
     assert k.field("fine_amount").name == "罚款金额"
     assert k.field("罚款金额").type is FieldType.AMOUNT
     assert re.fullmatch(r"[a-z_]+", k.field("证件号码").key)
+
+
+def test_format_1_without_lifecycle_tables_still_reads():
+    """A /1 policy (no life-cycle tables) is read; /2 requires them."""
+    start = TEXT.index("[disclosure]")
+    end = TEXT.index("# " + "-" * 94 + "\n# 行政处罚")
+    v1 = TEXT[:start].replace('format = "xinan-policy/2"', 'format = "xinan-policy/1"') + TEXT[end:]
+    pol = load_policy_text(v1, "v1.toml")
+    assert pol.lifecycle is None and set(pol.kinds) == {"penalty", "license", "person", "company"}
+    v2_without = v1.replace('format = "xinan-policy/1"', 'format = "xinan-policy/2"')
+    assert any("disclosure" in e for e in _problems(v2_without))
+
+
+def test_lifecycle_problems_are_named_with_their_line():
+    bad = TEXT.replace("audit_log_days = 184", "audit_log_days = 90")
+    errors = _problems(bad)
+    line = bad[: bad.index("audit_log_days = 90")].count("\n") + 1
+    assert any(
+        e.startswith(f"p.toml:{line}:") and "retention.audit_log_days" in e for e in errors
+    ), errors

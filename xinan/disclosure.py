@@ -698,8 +698,8 @@ def check_lifecycle(
 
 
 def load_lifecycle_text(text: str, source: str = "<memory>") -> LifecycleRules:
-    """Parse a TOML document holding the lifecycle tables (e.g. policies/lifecycle-default.toml);
-    raise :class:`PolicyError` naming every problem."""
+    """Parse a TOML document holding the life-cycle tables (a whole policy file, or a file of
+    just those tables); raise :class:`PolicyError` naming every problem."""
     import tomllib
 
     from xinan.policy import _Locator  # the policy's line finder, so lines match policy check
@@ -708,6 +708,8 @@ def load_lifecycle_text(text: str, source: str = "<memory>") -> LifecycleRules:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(source, [PolicyProblem("(file)", f"not valid TOML: {exc}")]) from None
+    if "format" in data:  # a whole policy: its other tables are xinan.policy's to check
+        data = {k: data[k] for k in LIFECYCLE_KEYS if k in data}
     rules, problems = check_lifecycle(data, line_of=_Locator(text).line)
     if rules is None:
         raise PolicyError(source, problems)

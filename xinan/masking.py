@@ -265,6 +265,18 @@ def _masked_form(kind: IdKind, v: str, mask: str) -> str:
     return v[:2] + mask * max(n - 4, 1) + v[-2:] if n > 6 else mask * n
 
 
+def _find_spans(
+    text: str, names: tuple[str, ...], today: date, kinds: frozenset[IdKind]
+) -> tuple[Found, ...]:
+    return tuple(find_identifiers(text, today=today, names=names, kinds=kinds))
+
+
+# Detection is the costly part of scrubbing; the same text is scrubbed for several audiences
+# and short texts (处罚依据 …) repeat across rows, so spans are cached (bounded: at most
+# 16,384 texts, in this process's memory only) and rendered per form.
+_find_cached = functools.lru_cache(maxsize=1 << 14)(_find_spans)
+
+
 def scrub_text(
     text: str,
     *,
@@ -277,7 +289,7 @@ def scrub_text(
     """Replace identifiers detected in free text; return the new text and how many were found."""
     if not text:
         return text, 0
-    found: list[Found] = find_identifiers(text, today=today, names=names, kinds=kinds)
+    found = _find_cached(text, tuple(names), today, kinds)
     if not found:
         return text, 0
     out: list[str] = []
@@ -442,7 +454,8 @@ class View:
             name_idx += self._party_indices  # the party is a person (or a personal business)
 
         def scrub(v: str, row: Sequence[str]) -> str:
-            names = [row[i] for i in name_idx if row[i] and split_chinese_name(row[i])]
+            # only the record's names that occur in this text matter (and keep the cache hot)
+            names = [row[i] for i in name_idx if row[i] and row[i] in v and _split_name(row[i])]
             out, n = scrub_text(v, today=today, names=names, form=form, mask=mask)
             stats.scrubbed += n
             return out

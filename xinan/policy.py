@@ -21,9 +21,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from xinan.disclosure import LIFECYCLE_KEYS, LifecycleRules, check_lifecycle
 from xinan.errors import PolicyError, PolicyProblem, UsageError
 
-FORMAT = "xinan-policy/1"
+FORMAT = "xinan-policy/2"
+# /1: catalogue, classification and audiences. /2 adds the life-cycle tables (disclosure
+# windows, retention, objection deadlines: docs/disclosure.md), which it requires.
+FORMATS = ("xinan-policy/1", FORMAT)
 REQUIRED_AUDIENCES = ("public", "gov_share", "querent", "internal", "submission")
 DEFAULT_POLICY_NAME = "credit-default.toml"
 
@@ -208,6 +212,7 @@ class Policy:
     consent_gated: tuple[Category, ...]
     kinds: Mapping[str, RecordKind]
     source: str = "<memory>"
+    lifecycle: LifecycleRules | None = None  # None only for a xinan-policy/1 file
 
     def kind(self, name: str) -> RecordKind:
         try:
@@ -341,6 +346,7 @@ _TOP_KEYS = {
     "prohibited",
     "consent_gated",
     "kind",
+    *LIFECYCLE_KEYS,
 }
 _FIELD_KEYS = {
     "name",
@@ -383,8 +389,8 @@ def _parse(c: _Checker, data: dict[str, Any]) -> Policy | None:
         if key not in _TOP_KEYS:
             c.add([key], f"unknown top-level key {key!r}")
     fmt = data.get("format")
-    if fmt != FORMAT:
-        c.add(["format"], f"format must be {FORMAT!r}, got {fmt!r}")
+    if fmt not in FORMATS:
+        c.add(["format"], f"format must be {FORMAT!r} (or the older {FORMATS[0]!r}), got {fmt!r}")
     for key in ("id", "version"):
         if not isinstance(data.get(key), str) or not data.get(key):
             c.add([key], f"{key} is required (a string)")
@@ -465,6 +471,14 @@ def _parse(c: _Checker, data: dict[str, Any]) -> Policy | None:
         if kind is not None:
             kinds[kname] = kind
 
+    lifecycle: LifecycleRules | None = None
+    tables = {k: data[k] for k in LIFECYCLE_KEYS if k in data}
+    if fmt == FORMAT or tables:
+        if fmt != FORMAT:
+            c.add(["format"], f"the life-cycle tables need format {FORMAT!r}")
+        lifecycle, more = check_lifecycle(tables, line_of=c.locator.line)
+        c.problems.extend(more)
+
     if any(p.severity == "error" for p in c.problems):
         return None
     return Policy(
@@ -481,6 +495,7 @@ def _parse(c: _Checker, data: dict[str, Any]) -> Policy | None:
         consent_gated=consent_gated,
         kinds=kinds,
         source=c.source,
+        lifecycle=lifecycle,
     )
 
 
