@@ -13,10 +13,25 @@ from xinan.audit import AuditLog
 from xinan.cli._app import app
 
 VKEY = KEYS[0].vkey()
+PASS = "auditor passphrase"
 
 
 def run(*args: str, env: dict[str, str] | None = None):
     return CliRunner().invoke(app, list(args), env=env)
+
+
+def reader_env(tmp_path: Path, role: str = "auditor") -> dict[str, str]:
+    """A keyring holding one identity of ``role``, acting as it: reading entries needs an
+    audit role (GB/T 22239-2019 8.1.4.3)."""
+    from datetime import UTC, datetime
+
+    from xinan.keys import KdfParams, Keyring
+
+    ring = tmp_path / f"ring-{role}"
+    Keyring(ring).generate(
+        f"r-{role}", role, "intl", PASS, now=datetime.now(UTC), kdf_params=KdfParams(1024, 1, 1)
+    )
+    return {"XINAN_KEYRING": str(ring), "XINAN_IDENTITY": f"r-{role}", "XINAN_PASSPHRASE": PASS}
 
 
 def said(r) -> str:
@@ -88,7 +103,8 @@ def test_checkpoint_prove_check_proof(tmp_path: Path) -> None:
             log.append(event(i))
     head = tmp_path / "head.cp"
     head.write_text(run("audit", "checkpoint", str(path)).output)
-    r = run("audit", "prove", "6", str(path))
+    reader = reader_env(tmp_path)
+    r = run("audit", "prove", "6", str(path), env=reader)
     assert r.exit_code == 0 and r.output.startswith("c2sp.org/tlog-proof@v1\n")
     pf = tmp_path / "e6.tlog-proof"
     pf.write_text(r.output)
@@ -98,13 +114,13 @@ def test_checkpoint_prove_check_proof(tmp_path: Path) -> None:
     entry.write_bytes(lines(path)[5] + b"\n")
     r = run("audit", "check-proof", str(pf), "--checkpoint", str(head), "--entry", str(entry))
     assert r.exit_code != 0
-    r = run("audit", "prove", "--from", "4", str(path))
+    r = run("audit", "prove", "--from", "4", str(path), env=reader)
     assert r.exit_code == 0 and r.output.startswith("xinan-audit-consistency/1\nold 4\n")
     cf = tmp_path / "c.proof"
     cf.write_text(r.output)
     r = run("audit", "check-proof", str(cf), "--checkpoint", str(old), "--key", VKEY, "--json")
     assert r.exit_code == 0 and json.loads(r.output)["size"] == 9
-    r = run("audit", "prove", str(path))
+    r = run("audit", "prove", str(path), env=reader)
     assert r.exit_code != 0
 
 
@@ -124,25 +140,48 @@ def test_trusted_checkpoint_rollback(tmp_path: Path) -> None:
 
 def test_show_and_subject(tmp_path: Path) -> None:
     path = make_log(tmp_path, 8)
-    r = run("audit", "show", str(path))
+    env = reader_env(tmp_path, "audit-admin")
+    r = run("audit", "show", str(path), env=env)
     assert r.exit_code == 0 and len(r.output.splitlines()) == 8
     r = run(
-        "audit", "show", str(path), "--json", "--type", "open", "--since", "2025-01-01T00:00:04Z"
+        "audit",
+        "show",
+        str(path),
+        "--json",
+        "--type",
+        "open",
+        "--since",
+        "2025-01-01T00:00:04Z",
+        env=env,
     )
     assert r.exit_code == 0
     rows = [json.loads(x) for x in r.output.splitlines()]
     assert [e["seq"] for e in rows] == [3, 4, 5, 6, 7]
-    r = run("audit", "show", str(path), "--actor", "nobody")
+    r = run("audit", "show", str(path), "--actor", "nobody", env=env)
     assert r.exit_code == 0 and r.output == ""
     subj = json.loads(lines(path)[1])["subjects"][0]
-    r = run("audit", "subject", subj, str(path), "--json")
+    r = run("audit", "subject", subj, str(path), "--json", env=env)
     assert r.exit_code == 0 and [e["seq"] for e in json.loads(r.output)["entries"]] == [1]
-    r = run("audit", "subject", "11010519491231002X", str(path))
+    r = run("audit", "subject", "11010519491231002X", str(path), env=env)
     assert r.exit_code != 0
+
+
+def test_only_audit_roles_read_entries(tmp_path: Path) -> None:
+    """Reading entries is for audit-admin and auditors; verifying is for anyone."""
+    path = make_log(tmp_path, 3)
+    r = run("audit", "show", str(path), env={"XINAN_IDENTITY": ""})
+    assert r.exit_code == 2 and "--as" in said(r)
+    r = run("audit", "show", str(path), env=reader_env(tmp_path, "sec-admin"))
+    assert r.exit_code == 77 and "may not audit.read" in said(r)
+    r = run("audit", "prove", "1", str(path), env=reader_env(tmp_path, "platform"))
+    assert r.exit_code == 77
+    r = run("audit", "verify", str(path), "--key", VKEY, env={"XINAN_IDENTITY": ""})
+    assert r.exit_code == 0
 
 
 def test_reading_never_writes(tmp_path: Path) -> None:
     path = make_log(tmp_path, 3)
+    env = reader_env(tmp_path)
     files = sorted(path.parent.iterdir())
     before = {p: p.read_bytes() for p in files}
     for args in (
@@ -151,6 +190,6 @@ def test_reading_never_writes(tmp_path: Path) -> None:
         ("audit", "prove", "1", str(path)),
         ("audit", "show", str(path)),
     ):
-        assert run(*args).exit_code == 0
+        assert run(*args, env=env).exit_code == 0
     assert sorted(path.parent.iterdir()) == files
     assert {p: p.read_bytes() for p in files} == before

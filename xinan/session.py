@@ -289,6 +289,34 @@ class Session:
         self.close()
 
 
+def authenticate_reader(
+    *,
+    keyring: Keyring,
+    identity: str | None,
+    passphrase: Callable[[str], str],
+    operation: str,
+) -> PublicKeyInfo:
+    """For commands that only read the audit log (and so must not write to it): unlock the
+    acting identity and check its role, without opening the log for writing. A refusal here
+    cannot be logged — reading never writes — so it fails closed with a specific message."""
+    if not identity:
+        raise UsageError(
+            f"{operation} shows audit entries, which only the audit roles may read",
+            hint="pass --as KEY_ID of an audit-admin or auditor key (or set XINAN_IDENTITY)",
+        )
+    actor = keyring.get_public(identity)
+    keyring.unlock(identity, passphrase(f"{actor.id} ({actor.role.value})"))
+    allowed = PERMISSIONS.get(operation, frozenset())
+    if actor.role not in allowed:
+        roles = ", ".join(sorted(r.value for r in allowed))
+        raise AccessDenied(
+            f"{actor.id} ({actor.role.value}) may not {operation}; allowed: {roles}",
+            rule=f"role:{operation}",
+            hint="only the audit administrator (and auditors) read the full audit log",
+        )
+    return actor
+
+
 def open_session(
     *,
     keyring: Keyring,

@@ -19,10 +19,12 @@ from xinan.audit.note import SIG_TYPE_COSIGNATURE_V1, NoteVerifier, load_note_ve
 from xinan.audit.proof import check_proof, prove_consistency, prove_inclusion
 from xinan.audit.verify import load_trusted, verify_log
 from xinan.cli._app import app, emit, get_env, json_option, note
+from xinan.cli._common import read_passphrase
 from xinan.errors import AuditError, UsageError
 from xinan.keys import Keyring, read_public_file
 from xinan.session import (
     AuditConfig,
+    authenticate_reader,
     init_audit_log,
     load_audit_config,
     log_verifiers,
@@ -68,6 +70,19 @@ def _load_key(arg: str, log: Path | None) -> list[NoteVerifier]:
             raise UsageError(f"{arg}: a xinan key file needs the log it signs")
         return [note_verifier(load_audit_config(log).origin, info)]
     return load_note_verifier(arg)
+
+
+def _require_reader() -> None:
+    """GB/T 22239-2019 8.1.4.2/8.1.4.3: only the audit administrator (and auditors) read the
+    entries; checking the log's integrity (verify, checkpoint, check-proof) is open to anyone
+    with the public keys."""
+    env = get_env()
+    authenticate_reader(
+        keyring=Keyring(env.keyring),
+        identity=env.identity,
+        passphrase=read_passphrase,
+        operation="audit.read",
+    )
 
 
 def _is_witness(v: NoteVerifier) -> bool:
@@ -237,6 +252,7 @@ def prove_cmd(n: str | None, log: str | None, old_size: int | None) -> None:
     xinan audit prove 42 [LOG]          C2SP tlog-proof of entry 42
     xinan audit prove --from 1000 [LOG] consistency from size 1000
     """
+    _require_reader()
     if old_size is not None:
         if n is not None and log is not None:
             raise UsageError("with --from, give only LOG")
@@ -318,7 +334,8 @@ def show_cmd(
     since: str | None,
     until: str | None,
 ) -> None:
-    """List entries (display only: `audit verify` checks integrity)."""
+    """List entries (display only: `audit verify` checks integrity). Audit roles only."""
+    _require_reader()
     t0, t1 = _time(since), _time(until)
     for off, e in read_entries(_log(log)):
         if type_ and not (
@@ -337,7 +354,8 @@ def show_cmd(
 @log_argument
 @json_option
 def subject_cmd(ref: str, log: Path | None, as_json: bool) -> None:
-    """Who touched the data of the subject with pseudonym REF: when, what, why."""
+    """Who touched the data of the subject with pseudonym REF: when, what, why. Audit roles only."""
+    _require_reader()
     if looks_like_resident_id(ref.strip()):
         raise UsageError(
             "REF looks like a clear resident ID; the log holds only pseudonyms",
