@@ -193,3 +193,32 @@ def test_reading_never_writes(tmp_path: Path) -> None:
         assert run(*args, env=env).exit_code == 0
     assert sorted(path.parent.iterdir()) == files
     assert {p: p.read_bytes() for p in files} == before
+
+
+def test_prune_by_audit_admin_keeps_verification(tmp_path: Path, fast_kdf) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from xinan.audit.entry import AuditEvent
+    from xinan.keys import Keyring
+    from xinan.session import IdentityNoteSigner, init_audit_log
+
+    ring = Keyring(tmp_path / "keys")
+    now = datetime.now(UTC)
+    for name, role in (("platform", "platform"), ("aa", "audit-admin"), ("sa", "sec-admin")):
+        ring.generate(name, role, "intl", PASS, now=now)
+    log = tmp_path / "audit" / "audit.log"
+    cfg = init_audit_log(log, keyring=ring, log_key="platform")
+    signer = IdentityNoteSigner(cfg.origin, ring.unlock("platform", PASS))
+    for age_days in (400, 300, 200, 10, 1):
+        t = now - timedelta(days=age_days)
+        with AuditLog.open(log, signer=signer, origin=cfg.origin, clock=lambda t=t: t) as a:
+            a.append(AuditEvent("verify", "xk1platform", "platform"))
+    env = {"XINAN_KEYRING": str(ring.path), "XINAN_PASSPHRASE": PASS, "XINAN_AUDIT_LOG": str(log)}
+    r = run("--as", "sa", "audit", "prune", env=env)
+    assert r.exit_code == 77  # only the audit administrator prunes
+    r = run("--as", "aa", "audit", "prune", "--json", env=env)
+    assert r.exit_code == 0, said(r)
+    assert json.loads(r.output)["pruned"] == 3  # 400, 300 and 200 days old; 184-day retention
+    r = run("audit", "verify", env=env)
+    assert r.exit_code == 0, said(r)
+    assert "3 pruned" in r.output

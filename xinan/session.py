@@ -63,6 +63,7 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "destroy": frozenset({Role.SEC_ADMIN}),
     "policy.change": frozenset({Role.SEC_ADMIN}),
     "audit.read": frozenset({Role.AUDIT_ADMIN, Role.AUDITOR}),
+    "audit.prune": frozenset({Role.AUDIT_ADMIN}),
     "audit.init": frozenset({Role.SYS_ADMIN, Role.PLATFORM, Role.PROVIDER, Role.AUDIT_ADMIN}),
     "report.subject": frozenset({Role.PLATFORM, Role.AUDIT_ADMIN}),
 }

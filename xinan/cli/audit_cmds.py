@@ -187,6 +187,54 @@ def vkey_cmd(log: Path | None) -> None:
     click.echo(_vkey_text(log_verifiers(path, Keyring(get_env().keyring))[0]))
 
 
+@audit.command("prune")
+@log_argument
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Policy whose [retention] audit_log_days applies (default: built-in).",
+)
+@json_option
+def prune_cmd(log: Path | None, policy_path: Path | None, as_json: bool) -> None:
+    """Remove the entries older than the policy's retention (audit-admin only).
+
+    Only whole prefixes go, never below six months (网络安全法 第二十一条); what verification
+    needs is kept, so `audit verify` still passes and proofs of later entries still check.
+    The pruning itself is recorded in the log.
+    """
+    from xinan.cli._common import open_cli_session, utc_now
+    from xinan.policy import load_policy
+
+    env = get_env()
+    pol = load_policy(policy_path)
+    if pol.lifecycle is None:
+        raise UsageError("the policy has no [retention] table", hint="use a xinan-policy/2 policy")
+    days = pol.lifecycle.retention.audit_log_days
+    if log is not None:
+        env.audit_log = log
+    with open_cli_session(env, "audit.prune") as session:
+        now = utc_now()
+        result = session.log.prune(now, retention_days=days, now=now)
+        session.record(
+            "audit.prune",
+            objects={"counts": {"entries": result.entries, "prune_point": result.size}},
+            why={"basis": f"retention:{days}d"},
+        )
+    emit(
+        as_json,
+        {
+            "pruned": result.entries,
+            "prune_point": result.size,
+            "cutoff": result.cutoff.isoformat(),
+            "retention_days": days,
+        },
+        f"pruned {result.entries} entries older than {result.cutoff:%Y-%m-%d} "
+        f"(retention {days} days); verification still covers the rest",
+    )
+
+
 @audit.command("verify")
 @log_argument
 @click.option(
