@@ -16,12 +16,20 @@ from pathlib import Path
 
 from xinan.audit.verify import verify_log
 from xinan.errors import UsageError
-from xinan.keys import KdfParams, Keyring
+from xinan.keys import Identity, KdfParams, Keyring
 from xinan.masking import MaskContext
+from xinan.platform import verify_package_file
 from xinan.policy import Policy
-from xinan.provider import mask_audit_hook, mask_file, record_scan, scan_file
+from xinan.provider import (
+    mask_audit_hook,
+    mask_file,
+    record_scan,
+    scan_file,
+    seal_audit_hook,
+    seal_file,
+)
 from xinan.records import open_writer
-from xinan.session import init_audit_log, log_verifiers, open_session
+from xinan.session import Session, init_audit_log, log_verifiers, open_session
 from xinan.synth import Synth
 
 
@@ -35,6 +43,22 @@ class DemoResult:
 # Small Argon2 parameters: the demo's keys are throwaway and it should start fast. Real keys use
 # the defaults of docs/keys.md.
 DEMO_KDF = KdfParams(m_kib=8192, t=1, p=1)
+
+# The parties of a city's credit system, one key pair each (one role per key: 三权分立).
+PARTIES = (
+    ("amr-zaozhuang", "provider"),  # 枣庄市市场监督管理局, a provider
+    ("platform", "platform"),  # 公共信用信息平台
+    ("sys-admin", "sys-admin"),
+    ("sec-admin", "sec-admin"),
+    ("audit-admin", "audit-admin"),
+    ("bank-a", "querent"),  # a bank doing 信易贷 with the subject's authorisation
+)
+
+
+def _identity(session: Session) -> Identity:
+    if session.identity is None:  # pragma: no cover - demo sessions are always unlocked
+        raise UsageError("this step needs an unlocked identity")
+    return session.identity
 
 
 def run_demo(
@@ -73,25 +97,35 @@ def run_demo(
         return fixed_now if fixed_now is not None else datetime.now(UTC)
 
     header("keys: each party's key pair, encrypted at rest (Argon2id), and a pseudonym key")
-    for name, role in (("amr-zaozhuang", "provider"),):
+    for name, role in PARTIES:
         info = ring.generate(name, role, "intl", passphrase, now=now, kdf_params=DEMO_KDF)
-        say(f"    {name:<15} {role:<10} {info.key_id} → {ring.public_path(name)}")
+        say(f"    {name:<15} {role:<11} {info.key_id} → {ring.public_path(name)}")
     ps_info = ring.generate_secret("subject-ps", "intl", passphrase, now=now, kdf_params=DEMO_KDF)
-    say(f"    {'subject-ps':<15} {'pseudonym':<10} {ps_info.key_id} (HMAC, stays in the keyring)")
+    say(f"    {'subject-ps':<15} {'pseudonym':<11} {ps_info.key_id} (HMAC, stays in the keyring)")
     pseudonymizer = ring.secret("subject-ps", passphrase)
 
-    header("audit: the provider's own signed log (RFC 6962 tree, C2SP checkpoints)")
-    provider_log = directory / "provider" / "audit.log"
-    cfg = init_audit_log(provider_log, keyring=ring, log_key="amr-zaozhuang")
-    say(f"    {provider_log} (origin {cfg.origin}), checkpoints signed by amr-zaozhuang")
-    provider = open_session(
-        keyring=ring,
-        identity="amr-zaozhuang",
-        log_path=provider_log,
-        passphrase=lambda _what: passphrase,
-        clock=clock,
-    )
-    result.files["provider_audit_log"] = provider_log
+    header("audit: each party's own signed log (RFC 6962 tree, C2SP checkpoints)")
+    logs: dict[str, Path] = {}
+    for party, key in (
+        ("provider", "amr-zaozhuang"),
+        ("platform", "platform"),
+        ("querent", "bank-a"),
+    ):
+        logs[party] = directory / party / "audit.log"
+        cfg = init_audit_log(logs[party], keyring=ring, log_key=key)
+        say(f"    {party:<9} {logs[party]} (origin {cfg.origin}), signed by {key}")
+        result.files[f"{party}_audit_log"] = logs[party]
+
+    def session(identity: str, party: str) -> Session:
+        return open_session(
+            keyring=ring,
+            identity=identity,
+            log_path=logs[party],
+            passphrase=lambda _what: passphrase,
+            clock=clock,
+        )
+
+    provider = session("amr-zaozhuang", "provider")
 
     header("provider: a GB18030 export of administrative penalties (synthetic)")
     export = directory / "provider" / "penalty-export.csv"
@@ -146,14 +180,47 @@ def run_demo(
     result.files.update({f"view:{a}": p for a, p in outputs.items()})
     result.files["rejects"] = rejects
 
+    header("provider: seal the export for the platform (sensitive fields encrypted, signed)")
+    package = directory / "provider" / "penalty.xpkg"
+    provider.require("seal")
+    sealed = seal_file(
+        export,
+        package,
+        policy=policy,
+        sender=_identity(provider),
+        recipients=[ring.get_public("platform")],
+        today=today,
+        now=clock(),
+        rejects=directory / "provider" / "seal-rejects.csv",
+        before_commit=seal_audit_hook(provider, policy),
+    )
+    say(
+        f"    package {sealed.package_id}: {sealed.sealed} records sealed, {sealed.rejected} "
+        f"rejected → {package}"
+    )
+    say(f"    sealed fields: {', '.join(f.name for f in kind.fields if f.sealed)}")
+    result.files["package"] = package
     provider.close()
 
-    header("auditor: verify the provider's log offline, with nothing but its public key")
-    report_v = verify_log(provider_log, keys=log_verifiers(provider_log, ring))
-    say(
-        f"    ok: {report_v.size} entries, {report_v.checkpoints} signed checkpoints, every leaf "
-        "and root recomputed"
+    header("platform: verify the submission against the trust store")
+    platform = session("platform", "platform")
+    platform.require("verify")
+    info = verify_package_file(package, ring)
+    platform.record(
+        "verify", objects={"package": info.package_id, "counts": {"records": info.count}}
     )
+    sender = ring.get_public(info.sender)
+    say(
+        f"    ok: signed by {sender.id} ({sender.role.value}), {info.count} records, suite {info.suite.value}"
+    )
+    platform.close()
+
+    header("auditor: verify every party's log offline, with nothing but public keys")
+    for party, path in logs.items():
+        if not path.exists():
+            continue
+        rep = verify_log(path, keys=log_verifiers(path, ring))
+        say(f"    {party:<9} ok: {rep.size} entries, {rep.checkpoints} signed checkpoints")
 
     say(f"\ndone: every file is under {directory}")
     return result
