@@ -205,13 +205,14 @@ def run_demo(
     header("platform: verify the submission against the trust store")
     platform = session("platform", "platform")
     platform.require("verify")
-    info = verify_package_file(package, ring)
+    checked = verify_package_file(package, ring)
     platform.record(
-        "verify", objects={"package": info.package_id, "counts": {"records": info.count}}
+        "verify", objects={"package": checked.package_id, "counts": {"records": checked.count}}
     )
-    sender = ring.get_public(info.sender)
+    sender = ring.get_public(checked.sender)
     say(
-        f"    ok: signed by {sender.id} ({sender.role.value}), {info.count} records, suite {info.suite.value}"
+        f"    ok: signed by {sender.id} ({sender.role.value}), {checked.count} records, "
+        f"suite {checked.suite.value}"
     )
     platform.close()
 
