@@ -235,3 +235,20 @@ def test_mask_by_a_non_provider_is_denied_and_logged(runner, tmp_path):
     )
     assert last["type"] == "denied" and last["outcome"] == "denied"
     assert last["actor"]["role"] == "querent"
+
+
+def test_key_events_are_audited_when_acting_as_an_identity(runner, tmp_path):
+    r = invoke(runner, "keygen", "--id", "subject-ps", "--role", "pseudonym", "--suite", "intl")
+    assert r.exit_code == 0, r.output
+    from datetime import UTC, datetime
+
+    from xinan.keys import Keyring
+
+    Keyring(tmp_path / "other").generate("plat", "platform", "intl", PASS, now=datetime.now(UTC))
+    r = invoke(runner, "keys", "add", str(tmp_path / "other" / "public" / "plat.pub"))
+    assert r.exit_code == 0, r.output
+    entries = [json.loads(x) for x in (tmp_path / "audit" / "audit.log").read_text().splitlines()]
+    assert [e["type"] for e in entries] == ["key.generate", "key.add"]
+    assert entries[0]["actor"]["role"] == "provider"
+    assert entries[0]["objects"]["key_ids"][0].startswith("xs1")
+    assert invoke(runner, "audit", "verify").exit_code == 0

@@ -146,6 +146,28 @@ def open_cli_session(env: Env, operation: str | None) -> Session:
     )
 
 
+def record_key_event(env: Env, type_: str, objects: dict[str, Any]) -> None:
+    """Audit a key operation when acting as an identity with a log set up.
+
+    Keys come before logs (a log is bound to a key), so the first keys of a deployment are
+    made without an identity: those key events cannot be audited and the command says so.
+    Once a log exists, act as an identity (``--as``) and every key event is recorded."""
+    from xinan.session import AuditConfig
+
+    log = env.log_path()
+    if not AuditConfig.path_for(log).exists():
+        return
+    if not env.identity:
+        click.echo(
+            "xinan: note: not audited (no --as identity); key events are recorded when acting "
+            "as an identity",
+            err=True,
+        )
+        return
+    with open_cli_session(env, None) as session:
+        session.record(type_, objects=objects)
+
+
 def parse_datetime(value: str) -> datetime:
     try:
         return datetime.fromisoformat(value)

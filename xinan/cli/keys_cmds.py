@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from xinan.cli._app import app, emit, get_env, json_option
-from xinan.cli._common import read_passphrase
+from xinan.cli._common import read_passphrase, record_key_event
 from xinan.crypto import suite_names
 from xinan.keys import SECRET_ROLES, Keyring, PublicKeyInfo, Role
 
@@ -64,9 +64,13 @@ def keygen(key_name: str, role: str, suite: str, keyring_dir: Path | None, as_js
             "suite": sinfo.suite.value,
             "private_file": str(ring.private_path(key_name)),
         }
+        record_key_event(
+            get_env(), "key.generate", {"key_ids": [sinfo.key_id], "ref": f"role:{role}"}
+        )
         emit(as_json, data, f"{sinfo.key_id}\n  secret key: {data['private_file']}")
         return
     info = ring.generate(key_name, role, suite, passphrase, now=now)
+    record_key_event(get_env(), "key.generate", {"key_ids": [info.key_id], "ref": f"role:{role}"})
     data = _public_json(info, ring) | {"private_file": str(ring.private_path(key_name))}
     emit(
         as_json,
@@ -99,6 +103,9 @@ def keys_add(file: Path, as_json: bool) -> None:
     """
     ring = _ring()
     info = ring.add_public(file)
+    record_key_event(
+        get_env(), "key.add", {"key_ids": [info.key_id], "ref": f"role:{info.role.value}"}
+    )
     emit(
         as_json,
         _public_json(info, ring),
