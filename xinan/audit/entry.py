@@ -35,6 +35,7 @@ ENTRY_VERSION = "xinan-audit/1"
 EVENT_TYPES = frozenset(
     [
         "collect",
+        "consent",
         "reject",
         "seal",
         "verify",

@@ -8,13 +8,16 @@ from typing import Any
 
 import click
 
+from xinan.cli import _common
 from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import open_cli_session, policy_option, today_option, utc_now
 from xinan.errors import EXIT_PARTIAL, UsageError
+from xinan.grants import read_grant
 from xinan.keys import Keyring
 from xinan.platform import open_submission_file, verify_package_file
 from xinan.policy import load_policy
 from xinan.provider import seal_audit_hook, seal_file
+from xinan.querent import open_share_file
 
 
 @app.command()
@@ -159,21 +162,71 @@ def verify(package: Path, as_json: bool) -> None:
 @click.option(
     "--key", "key", default=None, metavar="KEY_ID", help="The recipient key (default: --as)."
 )
+@click.option(
+    "--grant",
+    "grant_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Querent: the grant this share was built for (opens a share package).",
+)
+@click.option(
+    "--revocations",
+    "revocations_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Querent: the platform's signed revocation list, checked before the grant.",
+)
 @json_option
-def open_cmd(package: Path, output: str, key: str | None, as_json: bool) -> None:
+def open_cmd(
+    package: Path,
+    output: str,
+    key: str | None,
+    grant_file: Path | None,
+    revocations_file: Path | None,
+    as_json: bool,
+) -> None:
     """Verify the whole package, log the access, then decrypt what KEY may open.
 
     No plaintext is written when anything fails; the output appears only when complete.
+    A querent opens a share with --grant: the grant is verified (platform signature, time,
+    binding to KEY, revocation list when given) and only the granted fields are written.
 
     \b
     Examples:
       xinan --as platform open export.xpkg -o opened.csv
+      xinan --as bank open share.xpkg --grant bank.grant --revocations revocations.json -o out.csv
     """
     env = get_env()
     if key and env.identity and key != env.identity:
         raise UsageError("--key and --as name different keys", hint="open as the key's holder")
     env.identity = env.identity or key
     ring = Keyring(env.keyring)
+    if grant_file is not None:
+        token = read_grant(grant_file)
+        revocations = revocations_file.read_bytes() if revocations_file else None
+        with open_cli_session(env, "open.share") as session:
+            if session.identity is None:  # pragma: no cover
+                raise UsageError("opening needs the querent's private key")
+            res = open_share_file(
+                package,
+                output,
+                identity=session.identity,
+                keyring=ring,
+                grant_token=token,
+                revocations=revocations,
+                session=session,
+                now=_common.utc_now(),
+            )
+        emit(
+            as_json,
+            _info_json(res.info)
+            | {"output": output, "written": res.written, "fields": list(res.columns[1:])},
+            f"{package}: opened {res.written} records of share {res.info.package_id} "
+            f"(grant {res.claims.jti}: {', '.join(res.columns[1:])}) → {output}",
+        )
+        return
+    if revocations_file is not None:
+        raise UsageError("--revocations goes with --grant (opening a share)")
     with open_cli_session(env, "open.submission") as session:
         if session.identity is None:  # pragma: no cover
             raise UsageError("opening needs the recipient's private key")

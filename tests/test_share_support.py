@@ -1,0 +1,183 @@
+"""A three-party world for the vault, share and flow tests (no tests of its own).
+
+provider (keyring ``prov``), platform with its administrators (``plat``) and a bank (``bank``)
+each have their own keyring, audit log and trust store; public keys travel by ``keys add``.
+The clock is injected: ``World.clock`` is what ``xinan.cli._common.utc_now`` returns.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from xinan.cli import _common, app
+
+PASS = "correct horse battery staple"
+T0 = datetime(2026, 11, 25, 1, 0, 0, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: Any) -> None:
+        self.now = self.now + timedelta(**kw)
+
+
+@dataclass
+class World:
+    root: Path
+    runner: CliRunner
+    clock: Clock
+    people: list[dict[str, str]] = field(default_factory=list)
+    package: Path | None = None
+
+    # -- running commands --------------------------------------------------------------------
+    def ring(self, party: str) -> Path:
+        return self.root / party / "keys"
+
+    def run(self, party: str, actor: str | None, *args: str) -> Result:
+        argv = ["--keyring", str(self.ring(party))]
+        if actor:
+            argv += ["--as", actor]
+        return self.runner.invoke(app, [*argv, *args], catch_exceptions=False)
+
+    def ok(self, party: str, actor: str | None, *args: str) -> Result:
+        r = self.run(party, actor, *args)
+        assert r.exit_code == 0, (args, r.output)
+        return r
+
+    def js(self, party: str, actor: str | None, *args: str) -> Any:
+        return json.loads(self.ok(party, actor, *args, "--json").stdout)
+
+    def log(self, party: str) -> Path:
+        return self.root / party / "audit" / "audit.log"
+
+    def entries(self, party: str) -> list[dict[str, Any]]:
+        return [json.loads(x) for x in self.log(party).read_text("utf-8").splitlines() if x]
+
+    @property
+    def vault(self) -> Path:
+        return self.root / "plat" / "vault"
+
+    # -- the platform's steps ------------------------------------------------------------------
+    def person(self, i: int = 0) -> dict[str, str]:
+        return self.people[i]
+
+    def consent(
+        self,
+        subject: str,
+        *,
+        fields: str = "手机号码,现住址",
+        until: str = "2026-12-31",
+        purpose: str = "信易贷授信审查",
+        querent: str = "bank",
+    ) -> str:
+        data = self.js(
+            "plat", "platform", "consent", "add", "--vault", str(self.vault),
+            "--subject", subject, "--querent", querent, "--purpose", purpose,
+            "--fields", fields, "--valid-until", until, "--ref", "paper:2026-0042",
+        )  # fmt: skip
+        return str(data["id"])
+
+    def grant(
+        self,
+        subject: str,
+        consent: str,
+        *,
+        fields: str = "手机号码,现住址",
+        ttl: str = "1h",
+        purpose: str = "信易贷授信审查",
+        out: str = "bank.grant",
+        querent: str = "bank",
+    ) -> Result:
+        return self.run(
+            "plat", "secadm", "grant", "issue", "--vault", str(self.vault),
+            "--querent", querent, "--purpose", purpose, "--fields", fields,
+            "--subject", subject, "--consent", consent, "--ttl", ttl,
+            "-o", str(self.root / out),
+        )  # fmt: skip
+
+    def share(self, grant: str = "bank.grant", out: str = "bank.xpkg") -> Result:
+        return self.run(
+            "plat", "platform", "share", "--vault", str(self.vault),
+            "--grant", str(self.root / grant), "-o", str(self.root / out),
+        )  # fmt: skip
+
+    def open(
+        self,
+        pkg: str = "bank.xpkg",
+        grant: str = "bank.grant",
+        out: str = "bank.csv",
+        *extra: str,
+        actor: str = "bank",
+    ) -> Result:
+        return self.run(
+            "bank", actor, "open", str(self.root / pkg), "--key", actor,
+            "--grant", str(self.root / grant), "-o", str(self.root / out), *extra,
+        )  # fmt: skip
+
+    def opened(self, out: str = "bank.csv") -> list[dict[str, str]]:
+        with (self.root / out).open(encoding="utf-8-sig", newline="") as f:
+            return list(csv.DictReader(f))
+
+
+def build_world(root: Path, monkeypatch: Any, *, people: int = 30, kind: str = "person") -> World:
+    """Keys for every party, audit logs, a provider's export sealed to the platform, a vault
+    with that package ingested. ``fast_kdf`` must be active."""
+    clock = Clock()
+    monkeypatch.setattr(_common, "utc_now", clock)
+    monkeypatch.setenv("XINAN_PASSPHRASE", PASS)
+    monkeypatch.setenv("XINAN_TODAY", "2026-11-25")
+    for var in ("XINAN_IDENTITY", "XINAN_AUDIT_LOG", "XINAN_VAULT", "XINAN_KEYRING"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(root)
+    w = World(root, CliRunner(), clock)
+    keys = {
+        "prov": [("amr", "provider")],
+        "plat": [
+            ("platform", "platform"),
+            ("sysadm", "sys-admin"),
+            ("secadm", "sec-admin"),
+            ("auditadm", "audit-admin"),
+            ("subject-ps", "pseudonym"),
+        ],
+        "bank": [("bank", "querent"), ("bank2", "querent")],
+    }
+    for party, ids in keys.items():
+        for name, role in ids:
+            w.ok(party, None, "keygen", "--id", name, "--role", role, "--suite", "intl")
+    w.ok("prov", None, "audit", "init", "--key", "amr")
+    w.ok("plat", None, "audit", "init", "--key", "platform")
+    w.ok("bank", None, "audit", "init", "--key", "bank")
+
+    def give(src: str, name: str, dst: str) -> None:
+        w.ok(dst, None, "keys", "add", str(w.ring(src) / "public" / f"{name}.pub"))
+
+    give("plat", "platform", "prov")
+    give("plat", "platform", "bank")
+    give("prov", "amr", "plat")
+    give("bank", "bank", "plat")
+    give("bank", "bank2", "plat")
+
+    export = root / "prov" / f"{kind}.csv"
+    w.ok("prov", "amr", "fake", kind, "-n", str(people), "-o", str(export), "--seed", "11")
+    with export.open(encoding="utf-8-sig", newline="") as f:
+        w.people = list(csv.DictReader(f))
+    w.package = root / "prov" / f"{kind}.xpkg"
+    w.ok("prov", "amr", "seal", str(export), "-o", str(w.package), "--to", "platform")
+    w.ok(
+        "plat", "sysadm", "vault", "init", "--vault", str(w.vault),
+        "--platform", "platform", "--pseudonym-key", "subject-ps",
+    )  # fmt: skip
+    w.ok("plat", "platform", "vault", "ingest", str(w.package), "--vault", str(w.vault))
+    return w

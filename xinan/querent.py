@@ -1,0 +1,152 @@
+"""(3) The querent's side: open a share package with its grant (docs/vault.md §9).
+
+Owns the querent's order of checks: the revocation list (when given), the grant (signature
+against the platform key in the querent's own trust store, clock, key binding), the package
+against the grant (audience, grant id, sender, addressee, policy, fields), the durable audit
+entry, and only then the plaintext — the granted fields, written atomically.
+
+Does not own the formats (:mod:`xinan.package`, :mod:`xinan.grants`) nor the platform's side
+(:mod:`xinan.vault`). It never reads the clock: ``now`` is a parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from xinan.errors import AccessDenied, IntegrityError, VerificationError, XinanError
+from xinan.grants import (
+    GrantClaims,
+    GrantInvalid,
+    GrantRejected,
+    RevocationList,
+    RevocationListInvalid,
+    RevocationListRollback,
+    RevocationListStale,
+    verify_grant,
+    verify_revocations,
+)
+from xinan.keys import Identity, Keyring
+from xinan.package import OpenedRecord, PackageInfo, open_package, verify_package
+from xinan.records import open_writer
+from xinan.session import Session
+
+__all__ = ["ShareOpenResult", "check_share_against_grant", "open_share_file"]
+
+
+@dataclass(frozen=True)
+class ShareOpenResult:
+    info: PackageInfo
+    claims: GrantClaims
+    written: int
+    columns: tuple[str, ...]
+
+
+def check_share_against_grant(info: PackageInfo, claims: GrantClaims, key_id: str) -> None:
+    """Raise unless the (verified) package is a share made for this grant and this key, and
+    carries no field the grant does not name (docs/vault.md §9 step 3)."""
+    problems: list[str] = []
+    if info.audience != "share":
+        problems.append("the package is not a share")
+    if info.grant != claims.jti:
+        problems.append(f"the package serves grant {info.grant}, not {claims.jti}")
+    if info.sender != claims.kid:
+        problems.append("the package was not sent by the platform key that signed the grant")
+    if key_id not in info.recipients:
+        problems.append(f"the package is not addressed to {key_id}")
+    if f"{info.policy_id}@{info.policy_version}" != claims.policy:
+        problems.append(f"the package follows {info.policy_id}@{info.policy_version}")
+    extra = [f for f in (*info.clear_fields, *info.sealed_fields) if f not in claims.fields]
+    if extra:
+        problems.append(f"the package carries fields not granted: {', '.join(sorted(set(extra)))}")
+    if problems:
+        raise VerificationError(
+            "share package does not match its grant: " + "; ".join(problems),
+            hint="open a share with the grant it was built for; ask the platform if they differ",
+        )
+
+
+def open_share_file(
+    path: Path,
+    output: str | Path,
+    *,
+    identity: Identity,
+    keyring: Keyring,
+    grant_token: str,
+    revocations: bytes | None,
+    session: Session,
+    now: datetime,
+) -> ShareOpenResult:
+    """Verify revocations, grant and package; log the access durably; then decrypt and write
+    ``record_id`` and the granted fields (grant order). Refusals are logged before raising."""
+    claims: GrantClaims | None = None
+
+    def deny(rule: str, exc: XinanError) -> XinanError:
+        why = {"grant": claims.jti, "consent": claims.consent_id} if claims else {}
+        if not why and isinstance(exc, GrantRejected) and exc.jti:
+            why = {"grant": exc.jti}
+        session.record(
+            "open",
+            outcome="denied",
+            objects={"ref": f"rule:{rule}"},
+            why=why,
+            subjects=claims.subjects if claims else (),
+        )
+        return exc
+
+    revoked: RevocationList | frozenset[str] = frozenset()
+    if revocations is not None:
+        try:
+            revoked = verify_revocations(revocations, trust=keyring, now=now)
+        except (RevocationListInvalid, RevocationListStale, RevocationListRollback) as e:
+            raise deny(type(e).__name__, e) from None
+    try:
+        claims = verify_grant(
+            grant_token, trust=keyring, now=now, expected_querent=identity.info, revoked=revoked
+        )
+    except (GrantInvalid, GrantRejected) as e:
+        raise deny(type(e).__name__, e) from None
+    try:
+        with path.open("rb") as f:
+            info = verify_package(f, trust=keyring.get_public)
+        check_share_against_grant(info, claims, identity.key_id)
+    except (VerificationError, IntegrityError, AccessDenied) as e:
+        raise deny("share-matches-grant", e) from None
+
+    objects = {
+        "package": info.package_id,
+        "policy": claims.policy,
+        "counts": {"records": info.count, "fields": len(claims.fields)},
+    }
+    why = {"purpose": claims.purpose, "grant": claims.jti, "consent": claims.consent_id}
+    # 8.1.4.3: the access is on record before any plaintext exists.
+    session.record("open", objects=objects, why=why, subjects=claims.subjects)
+    columns = ("record_id", *claims.fields)
+    clear_pos = {n: i for i, n in enumerate(info.clear_fields)}
+    sealed_pos = {n: i for i, n in enumerate(info.sealed_fields)}
+    written = 0
+    try:
+        with path.open("rb") as f, open_writer(output, columns, secret=True) as w:
+
+            def sink(r: OpenedRecord) -> None:
+                nonlocal written
+                row = [r.record_id]
+                for name in claims.fields:
+                    v: str | None = None
+                    if name in sealed_pos:
+                        v = r.sealed[sealed_pos[name]]
+                    if v is None and name in clear_pos:
+                        v = r.clear[clear_pos[name]]
+                    row.append(v or "")
+                w.write(row)
+                written += 1
+
+            opened = open_package(f, sink, identity=identity, trust=keyring.get_public)
+            # Inside the writer: a package swapped after it was checked leaves no output.
+            if opened.package_id != info.package_id or opened.records_digest != info.records_digest:
+                raise IntegrityError("package changed while it was being opened")
+    except XinanError:
+        session.record("open", outcome="failed", objects={"package": info.package_id}, why=why)
+        raise
+    return ShareOpenResult(opened, claims, written, columns)

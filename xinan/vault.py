@@ -1,0 +1,1537 @@
+"""(2) The platform's vault ``xinan-vault/1`` (spec: docs/vault.md; sections cited as §n).
+
+Owns: the vault's files (§1 layout, §2 ``vault.json`` with the wrapped KEK, §3 ``vault.db``, §4
+the separate key store ``keys.db``), ingesting submissions (§5) with subject pseudonyms (§6),
+masked views of stored records, consents and grants at rest with the one-grant-one-share replay
+guard (§7), and building share packages for a verified grant (§8).
+
+Does not own: the package format (:mod:`xinan.package`), the grant format and its checks
+(:mod:`xinan.grants`), masking (:mod:`xinan.masking`), key files (:mod:`xinan.keys`), the
+querent's side (:mod:`xinan.querent`), the lifecycle rules that later set the status columns
+(:mod:`xinan.disclosure`, issue 7). It never reads the clock: ``now`` is a parameter.
+
+Nothing here stores or logs a clear identifier or a clear sensitive value: sealed fields stay
+the provider's ciphertexts, subject identifiers become keyed pseudonyms at once, and plaintext
+exists only in memory while a view is computed or a pseudonym derived.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from xinan.crypto import get_suite
+from xinan.crypto.base import Aead, CryptoSuite, SuiteName
+from xinan.errors import (
+    AccessDenied,
+    InputError,
+    IntegrityError,
+    KeyringError,
+    UsageError,
+    VerificationError,
+    XinanError,
+)
+from xinan.fileio import atomic_writer, write_bytes_atomic
+from xinan.grants import (
+    Consent,
+    Grant,
+    GrantClaims,
+    GrantInvalid,
+    GrantRejected,
+    GrantReplayed,
+    Revocation,
+    RevocationList,
+    check_within_consent,
+    issue_grant,
+    read_grant,
+    sign_revocations,
+    verify_grant,
+)
+from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
+from xinan.masking import MaskContext, Pseudonymizer, View, pseudonym
+from xinan.package import (
+    KeyedRecord,
+    PackageInfo,
+    PackageMeta,
+    ShareRecord,
+    build_share_package,
+    derive_field_key,
+    enc,
+    open_package_keys,
+    open_sealed_value,
+    verify_package,
+)
+from xinan.policy import Policy, RecordKind, SubjectClass
+from xinan.session import Session
+
+FORMAT = "xinan-vault/1"
+SCHEMA_VERSION = 1
+_V = FORMAT.encode("ascii")
+INFO_KEK = _V + b" kek"
+L_KEK = _V + b" kek\x00"
+L_KEK_COMMIT = _V + b" kek-commitment\x00"
+INFO_CFG_MAC = _V + b" config-mac"
+L_RKV = _V + b" record-key\x00"
+NONCE_LEN = 12
+CONFIG_FILE = "vault.json"
+DB_FILE = "vault.db"
+KEYS_FILE = "keys.db"
+REVOCATIONS_FILE = "revocations.json"
+_TIME_FMT = "%Y-%m-%dT%H:%M:%SZ"
+_BATCH = 2000  # rows per executemany on ingest
+_RNG_BATCH = 1024  # nonces drawn from the CSPRNG per call
+MAX_AUDIT_RECORD_IDS = 10_000  # docs/audit-log.md: a list member holds at most 10,000 items
+# Lifecycle facts copied from the clear part, by the policy's ASCII field key (§3).
+FACT_KEYS = {
+    "decision_date": "decision_date",
+    "severity": "severity",
+    "valid_until": "valid_until",
+    "declared_end": "disclose_until",
+}
+STATUS_COLUMNS = ("disputed_at", "repaired_at", "archived_at", "destroyed_at")
+
+__all__ = [
+    "FORMAT",
+    "IngestSummary",
+    "ShareSummary",
+    "StoredRecord",
+    "Vault",
+    "VaultConfig",
+    "init_vault",
+    "parse_duration",
+    "resolve_fields",
+    "resolve_vault_path",
+]
+
+
+def _t(dt: datetime) -> str:
+    if dt.tzinfo is None:
+        raise UsageError("times must be timezone-aware")
+    return dt.astimezone(UTC).strftime(_TIME_FMT)
+
+
+def _parse_t(s: str) -> datetime:
+    return datetime.strptime(s, _TIME_FMT).replace(tzinfo=UTC)
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode("ascii")
+
+
+def _unb64(s: object, what: str) -> bytes:
+    if not isinstance(s, str):
+        raise IntegrityError(f"vault configuration: {what} is not base64")
+    try:
+        return base64.b64decode(s, validate=True)
+    except (binascii.Error, ValueError):
+        raise IntegrityError(f"vault configuration: {what} is not base64") from None
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30s``, ``15m``, ``1h``, ``7d``: a positive whole number and one unit."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    t = text.strip()
+    if len(t) < 2 or t[-1] not in units or not t[:-1].isdigit() or not t[:-1].isascii():
+        raise UsageError(f"not a duration: {text!r}", hint="use e.g. 30s, 15m, 1h or 7d")
+    n = int(t[:-1])
+    if n <= 0:
+        raise UsageError("a duration must be positive")
+    return timedelta(seconds=n * units[t[-1]])
+
+
+def resolve_vault_path(value: str | Path | None) -> Path:
+    v = value or os.environ.get("XINAN_VAULT")
+    if not v:
+        raise UsageError(
+            "no vault given", hint="pass --vault DIR or set XINAN_VAULT to the vault directory"
+        )
+    return Path(v)
+
+
+def resolve_fields(policy: Policy, refs: Sequence[str]) -> tuple[str, ...]:
+    """Column names or ASCII keys → the catalogue's column names (unique, in the given order).
+
+    A key that names different columns in different kinds is ambiguous and refused."""
+    out: list[str] = []
+    for raw in refs:
+        ref = raw.strip()
+        if not ref:
+            continue
+        names = {f.name for k in policy.kinds.values() for f in k.fields if ref in (f.name, f.key)}
+        if not names:
+            raise UsageError(
+                f"field {ref!r} is not in policy {policy.label}",
+                hint="use the catalogue's column names (e.g. 手机号码) or their keys (mobile)",
+            )
+        if len(names) > 1:
+            raise UsageError(
+                f"field key {ref!r} names several columns ({', '.join(sorted(names))})",
+                hint="use the column name instead",
+            )
+        name = names.pop()
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise UsageError("no fields given", hint="--fields 手机号码,现住址")
+    return tuple(out)
+
+
+# ============================================================================================
+# §2 vault.json
+# ============================================================================================
+@dataclass(frozen=True)
+class VaultConfig:
+    id: str
+    created: str
+    suite: SuiteName
+    policy: str
+    platform_id: str
+    platform_key_id: str
+    pseudonym_id: str
+    pseudonym_key_id: str
+    kek_wrapped: bytes = field(repr=False)
+    kek_commitment: bytes = field(repr=False)
+    mac: bytes = field(repr=False, default=b"")
+
+    def _doc(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "id": self.id,
+            "created": self.created,
+            "suite": self.suite.value,
+            "policy": self.policy,
+            "platform": {"id": self.platform_id, "key_id": self.platform_key_id},
+            "pseudonym": {"id": self.pseudonym_id, "key_id": self.pseudonym_key_id},
+            "kek": {"wrapped": _b64(self.kek_wrapped), "commitment": _b64(self.kek_commitment)},
+        }
+
+    def mac_input(self) -> bytes:
+        return json.dumps(
+            self._doc(), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        ).encode("utf-8")
+
+    def to_bytes(self) -> bytes:
+        doc = self._doc() | {"mac": _b64(self.mac)}
+        return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+    @property
+    def vid(self) -> bytes:
+        return bytes.fromhex(self.id)
+
+    @staticmethod
+    def read(path: Path) -> VaultConfig:
+        p = path / CONFIG_FILE
+        try:
+            data = p.read_bytes()
+        except FileNotFoundError:
+            raise UsageError(
+                f"{path}: not a vault ({CONFIG_FILE} missing)",
+                hint="create one with `xinan vault init --vault DIR` (sys-admin)",
+            ) from None
+        try:
+            doc = json.loads(data.decode("utf-8"))
+            if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+                raise VerificationError(f"{p}: format must be {FORMAT!r}")
+            cfg = VaultConfig(
+                id=str(doc["id"]),
+                created=str(doc["created"]),
+                suite=SuiteName(doc["suite"]),
+                policy=str(doc["policy"]),
+                platform_id=str(doc["platform"]["id"]),
+                platform_key_id=str(doc["platform"]["key_id"]),
+                pseudonym_id=str(doc["pseudonym"]["id"]),
+                pseudonym_key_id=str(doc["pseudonym"]["key_id"]),
+                kek_wrapped=_unb64(doc["kek"]["wrapped"], "kek.wrapped"),
+                kek_commitment=_unb64(doc["kek"]["commitment"], "kek.commitment"),
+                mac=_unb64(doc["mac"], "mac"),
+            )
+            bytes.fromhex(cfg.id)
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError):
+            raise VerificationError(f"{p}: not a valid {FORMAT} configuration") from None
+        if len(cfg.id) != 32:
+            raise VerificationError(f"{p}: vault id must be 32 hex digits")
+        return cfg
+
+
+def _kek_aad(vid: bytes, platform_key_id: str) -> bytes:
+    return L_KEK + vid + enc(platform_key_id)
+
+
+def _mac_key(suite: CryptoSuite, kek: bytes, vid: bytes) -> bytes:
+    return suite.kdf(kek, INFO_CFG_MAC + vid, suite.digest_len)
+
+
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE packages(
+  package_id TEXT PRIMARY KEY, sender TEXT NOT NULL, sender_key_id TEXT NOT NULL,
+  suite TEXT NOT NULL, kind TEXT NOT NULL, policy TEXT NOT NULL, created TEXT NOT NULL,
+  records_digest TEXT NOT NULL, count INTEGER NOT NULL, clear_fields TEXT NOT NULL,
+  sealed_fields TEXT NOT NULL, ingested_at TEXT NOT NULL, ingested_by TEXT NOT NULL);
+CREATE TABLE records(
+  record_id TEXT PRIMARY KEY, package_id TEXT NOT NULL REFERENCES packages(package_id),
+  position INTEGER NOT NULL, kind TEXT NOT NULL, policy TEXT NOT NULL,
+  subject_class TEXT NOT NULL, subjects TEXT NOT NULL, clear TEXT NOT NULL, sealed BLOB,
+  decision_date TEXT, severity TEXT, valid_until TEXT, declared_end TEXT, end_of_act TEXT,
+  domains TEXT, disputed_at TEXT, repaired_at TEXT, archived_at TEXT, destroyed_at TEXT,
+  updated_at TEXT, ingested_at TEXT NOT NULL);
+CREATE INDEX records_kind ON records(kind);
+CREATE INDEX records_package ON records(package_id);
+CREATE TABLE record_subjects(
+  pseudonym TEXT NOT NULL, record_id TEXT NOT NULL REFERENCES records(record_id)
+  ON DELETE CASCADE, PRIMARY KEY(pseudonym, record_id)) WITHOUT ROWID;
+CREATE INDEX record_subjects_record ON record_subjects(record_id);
+CREATE TABLE consents(
+  consent_id TEXT PRIMARY KEY, subject TEXT NOT NULL, querent TEXT NOT NULL,
+  purpose TEXT NOT NULL, fields TEXT NOT NULL, valid_until TEXT NOT NULL, ref TEXT NOT NULL,
+  created_at TEXT NOT NULL, created_by TEXT NOT NULL, revoked_at TEXT, revoked_by TEXT);
+CREATE TABLE grants(
+  jti TEXT PRIMARY KEY, querent TEXT NOT NULL, subjects TEXT NOT NULL, fields TEXT NOT NULL,
+  purpose TEXT NOT NULL, consent_id TEXT NOT NULL REFERENCES consents(consent_id),
+  policy TEXT NOT NULL, issued_at TEXT NOT NULL, not_before TEXT NOT NULL,
+  expires TEXT NOT NULL, authorised_by TEXT NOT NULL, token_digest TEXT NOT NULL,
+  revoked_at TEXT, shares INTEGER NOT NULL DEFAULT 0,
+  records_shared INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE grant_uses(
+  jti TEXT PRIMARY KEY, expires TEXT NOT NULL, used_at TEXT NOT NULL, share_id TEXT);
+CREATE TABLE shares(
+  share_id TEXT PRIMARY KEY, jti TEXT NOT NULL, querent TEXT NOT NULL, count INTEGER NOT NULL,
+  records_digest TEXT NOT NULL, created TEXT NOT NULL, created_by TEXT NOT NULL);
+CREATE TABLE revoked_grants(
+  jti TEXT PRIMARY KEY, revoked_at TEXT NOT NULL, expires TEXT NOT NULL);
+CREATE TABLE revocations(
+  number INTEGER PRIMARY KEY, issued TEXT NOT NULL, next_update TEXT NOT NULL,
+  body BLOB NOT NULL);
+"""
+
+_KEYS_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE record_keys(record_id TEXT PRIMARY KEY, wrapped BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE release_secrets(
+  share_id TEXT NOT NULL, record_id TEXT NOT NULL, wrapped BLOB NOT NULL,
+  PRIMARY KEY(share_id, record_id)) WITHOUT ROWID;
+"""
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty file with mode 0600 (SQLite gives -wal/-shm the same mode)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")  # a destroyed key or a used grant must be durable
+    conn.execute("PRAGMA secure_delete=ON")  # freed pages are zeroed (residual information)
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def init_vault(
+    path: Path,
+    *,
+    platform: PublicKeyInfo,
+    pseudonym_id: str,
+    pseudonym_key_id: str,
+    policy: Policy,
+    now: datetime,
+) -> VaultConfig:
+    """Create a vault (§1–§4): a fresh KEK wrapped to the platform's KEM public key.
+
+    Needs no private key: the system administrator who runs it never holds the KEK."""
+    if platform.role is not Role.PLATFORM:
+        raise UsageError(
+            f"{platform.id} has role {platform.role.value}; the vault belongs to a platform key"
+        )
+    if (path / CONFIG_FILE).exists() or (path / DB_FILE).exists() or (path / KEYS_FILE).exists():
+        raise UsageError(
+            f"{path} already holds a vault", hint="a vault is created once; use another directory"
+        )
+    suite = get_suite(platform.suite)
+    vid = suite.random(16)
+    kek = suite.random(suite.key_len)
+    cfg = VaultConfig(
+        id=vid.hex(),
+        created=_t(now),
+        suite=platform.suite,
+        policy=policy.label,
+        platform_id=platform.id,
+        platform_key_id=platform.key_id,
+        pseudonym_id=pseudonym_id,
+        pseudonym_key_id=pseudonym_key_id,
+        kek_wrapped=suite.wrap(platform.kem, kek, INFO_KEK, _kek_aad(vid, platform.key_id)),
+        kek_commitment=suite.digest(L_KEK_COMMIT + kek),
+    )
+    mac = suite.mac(_mac_key(suite, kek, vid), cfg.mac_input())
+    cfg = VaultConfig(**{**cfg.__dict__, "mac": mac})
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for name, schema in ((DB_FILE, _SCHEMA), (KEYS_FILE, _KEYS_SCHEMA)):
+        _create_private(path / name)
+        conn = _connect(path / name)
+        try:
+            conn.execute("BEGIN")
+            # statement by statement: executescript() would commit on its own
+            for stmt in schema.split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
+            conn.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [("format", FORMAT), ("vault_id", cfg.id), ("schema_version", str(SCHEMA_VERSION))],
+            )
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+    write_bytes_atomic(path / CONFIG_FILE, cfg.to_bytes(), secret=True)
+    return cfg
+
+
+# ============================================================================================
+# Models
+# ============================================================================================
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record as the vault keeps it: masked clear part, ciphertexts, facts, status."""
+
+    record_id: str
+    package_id: str
+    kind: str
+    subject_class: SubjectClass
+    subjects: tuple[str, ...]
+    clear: dict[str, str]
+    sealed_fields: tuple[str, ...]
+    blobs: tuple[bytes, ...] = field(repr=False)
+    facts: dict[str, str | None]
+    status: dict[str, str | None]
+
+    @property
+    def shareable(self) -> bool:
+        return all(v is None for v in self.status.values())
+
+
+@dataclass
+class IngestSummary:
+    package: str
+    package_id: str
+    kind: str
+    sender: str
+    sender_key_id: str
+    records: int = 0
+    classes: dict[str, int] = field(default_factory=dict)
+    subjects: int = 0
+    already: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "package": self.package,
+            "package_id": self.package_id,
+            "kind": self.kind,
+            "sender": self.sender,
+            "sender_key_id": self.sender_key_id,
+            "records": self.records,
+            "classes": dict(self.classes),
+            "subjects": self.subjects,
+            "already_ingested": self.already,
+        }
+
+
+@dataclass
+class ShareSummary:
+    output: str
+    share_id: str
+    jti: str
+    querent: str
+    records: int
+    clear_fields: tuple[str, ...]
+    sealed_fields: tuple[str, ...]
+    kind: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "output": self.output,
+            "share_id": self.share_id,
+            "grant": self.jti,
+            "querent": self.querent,
+            "records": self.records,
+            "clear_fields": list(self.clear_fields),
+            "sealed_fields": list(self.sealed_fields),
+            "kind": self.kind,
+        }
+
+
+def _pack_blobs(blobs: Sequence[bytes | None]) -> bytes:
+    out = []
+    for b in blobs:
+        if b is None:  # pragma: no cover - a submission always carries every sealed value
+            raise IntegrityError("a sealed value is missing")
+        out.append(len(b).to_bytes(4, "big") + b)
+    return b"".join(out)
+
+
+def _unpack_blobs(data: bytes | None, n: int, record_id: str) -> tuple[bytes, ...]:
+    out: list[bytes] = []
+    at = 0
+    data = data or b""
+    for _ in range(n):
+        if at + 4 > len(data):
+            raise IntegrityError(f"vault record {record_id!r}: sealed data damaged")
+        ln = int.from_bytes(data[at : at + 4], "big")
+        out.append(data[at + 4 : at + 4 + ln])
+        at += 4 + ln
+    if at != len(data):
+        raise IntegrityError(f"vault record {record_id!r}: sealed data damaged")
+    return tuple(out)
+
+
+class _ReplayGuard:
+    """The vault's persistent replay guard (docs/grant.md §6 step 7): one grant, one share.
+    Runs inside the caller's transaction, so a share that fails leaves the grant unused."""
+
+    def __init__(self, conn: sqlite3.Connection, now: datetime) -> None:
+        self._conn = conn
+        self._now = now
+
+    def first_use(self, jti: str, expires: datetime) -> bool:
+        cur = self._conn.execute(
+            "INSERT OR IGNORE INTO grant_uses(jti, expires, used_at) VALUES (?, ?, ?)",
+            (jti, _t(expires), _t(self._now)),
+        )
+        return cur.rowcount == 1
+
+
+# ============================================================================================
+# The vault
+# ============================================================================================
+class Vault:
+    """An open vault. Use :meth:`open`; :meth:`unlock` with the platform identity before any
+    operation that touches keys. Close it (``with``)."""
+
+    def __init__(self, path: Path, cfg: VaultConfig) -> None:
+        self.path = path
+        self.config = cfg
+        self.suite = get_suite(cfg.suite)
+        self._db = _connect(path / DB_FILE)
+        self._keys = _connect(path / KEYS_FILE)
+        self._kek: Aead | None = None
+        for conn, name in ((self._db, DB_FILE), (self._keys, KEYS_FILE)):
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("vault_id") != cfg.id or meta.get("format") != FORMAT:
+                raise IntegrityError(f"{path / name} does not belong to vault {cfg.id}")
+            if meta.get("schema_version") != str(SCHEMA_VERSION):
+                raise VerificationError(
+                    f"{path / name}: schema version {meta.get('schema_version')} not supported"
+                )
+
+    def __repr__(self) -> str:
+        return f"<Vault {self.config.id} {self.path}>"
+
+    @staticmethod
+    def open(path: Path) -> Vault:
+        return Vault(path, VaultConfig.read(path))
+
+    def close(self) -> None:
+        self._db.close()
+        self._keys.close()
+        self._kek = None
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction on vault.db: the caller logs inside it, so the audit entry
+        is durable before the change is committed (and nothing commits if logging fails)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- §2 keys ---------------------------------------------------------------------------
+    def unlock(self, platform: Identity) -> None:
+        """Unwrap the KEK with the platform identity; check its commitment and the config MAC."""
+        cfg = self.config
+        if platform.key_id != cfg.platform_key_id:
+            raise KeyringError(
+                f"the vault belongs to {cfg.platform_id} ({cfg.platform_key_id}), "
+                f"not {platform.info.id} ({platform.key_id})"
+            )
+        try:
+            kek = platform.unwrap(cfg.kek_wrapped, INFO_KEK, _kek_aad(cfg.vid, cfg.platform_key_id))
+        except IntegrityError:
+            raise IntegrityError(f"{self.path}: the vault key did not unwrap") from None
+        s = self.suite
+        if len(kek) != s.key_len or s.digest(L_KEK_COMMIT + kek) != cfg.kek_commitment:
+            raise IntegrityError(f"{self.path}: the vault key does not match its commitment")
+        want = s.mac(_mac_key(s, kek, cfg.vid), cfg.mac_input())
+        if not secrets.compare_digest(want, cfg.mac):
+            raise IntegrityError(f"{self.path}/{CONFIG_FILE}: configuration was altered")
+        self._kek = s.aead(kek)
+
+    def _need_kek(self) -> Aead:
+        if self._kek is None:
+            raise KeyringError("the vault is locked", hint="unlock it with the platform identity")
+        return self._kek
+
+    def check_pseudonym_key(self, key: Pseudonymizer) -> None:
+        if key.key_id != self.config.pseudonym_key_id:
+            raise KeyringError(
+                f"pseudonym key {key.key_id} is not the vault's ({self.config.pseudonym_key_id})",
+                hint=f"use the vault's pseudonym key {self.config.pseudonym_id}",
+            )
+
+    def subject_pseudonym(self, key: Pseudonymizer, policy: Policy, clear_id: str) -> str:
+        """The keyed pseudonym of a clear identifier (§6). The clear value goes no further."""
+        self.check_pseudonym_key(key)
+        if not clear_id.strip():
+            raise UsageError("empty subject identifier")
+        return pseudonym(key, policy.settings.pseudonym_namespace, clear_id)
+
+    def check_policy(self, policy: Policy) -> None:
+        if policy.label != self.config.policy:
+            raise UsageError(
+                f"the vault follows policy {self.config.policy}, not {policy.label}",
+                hint="pass the vault's policy file with --policy (or XINAN_POLICY)",
+            )
+
+    def _rk_aad(self, record_id: str) -> bytes:
+        return L_RKV + self.config.vid + enc(record_id)
+
+    def record_key(self, record_id: str) -> bytes:
+        kek = self._need_kek()
+        row = self._keys.execute(
+            "SELECT wrapped FROM record_keys WHERE record_id = ?", (record_id,)
+        ).fetchone()
+        if row is None:
+            raise IntegrityError(f"vault record {record_id!r}: no key (destroyed?)")
+        w: bytes = row[0]
+        try:
+            return kek.open(w[:NONCE_LEN], w[NONCE_LEN:], self._rk_aad(record_id))
+        except IntegrityError:
+            raise IntegrityError(f"vault record {record_id!r}: key did not open") from None
+
+    # -- §5 ingest -------------------------------------------------------------------------
+    def ingest(
+        self,
+        package: Path,
+        *,
+        platform: Identity,
+        keyring: Keyring,
+        policy: Policy,
+        pseudonymizer: Pseudonymizer,
+        session: Session,
+        now: datetime,
+    ) -> IngestSummary:
+        """Verify and ingest one submission package (§5). Idempotent per package id."""
+        self.check_policy(policy)
+        self.check_pseudonym_key(pseudonymizer)
+        kek = self._need_kek()
+        head = _peek_header(package)
+        pid = str(head.get("id", ""))
+        ref = {"ref": f"file:{package.name}"}
+        try:
+            self._precheck(head, keyring)
+        except XinanError:
+            session.record("ingest", outcome="failed", objects={**ref, "policy": policy.label})
+            raise
+        row = self._db.execute(
+            "SELECT records_digest, count, kind, sender, sender_key_id FROM packages "
+            "WHERE package_id = ?",
+            (pid,),
+        ).fetchone()
+        if row is not None:
+            with package.open("rb") as f:
+                info = verify_package(f, trust=keyring.get_public)
+            if _b64(info.records_digest) != row[0]:
+                session.record("ingest", outcome="failed", objects={"package": pid})
+                raise IntegrityError(
+                    f"package {pid} was ingested before with different records",
+                    hint="two packages under one id: ask the provider; nothing was changed",
+                )
+            return IngestSummary(str(package), pid, row[2], row[3], row[4], row[1], already=True)
+
+        kind = policy.kind(str(head.get("kind", "")))
+        sender = keyring.get_public(str(head["sender"]))
+        summary = IngestSummary(str(package), pid, kind.name, sender.id, sender.key_id)
+        ins = _Inserter(self, kind, policy, pseudonymizer, kek, now, summary)
+        layout = (_names(head, "clear"), _names(head, "sealed"))
+        ins.setup(*layout)
+        self._db.execute("BEGIN IMMEDIATE")
+        self._keys.execute("BEGIN IMMEDIATE")
+        try:
+            # The package row goes first (records reference it); its facts are rewritten
+            # from the verified header below, in the same transaction.
+            self._db.execute(
+                "INSERT INTO packages VALUES (?,?,?,?,?,?,?,'',0,?,?,?,?)",
+                (
+                    pid,
+                    sender.id,
+                    sender.key_id,
+                    self.config.suite.value,
+                    kind.name,
+                    self.config.policy,
+                    "",
+                    json.dumps(list(layout[0]), ensure_ascii=False),
+                    json.dumps(list(layout[1]), ensure_ascii=False),
+                    _t(now),
+                    platform.key_id,
+                ),
+            )
+            with package.open("rb") as f:
+                info = open_package_keys(
+                    f, ins.add, identity=platform, trust=keyring.get_public, spool_dir=None
+                )
+            ins.flush()
+            self._postcheck(info, head, kind)
+            if (info.clear_fields, info.sealed_fields) != layout:
+                raise IntegrityError("package changed while it was being ingested")
+            self._db.execute(
+                "UPDATE packages SET suite = ?, created = ?, records_digest = ?, count = ? "
+                "WHERE package_id = ?",
+                (info.suite.value, info.created, _b64(info.records_digest), info.count, pid),
+            )
+            summary.subjects = len(ins.subjects)
+            session.record(
+                "ingest",
+                objects={
+                    "package": info.package_id,
+                    "policy": policy.label,
+                    "key_ids": [info.sender],
+                    "counts": {
+                        "records": summary.records,
+                        "subjects": summary.subjects,
+                        **summary.classes,
+                    },
+                },
+                why={"purpose": "aggregation"},
+            )
+            self._keys.execute("COMMIT")
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            for conn in (self._keys, self._db):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            if isinstance(exc, XinanError):
+                session.record("ingest", outcome="failed", objects={"package": pid} if pid else ref)
+            if isinstance(exc, sqlite3.IntegrityError):
+                session.record("ingest", outcome="failed", objects={"package": pid})
+                raise InputError(
+                    f"package {pid}: a record id is already in the vault; nothing was ingested",
+                    hint="record ids are unique across the vault; ask the provider",
+                ) from None
+            raise
+        return summary
+
+    def _precheck(self, head: dict[str, Any], keyring: Keyring) -> None:
+        if head.get("audience") != "submission":
+            raise VerificationError("only submission packages are ingested")
+        pol = head.get("policy")
+        label = f"{pol.get('id')}@{pol.get('version')}" if isinstance(pol, dict) else ""
+        if label != self.config.policy:
+            raise VerificationError(
+                f"package follows policy {label or '?'}, the vault {self.config.policy}",
+                hint="the provider must seal under the vault's policy version",
+            )
+        recips = head.get("recipients")
+        ids = (
+            [r.get("key_id") for r in recips if isinstance(r, dict)]
+            if isinstance(recips, list)
+            else []
+        )
+        if self.config.platform_key_id not in ids:
+            raise VerificationError(
+                f"package is not addressed to the vault's platform key {self.config.platform_id}"
+            )
+        sender = keyring.get_public(str(head.get("sender")))
+        if sender.role is not Role.PROVIDER or sender.key_id != head.get("sender"):
+            raise VerificationError(
+                f"package sender {sender.id} has role {sender.role.value}, not provider"
+            )
+
+    def _postcheck(self, info: PackageInfo, head: dict[str, Any], kind: RecordKind) -> None:
+        # The verified header must be the one pre-checked (the file could have changed).
+        if (
+            info.package_id != head.get("id")
+            or info.audience != "submission"
+            or f"{info.policy_id}@{info.policy_version}" != self.config.policy
+            or info.kind != kind.name
+            or info.sender != head.get("sender")
+        ):
+            raise IntegrityError("package changed while it was being ingested")
+
+    # -- reading ---------------------------------------------------------------------------
+    def _package_fields(self, package_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        row = self._db.execute(
+            "SELECT clear_fields, sealed_fields FROM packages WHERE package_id = ?", (package_id,)
+        ).fetchone()
+        return tuple(json.loads(row[0])), tuple(json.loads(row[1]))
+
+    _COLS = (
+        "record_id, package_id, kind, subject_class, subjects, clear, sealed, decision_date, "
+        "severity, valid_until, declared_end, end_of_act, domains, disputed_at, repaired_at, "
+        "archived_at, destroyed_at"
+    )
+
+    def _row(self, r: Sequence[Any], cache: dict[str, Any]) -> StoredRecord:
+        pid = r[1]
+        if pid not in cache:
+            cache[pid] = self._package_fields(pid)
+        clear_f, sealed_f = cache[pid]
+        clear = dict(zip(clear_f, json.loads(r[5]), strict=True))
+        return StoredRecord(
+            record_id=r[0],
+            package_id=pid,
+            kind=r[2],
+            subject_class=SubjectClass(r[3]),
+            subjects=tuple(json.loads(r[4])),
+            clear=clear,
+            sealed_fields=sealed_f,
+            blobs=_unpack_blobs(r[6], len(sealed_f), r[0]),
+            facts={
+                "decision_date": r[7],
+                "severity": r[8],
+                "valid_until": r[9],
+                "declared_end": r[10],
+                "end_of_act": r[11],
+                "domains": r[12],
+            },
+            status=dict(zip(STATUS_COLUMNS, r[13:17], strict=True)),
+        )
+
+    def records(
+        self,
+        *,
+        kind: str | None = None,
+        subject: str | None = None,
+        shareable_only: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[StoredRecord]:
+        """Stored records, by kind and/or subject pseudonym, in ingest order."""
+        # Only fixed column names are interpolated; every value is a bound parameter.
+        sql = f"SELECT {self._COLS} FROM records r"  # noqa: S608  # nosec B608
+        where: list[str] = []
+        args: list[Any] = []
+        if subject is not None:
+            where.append(
+                "r.record_id IN (SELECT record_id FROM record_subjects WHERE pseudonym = ?)"
+            )
+            args.append(subject)
+        if kind is not None:
+            where.append("r.kind = ?")
+            args.append(kind)
+        if shareable_only:
+            where.extend(f"r.{c} IS NULL" for c in STATUS_COLUMNS)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY r.rowid"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(int(limit))
+        cache: dict[str, Any] = {}
+        for r in self._db.execute(sql, args):
+            yield self._row(r, cache)
+
+    def get(self, record_id: str) -> StoredRecord:
+        r = self._db.execute(
+            f"SELECT {self._COLS} FROM records r WHERE record_id = ?",  # noqa: S608  # nosec B608
+            (record_id,),
+        ).fetchone()
+        if r is None:
+            raise UsageError(f"no record {record_id!r} in the vault")
+        return self._row(r, {})
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM records").fetchone()[0])
+
+    def open_sealed(self, rec: StoredRecord) -> dict[str, str]:
+        """Decrypt a record's sealed values in memory (for a masked view; never stored)."""
+        rk = self.record_key(rec.record_id)
+        out: dict[str, str] = {}
+        for name, blob in zip(rec.sealed_fields, rec.blobs, strict=True):
+            fk = derive_field_key(self.suite, rec.package_id, rk, rec.record_id, name)
+            out[name] = open_sealed_value(
+                self.suite,
+                blob,
+                fk,
+                package_id=rec.package_id,
+                record_id=rec.record_id,
+                field_name=name,
+            )
+        return out
+
+    # -- §7 consents -----------------------------------------------------------------------
+    def add_consent(self, consent: Consent, *, by: str, now: datetime) -> None:
+        self._db.execute(
+            "INSERT INTO consents VALUES (?,?,?,?,?,?,?,?,?,NULL,NULL)",
+            (
+                consent.id,
+                consent.subject,
+                consent.querent,
+                consent.purpose,
+                json.dumps(list(consent.fields), ensure_ascii=False),
+                _t(consent.valid_until),
+                consent.ref,
+                _t(now),
+                by,
+            ),
+        )
+
+    def consent(self, consent_id: str) -> Consent:
+        r = self._db.execute(
+            "SELECT consent_id, subject, querent, purpose, fields, valid_until, ref, revoked_at "
+            "FROM consents WHERE consent_id = ?",
+            (consent_id,),
+        ).fetchone()
+        if r is None:
+            raise UsageError(f"no consent {consent_id!r} in the vault")
+        return Consent(
+            r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), _parse_t(r[5]), r[6], r[7] is not None
+        )
+
+    def revoke_consent(self, consent_id: str, *, by: str, now: datetime) -> Consent:
+        c = self.consent(consent_id)
+        if not c.revoked:
+            self._db.execute(
+                "UPDATE consents SET revoked_at = ?, revoked_by = ? WHERE consent_id = ?",
+                (_t(now), by, consent_id),
+            )
+        return self.consent(consent_id)
+
+    def consents(self) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT consent_id, subject, querent, purpose, fields, valid_until, ref, created_at, "
+            "created_by, revoked_at FROM consents ORDER BY rowid"
+        ).fetchall()
+        keys = (
+            "id",
+            "subject",
+            "querent",
+            "purpose",
+            "fields",
+            "valid_until",
+            "ref",
+            "created_at",
+            "created_by",
+            "revoked_at",
+        )
+        out = []
+        for r in rows:
+            d = dict(zip(keys, r, strict=True))
+            d["fields"] = json.loads(d["fields"])
+            out.append(d)
+        return out
+
+    # -- §7 grants -------------------------------------------------------------------------
+    def issue_grant(
+        self,
+        *,
+        platform: Identity,
+        authorised_by: Identity,
+        querent: PublicKeyInfo,
+        consent_id: str,
+        purpose: str,
+        fields: Sequence[str],
+        subjects: Sequence[str],
+        policy: Policy,
+        ttl: timedelta,
+        now: datetime,
+    ) -> Grant:
+        """Issue a grant (docs/grant.md §5) within its stored consent and the policy, and
+        keep it (§7). Refusals raise the grants module's AccessDenied family."""
+        self.check_policy(policy)
+        names = resolve_fields(policy, fields)
+        dropped = [
+            n
+            for n in names
+            if not any(
+                f.name == n and f.rules["querent"].op != "drop"
+                for k in policy.kinds.values()
+                if "querent" not in k.withhold
+                for f in k.fields
+            )
+        ]
+        if dropped:
+            raise AccessDenied(
+                f"policy {policy.label} never releases {', '.join(dropped)} to querents "
+                "(rule querent = drop)",
+                rule="policy:querent-view",
+                hint="a grant can only name fields the policy's querent audience may receive",
+            )
+        consent = self.consent(consent_id)
+        grant = issue_grant(
+            platform=platform,
+            authorised_by=authorised_by,
+            querent=querent,
+            consent=consent,
+            purpose=purpose,
+            fields=names,
+            subjects=subjects,
+            policy_label=policy.label,
+            ttl=ttl,
+            now=now,
+        )
+        c = grant.claims
+        self._db.execute(
+            "INSERT INTO grants(jti, querent, subjects, fields, purpose, consent_id, policy, "
+            "issued_at, not_before, expires, authorised_by, token_digest) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                c.jti,
+                c.querent,
+                json.dumps(list(c.subjects)),
+                json.dumps(list(c.fields), ensure_ascii=False),
+                c.purpose,
+                c.consent_id,
+                c.policy,
+                _t(c.issued_at),
+                _t(c.not_before),
+                _t(c.expires),
+                c.authorised_by,
+                hashlib.sha256(grant.token.encode("ascii")).hexdigest(),
+            ),
+        )
+        return grant
+
+    def grants(self) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT jti, querent, subjects, fields, purpose, consent_id, issued_at, expires, "
+            "authorised_by, revoked_at, shares, records_shared FROM grants ORDER BY rowid"
+        ).fetchall()
+        keys = (
+            "jti",
+            "querent",
+            "subjects",
+            "fields",
+            "purpose",
+            "consent",
+            "issued_at",
+            "expires",
+            "authorised_by",
+            "revoked_at",
+            "shares",
+            "records_shared",
+        )
+        out = []
+        for r in rows:
+            d = dict(zip(keys, r, strict=True))
+            d["subjects"] = json.loads(d["subjects"])
+            d["fields"] = json.loads(d["fields"])
+            out.append(d)
+        return out
+
+    def revocation_list(self) -> RevocationList:
+        """The working copy of the revocation list (entries and the last edition number)."""
+        number = self._db.execute("SELECT max(number) FROM revocations").fetchone()[0] or 0
+        entries = tuple(
+            Revocation(j, _parse_t(a), _parse_t(e))
+            for j, a, e in self._db.execute(
+                "SELECT jti, revoked_at, expires FROM revoked_grants ORDER BY jti"
+            )
+        )
+        return RevocationList(self.config.platform_id, number, entries)
+
+    def revoked_jtis(self) -> frozenset[str]:
+        return frozenset(j for (j,) in self._db.execute("SELECT jti FROM revoked_grants"))
+
+    def revoke_grant(
+        self,
+        jti: str,
+        *,
+        platform: Identity,
+        now: datetime,
+        valid: timedelta,
+        before_commit: Callable[[int], None] | None = None,
+    ) -> tuple[Path, int]:
+        """Revoke ``jti``, sign a new edition of the list and write ``revocations.json``."""
+        row = self._db.execute("SELECT expires FROM grants WHERE jti = ?", (jti,)).fetchone()
+        if row is None:
+            raise UsageError(f"no grant {jti[:40]!r} was issued by this vault")
+        rl = self.revocation_list()
+        if jti not in rl:
+            rl = RevocationList(rl.issuer, rl.number, rl.entries).revoke(
+                jti, at=now, expires=_parse_t(row[0])
+            )
+        else:
+            rl = RevocationList(rl.issuer, rl.number + 1, rl.entries)
+        return self._publish(
+            rl, platform=platform, now=now, valid=valid, jti=jti, before_commit=before_commit
+        )
+
+    def publish_revocations(
+        self,
+        *,
+        platform: Identity,
+        now: datetime,
+        valid: timedelta,
+        before_commit: Callable[[int], None] | None = None,
+    ) -> tuple[Path, int]:
+        """Re-sign the current list as a new edition (before the last one goes stale)."""
+        rl = self.revocation_list()
+        return self._publish(
+            RevocationList(rl.issuer, rl.number + 1, rl.entries),
+            platform=platform,
+            now=now,
+            valid=valid,
+            jti=None,
+            before_commit=before_commit,
+        )
+
+    def _publish(
+        self,
+        rl: RevocationList,
+        *,
+        platform: Identity,
+        now: datetime,
+        valid: timedelta,
+        jti: str | None,
+        before_commit: Callable[[int], None] | None,
+    ) -> tuple[Path, int]:
+        if platform.key_id != self.config.platform_key_id:
+            raise KeyringError("revocation lists are signed by the vault's platform key")
+        body = sign_revocations(rl, platform, now=now, next_update=now + valid)
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if jti is not None:
+                entry = next(e for e in rl.entries if e.jti == jti)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO revoked_grants VALUES (?,?,?)",
+                    (jti, _t(entry.revoked_at), _t(entry.expires)),
+                )
+                self._db.execute(
+                    "UPDATE grants SET revoked_at = coalesce(revoked_at, ?) WHERE jti = ?",
+                    (_t(now), jti),
+                )
+            self._db.execute(
+                "INSERT INTO revocations VALUES (?,?,?,?)",
+                (rl.number, _t(now), _t(now + valid), body),
+            )
+            if before_commit is not None:
+                before_commit(rl.number)
+            out = self.path / REVOCATIONS_FILE
+            write_bytes_atomic(out, body)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return out, rl.number
+
+    # -- §8 share --------------------------------------------------------------------------
+    def share(
+        self,
+        grant_file: Path,
+        output: str | Path,
+        *,
+        platform: Identity,
+        keyring: Keyring,
+        policy: Policy,
+        session: Session,
+        now: datetime,
+    ) -> ShareSummary:
+        """Verify a grant and build its share package (§8). Every refusal is logged (a
+        ``share`` entry with outcome ``denied`` naming the rule) before it is raised."""
+        self.check_policy(policy)
+        self._need_kek()
+        token = read_grant(grant_file)
+        claims: GrantClaims | None = None
+
+        def deny(rule: str, exc: XinanError) -> XinanError:
+            why: dict[str, str] = {}
+            subjects: Sequence[str] = ()
+            if claims is not None:
+                why = {"grant": claims.jti, "consent": claims.consent_id}
+                subjects = claims.subjects
+            elif isinstance(exc, GrantRejected) and exc.jti:
+                why = {"grant": exc.jti}
+            session.record(
+                "share",
+                outcome="denied",
+                objects={"ref": f"rule:{rule}"},
+                why=why,
+                subjects=subjects,
+            )
+            return exc
+
+        try:
+            claims = verify_grant(token, trust=keyring, now=now, revoked=self.revoked_jtis())
+        except (GrantInvalid, GrantRejected) as e:
+            raise deny(type(e).__name__, e) from None
+        c = claims
+        row = self._db.execute("SELECT token_digest FROM grants WHERE jti = ?", (c.jti,)).fetchone()
+        if row is None or row[0] != hashlib.sha256(token.encode("ascii")).hexdigest():
+            raise deny(
+                "grant-issued-here",
+                AccessDenied(
+                    f"grant {c.jti} was not issued by this vault",
+                    rule="grant-issued-here",
+                    hint="shares are built only for grants the vault's sec-admin issued",
+                ),
+            )
+        if c.kid != self.config.platform_key_id:
+            raise deny("platform-key", AccessDenied("grant signed by another platform key"))
+        if c.policy != self.config.policy:
+            raise deny(
+                "policy",
+                AccessDenied(f"grant is for policy {c.policy}, the vault {self.config.policy}"),
+            )
+        try:
+            querent = keyring.get_public(c.querent)
+        except KeyringError as e:
+            raise deny("querent-known", e) from None
+        if querent.role is not Role.QUERENT:
+            raise deny("grant-to-querent", AccessDenied(f"{querent.id} is not a querent key"))
+        try:
+            c.check_querent(querent)
+            check_within_consent(c, self.consent(c.consent_id), now=now)
+        except (GrantRejected, AccessDenied, UsageError) as e:
+            raise deny(getattr(e, "rule", None) or type(e).__name__, e) from None
+
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if not _ReplayGuard(self._db, now).first_use(c.jti, c.expires):
+                raise deny(
+                    "one-grant-one-share",
+                    GrantReplayed(
+                        f"grant {c.jti} has already been used for a share",
+                        jti=c.jti,
+                        hint="one grant, one share: ask the platform for a new grant",
+                    ),
+                )
+            summary = self._build_share(c, querent, output, platform, policy, session, now)
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        return summary
+
+    def _build_share(
+        self,
+        c: GrantClaims,
+        querent: PublicKeyInfo,
+        output: str | Path,
+        platform: Identity,
+        policy: Policy,
+        session: Session,
+        now: datetime,
+    ) -> ShareSummary:
+        withheld = [k.name for k in policy.kinds.values() if "querent" in k.withhold]
+        marks = ",".join("?" * len(c.subjects))
+        status = " AND ".join(f"r.{col} IS NULL" for col in STATUS_COLUMNS)
+        # Only fixed column names and '?' placeholders are interpolated; values are bound.
+        base = f"FROM records r WHERE r.record_id IN (SELECT record_id FROM record_subjects WHERE pseudonym IN ({marks})) AND {status}"  # noqa: E501,S608  # nosec B608
+        args: list[Any] = list(c.subjects)
+        if withheld:
+            base += f" AND r.kind NOT IN ({','.join('?' * len(withheld))})"
+            args += withheld
+        pkgs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        kinds: set[str] = set()
+        for pid, kind in self._db.execute(f"SELECT DISTINCT r.package_id, r.kind {base}", args):
+            pkgs[pid] = self._package_fields(pid)
+            kinds.add(kind)
+        granted = c.fields
+        sealed_f = tuple(f for f in granted if any(f in s for _, s in pkgs.values()))
+        clear_f = tuple(
+            f for f in granted if any(f in cl and f not in s for cl, s in pkgs.values())
+        )
+        kind_label = ",".join(sorted(kinds)) if kinds else "none"
+        meta = PackageMeta(policy.id, policy.version, kind_label, clear_f, sealed_f)
+        views: dict[str, View] = {}
+        today = now.astimezone(UTC).date()
+        record_ids: list[str] = []
+        n_ids = 0
+
+        def share_records() -> Iterator[ShareRecord]:
+            nonlocal n_ids
+            cache: dict[str, Any] = {}
+            for r in self._db.execute(f"SELECT {self._COLS} {base} ORDER BY r.rowid", args):
+                rec = self._row(r, cache)
+                if rec.kind not in views and clear_f:
+                    views[rec.kind] = View(
+                        policy, policy.kind(rec.kind), "querent", MaskContext(today=today)
+                    )
+                clear = self._querent_clear(rec, policy, views.get(rec.kind), clear_f)
+                rk = self.record_key(rec.record_id)
+                blobs: list[bytes | None] = []
+                fks: list[bytes | None] = []
+                for name in sealed_f:
+                    if name in rec.sealed_fields:
+                        blobs.append(rec.blobs[rec.sealed_fields.index(name)])
+                        fks.append(
+                            derive_field_key(self.suite, rec.package_id, rk, rec.record_id, name)
+                        )
+                    else:
+                        blobs.append(None)
+                        fks.append(None)
+                n_ids += 1
+                if len(record_ids) <= MAX_AUDIT_RECORD_IDS:
+                    record_ids.append(rec.record_id)
+                yield ShareRecord(rec.record_id, rec.package_id, clear, blobs, fks)
+
+        with atomic_writer(output, binary=True) as out:
+            result = build_share_package(
+                out,
+                share_records(),
+                suite=self.suite,
+                sender=platform,
+                querent=querent,
+                meta=meta,
+                grant=c.jti,
+                now=now,
+            )
+            objects: dict[str, Any] = {
+                "package": result.package_id,
+                "policy": policy.label,
+                "key_ids": [querent.key_id],
+                "counts": {"records": result.count, "fields": len(sealed_f) + len(clear_f)},
+            }
+            if n_ids <= MAX_AUDIT_RECORD_IDS:
+                objects["record_ids"] = record_ids
+            self._db.execute(
+                "INSERT INTO shares VALUES (?,?,?,?,?,?,?)",
+                (
+                    result.package_id,
+                    c.jti,
+                    querent.key_id,
+                    result.count,
+                    _b64(result.records_digest),
+                    _t(now),
+                    platform.key_id,
+                ),
+            )
+            # The entry is durable before the package exists under its name (8.1.4.3).
+            session.record(
+                "share",
+                objects=objects,
+                why={"purpose": c.purpose, "grant": c.jti, "consent": c.consent_id},
+                subjects=c.subjects,
+            )
+            self._db.execute(
+                "UPDATE grant_uses SET share_id = ? WHERE jti = ?", (result.package_id, c.jti)
+            )
+            self._db.execute(
+                "UPDATE grants SET shares = shares + 1, records_shared = records_shared + ? "
+                "WHERE jti = ?",
+                (result.count, c.jti),
+            )
+            # Commit before the rename: a crash in between uses up the grant and leaves no
+            # package (fails closed), never a package whose grant is still unused.
+            self._db.execute("COMMIT")
+        return ShareSummary(
+            str(output),
+            result.package_id,
+            c.jti,
+            querent.key_id,
+            result.count,
+            clear_f,
+            sealed_f,
+            kind_label,
+        )
+
+    @staticmethod
+    def _querent_clear(
+        rec: StoredRecord, policy: Policy, view: View | None, names: Sequence[str]
+    ) -> list[str]:
+        """The querent view of the granted clear fields, computed from the clear part."""
+        if not names:
+            return []
+        kind = policy.kind(rec.kind)
+        row = [
+            rec.clear.get(col, "") if col not in rec.sealed_fields else "" for col in kind.columns
+        ]
+        out = view.apply(row, rec.subject_class) if view is not None else None
+        if out is None:
+            return [""] * len(names)
+        shown = dict(zip(view.columns, out, strict=True)) if view is not None else {}
+        return [
+            shown.get(n, "") if n in rec.clear and n not in rec.sealed_fields else "" for n in names
+        ]
+
+
+# ============================================================================================
+# Ingest helpers
+# ============================================================================================
+def _names(head: dict[str, Any], key: str) -> tuple[str, ...]:
+    v = head.get(key)
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise VerificationError(f"package header: {key} must be a list of names")
+    return tuple(v)
+
+
+def _peek_header(path: Path) -> dict[str, Any]:
+    """The header line as JSON, for early refusals only: the package's own reader checks it
+    fully (and the ingest re-checks the verified header against this one)."""
+    try:
+        with path.open("rb") as f:
+            line = f.readline(1 << 20)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read package ({e.strerror})") from None
+    try:
+        head = json.loads(line.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise VerificationError(f"{path}: not a package (header is not JSON)") from None
+    if not isinstance(head, dict) or head.get("format") != "xinan-package/1":
+        raise VerificationError(f"{path}: not a xinan-package/1 package")
+    return head
+
+
+class _Inserter:
+    """The ingest sink: one verified record at a time → batched rows in both databases."""
+
+    def __init__(
+        self,
+        vault: Vault,
+        kind: RecordKind,
+        policy: Policy,
+        pskey: Pseudonymizer,
+        kek: Aead,
+        now: datetime,
+        summary: IngestSummary,
+    ) -> None:
+        self.v = vault
+        self.kind = kind
+        self.policy = policy
+        self.pskey = pskey
+        self.kek = kek
+        self.now = _t(now)
+        self.summary = summary
+        self.rows: list[tuple[Any, ...]] = []
+        self.subj_rows: list[tuple[str, str]] = []
+        self.key_rows: list[tuple[str, bytes]] = []
+        self.subjects: set[str] = set()
+        self.layout: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+        self._pool = b""
+        self._at = 0
+        self._ns = policy.settings.pseudonym_namespace
+        self._class_table = policy.subject_classes
+        self._fixed = {"natural": SubjectClass.NATURAL, "legal": SubjectClass.LEGAL}.get(
+            kind.subject
+        )
+
+    def setup(self, clear_f: tuple[str, ...], sealed_f: tuple[str, ...]) -> None:
+        self.layout = (clear_f, sealed_f)
+        self.clear_pos = {n: i for i, n in enumerate(clear_f)}
+        self.sealed_pos = {n: i for i, n in enumerate(sealed_f)}
+        self.fact_pos: list[int | None] = []
+        for key in FACT_KEYS.values():
+            try:
+                name = self.kind.field(key).name
+            except KeyError:
+                self.fact_pos.append(None)
+                continue
+            self.fact_pos.append(self.clear_pos.get(name))
+        cf = self.kind.class_field
+        self.class_pos = self.clear_pos.get(cf) if cf else None
+        if self._fixed is None and self.class_pos is None:
+            raise InputError(f"package of kind {self.kind.name} lacks its class field {cf!r}")
+
+    def add(self, kr: KeyedRecord) -> None:
+        rid = kr.record_id
+        clear = kr.clear
+        if self._fixed is not None:
+            cls = self._fixed
+        else:
+            try:
+                cls = self._class_table[clear[self.class_pos]]  # type: ignore[index]
+            except KeyError:
+                raise InputError(
+                    f"record {rid!r}: subject class not in policy {self.policy.label}"
+                ) from None
+        subjects: list[str] = []
+        for f in self.kind.subject_fields:
+            value = ""
+            if f in self.sealed_pos:
+                i = self.sealed_pos[f]
+                blob, fk = kr.blobs[i], kr.field_keys[i]
+                if blob is not None and fk is not None:
+                    value = open_sealed_value(
+                        self.v.suite,
+                        blob,
+                        fk,
+                        package_id=kr.source_package_id,
+                        record_id=rid,
+                        field_name=f,
+                    )
+            elif f in self.clear_pos:
+                value = clear[self.clear_pos[f]]
+            if value.strip():
+                p = pseudonym(self.pskey, self._ns, value)
+                if p not in subjects:
+                    subjects.append(p)
+            del value  # the clear identifier goes no further
+        if kr.record_key is None:  # pragma: no cover - submissions always carry record keys
+            raise IntegrityError(f"record {rid!r}: no record key")
+        if self._at + NONCE_LEN > len(self._pool):
+            self._pool = self.v.suite.random(NONCE_LEN * _RNG_BATCH)
+            self._at = 0
+        nonce = self._pool[self._at : self._at + NONCE_LEN]
+        self._at += NONCE_LEN
+        wrapped = nonce + self.kek.seal(nonce, kr.record_key, self.v._rk_aad(rid))
+        facts = [None if p is None or not clear[p] else clear[p] for p in self.fact_pos]
+        self.rows.append(
+            (
+                rid,
+                kr.source_package_id,
+                kr.position,
+                self.kind.name,
+                self.policy.label,
+                cls.value,
+                json.dumps(subjects),
+                json.dumps(list(clear), ensure_ascii=False),
+                _pack_blobs(kr.blobs),
+                *facts,
+                self.now,
+            )
+        )
+        self.key_rows.append((rid, wrapped))
+        self.subj_rows.extend((p, rid) for p in subjects)
+        self.subjects.update(subjects)
+        self.summary.records += 1
+        self.summary.classes[cls.value] = self.summary.classes.get(cls.value, 0) + 1
+        if len(self.rows) >= _BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.v._db.executemany(
+                "INSERT INTO records(record_id, package_id, position, kind, policy, "
+                "subject_class, subjects, clear, sealed, decision_date, severity, valid_until, "
+                "declared_end, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                self.rows,
+            )
+            self.v._db.executemany("INSERT INTO record_subjects VALUES (?, ?)", self.subj_rows)
+            self.v._keys.executemany(
+                "INSERT OR REPLACE INTO record_keys VALUES (?, ?)", self.key_rows
+            )
+        self.rows.clear()
+        self.subj_rows.clear()
+        self.key_rows.clear()
+
+
+def read_revocations_file(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read revocation list ({e.strerror})") from None
+
+
+def today_cst(now: datetime) -> date:
+    """The calendar date in China Standard Time (for masking's date checks)."""
+    return (now.astimezone(UTC) + timedelta(hours=8)).date()
