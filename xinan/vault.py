@@ -24,7 +24,7 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -100,6 +100,22 @@ FACT_KEYS = {
     "declared_end": "disclose_until",
 }
 STATUS_COLUMNS = ("disputed_at", "repaired_at", "archived_at", "destroyed_at")
+# Objections and repairs (issue 7, xinan.lifecycle; docs/vault.md §12): tables added to
+# schema version 1 with IF NOT EXISTS, created on first use, so older vaults open unchanged.
+LIFECYCLE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS disputes(
+  dispute_id TEXT PRIMARY KEY, record_id TEXT NOT NULL, subjects TEXT NOT NULL,
+  raised_by TEXT NOT NULL, reason TEXT NOT NULL, track TEXT NOT NULL, received TEXT NOT NULL,
+  deadline TEXT NOT NULL, opened_at TEXT NOT NULL, opened_by TEXT NOT NULL, outcome TEXT,
+  corrected_fields TEXT, resolved_at TEXT, resolved_by TEXT);
+CREATE INDEX IF NOT EXISTS disputes_record ON disputes(record_id);
+CREATE TABLE IF NOT EXISTS repairs(
+  repair_id TEXT PRIMARY KEY, record_id TEXT NOT NULL, subjects TEXT NOT NULL,
+  commitment TEXT NOT NULL, obligations TEXT NOT NULL, earliest TEXT NOT NULL,
+  applied_at TEXT NOT NULL, applied_by TEXT NOT NULL, state TEXT NOT NULL, decided_at TEXT,
+  decided_by TEXT, reason TEXT);
+CREATE INDEX IF NOT EXISTS repairs_record ON repairs(record_id);
+"""
 
 __all__ = [
     "FORMAT",
@@ -794,7 +810,8 @@ class Vault:
         if pid not in cache:
             cache[pid] = self._package_fields(pid)
         clear_f, sealed_f = cache[pid]
-        clear = dict(zip(clear_f, json.loads(r[5]), strict=True))
+        destroyed = r[16] is not None  # a tombstone (xinan.retention): no data, no ciphertexts
+        clear = {} if destroyed else dict(zip(clear_f, json.loads(r[5]), strict=True))
         return StoredRecord(
             record_id=r[0],
             package_id=pid,
@@ -803,7 +820,7 @@ class Vault:
             subjects=tuple(json.loads(r[4])),
             clear=clear,
             sealed_fields=sealed_f,
-            blobs=_unpack_blobs(r[6], len(sealed_f), r[0]),
+            blobs=() if destroyed else _unpack_blobs(r[6], len(sealed_f), r[0]),
             facts={
                 "decision_date": r[7],
                 "severity": r[8],
@@ -860,11 +877,21 @@ class Vault:
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM records").fetchone()[0])
 
-    def open_sealed(self, rec: StoredRecord) -> dict[str, str]:
-        """Decrypt a record's sealed values in memory (for a masked view; never stored)."""
+    def connections(self) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+        """(vault.db, keys.db), for the destruction job (xinan.retention), which shreds rows in
+        both: destroying needs no key at all, so it works without :meth:`unlock`."""
+        return self._db, self._keys
+
+    def open_sealed(
+        self, rec: StoredRecord, only: Collection[str] | None = None
+    ) -> dict[str, str]:
+        """Decrypt a record's sealed values in memory (for a masked view; never stored);
+        ``only``: just these fields (data minimisation: the public view needs one)."""
         rk = self.record_key(rec.record_id)
         out: dict[str, str] = {}
         for name, blob in zip(rec.sealed_fields, rec.blobs, strict=True):
+            if only is not None and name not in only:
+                continue
             fk = derive_field_key(self.suite, rec.package_id, rk, rec.record_id, name)
             out[name] = open_sealed_value(
                 self.suite,
@@ -875,6 +902,15 @@ class Vault:
                 field_name=name,
             )
         return out
+
+    def lifecycle_db(self) -> sqlite3.Connection:
+        """vault.db with the objection and repair tables (§12) created when missing, for
+        :mod:`xinan.lifecycle`, which writes inside :meth:`transaction`."""
+        if not self._db.in_transaction:
+            for stmt in LIFECYCLE_SCHEMA.split(";"):
+                if stmt.strip():
+                    self._db.execute(stmt)
+        return self._db
 
     # -- §7 consents -----------------------------------------------------------------------
     def add_consent(self, consent: Consent, *, by: str, now: datetime) -> None:

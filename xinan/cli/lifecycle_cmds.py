@@ -1,7 +1,7 @@
 """``xinan destroy verify`` and ``xinan report subject``: the life cycle's proofs and reports.
 
 Parse, call :mod:`xinan.destruction` / :mod:`xinan.report`, render (docs/destruction.md §9).
-The vault's ``xinan destroy --expired | --record ID`` (issue 7) joins the ``destroy`` group.
+``xinan destroy --expired | --record ID`` runs :mod:`xinan.retention`'s destruction job.
 """
 
 from __future__ import annotations
@@ -13,32 +13,127 @@ import click
 
 from xinan.audit.note import NoteVerifier, load_note_verifier
 from xinan.cli._app import app, emit, get_env, json_option
-from xinan.cli._common import load_pseudonymizers, open_cli_session, policy_option, today_option
-from xinan.destruction import VerifiedCertificate, verify_certificate
+from xinan.cli._common import (
+    load_pseudonymizers,
+    open_cli_session,
+    policy_option,
+    today_option,
+    utc_now,
+)
+from xinan.cli.vault_cmds import _open_vault, vault_option
+from xinan.destruction import Rule, VerifiedCertificate, verify_certificate
 from xinan.errors import UsageError
 from xinan.keys import Keyring
 from xinan.policy import load_policy
 from xinan.report import key_names, report_event, subject_pseudonym, subject_report
+from xinan.retention import DueRecord, expired_records
+from xinan.retention import destroy as destroy_records
 
 __all__ = ["destroy", "report"]
 
 
 # -------------------------------------------------------------------------------- destroy
 @app.group("destroy", invoke_without_command=True)
+@click.option("--expired", is_flag=True, help="Destroy every record past its retention.")
+@click.option("--record", "records", multiple=True, metavar="ID", help="Destroy this record.")
+@click.option("--reason", default=None, help="Why (required with --record; no identifiers).")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="The day retention is judged on (else $XINAN_TODAY, else today).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the certificate (default: <vault>/destruction/<id>.json).",
+)
+@vault_option
+@policy_option
+@json_option
 @click.pass_context
-def destroy(ctx: click.Context) -> None:
-    """Destroy records whose time is up (crypto-shredding), and check destruction certificates.
+def destroy(
+    ctx: click.Context,
+    expired: bool,
+    records: tuple[str, ...],
+    reason: str | None,
+    as_of: str | None,
+    output: Path | None,
+    vault_dir: Path | None,
+    policy_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Crypto-shred records whose time is up, and check destruction certificates.
+
+    Security administrator only. The record keys are overwritten and deleted from the key
+    store (secure_delete, WAL truncated), the sealed data tombstoned, the act logged, and a
+    signed certificate written. Afterwards nothing — no key, no grant, no package shared
+    earlier and not yet opened — opens the record. Plaintext a querent already opened cannot
+    be recalled (docs/destruction.md).
 
     \b
     Examples:
-      xinan destroy verify destruction/dc1….json
-      xinan destroy verify cert.json --audit-log /var/lib/xinan/audit.log --json
+      xinan --as sec-admin destroy --expired --as-of 2031-01-01
+      xinan --as sec-admin destroy --record r7k… --reason "异议核实后删除" -o cert.json
+      xinan destroy verify destruction/dc1….json --audit-log audit/audit.log
     """
-    if ctx.invoked_subcommand is None:
+    if ctx.invoked_subcommand is not None:
+        return
+    if expired == bool(records):
         raise UsageError(
-            "give a subcommand",
+            "say what to destroy: --expired, or --record ID --reason TEXT",
             hint="check a certificate with `xinan destroy verify CERT [--audit-log LOG]`",
         )
+    env = get_env()
+    pol = load_policy(policy_path)
+    day = date.fromisoformat(as_of) if as_of else _today()
+    with open_cli_session(env, "destroy") as session, _open_vault(vault_dir) as vault:
+        if expired:
+            due = list(expired_records(vault, pol, day))
+            rule = Rule.retention(
+                citation=pol.lifecycle.retention.citation if pol.lifecycle else "", as_of=day
+            )
+        else:
+            if not reason:
+                raise UsageError("--record needs --reason TEXT (recorded in the certificate)")
+            due = []
+            for rid in records:
+                rec = vault.get(rid)
+                if rec.status.get("destroyed_at"):
+                    raise UsageError(f"record {rid!r} was already destroyed")
+                due.append(DueRecord(rec, None))
+            rule = Rule.manual(reason, today=day)
+        if not due:
+            emit(as_json, {"destroyed": 0, "as_of": day.isoformat()}, f"nothing due on {day}")
+            return
+        result = destroy_records(
+            vault, session, due, rule=rule, log_path=env.log_path(), now=utc_now(), out=output
+        )
+    emit(
+        as_json,
+        {
+            "destroyed": len(result.records),
+            "record_ids": result.records,
+            "certificates": [str(p) for p in result.certificates],
+            "certificate_ids": result.certificate_ids,
+            "audit_entries": result.audit_seqs,
+        },
+        f"destroyed {len(result.records)} record(s) under {rule.id}; keys shredded\n"
+        + "\n".join(
+            f"certificate {cid} → {p}"
+            for cid, p in zip(result.certificate_ids, result.certificates, strict=True)
+        ),
+    )
+
+
+def _today() -> date:
+    import os
+
+    env = os.environ.get("XINAN_TODAY")
+    return date.fromisoformat(env) if env else date.today()
 
 
 @destroy.command("verify")

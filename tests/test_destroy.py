@@ -1,0 +1,121 @@
+"""Crypto-shredding destruction through the command line (issue 7, part 4), with an injected
+clock: records past their retention are destroyed by the security administrator, the key store
+and the database files hold no trace of their keys, the certificate verifies against the
+platform's audit log, and the log still verifies."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date, datetime
+
+import pytest
+
+from tests.test_share_support import build_world
+from xinan.destruction import residue_scan, sqlite_files
+from xinan.policy import load_policy
+from xinan.retention import expired_records
+from xinan.vault import Vault
+
+AS_OF = date(2032, 6, 1)  # five years after the end of some of the synthetic acts, not all
+
+
+@pytest.fixture()
+def world(tmp_path, monkeypatch, fast_kdf):
+    return build_world(tmp_path, monkeypatch, kind="penalty", people=40)
+
+
+def _wrapped_keys(w) -> dict[str, bytes]:
+    conn = sqlite3.connect(w.vault / "keys.db")
+    try:
+        return {r: bytes(k) for r, k in conn.execute("SELECT record_id, wrapped FROM record_keys")}
+    finally:
+        conn.close()
+
+
+def _at(w, monkeypatch, day: date) -> None:
+    w.clock.now = datetime(day.year, day.month, day.day, 2, 0, tzinfo=w.clock.now.tzinfo)
+    monkeypatch.setenv("XINAN_TODAY", day.isoformat())
+
+
+def test_destroy_expired_leaves_no_trace_and_certifies(world, monkeypatch):
+    w = world
+    with Vault.open(w.vault) as v:
+        due = {d.record.record_id for d in expired_records(v, load_policy(None), AS_OF)}
+        total = v.count()
+    assert 0 < len(due) < total  # the date splits the records
+    keys_before = _wrapped_keys(w)
+    _at(w, monkeypatch, AS_OF)
+
+    r = w.run("plat", "platform", "destroy", "--expired", "--vault", str(w.vault))
+    assert r.exit_code == 77  # only the security administrator destroys (三权分立)
+
+    out = w.js("plat", "secadm", "destroy", "--expired", "--vault", str(w.vault))
+    assert set(out["record_ids"]) == due and out["destroyed"] == len(due)
+    cert = out["certificates"][0]
+
+    # nothing opens them: their wrapped keys are gone from keys.db, its WAL and the data db
+    files = [*sqlite_files(w.vault / "keys.db"), *sqlite_files(w.vault / "vault.db")]
+    gone = [keys_before[r] for r in due]
+    kept = [k for r, k in keys_before.items() if r not in due]
+    assert residue_scan(files, gone) == []
+    assert residue_scan(files, kept[:3])  # the scan does find what is still there
+    with Vault.open(w.vault) as v:
+        assert all(v.get(r).status["destroyed_at"] for r in due)
+        assert all(v.get(r).clear == {} and v.get(r).blobs == () for r in due)
+
+    # the certificate verifies, and matches its entry in the platform's signed log
+    r = w.run("plat", None, "destroy", "verify", cert, "--audit-log", str(w.log("plat")))
+    assert r.exit_code == 0, r.output
+    assert "matches audit entry" in r.output
+    assert w.run("plat", None, "audit", "verify").exit_code == 0
+    destroy_entries = [e for e in w.entries("plat") if e["type"] == "destroy"]
+    assert len(destroy_entries) == 1
+    assert sorted(destroy_entries[0]["objects"]["record_ids"]) == sorted(due)
+
+    # a second run on the same day has nothing left to do
+    again = w.js("plat", "secadm", "destroy", "--expired", "--vault", str(w.vault))
+    assert again["destroyed"] == 0
+
+
+def test_destroy_one_record_with_a_reason(world, monkeypatch, tmp_path):
+    w = world
+    with Vault.open(w.vault) as v:
+        rid = next(v.records()).record_id
+    out = w.js(
+        "plat", "secadm", "destroy", "--record", rid, "--reason", "异议核实后依法删除",
+        "--vault", str(w.vault), "-o", str(tmp_path / "cert.json"),
+    )  # fmt: skip
+    assert out["record_ids"] == [rid]
+    doc = json.loads((tmp_path / "cert.json").read_text(encoding="utf-8"))
+    assert doc["format"] == "xinan-destruction/1"
+    assert doc["certificate"]["rule"]["kind"] == "manual"
+    r = w.run("plat", None, "destroy", "verify", str(tmp_path / "cert.json"),
+              "--audit-log", str(w.log("plat")))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    r = w.run(
+        "plat", "secadm", "destroy", "--record", rid, "--reason", "again", "--vault", str(w.vault)
+    )
+    assert r.exit_code == 2 and "already destroyed" in r.output
+
+
+def test_destroy_refuses_a_reason_with_a_clear_identifier(world):
+    w = world
+    with Vault.open(w.vault) as v:
+        rid = next(v.records()).record_id
+    ident = w.person(0)["证件号码"] or w.person(0)["法定代表人证件号码"]
+    r = w.run("plat", "secadm", "destroy", "--record", rid, "--reason", f"删除{ident}",
+              "--vault", str(w.vault))  # fmt: skip
+    assert r.exit_code != 0 and ident not in r.output
+    with Vault.open(w.vault) as v:
+        assert v.get(rid).status["destroyed_at"] is None
+
+
+def test_destroy_needs_a_target(world):
+    r = world.run("plat", "secadm", "destroy", "--vault", str(world.vault))
+    assert r.exit_code == 2 and "--expired" in r.output
+
+
+def test_nothing_due_today(world):
+    out = world.js("plat", "secadm", "destroy", "--expired", "--vault", str(world.vault))
+    assert out["destroyed"] == 0
