@@ -47,3 +47,26 @@ def fast_kdf(monkeypatch):
     from xinan import keys
 
     monkeypatch.setattr(keys, "DEFAULT_KDF", keys.KdfParams(m_kib=1024, t=1, p=1))
+
+
+CLI_PASSPHRASE = "correct horse battery staple"
+
+
+def cli_workplace(tmp_path, monkeypatch, *setup: list[str]):
+    """A CliRunner in a fresh workplace (keyring and audit log under ``tmp_path``, a fixed
+    'today', a passphrase in the environment) after running each ``setup`` command line."""
+    from click.testing import CliRunner
+
+    from xinan.cli import app
+
+    monkeypatch.setenv("XINAN_KEYRING", str(tmp_path / "keys"))
+    monkeypatch.setenv("XINAN_PASSPHRASE", CLI_PASSPHRASE)
+    monkeypatch.setenv("XINAN_TODAY", "2026-11-25")
+    for var in ("XINAN_IDENTITY", "XINAN_AUDIT_LOG", "XINAN_VAULT", "XINAN_PSEUDONYM_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    for args in setup:
+        res = runner.invoke(app, args, catch_exceptions=False)
+        assert res.exit_code == 0, (args, res.output)
+    return runner

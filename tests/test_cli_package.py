@@ -7,24 +7,17 @@ import csv
 import json
 
 import pytest
-from click.testing import CliRunner
 
+from tests.conftest import cli_workplace
 from xinan.cli import app
-
-PASS = "correct horse battery staple"
 
 
 @pytest.fixture()
 def runner(tmp_path, monkeypatch, fast_kdf):
     """One machine playing provider and platform: two key pairs, the platform's audit log."""
-    monkeypatch.setenv("XINAN_KEYRING", str(tmp_path / "keys"))
-    monkeypatch.setenv("XINAN_PASSPHRASE", PASS)
-    monkeypatch.setenv("XINAN_TODAY", "2026-11-25")
-    monkeypatch.delenv("XINAN_IDENTITY", raising=False)
-    monkeypatch.delenv("XINAN_AUDIT_LOG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    r = CliRunner()
-    for args in (
+    return cli_workplace(
+        tmp_path,
+        monkeypatch,
         ["keygen", "--id", "amr", "--role", "provider", "--suite", "intl"],
         ["keygen", "--id", "platform", "--role", "platform", "--suite", "intl"],
         ["keygen", "--id", "bank", "--role", "querent", "--suite", "intl"],
@@ -41,10 +34,7 @@ def runner(tmp_path, monkeypatch, fast_kdf):
             "--bad-rate",
             "0.1",
         ],
-    ):
-        res = r.invoke(app, args, catch_exceptions=False)
-        assert res.exit_code == 0, res.output
-    return r
+    )
 
 
 def invoke(runner, *args):

@@ -8,30 +8,21 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from tests.conftest import POLICY_FILE
+from tests.conftest import CLI_PASSPHRASE as PASS
+from tests.conftest import POLICY_FILE, cli_workplace
 from xinan.cli import app
-
-PASS = "correct horse battery staple"
 
 
 @pytest.fixture()
 def runner(tmp_path, monkeypatch, fast_kdf):
     """A provider's workplace: a keyring with its key, an audit log, acting as the provider."""
-    monkeypatch.setenv("XINAN_KEYRING", str(tmp_path / "keys"))
-    monkeypatch.setenv("XINAN_PASSPHRASE", PASS)
-    monkeypatch.setenv("XINAN_TODAY", "2026-11-25")
-    monkeypatch.delenv("XINAN_IDENTITY", raising=False)
-    monkeypatch.delenv("XINAN_AUDIT_LOG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    r = CliRunner()
-    for args in (
+    r = cli_workplace(
+        tmp_path,
+        monkeypatch,
         ["keygen", "--id", "amr", "--role", "provider", "--suite", "intl"],
         ["audit", "init", "--key", "amr"],
-    ):
-        res = r.invoke(app, args, catch_exceptions=False)
-        assert res.exit_code == 0, res.output
+    )
     monkeypatch.setenv("XINAN_IDENTITY", "amr")
     return r
 
