@@ -3,7 +3,8 @@
 Owns: the vault's files (§1 layout, §2 ``vault.json`` with the wrapped KEK, §3 ``vault.db``, §4
 the separate key store ``keys.db``), ingesting submissions (§5) with subject pseudonyms (§6),
 masked views of stored records, consents and grants at rest with the one-grant-one-share replay
-guard (§7), and building share packages for a verified grant (§8).
+guard (§7), building share packages for a verified grant with a release secret per record (§8),
+and releasing those secrets to the querent for the records still shareable (§8.1).
 
 Does not own: the package format (:mod:`xinan.package`), the grant format and its checks
 (:mod:`xinan.grants`), masking (:mod:`xinan.masking`), key files (:mod:`xinan.keys`), the
@@ -29,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from xinan.crypto import get_suite
 from xinan.crypto.base import Aead, CryptoSuite, SuiteName
@@ -47,9 +48,13 @@ from xinan.grants import (
     Consent,
     Grant,
     GrantClaims,
+    GrantExpired,
     GrantInvalid,
+    GrantNotYetValid,
     GrantRejected,
     GrantReplayed,
+    GrantRequest,
+    GrantRevoked,
     Revocation,
     RevocationList,
     check_within_consent,
@@ -61,6 +66,7 @@ from xinan.grants import (
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
 from xinan.masking import MaskContext, Pseudonymizer, View, pseudonym
 from xinan.package import (
+    RELEASE_SECRET_LEN,
     KeyedRecord,
     PackageInfo,
     PackageMeta,
@@ -73,6 +79,7 @@ from xinan.package import (
     verify_package,
 )
 from xinan.policy import Policy, RecordKind, SubjectClass
+from xinan.release import build_release
 from xinan.session import Session
 
 FORMAT = "xinan-vault/1"
@@ -83,6 +90,7 @@ L_KEK = _V + b" kek\x00"
 L_KEK_COMMIT = _V + b" kek-commitment\x00"
 INFO_CFG_MAC = _V + b" config-mac"
 L_RKV = _V + b" record-key\x00"
+L_RELEASE = _V + b" release\x00"  # §4: release secrets, bound to vault, share and record
 NONCE_LEN = 12
 CONFIG_FILE = "vault.json"
 DB_FILE = "vault.db"
@@ -120,6 +128,7 @@ CREATE INDEX IF NOT EXISTS repairs_record ON repairs(record_id);
 __all__ = [
     "FORMAT",
     "IngestSummary",
+    "ReleaseSummary",
     "ShareSummary",
     "StoredRecord",
     "Vault",
@@ -472,6 +481,7 @@ class ShareSummary:
     clear_fields: tuple[str, ...]
     sealed_fields: tuple[str, ...]
     kind: str
+    release: str = "per-record"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -483,6 +493,31 @@ class ShareSummary:
             "clear_fields": list(self.clear_fields),
             "sealed_fields": list(self.sealed_fields),
             "kind": self.kind,
+            "release": self.release,
+        }
+
+
+@dataclass
+class ReleaseSummary:
+    """What ``xinan release`` handed over (§8.1): counts and ids, never a secret."""
+
+    output: str
+    release_id: str
+    share_id: str
+    jti: str
+    querent: str
+    records: int
+    withheld: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "output": self.output,
+            "release_id": self.release_id,
+            "share_id": self.share_id,
+            "grant": self.jti,
+            "querent": self.querent,
+            "records": self.records,
+            "withheld": self.withheld,
         }
 
 
@@ -882,9 +917,7 @@ class Vault:
         both: destroying needs no key at all, so it works without :meth:`unlock`."""
         return self._db, self._keys
 
-    def open_sealed(
-        self, rec: StoredRecord, only: Collection[str] | None = None
-    ) -> dict[str, str]:
+    def open_sealed(self, rec: StoredRecord, only: Collection[str] | None = None) -> dict[str, str]:
         """Decrypt a record's sealed values in memory (for a masked view; never stored);
         ``only``: just these fields (data minimisation: the public view needs one)."""
         rk = self.record_key(rec.record_id)
@@ -1251,8 +1284,9 @@ class Vault:
                 )
             summary = self._build_share(c, querent, output, platform, policy, session, now)
         except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            for conn in (self._keys, self._db):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
             raise
         return summary
 
@@ -1291,6 +1325,28 @@ class Vault:
         today = now.astimezone(UTC).date()
         record_ids: list[str] = []
         n_ids = 0
+        kek = self._need_kek()
+        # §8 step 6: one fresh release secret R per record (docs/package.md §6.3), kept in the
+        # key store under the KEK, bound to (vault, share, record); written in the key store's
+        # transaction, committed with the share's bookkeeping below.
+        self._keys.execute("BEGIN IMMEDIATE")
+        pending: list[tuple[str, str, bytes]] = []
+
+        def flush_secrets() -> None:
+            self._keys.executemany("INSERT INTO release_secrets VALUES (?, ?, ?)", pending)
+            pending.clear()
+
+        def keep_secret(record_id: str) -> bytes:
+            share_id = tap.package_id
+            if share_id is None:  # pragma: no cover - the header precedes every record
+                raise IntegrityError("share: the package id is not known before its records")
+            drawn = self.suite.random(RELEASE_SECRET_LEN + NONCE_LEN)
+            secret, nonce = drawn[:RELEASE_SECRET_LEN], drawn[RELEASE_SECRET_LEN:]
+            wrapped = nonce + kek.seal(nonce, secret, self._rs_aad(share_id, record_id))
+            pending.append((share_id, record_id, wrapped))
+            if len(pending) >= _BATCH:
+                flush_secrets()
+            return secret
 
         def share_records() -> Iterator[ShareRecord]:
             nonlocal n_ids
@@ -1317,11 +1373,13 @@ class Vault:
                 n_ids += 1
                 if len(record_ids) <= MAX_AUDIT_RECORD_IDS:
                     record_ids.append(rec.record_id)
-                yield ShareRecord(rec.record_id, rec.package_id, clear, blobs, fks)
+                secret = keep_secret(rec.record_id)
+                yield ShareRecord(rec.record_id, rec.package_id, clear, blobs, fks, secret)
 
         with atomic_writer(output, binary=True) as out:
+            tap = _HeaderTap(out)
             result = build_share_package(
-                out,
+                cast(IO[bytes], tap),
                 share_records(),
                 suite=self.suite,
                 sender=platform,
@@ -1329,7 +1387,12 @@ class Vault:
                 meta=meta,
                 grant=c.jti,
                 now=now,
+                release="per-record",
             )
+            if pending:
+                flush_secrets()
+            if tap.package_id != result.package_id:  # pragma: no cover - defensive
+                raise IntegrityError("share: release secrets bound to another package id")
             objects: dict[str, Any] = {
                 "package": result.package_id,
                 "policy": policy.label,
@@ -1366,7 +1429,10 @@ class Vault:
                 (result.count, c.jti),
             )
             # Commit before the rename: a crash in between uses up the grant and leaves no
-            # package (fails closed), never a package whose grant is still unused.
+            # package (fails closed), never a package whose grant is still unused. The key store
+            # first (as on ingest): a crash between the commits leaves release secrets of a
+            # share that does not exist (shredded with their records), never a share without.
+            self._keys.execute("COMMIT")
             self._db.execute("COMMIT")
         return ShareSummary(
             str(output),
@@ -1377,6 +1443,172 @@ class Vault:
             clear_f,
             sealed_f,
             kind_label,
+        )
+
+    # -- §8.1 release -----------------------------------------------------------------------
+    def _rs_aad(self, share_id: str, record_id: str) -> bytes:
+        return L_RELEASE + self.config.vid + enc(share_id) + enc(record_id)
+
+    def release(
+        self,
+        package: Path,
+        output: str | Path,
+        *,
+        platform: Identity,
+        keyring: Keyring,
+        session: Session,
+        now: datetime,
+    ) -> ReleaseSummary:
+        """Write the release file (docs/package.md §6.4) of a per-record share this vault made:
+        the release secrets of its records that are still releasable, for its querent (§8.1).
+        Every refusal is logged (a ``share`` entry, purpose ``release``, outcome ``denied``)
+        before it is raised; the release itself is logged before the file exists."""
+        kek = self._need_kek()
+        why: dict[str, str] = {"purpose": "release"}
+        subjects: tuple[str, ...] = ()
+
+        def deny(rule: str, exc: XinanError) -> XinanError:
+            session.record(
+                "share",
+                outcome="denied",
+                objects={"ref": f"rule:{rule}"},
+                why=why,
+                subjects=subjects,
+            )
+            return exc
+
+        # 1. the package: a share this vault's platform key signed, recorded in `shares`
+        try:
+            with package.open("rb") as f:
+                info = verify_package(f, trust=keyring.get_public)
+        except OSError as e:
+            raise UsageError(f"{package}: cannot read the share package ({e.strerror})") from None
+        except (VerificationError, IntegrityError, KeyringError) as e:
+            raise deny("share-package", e) from None
+        row = self._db.execute(
+            "SELECT jti, querent, count, records_digest FROM shares WHERE share_id = ?",
+            (info.package_id,),
+        ).fetchone()
+        if (
+            info.audience != "share"
+            or info.sender != self.config.platform_key_id
+            or row is None
+            or (row[0], row[2], row[3]) != (info.grant, info.count, _b64(info.records_digest))
+            or row[1] not in info.recipients
+        ):
+            raise deny(
+                "share-made-here",
+                AccessDenied(
+                    f"{package}: not a share this vault made (package {info.package_id})",
+                    rule="share-made-here",
+                    hint="a release is made for a share built by this vault's `xinan share`",
+                ),
+            )
+        jti, querent_kid = str(row[0]), str(row[1])
+        g = self._db.execute(
+            "SELECT querent, subjects, fields, purpose, consent_id, not_before, expires, "
+            "revoked_at FROM grants WHERE jti = ?",
+            (jti,),
+        ).fetchone()
+        if g is None:  # pragma: no cover - a share row always has its grant
+            raise deny("grant-issued-here", AccessDenied(f"grant {jti} is not in the vault"))
+        subjects = tuple(json.loads(g[1]))
+        why = {"purpose": "release", "grant": jti, "consent": str(g[4])}
+        if info.release != "per-record":
+            raise deny(
+                "release-per-record",
+                UsageError(
+                    f"share {info.package_id} has release {info.release!r}: it opens without a "
+                    "release file",
+                    hint="nothing to release: the querent opens it with its grant alone",
+                ),
+            )
+        # 2. the grant still holds (docs/grant.md §6 at the platform, on its own records)
+        nbf, exp = _parse_t(g[5]), _parse_t(g[6])
+        if g[7] is not None or jti in self.revoked_jtis():
+            raise deny(
+                "GrantRevoked",
+                GrantRevoked(
+                    f"grant {jti} has been revoked",
+                    jti=jti,
+                    hint="a revoked grant releases nothing; the querent needs a new grant",
+                ),
+            )
+        if now >= exp:
+            raise deny(
+                "GrantExpired",
+                GrantExpired(
+                    f"grant {jti} expired at {_t(exp)}",
+                    jti=jti,
+                    hint="an expired grant releases nothing; the querent needs a new grant",
+                ),
+            )
+        if now < nbf:
+            raise deny(
+                "GrantNotYetValid",
+                GrantNotYetValid(f"grant {jti} is not valid before {_t(nbf)}", jti=jti),
+            )
+        request = GrantRequest(
+            querent=str(g[0]),
+            purpose=str(g[3]),
+            fields=tuple(json.loads(g[2])),
+            subjects=subjects,
+            consent_id=str(g[4]),
+            not_before=nbf,
+            expires=exp,
+        )
+        try:
+            check_within_consent(request, self.consent(request.consent_id), now=now)
+            querent = keyring.get_public(querent_kid)
+        except (AccessDenied, UsageError, KeyringError) as e:
+            raise deny(getattr(e, "rule", None) or type(e).__name__, e) from None
+        if querent.role is not Role.QUERENT or querent.key_id != querent_kid:
+            raise deny("grant-to-querent", AccessDenied(f"{querent.id} is not the share's querent"))
+        # 3. the secrets of the records still shareable now (§3): destroyed records have no
+        # row any more; repaired, archived and disputed records keep theirs but are left out
+        rows = self._keys.execute(
+            "SELECT record_id, wrapped FROM release_secrets WHERE share_id = ? ORDER BY record_id",
+            (info.package_id,),
+        ).fetchall()
+        status = " AND ".join(f"{col} IS NULL" for col in STATUS_COLUMNS)
+        live: set[str] = set()
+        for i in range(0, len(rows), 500):
+            ids = [r[0] for r in rows[i : i + 500]]
+            # Only fixed column names and '?' placeholders are interpolated; values are bound.
+            sql = f"SELECT record_id FROM records WHERE record_id IN ({','.join('?' * len(ids))}) AND {status}"  # noqa: E501,S608  # nosec B608
+            live.update(r[0] for r in self._db.execute(sql, ids))
+        released: list[tuple[str, bytes]] = []
+        for rid, w in rows:
+            if rid not in live:
+                continue
+            try:
+                secret = kek.open(w[:NONCE_LEN], w[NONCE_LEN:], self._rs_aad(info.package_id, rid))
+            except IntegrityError:
+                raise IntegrityError(f"vault record {rid!r}: release secret did not open") from None
+            released.append((rid, secret))
+        withheld = info.count - len(released)
+        release_id, data = build_release(
+            share=info,
+            querent=querent,
+            platform=platform,
+            secrets=released,
+            withheld=withheld,
+            now=now,
+        )
+        objects: dict[str, Any] = {
+            "package": info.package_id,
+            "ref": f"release:{release_id}",
+            "policy": self.config.policy,
+            "key_ids": [querent.key_id],
+            "counts": {"records": len(released), "withheld": withheld},
+        }
+        if len(released) <= MAX_AUDIT_RECORD_IDS:
+            objects["record_ids"] = [rid for rid, _ in released]
+        # 8.1.4.3: the release is on record before the file exists under its name.
+        session.record("share", objects=objects, why=why, subjects=subjects)
+        write_bytes_atomic(output, data, secret=True)
+        return ReleaseSummary(
+            str(output), release_id, info.package_id, jti, querent.key_id, len(released), withheld
         )
 
     @staticmethod
@@ -1397,6 +1629,26 @@ class Vault:
         return [
             shown.get(n, "") if n in rec.clear and n not in rec.sealed_fields else "" for n in names
         ]
+
+
+class _HeaderTap:
+    """Passes a share package's bytes through to ``out`` and keeps its package id from the
+    header line, which the builder writes before it asks for the first record (docs/package.md
+    §2), so each record's release secret is bound to its share while the records stream (§4)."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+        self._head = b""
+        self.package_id: str | None = None
+
+    def write(self, data: bytes) -> int:
+        if self.package_id is None:
+            self._head += data
+            if b"\n" in self._head:
+                head = json.loads(self._head.split(b"\n", 1)[0].decode("utf-8"))
+                self.package_id = str(head["id"])
+                self._head = b""
+        return self._out.write(data)
 
 
 # ============================================================================================

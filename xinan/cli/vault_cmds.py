@@ -1,5 +1,6 @@
 """The platform's commands (docs/vault.md): ``xinan vault init|ingest|list|show``,
-``xinan consent add|revoke|list``, ``xinan grant issue|revoke|publish|list``, ``xinan share``.
+``xinan consent add|revoke|list``, ``xinan grant issue|revoke|publish|list``, ``xinan share``,
+``xinan release``.
 
 Parse, call :mod:`xinan.vault`, render. Every command acts as ``--as`` and is refused to other
 roles (``Session.require``). Clear subject identifiers given on the command line are turned into
@@ -8,6 +9,7 @@ keyed pseudonyms at once and never logged or stored.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Callable
 from datetime import date, datetime
@@ -239,6 +241,8 @@ def _record_json(rec: StoredRecord, fields: dict[str, str]) -> dict[str, Any]:
 
 def _status_text(rec: StoredRecord) -> str:
     flags = [k.removesuffix("_at") for k, v in rec.status.items() if v]
+    if flags == ["disputed"]:
+        return "disputed(异议处理中)"  # the objection flag (docs/lifecycle.md §3.1)
     return ",".join(flags) or "active"
 
 
@@ -276,7 +280,10 @@ def vault_list(
         del subject
         if kind is not None:
             pol.kind(kind)
-        recs = list(v.records(kind=kind, subject=ps, limit=limit))
+        # archived records (repaired, or removed after an objection) are listed only by the
+        # audit administrator's `vault archive` (docs/lifecycle.md §4.3)
+        live = (r for r in v.records(kind=kind, subject=ps) if not r.status.get("archived_at"))
+        recs = list(itertools.islice(live, limit))
         views: dict[str, View] = {}
         rows = []
         for rec in recs:
@@ -326,6 +333,8 @@ def vault_show(
         v.check_policy(pol)
         v.unlock(_platform(env, session, v))
         rec = v.get(record_id)
+        if rec.status.get("archived_at"):  # only `vault archive` (audit-admin) lists it
+            session.require("vault.archive", objects={"record_ids": [rec.record_id]})
         view = View(pol, pol.kind(rec.kind), "internal", MaskContext(today=today_cst(now)))
         session.record(
             "open",
@@ -703,5 +712,53 @@ def share_cmd(
         as_json,
         s.to_json(),
         f"share {s.share_id} → {output}: {s.records} records for {s.querent}; sealed "
-        f"{', '.join(s.sealed_fields) or '-'}; clear {', '.join(s.clear_fields) or '-'}",
+        f"{', '.join(s.sealed_fields) or '-'}; clear {', '.join(s.clear_fields) or '-'}\n"
+        f"release per-record: the querent opens it with a release file (`xinan release`)",
+    )
+
+
+# ============================================================================================
+# release
+# ============================================================================================
+@app.command("release")
+@click.option(
+    "--package",
+    "package",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The share package (.xpkg) the querent wants to open.",
+)
+@click.option("-o", "--output", required=True, help="The release file to write.")
+@vault_option
+@json_option
+def release_cmd(package: Path, output: str, vault_dir: Path | None, as_json: bool) -> None:
+    """Hand a querent the release secrets of a share it is about to open. Role platform.
+
+    Checked first: the share was made by this vault, its grant is not revoked or expired and
+    its consent holds. Records destroyed, repaired or under objection since the share are left
+    out (and counted): the querent's open withholds them. The release is logged before the
+    file is written; the file is encrypted to the querent and signed (docs/package.md §6.4).
+
+    \b
+    Examples:
+      xinan --as platform release --package bank.xpkg -o bank.release
+    """
+    env = get_env()
+    with open_cli_session(env, "release") as session, _open_vault(vault_dir) as v:
+        platform = _platform(env, session, v)
+        v.unlock(platform)
+        r = v.release(
+            package,
+            output,
+            platform=platform,
+            keyring=Keyring(env.keyring),
+            session=session,
+            now=_now(),
+        )
+    emit(
+        as_json,
+        r.to_json(),
+        f"release {r.release_id} → {output}: secrets of {r.records} record(s) of share "
+        f"{r.share_id} for {r.querent}; {r.withheld} withheld (destroyed or no longer "
+        "releasable)",
     )

@@ -1,0 +1,491 @@
+"""The platform's life-cycle commands (docs/lifecycle.md): ``xinan vault disclose``,
+``xinan vault archive``, ``xinan dispute open|resolve|list``, ``xinan repair
+apply|approve|reject|list``.
+
+Parse, call :mod:`xinan.lifecycle`, render. Every command acts as ``--as`` and is refused to
+other roles (the refusal is audited). The clock is :func:`xinan.cli._common.utc_now`; dates are
+taken in China Standard Time.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from xinan.cli import _common
+from xinan.cli._app import app, emit, get_env, json_option
+from xinan.cli._common import open_cli_session, policy_option
+from xinan.cli.vault_cmds import _open_vault, _platform, _pskey, vault_group, vault_option
+from xinan.errors import UsageError
+from xinan.lifecycle import (
+    DISPUTE_FLAG,
+    TRACKS,
+    DisclosureSummary,
+    Dispute,
+    DisputedPolicy,
+    Outcome,
+    Repair,
+    apply_repair,
+    approve_repair,
+    archive_entries,
+    disclose,
+    list_disputes,
+    list_repairs,
+    open_dispute,
+    raiser_reference,
+    read_correction,
+    reject_repair,
+    require,
+    resolve_dispute,
+)
+from xinan.policy import load_policy
+from xinan.vault import today_cst
+
+__all__ = ["dispute_group", "repair_group"]
+
+
+def _day(value: str | None, what: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{what}: not a date: {value!r}", hint="use YYYY-MM-DD") from None
+
+
+# ============================================================================================
+# vault disclose / vault archive
+# ============================================================================================
+def _disclose_text(s: DisclosureSummary) -> str:
+    c = s.counts()
+    lines = [
+        f"{s.output}: {s.kind} as of {s.as_of} for {s.audience}: written {c['written']} "
+        f"(flagged {DISPUTE_FLAG} {c['flagged']}) of {c['candidates']} candidates",
+        f"  withheld (natural persons) {c['withheld']}, outside window {c['outside_window']}, "
+        f"no facts {c['no_facts']}, repaired {c['repaired']}, removed {c['removed']}, "
+        f"under objection withheld {c['disputed_withheld']}, destroyed {c['destroyed']}",
+    ]
+    if s.reasons:
+        lines.append(
+            "  outside window by rule: "
+            + ", ".join(f"{k} {n}" for k, n in sorted(s.reasons.items()))
+        )
+    if s.guarded:
+        lines.append(f"  guard: {s.guarded} identifier(s) in the wrong column were scrubbed")
+    return "\n".join(lines)
+
+
+@vault_group.command("disclose")
+@vault_option
+@click.option("--audience", type=click.Choice(["public"]), default="public", show_default=True)
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Else today (CST).")
+@click.option("-o", "--output", required=True, help="The public file to write (.csv, .jsonl).")
+@click.option("--kind", default=None, help="Record kind (default: the one kind with windows).")
+@click.option(
+    "--disputed",
+    type=click.Choice([p.value for p in DisputedPolicy]),
+    default=DisputedPolicy.FLAG.value,
+    show_default=True,
+    help="Records under objection: shown flagged 异议处理中, or withheld until resolved.",
+)
+@click.option("--encoding", default="utf-8", show_default=True, help="utf-8, utf-8-sig, gb18030.")
+@policy_option
+@json_option
+def vault_disclose(
+    vault_dir: Path | None,
+    audience: str,
+    as_of: str | None,
+    output: str,
+    kind: str | None,
+    disputed: str,
+    encoding: str,
+    policy_path: Path | None,
+    as_json: bool,
+) -> None:
+    """The 双公示 public view: records inside their disclosure window on the as-of date,
+    masked by the policy's public rules; no natural persons, nothing repaired, removed or
+    destroyed. Role platform.
+
+    Windows come from the policy's [disclosure] regimes (2019 / 2023 / 2026 classes, the
+    Shandong 5-year cap; the most restrictive wins). Sealed values a public rule shows masked
+    (e.g. 法定代表人证件号码 keep(1,1)) are opened in memory only. The summary reconciles:
+    candidates = written + withheld + outside window + no facts + repaired + removed +
+    withheld under objection + destroyed.
+
+    \b
+    Examples:
+      xinan --as platform vault disclose --audience public -o public.csv
+      xinan --as platform vault disclose --as-of 2026-04-01 -o public-0401.csv --json
+    """
+    env = get_env()
+    pol = load_policy(policy_path)
+    now = _common.utc_now()
+    today = today_cst(now)
+    day = _day(as_of, "--as-of") or today
+    with open_cli_session(env, "vault.disclose") as session, _open_vault(vault_dir) as v:
+        v.check_policy(pol)
+        v.unlock(_platform(env, session, v))
+        s = disclose(
+            v,
+            pol,
+            output,
+            as_of=day,
+            session=session,
+            now=now,
+            today=today,
+            kind=kind,
+            audience=audience,
+            disputed=DisputedPolicy(disputed),
+            encoding=encoding,
+        )
+    emit(as_json, s.to_json(), lambda: _disclose_text(s))
+
+
+@vault_group.command("archive")
+@vault_option
+@json_option
+def vault_archive(vault_dir: Path | None, as_json: bool) -> None:
+    """List the archive: records repaired (信用修复) or removed after an objection, kept
+    sealed and out of every view. Masked metadata only. Role audit-admin.
+
+    \b
+    Examples:
+      xinan --as auditadm vault archive --json
+    """
+    env = get_env()
+    with open_cli_session(env, "vault.archive") as session, _open_vault(vault_dir) as v:
+        rows = list(archive_entries(v))
+        session.record(
+            "open",
+            objects={"ref": f"vault:{v.config.id}:archive", "counts": {"records": len(rows)}},
+            why={"purpose": "audit"},
+        )
+    if as_json:
+        emit(True, {"records": rows})
+        return
+    if not rows:
+        click.echo("archive is empty")
+    for r in rows:
+        ref = r.get("repair") or r.get("dispute") or "-"
+        click.echo(
+            f"{r['record_id']}  {r['kind']}  {r['subject_class']}  {r['cause']} {ref}  "
+            f"decided {r.get('decision_date') or '-'}  archived {r['status'].get('archived_at')}"
+        )
+
+
+# ============================================================================================
+# dispute
+# ============================================================================================
+@app.group("dispute")
+def dispute_group() -> None:
+    """Objections (异议): flag a record at once, answer by the deadline, resolve.
+
+    \b
+    Examples:
+      xinan --as platform dispute open r3k… --reason 处罚已撤销 --by 91370400MA3C5Y8X2K
+      xinan --as platform dispute list --overdue
+      xinan --as secadm dispute resolve d1f… --outcome corrected --correction fix.json
+    """
+
+
+def _dispute_text(d: Dispute, as_of: date | None = None) -> str:
+    state = "open" if d.open else f"{d.outcome} {d.resolved_at}"
+    late = "  OVERDUE" if as_of is not None and d.overdue(as_of) else ""
+    return (
+        f"{d.id}  record {d.record_id}  {d.track}  received {d.received}  deadline "
+        f"{d.deadline}  {state}{late}  by {d.raised_by}"
+    )
+
+
+@dispute_group.command("open")
+@click.argument("record_id")
+@vault_option
+@click.option("--reason", required=True, help="What is objected to (no ID or phone numbers).")
+@click.option(
+    "--by",
+    "by",
+    required=True,
+    metavar="ID",
+    help="Who raised it: the subject's ID or USCC (pseudonymised at once), a pseudonym, or an "
+    "organisation's name.",
+)
+@click.option(
+    "--track",
+    type=click.Choice(list(TRACKS)),
+    default="own",
+    show_default=True,
+    help="own: the platform checks its own data (3 working days); assisted: the provider "
+    "must help (7 working days); credit: 征信 (20 days). Lengths from the policy.",
+)
+@click.option("--received", default=None, metavar="YYYY-MM-DD", help="Else today (CST).")
+@policy_option
+@json_option
+def dispute_open(
+    record_id: str,
+    vault_dir: Path | None,
+    reason: str,
+    by: str,
+    track: str,
+    received: str | None,
+    policy_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Open an objection: the record is flagged at once (异议处理中 in the public view and in
+    vault list/show; left out of every share) and the answer is due by the deadline counted in
+    working days on the holiday calendar. Role platform or sec-admin.
+
+    \b
+    Examples:
+      xinan --as platform dispute open r3k… --reason 罚款已缴清 --by 91370400MA3C5Y8X2K
+      xinan --as platform dispute open r3k… --reason 非本单位 --by 枣庄市市场监管局 --track assisted
+    """
+    env = get_env()
+    pol = load_policy(policy_path)
+    now = _common.utc_now()
+    today = today_cst(now)
+    day = _day(received, "--received") or today
+    if day > today:
+        raise UsageError(f"--received {day} is in the future")
+    with open_cli_session(env, "dispute") as session, _open_vault(vault_dir) as v:
+        v.check_policy(pol)
+
+        def pseudonymize(clear: str) -> str:
+            return v.subject_pseudonym(_pskey(env, v), pol, clear)
+
+        raiser, _ = raiser_reference(by, today=today, pseudonymize=pseudonymize)
+        del by
+        d = open_dispute(
+            v,
+            pol,
+            record_id,
+            reason=reason,
+            raised_by=raiser,
+            track=TRACKS[track],
+            received=day,
+            session=session,
+            now=now,
+            today=today,
+        )
+    emit(
+        as_json,
+        d.to_json(today),
+        f"objection {d.id} on record {d.record_id}: flagged {DISPUTE_FLAG}; answer due by "
+        f"{d.deadline} ({d.track}, received {d.received})",
+    )
+
+
+@dispute_group.command("resolve")
+@click.argument("dispute_id")
+@vault_option
+@click.option(
+    "--outcome", required=True, type=click.Choice([o.value for o in Outcome]), help="The answer."
+)
+@click.option(
+    "--correction",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="With corrected: a JSON object {field: value} or a CSV field,value of clear fields.",
+)
+@policy_option
+@json_option
+def dispute_resolve(
+    dispute_id: str,
+    vault_dir: Path | None,
+    outcome: str,
+    correction: Path | None,
+    policy_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Resolve an objection. corrected: apply the correction (clear fields only, checked by
+    the policy's types) and lift the flag; upheld: lift the flag; removed: the record leaves
+    every view and waits for `xinan destroy --record`. Role platform or sec-admin.
+
+    \b
+    Examples:
+      xinan --as secadm dispute resolve d1f… --outcome upheld
+      xinan --as secadm dispute resolve d1f… --outcome corrected --correction fix.json
+    """
+    env = get_env()
+    pol = load_policy(policy_path)
+    now = _common.utc_now()
+    fix = read_correction(correction) if correction is not None else None
+    with open_cli_session(env, "dispute") as session, _open_vault(vault_dir) as v:
+        d = resolve_dispute(
+            v,
+            pol,
+            dispute_id,
+            outcome=Outcome(outcome),
+            correction=fix,
+            session=session,
+            now=now,
+            today=today_cst(now),
+        )
+    extra = f"; corrected {', '.join(d.corrected_fields)}" if d.corrected_fields else ""
+    if d.outcome == Outcome.REMOVED:
+        extra += "; the record left every view (destroy it with xinan destroy --record)"
+    emit(
+        as_json,
+        d.to_json(),
+        f"objection {d.id} on record {d.record_id} resolved: {d.outcome}{extra}",
+    )
+
+
+@dispute_group.command("list")
+@vault_option
+@click.option("--overdue", is_flag=True, help="Only open objections past their deadline.")
+@click.option("--open", "open_only", is_flag=True, help="Only open objections.")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Else today (CST).")
+@json_option
+def dispute_list(
+    vault_dir: Path | None, overdue: bool, open_only: bool, as_of: str | None, as_json: bool
+) -> None:
+    """List objections with their deadlines; --overdue: open ones past the deadline.
+
+    \b
+    Examples:
+      xinan --as platform dispute list --overdue --json
+    """
+    env = get_env()
+    day = _day(as_of, "--as-of") or today_cst(_common.utc_now())
+    with open_cli_session(env, "dispute") as session, _open_vault(vault_dir) as v:
+        rows = list_disputes(v, as_of=day, overdue_only=overdue, open_only=open_only)
+        session.record(
+            "open",
+            objects={"ref": f"vault:{v.config.id}:disputes", "counts": {"disputes": len(rows)}},
+            why={"purpose": "inspection"},
+        )
+    if as_json:
+        emit(True, {"as_of": day.isoformat(), "disputes": [d.to_json(day) for d in rows]})
+        return
+    if not rows:
+        click.echo("no objections" + (" overdue" if overdue else ""))
+    for d in rows:
+        click.echo(_dispute_text(d, day))
+
+
+# ============================================================================================
+# repair
+# ============================================================================================
+@app.group("repair")
+def repair_group() -> None:
+    """Credit repair (信用修复): apply (platform), approve or reject (sec-admin).
+
+    \b
+    Examples:
+      xinan --as platform repair apply r3k… --commitment paper:2026-118 --obligations-met
+      xinan --as secadm repair approve f4a…
+      xinan --as secadm repair reject f4a… --reason 罚款未缴清
+    """
+
+
+def _repair_text(r: Repair) -> str:
+    return (
+        f"repair {r.id} on record {r.record_id}: {r.state}; possible from {r.earliest}; "
+        f"obligations {r.obligations}; commitment {r.commitment}"
+        + (f"; reason {r.reason}" if r.reason else "")
+    )
+
+
+@repair_group.command("apply")
+@click.argument("record_id")
+@vault_option
+@click.option("--commitment", required=True, metavar="REF", help="The signed 信用承诺书's ref.")
+@click.option("--obligations-met", "obligations_met", is_flag=True, help="Checked: performed.")
+@click.option("--evidence", default=None, metavar="REF", help="Proof of performance (a ref).")
+@policy_option
+@json_option
+def repair_apply(
+    record_id: str,
+    vault_dir: Path | None,
+    commitment: str,
+    obligations_met: bool,
+    evidence: str | None,
+    policy_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Record a repair application after the checks: minimum disclosure period over (refused
+    before it, naming the date), obligations met, commitment given. Role platform.
+
+    \b
+    Examples:
+      xinan --as platform repair apply r3k… --commitment paper:2026-118 --obligations-met
+    """
+    env = get_env()
+    pol = load_policy(policy_path)
+    now = _common.utc_now()
+    with open_cli_session(env, None) as session, _open_vault(vault_dir) as v:
+        require(session, "repair.apply")
+        r = apply_repair(
+            v,
+            pol,
+            record_id,
+            commitment=commitment,
+            obligations_met=obligations_met,
+            evidence=evidence,
+            session=session,
+            now=now,
+            today=today_cst(now),
+        )
+    emit(as_json, r.to_json(), _repair_text(r))
+
+
+@repair_group.command("approve")
+@click.argument("repair_id")
+@vault_option
+@policy_option
+@json_option
+def repair_approve(
+    repair_id: str, vault_dir: Path | None, policy_path: Path | None, as_json: bool
+) -> None:
+    """Approve: the record leaves the public and sharing views and every later share, and is
+    kept sealed in the archive only the audit administrator lists. Role sec-admin.
+
+    \b
+    Examples:
+      xinan --as secadm repair approve f4a…
+    """
+    env = get_env()
+    pol = load_policy(policy_path)
+    now = _common.utc_now()
+    with open_cli_session(env, "repair") as session, _open_vault(vault_dir) as v:
+        r = approve_repair(v, pol, repair_id, session=session, now=now, today=today_cst(now))
+    emit(as_json, r.to_json(), _repair_text(r) + "; record archived")
+
+
+@repair_group.command("reject")
+@click.argument("repair_id")
+@vault_option
+@click.option("--reason", required=True, help="Why (no ID or phone numbers).")
+@policy_option
+@json_option
+def repair_reject(
+    repair_id: str, vault_dir: Path | None, reason: str, policy_path: Path | None, as_json: bool
+) -> None:
+    """Reject an application with a reason; the record stays as it was. Role sec-admin."""
+    env = get_env()
+    pol = load_policy(policy_path)
+    now = _common.utc_now()
+    with open_cli_session(env, "repair") as session, _open_vault(vault_dir) as v:
+        r = reject_repair(
+            v, pol, repair_id, reason=reason, session=session, now=now, today=today_cst(now)
+        )
+    emit(as_json, r.to_json(), _repair_text(r))
+
+
+@repair_group.command("list")
+@vault_option
+@json_option
+def repair_list(vault_dir: Path | None, as_json: bool) -> None:
+    """List repair applications and decisions. Role sec-admin."""
+    env = get_env()
+    with open_cli_session(env, "repair"), _open_vault(vault_dir) as v:
+        rows = list_repairs(v)
+    if as_json:
+        emit(True, {"repairs": [r.to_json() for r in rows]})
+        return
+    if not rows:
+        click.echo("no repair applications")
+    for r in rows:
+        click.echo(_repair_text(r))
