@@ -2,7 +2,9 @@
 
 One data subject with N ``person`` records (synthetic; every record carries the same resident
 ID, so one grant covers all of them), sealed by a provider, ingested into a fresh vault. Then,
-``--runs`` times: issue a grant (two fields), build the share, open it as the querent. Each
+``--runs`` times: issue a grant (two fields), build the share (per-record release: one release
+secret per record, kept in the key store), make its release file (docs/package.md §6.4), and
+open it as the querent with that file. Each
 figure is the median of the runs, in records per second, measured through the same library
 calls the commands make (including the durable audit entries). Grant issue and verify per
 second come from bench/grants.py (``bench_suite``), measured in the same run.
@@ -27,11 +29,12 @@ from bench.grants import bench_suite
 from xinan import keys as K
 from xinan.grants import Consent, end_of_day_cst
 from xinan.keys import Keyring
-from xinan.package import OpenedRecord, open_package
+from xinan.package import OpenedRecord, open_package, verify_package
 from xinan.policy import load_policy
 from xinan.provider import seal_file
 from xinan.querent import open_share_file
 from xinan.records import open_writer
+from xinan.release import open_release
 from xinan.session import init_audit_log, open_session
 from xinan.synth import Synth
 from xinan.vault import Vault, init_vault
@@ -119,6 +122,7 @@ def main() -> None:
             v.add_consent(consent, by=secadm.key_id, now=NOW)
 
         share_rates: list[float] = []
+        release_rates: list[float] = []
         open_rates: list[float] = []
         count = 0
         for run in range(args.runs):
@@ -139,16 +143,22 @@ def main() -> None:
                         session=s, now=NOW,
                     )  # fmt: skip
                     share_rates.append(summary.records / (time.perf_counter() - t0))
+                    release = root / f"s{run}.release"
+                    t0 = time.perf_counter()
+                    rel = v.release(
+                        share, release, platform=platform, keyring=ring, session=s, now=NOW
+                    )
+                    release_rates.append(rel.records / (time.perf_counter() - t0))
             count = summary.records
             with session("bank") as s:
                 t0 = time.perf_counter()
                 res = open_share_file(
                     share, root / f"o{run}.csv", identity=bank, keyring=ring,
                     grant_token=grant.token, revocations=None, session=s, now=NOW,
+                    release=release.read_bytes(),
                 )  # fmt: skip
                 open_rates.append(res.written / (time.perf_counter() - t0))
         # the bare package open of the same share (no grant checks, no output file)
-        t0 = time.perf_counter()
         n_open = 0
 
         def sink(_r: OpenedRecord) -> None:
@@ -156,7 +166,15 @@ def main() -> None:
             n_open += 1
 
         with share.open("rb") as f:
-            open_package(f, sink, identity=bank, trust=ring.get_public)
+            info = verify_package(f, trust=ring.get_public)
+        opened_release = open_release(
+            release.read_bytes(), share=info, identity=bank, trust=ring.get_public
+        )
+        t0 = time.perf_counter()
+        with share.open("rb") as f:
+            open_package(
+                f, sink, identity=bank, trust=ring.get_public, release=opened_release.lookup()
+            )
         bare_open = n_open / (time.perf_counter() - t0)
         g = bench_suite(args.suite, args.grant_n, 3, root / "grants")
 
@@ -165,6 +183,7 @@ def main() -> None:
     print(f"  seal (provider)        {args.n / seal_s:>10,.0f} records/s")
     print(f"  ingest (vault)         {args.n / ingest_s:>10,.0f} records/s")
     print(f"  share ({count:,} records) {statistics.median(share_rates):>10,.0f} records/s")
+    print(f"  release (platform)     {statistics.median(release_rates):>10,.0f} records/s")
     print(f"  open --grant (querent) {statistics.median(open_rates):>10,.0f} records/s")
     print(f"  open_package alone     {bare_open:>10,.0f} records/s  (same share, no output)")
     print(f"  grant issue            {g['issue']:>10,.0f} /s   (raw sign {g['raw_sign']:,.0f}/s)")

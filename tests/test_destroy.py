@@ -119,3 +119,23 @@ def test_destroy_needs_a_target(world):
 def test_nothing_due_today(world):
     out = world.js("plat", "secadm", "destroy", "--expired", "--vault", str(world.vault))
     assert out["destroyed"] == 0
+
+
+def test_destroy_clears_the_objection_history_of_the_record(world):
+    w = world
+    with Vault.open(w.vault) as v:
+        rid = next(r.record_id for r in v.records() if r.subject_class.value == "legal")
+    d = w.js("plat", "platform", "dispute", "open", rid, "--reason", "处罚已撤销", "--by", "某公司",
+             "--vault", str(w.vault))  # fmt: skip
+    w.ok("plat", "platform", "dispute", "resolve", d["id"], "--outcome", "removed",
+         "--vault", str(w.vault))  # fmt: skip
+    w.ok("plat", "secadm", "destroy", "--record", rid, "--reason", "异议核实后删除",
+         "--vault", str(w.vault))  # fmt: skip
+    conn = sqlite3.connect(w.vault / "vault.db")
+    try:
+        assert (
+            conn.execute("SELECT count(*) FROM disputes WHERE record_id = ?", (rid,)).fetchone()[0]
+            == 0
+        )
+    finally:
+        conn.close()

@@ -1,5 +1,6 @@
-"""End to end, through the command line: provider → platform (vault, consent, grant, share) →
-querent (open) → auditor (`audit verify`), with an injected clock (issue 6, part 7)."""
+"""End to end, through the command line: provider → platform (vault, consent, grant, share,
+release) → querent (open) → auditor (`audit verify`), with an injected clock (issue 6, part 7;
+issue 7: shares are released per record)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from tests.test_share_support import PASS, build_world
 from xinan.crypto import get_suite
 from xinan.errors import IntegrityError
 from xinan.keys import Keyring
-from xinan.package import open_package_keys, open_sealed_value
+from xinan.package import open_package_keys, open_sealed_value, verify_package
+from xinan.release import open_release
 
 GRANTED = ("手机号码", "现住址")
 
@@ -28,6 +30,12 @@ def test_full_flow_provider_platform_querent_auditor(world):
     assert w.grant(p["证件号码"], consent).exit_code == 0
     s = w.share()
     assert s.exit_code == 0, s.output
+    # the share alone does not open: it is released per record, at open time
+    o = w.open()
+    assert o.exit_code == 2 and "release file" in o.output and "release --package" in o.output
+    assert not (w.root / "bank.csv").exists()
+    rel = w.release()
+    assert rel.exit_code == 0, rel.output
     o = w.open()
     assert o.exit_code == 0, o.output
     rows = w.opened()
@@ -42,16 +50,29 @@ def test_full_flow_provider_platform_querent_auditor(world):
     types = [e["type"] for e in plat]
     for t in ("key.vault-init", "ingest", "consent", "grant", "share"):
         assert t in types
-    share = next(e for e in plat if e["type"] == "share")
+    share, release = (e for e in plat if e["type"] == "share")
     grant = next(e for e in plat if e["type"] == "grant")
     assert share["why"]["grant"] == grant["why"]["grant"]
     assert share["why"]["consent"] == consent and share["objects"]["counts"]["records"] == 1
     assert share["objects"]["record_ids"] == [rows[0]["record_id"]]
     subject = share["subjects"][0]
     assert subject.startswith("ps1.xs1")
+    # the release is logged as a share entry for the purpose "release", same grant and subject
+    assert release["why"] == {
+        "purpose": "release",
+        "grant": share["why"]["grant"],
+        "consent": consent,
+    }
+    assert release["objects"]["package"] == share["objects"]["package"]
+    assert release["objects"]["counts"] == {"records": 1, "withheld": 0}
+    assert release["objects"]["record_ids"] == [rows[0]["record_id"]]
+    assert release["objects"]["ref"].startswith("release:") and release["subjects"] == [subject]
     opened = [e for e in w.entries("bank") if e["type"] == "open"]
-    assert opened[-1]["outcome"] == "success" and opened[-1]["subjects"] == [subject]
+    assert [e["outcome"] for e in opened] == ["denied", "success"]
+    assert opened[0]["objects"]["ref"] == "rule:release-needed"
+    assert opened[-1]["subjects"] == [subject]
     assert opened[-1]["why"]["purpose"] == "信易贷授信审查"
+    assert opened[-1]["objects"]["ref"] == release["objects"]["ref"]
     # no clear identifier anywhere in any log
     for party in ("prov", "plat", "bank"):
         text = w.log(party).read_text("utf-8")
@@ -69,6 +90,7 @@ def test_done_when_a_bank_opens_exactly_two_fields_of_one_person_only_while_gran
     consent = w.consent(p["证件号码"], until="2026-11-26")
     assert w.grant(p["证件号码"], consent, ttl="1h").exit_code == 0
     assert w.share().exit_code == 0
+    assert w.release().exit_code == 0
     assert w.open().exit_code == 0
 
     # exactly the two granted fields of exactly the one person
@@ -81,8 +103,15 @@ def test_done_when_a_bank_opens_exactly_two_fields_of_one_person_only_while_gran
     ring = Keyring(w.ring("bank"))
     bank = ring.unlock("bank", PASS)
     with (w.root / "bank.xpkg").open("rb") as f:
+        info = verify_package(f, trust=ring.get_public)
+    rel = open_release(
+        (w.root / "bank.release").read_bytes(), share=info, identity=bank, trust=ring.get_public
+    )
+    with (w.root / "bank.xpkg").open("rb") as f:
         held = []
-        info = open_package_keys(f, held.append, identity=bank, trust=ring.get_public)
+        info = open_package_keys(
+            f, held.append, identity=bank, trust=ring.get_public, release=rel.lookup()
+        )
     assert info.sealed_fields == GRANTED and info.clear_fields == ()
     assert all(k.record_key is None for k in held)
     keys = [fk for k in held for fk in k.field_keys if fk is not None]
@@ -108,11 +137,15 @@ def test_done_when_a_bank_opens_exactly_two_fields_of_one_person_only_while_gran
                     pass
     assert opened_any == 2  # each granted key opens its own value and nothing else
 
-    # only while the grant holds: an hour later the same files no longer open
+    # only while the grant holds: an hour later the same files no longer open, and the
+    # platform no longer releases the share's secrets
     w.clock.advance(hours=1)
     r = w.open(out="late.csv")
     assert r.exit_code != 0 and "expired" in r.output
     assert not (w.root / "late.csv").exists()
+    r = w.release(out="late.release")
+    assert r.exit_code != 0 and "expired" in r.output
+    assert not (w.root / "late.release").exists()
     # only while the consent holds: a new grant is refused once the consent is revoked
     w.clock.advance(minutes=1)
     w.ok("plat", "platform", "consent", "revoke", consent, "--vault", str(w.vault))

@@ -134,9 +134,16 @@ def test_grant_revoked(world):
     w = world
     tok = issued(w)
     assert w.share().exit_code == 0
+    assert w.release().exit_code == 0  # released while the grant held
     jti = token_parts(tok)[1]["jti"]
     r = w.ok("plat", "secadm", "grant", "revoke", jti, "--vault", str(w.vault), "--json")
     path = json.loads(r.stdout)["revocations"]
+    # the platform releases nothing more under it
+    r = w.release(out="after.release")
+    assert r.exit_code != 0 and "revoked" in r.output and not (w.root / "after.release").exists()
+    e = last(w, "plat", "share")
+    assert e["outcome"] == "denied" and e["objects"]["ref"] == "rule:GrantRevoked"
+    assert e["why"]["purpose"] == "release" and e["why"]["grant"] == jti
     # without the list the querent cannot know; with it, the open is refused
     assert w.open(out="before.csv").exit_code == 0
     assert_open_denied(w, "revoked", "--revocations", path)
@@ -173,6 +180,7 @@ def test_field_not_granted_is_absent(world):
     w = world
     issued(w, fields="mobile")  # the ASCII key of 手机号码
     assert w.share().exit_code == 0
+    assert w.release().exit_code == 0
     assert w.open().exit_code == 0
     rows = w.opened()
     assert set(rows[0]) == {"record_id", "手机号码"}
@@ -313,6 +321,7 @@ def test_querent_cannot_widen_with_what_it_holds(world):
     _h, claims, _ = token_parts((w.root / "bank.grant").read_text().strip())
     assert claims["fields"] == ["手机号码"]
     # the output has the granted field of the granted person and nothing else
+    assert w.release().exit_code == 0
     assert w.open().exit_code == 0
     assert w.opened() == [{"record_id": w.opened()[0]["record_id"], "手机号码": p["手机号码"]}]
     raw = (w.root / "bank.xpkg").read_bytes()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -113,6 +114,16 @@ class World:
             "--grant", str(self.root / grant), "-o", str(self.root / out),
         )  # fmt: skip
 
+    def release(
+        self, pkg: str = "bank.xpkg", out: str | None = None, *, actor: str = "platform"
+    ) -> Result:
+        """`xinan release` of a share (docs/package.md §6.4), to ``<pkg stem>.release``."""
+        out = out or release_name(pkg)
+        return self.run(
+            "plat", actor, "release", "--vault", str(self.vault),
+            "--package", str(self.root / pkg), "-o", str(self.root / out),
+        )  # fmt: skip
+
     def open(
         self,
         pkg: str = "bank.xpkg",
@@ -120,10 +131,17 @@ class World:
         out: str = "bank.csv",
         *extra: str,
         actor: str = "bank",
+        release: str | None = "auto",
     ) -> Result:
+        """``release``: "auto" passes ``<pkg stem>.release`` when the platform made it (see
+        :meth:`release`), None passes no release file, any other name that file."""
+        if release == "auto":
+            auto = release_name(pkg)
+            release = auto if (self.root / auto).exists() else None
+        rel = ["--release", str(self.root / release)] if release is not None else []
         return self.run(
             "bank", actor, "open", str(self.root / pkg), "--key", actor,
-            "--grant", str(self.root / grant), "-o", str(self.root / out), *extra,
+            "--grant", str(self.root / grant), "-o", str(self.root / out), *rel, *extra,
         )  # fmt: skip
 
     def opened(self, out: str = "bank.csv") -> list[dict[str, str]]:
@@ -131,9 +149,21 @@ class World:
             return list(csv.DictReader(f))
 
 
-def build_world(root: Path, monkeypatch: Any, *, people: int = 30, kind: str = "person") -> World:
+def release_name(pkg: str) -> str:
+    return str(Path(pkg).with_suffix(".release"))
+
+
+def build_world(
+    root: Path,
+    monkeypatch: Any,
+    *,
+    people: int = 30,
+    kind: str = "person",
+    prepare: Callable[[list[dict[str, str]]], None] | None = None,
+) -> World:
     """Keys for every party, audit logs, a provider's export sealed to the platform, a vault
-    with that package ingested. ``fast_kdf`` must be active."""
+    with that package ingested. ``fast_kdf`` must be active. ``prepare`` may edit the
+    synthetic rows (in place) before they are sealed."""
     clock = Clock()
     monkeypatch.setattr(_common, "utc_now", clock)
     monkeypatch.setenv("XINAN_PASSPHRASE", PASS)
@@ -173,6 +203,12 @@ def build_world(root: Path, monkeypatch: Any, *, people: int = 30, kind: str = "
     w.ok("prov", "amr", "fake", kind, "-n", str(people), "-o", str(export), "--seed", "11")
     with export.open(encoding="utf-8-sig", newline="") as f:
         w.people = list(csv.DictReader(f))
+    if prepare is not None:
+        prepare(w.people)
+        with export.open("w", encoding="utf-8-sig", newline="") as f:
+            out = csv.DictWriter(f, fieldnames=list(w.people[0]))
+            out.writeheader()
+            out.writerows(w.people)
     w.package = root / "prov" / f"{kind}.xpkg"
     w.ok("prov", "amr", "seal", str(export), "-o", str(w.package), "--to", "platform")
     w.ok(

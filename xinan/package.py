@@ -165,7 +165,8 @@ class PublicKeys(Protocol):
 
 
 TrustLookup = Callable[[str], PublicKeys | None]  # key id -> keys; None or KeyringError
-ReleaseLookup = Callable[[str, str], bytes]  # (share package id hex, record id) -> R
+# (share package id hex, record id) -> R, or None: the platform withheld that record (§6.3)
+ReleaseLookup = Callable[[str, str], bytes | None]
 
 
 # -- models ---------------------------------------------------------------------------------
@@ -1140,6 +1141,10 @@ def _record_keys(ctx: _Context, p: _Parsed, index: int, *, check: bool = True) -
                     "this share needs release secrets from the platform (release per-record)"
                 )
             secret = ctx.release(ctx.info.package_id, p.record_id)
+            if secret is None:
+                # §6.3 withheld: no field key of this record is unwrapped, no value opens.
+                none = (None,) * len(ctx.info.sealed_fields)
+                return KeyedRecord(index, p.record_id, p.source, p.clear, p.blobs, none, None)
             wrap_aead = suite.aead(_release_key(suite, pk, ctx.pid, p.record_id, secret))
         else:
             wrap_aead = pk_aead
@@ -1406,7 +1411,9 @@ def open_package(
     pass the bytes are re-checked against the first (a file changed in between raises
     IntegrityError before any record of a changed chunk reaches ``sink``).
 
-    ``release`` supplies release secrets for a share with ``release`` "per-record" (§6.3).
+    ``release`` supplies release secrets for a share with ``release`` "per-record" (§6.3); a
+    record it answers None for is *withheld*: it reaches ``sink`` with every sealed value None
+    and the caller MUST NOT release it (its clear fields included).
     Input that cannot be re-read (a pipe) is copied to a private temporary file first.
     """
     info, ctx, records = _two_pass(

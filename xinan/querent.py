@@ -2,11 +2,13 @@
 
 Owns the querent's order of checks: the revocation list (when given), the grant (signature
 against the platform key in the querent's own trust store, clock, key binding), the package
-against the grant (audience, grant id, sender, addressee, policy, fields), the durable audit
-entry, and only then the plaintext — the granted fields, written atomically.
+against the grant (audience, grant id, sender, addressee, policy, fields), the platform's
+release file for a per-record share, the durable audit entry, and only then the plaintext —
+the granted fields of the released records, written atomically. Records the platform withheld
+(destroyed, or no longer releasable) are counted and not written.
 
-Does not own the formats (:mod:`xinan.package`, :mod:`xinan.grants`) nor the platform's side
-(:mod:`xinan.vault`). It never reads the clock: ``now`` is a parameter.
+Does not own the formats (:mod:`xinan.package`, :mod:`xinan.grants`, :mod:`xinan.release`) nor
+the platform's side (:mod:`xinan.vault`). It never reads the clock: ``now`` is a parameter.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from xinan.errors import AccessDenied, IntegrityError, VerificationError, XinanError
+from xinan.errors import AccessDenied, IntegrityError, UsageError, VerificationError, XinanError
 from xinan.grants import (
     GrantClaims,
     GrantInvalid,
@@ -30,9 +32,14 @@ from xinan.grants import (
 from xinan.keys import Identity, Keyring
 from xinan.package import OpenedRecord, PackageInfo, open_package, verify_package
 from xinan.records import open_writer
+from xinan.release import Release, open_release
 from xinan.session import Session
 
-__all__ = ["ShareOpenResult", "check_share_against_grant", "open_share_file"]
+__all__ = ["WITHHELD", "ShareOpenResult", "check_share_against_grant", "open_share_file"]
+
+
+WITHHELD = "withheld by the platform (destroyed or no longer releasable)"
+MAX_WITHHELD_IDS = 1000  # ids reported back; the count is always exact
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,9 @@ class ShareOpenResult:
     claims: GrantClaims
     written: int
     columns: tuple[str, ...]
+    withheld: int = 0
+    withheld_ids: tuple[str, ...] = ()
+    release_id: str | None = None
 
 
 def check_share_against_grant(info: PackageInfo, claims: GrantClaims, key_id: str) -> None:
@@ -77,9 +87,11 @@ def open_share_file(
     revocations: bytes | None,
     session: Session,
     now: datetime,
+    release: bytes | None = None,
 ) -> ShareOpenResult:
-    """Verify revocations, grant and package; log the access durably; then decrypt and write
-    ``record_id`` and the granted fields (grant order). Refusals are logged before raising."""
+    """Verify revocations, grant, package and (for a per-record share) the platform's release
+    file; log the access durably; then decrypt and write ``record_id`` and the granted fields
+    (grant order) of every released record. Refusals are logged before raising."""
     claims: GrantClaims | None = None
 
     def deny(rule: str, exc: XinanError) -> XinanError:
@@ -113,12 +125,43 @@ def open_share_file(
         check_share_against_grant(info, claims, identity.key_id)
     except (VerificationError, IntegrityError, AccessDenied) as e:
         raise deny("share-matches-grant", e) from None
+    rel: Release | None = None
+    if info.release == "per-record":
+        if release is None:
+            raise deny(
+                "release-needed",
+                UsageError(
+                    f"share {info.package_id} is released per record: it opens only with the "
+                    "platform's release file",
+                    hint="ask the platform for one (`xinan --as platform release --package PKG "
+                    "-o REL`) and open with --release REL",
+                ),
+            )
+        try:
+            rel = open_release(release, share=info, identity=identity, trust=keyring.get_public)
+        except (VerificationError, IntegrityError) as e:
+            raise deny("release-valid", e) from None
+    elif release is not None:
+        raise deny(
+            "release-none",
+            UsageError(
+                f"share {info.package_id} has release {info.release!r}: it takes no release file",
+                hint="open it without --release",
+            ),
+        )
 
-    objects = {
+    objects: dict[str, object] = {
         "package": info.package_id,
         "policy": claims.policy,
         "counts": {"records": info.count, "fields": len(claims.fields)},
     }
+    if rel is not None:
+        objects["ref"] = f"release:{rel.release_id}"
+        objects["counts"] = {
+            "records": info.count - rel.withheld,
+            "withheld": rel.withheld,
+            "fields": len(claims.fields),
+        }
     why = {"purpose": claims.purpose, "grant": claims.jti, "consent": claims.consent_id}
     # 8.1.4.3: the access is on record before any plaintext exists.
     session.record("open", objects=objects, why=why, subjects=claims.subjects)
@@ -126,11 +169,21 @@ def open_share_file(
     clear_pos = {n: i for i, n in enumerate(info.clear_fields)}
     sealed_pos = {n: i for i, n in enumerate(info.sealed_fields)}
     written = 0
+    withheld = 0
+    withheld_ids: list[str] = []
+    released = rel.secrets if rel is not None else None
     try:
         with path.open("rb") as f, open_writer(output, columns, secret=True) as w:
 
             def sink(r: OpenedRecord) -> None:
-                nonlocal written
+                nonlocal written, withheld
+                if released is not None and r.record_id not in released:
+                    # docs/package.md §6.3: nothing of a withheld record is released, not even
+                    # its clear fields (none of its sealed values was opened)
+                    withheld += 1
+                    if len(withheld_ids) < MAX_WITHHELD_IDS:
+                        withheld_ids.append(r.record_id)
+                    return
                 row = [r.record_id]
                 for name in claims.fields:
                     v: str | None = None
@@ -142,11 +195,29 @@ def open_share_file(
                 w.write(row)
                 written += 1
 
-            opened = open_package(f, sink, identity=identity, trust=keyring.get_public)
+            opened = open_package(
+                f,
+                sink,
+                identity=identity,
+                trust=keyring.get_public,
+                release=rel.lookup() if rel is not None else None,
+            )
             # Inside the writer: a package swapped after it was checked leaves no output.
             if opened.package_id != info.package_id or opened.records_digest != info.records_digest:
                 raise IntegrityError("package changed while it was being opened")
+            if rel is not None and withheld != rel.withheld:
+                raise IntegrityError(
+                    f"release file names {rel.withheld} withheld records, the share {withheld}"
+                )
     except XinanError:
         session.record("open", outcome="failed", objects={"package": info.package_id}, why=why)
         raise
-    return ShareOpenResult(opened, claims, written, columns)
+    return ShareOpenResult(
+        opened,
+        claims,
+        written,
+        columns,
+        withheld,
+        tuple(withheld_ids),
+        rel.release_id if rel is not None else None,
+    )

@@ -165,10 +165,19 @@ def destroy(
             ],
             before_commit=record_before_commit,
         )
-        # 2. the data: ciphertexts overwritten; the id stays as a tombstone (destroyed_at)
+        # 2. the data: ciphertexts overwritten; the id stays as a tombstone (destroyed_at). The
+        # objection and repair rows go too: they hold the record's pseudonyms and staff text.
+        lifecycle_tables = [
+            ShredTarget(t, "record_id", tuple(ids))
+            for (t,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
+                "('disputes', 'repairs')"
+            )
+        ]
         shred_many(
             db,
             [
+                *lifecycle_tables,
                 ShredTarget("record_subjects", "record_id", tuple(ids)),
                 ShredTarget(
                     "records",

@@ -17,7 +17,7 @@ from xinan.keys import Keyring
 from xinan.platform import open_submission_file, verify_package_file
 from xinan.policy import load_policy
 from xinan.provider import seal_audit_hook, seal_file
-from xinan.querent import open_share_file
+from xinan.querent import WITHHELD, open_share_file
 
 
 @app.command()
@@ -176,6 +176,13 @@ def verify(package: Path, as_json: bool) -> None:
     default=None,
     help="Querent: the platform's signed revocation list, checked before the grant.",
 )
+@click.option(
+    "--release",
+    "release_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Querent: the platform's release file for this share (`xinan release`).",
+)
 @json_option
 def open_cmd(
     package: Path,
@@ -183,6 +190,7 @@ def open_cmd(
     key: str | None,
     grant_file: Path | None,
     revocations_file: Path | None,
+    release_file: Path | None,
     as_json: bool,
 ) -> None:
     """Verify the whole package, log the access, then decrypt what KEY may open.
@@ -190,11 +198,15 @@ def open_cmd(
     No plaintext is written when anything fails; the output appears only when complete.
     A querent opens a share with --grant: the grant is verified (platform signature, time,
     binding to KEY, revocation list when given) and only the granted fields are written.
+    A share is released per record: it also needs the platform's release file (--release,
+    made by `xinan release` when the querent is about to open). Records the platform withheld
+    (destroyed, or no longer releasable) are counted and not written.
 
     \b
     Examples:
       xinan --as platform open export.xpkg -o opened.csv
-      xinan --as bank open share.xpkg --grant bank.grant --revocations revocations.json -o out.csv
+      xinan --as bank open share.xpkg --grant bank.grant --release bank.release -o out.csv \\
+            --revocations revocations.json
     """
     env = get_env()
     if key and env.identity and key != env.identity:
@@ -204,6 +216,7 @@ def open_cmd(
     if grant_file is not None:
         token = read_grant(grant_file)
         revocations = revocations_file.read_bytes() if revocations_file else None
+        release = release_file.read_bytes() if release_file else None
         with open_cli_session(env, "open.share") as session:
             if session.identity is None:  # pragma: no cover
                 raise UsageError("opening needs the querent's private key")
@@ -216,17 +229,26 @@ def open_cmd(
                 revocations=revocations,
                 session=session,
                 now=_common.utc_now(),
+                release=release,
             )
         emit(
             as_json,
             _info_json(res.info)
-            | {"output": output, "written": res.written, "fields": list(res.columns[1:])},
+            | {
+                "output": output,
+                "written": res.written,
+                "fields": list(res.columns[1:]),
+                "release": res.release_id,
+                "withheld": res.withheld,
+                "withheld_ids": list(res.withheld_ids),
+            },
             f"{package}: opened {res.written} records of share {res.info.package_id} "
-            f"(grant {res.claims.jti}: {', '.join(res.columns[1:])}) → {output}",
+            f"(grant {res.claims.jti}: {', '.join(res.columns[1:])}) → {output}"
+            + (f"\n{res.withheld} record(s) {WITHHELD}, not written" if res.withheld else ""),
         )
         return
-    if revocations_file is not None:
-        raise UsageError("--revocations goes with --grant (opening a share)")
+    if revocations_file is not None or release_file is not None:
+        raise UsageError("--revocations and --release go with --grant (opening a share)")
     with open_cli_session(env, "open.submission") as session:
         if session.identity is None:  # pragma: no cover
             raise UsageError("opening needs the recipient's private key")
