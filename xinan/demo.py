@@ -1,36 +1,58 @@
-"""``xinan demo``: the whole flow on synthetic data in a fresh directory, printing each step.
+"""``xinan demo``: the whole life cycle on synthetic data in a fresh directory, step by step.
 
-This module owns the demo's script of steps; each step calls the same library functions the
-commands use, so the demo is also a smoke test of the product. It grows with every capability:
-today provider-side (export → scan → mask for every audience); sealing, the platform's vault,
-grants, the audit log and destruction are added as they land.
+This module owns the demo's script. Each step runs the real ``xinan`` commands in-process, as
+the party that does it in a city's credit system, with each party's own keyring and signed
+audit log — so the demo is also an end-to-end check of the product:
+
+  provider (枣庄市市场监督管理局) → platform (公共信用信息平台) → querent (a bank) → auditor
+
+It prints what each step did and where its files are. The keys' passphrase is random, made
+for this run, never printed and never stored: the demo's keys are throwaway.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
+import json
+import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
+from typing import Any
 
-from xinan.audit.verify import verify_log
-from xinan.errors import UsageError
-from xinan.keys import Identity, KdfParams, Keyring
-from xinan.masking import MaskContext
-from xinan.platform import verify_package_file
-from xinan.policy import Policy
-from xinan.provider import (
-    mask_audit_hook,
-    mask_file,
-    record_scan,
-    scan_file,
-    seal_audit_hook,
-    seal_file,
+from xinan.errors import UsageError, XinanError
+
+Say = Callable[[str], None]
+
+# Party → the keys it holds (name, role). One role per key: 三权分立 for the administrators.
+PARTIES: dict[str, tuple[tuple[str, str], ...]] = {
+    "provider": (("amr-zaozhuang", "provider"), ("amr-ps", "pseudonym")),
+    "platform": (
+        ("platform", "platform"),
+        ("sys-admin", "sys-admin"),
+        ("sec-admin", "sec-admin"),
+        ("audit-admin", "audit-admin"),
+        ("subject-ps", "pseudonym"),
+    ),
+    "querent": (("bank-a", "querent"),),
+}
+LOG_KEYS = {"provider": "amr-zaozhuang", "platform": "platform", "querent": "bank-a"}
+# Who hands whose public key to whom (the trust stores).
+TRUST = (
+    ("platform", "platform", "provider"),
+    ("platform", "platform", "querent"),
+    ("provider", "amr-zaozhuang", "platform"),
+    ("querent", "bank-a", "platform"),
 )
-from xinan.records import open_writer
-from xinan.session import Session, init_audit_log, log_verifiers, open_session
-from xinan.synth import Synth
+GRANTED_FIELDS = ("证件号码", "罚款金额")
+
+
+class DemoStepFailed(XinanError):
+    """A demo step did not do what it should: a bug, and the demo says which step."""
 
 
 @dataclass
@@ -40,36 +62,55 @@ class DemoResult:
     steps: list[str] = field(default_factory=list)
 
 
-# Small Argon2 parameters: the demo's keys are throwaway and it should start fast. Real keys use
-# the defaults of docs/keys.md.
-DEMO_KDF = KdfParams(m_kib=8192, t=1, p=1)
+@contextlib.contextmanager
+def _env(values: dict[str, str]) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
-# The parties of a city's credit system, one key pair each (one role per key: 三权分立).
-PARTIES = (
-    ("amr-zaozhuang", "provider"),  # 枣庄市市场监督管理局, a provider
-    ("platform", "platform"),  # 公共信用信息平台
-    ("sys-admin", "sys-admin"),
-    ("sec-admin", "sec-admin"),
-    ("audit-admin", "audit-admin"),
-    ("bank-a", "querent"),  # a bank doing 信易贷 with the subject's authorisation
-)
 
+class _Runner:
+    """Runs ``xinan`` commands in-process as one party, and parses their --json output."""
 
-def _identity(session: Session) -> Identity:
-    if session.identity is None:  # pragma: no cover - demo sessions are always unlocked
-        raise UsageError("this step needs an unlocked identity")
-    return session.identity
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __call__(
+        self, party: str, actor: str | None, *args: str, ok: tuple[int, ...] = (0,)
+    ) -> Any:
+        from xinan.cli import app
+
+        argv = ["--keyring", str(self.root / party / "keys")]
+        argv += ["--audit-log", str(self.root / party / "audit" / "audit.log")]
+        if actor:
+            argv += ["--as", actor]
+        argv += list(args)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = app.main(argv, prog_name="xinan", standalone_mode=False) or 0
+            except SystemExit as e:
+                code = int(e.code or 0)
+        if code not in ok:
+            raise DemoStepFailed(
+                f"`xinan {' '.join(args[:3])} …` as {actor or party} exited {code}: "
+                + (err.getvalue().strip() or out.getvalue().strip())[:400]
+            )
+        text = out.getvalue().strip()
+        if "--json" in args and text:
+            return json.loads(text)
+        return text
 
 
 def run_demo(
-    directory: Path,
-    *,
-    policy: Policy,
-    records: int,
-    today: date,
-    now: datetime | None = None,
-    seed: int = 2026,
-    say: Callable[[str], None] = print,
+    directory: Path, *, records: int, today: date, seed: int = 2026, say: Say = print
 ) -> DemoResult:
     directory = directory.resolve()
     if directory.exists() and any(directory.iterdir()):
@@ -79,149 +120,244 @@ def run_demo(
         )
     directory.mkdir(parents=True, exist_ok=True)
     result = DemoResult(directory)
-    step = 0
-
-    def header(title: str) -> None:
-        nonlocal step
-        step += 1
-        result.steps.append(title)
-        say(f"\n[{step}] {title}")
-
-    # A throwaway passphrase for the demo's keys: random, never printed, never stored.
+    xinan = _Runner(directory)
     passphrase = secrets.token_urlsafe(24)
-    fixed_now = now
-    now = now or datetime.now(UTC)
-    ring = Keyring(directory / "keys")
-
-    def clock() -> datetime:
-        return fixed_now if fixed_now is not None else datetime.now(UTC)
-
-    header("keys: each party's key pair, encrypted at rest (Argon2id), and a pseudonym key")
-    for name, role in PARTIES:
-        info = ring.generate(name, role, "intl", passphrase, now=now, kdf_params=DEMO_KDF)
-        say(f"    {name:<15} {role:<11} {info.key_id} → {ring.public_path(name)}")
-    ps_info = ring.generate_secret("subject-ps", "intl", passphrase, now=now, kdf_params=DEMO_KDF)
-    say(f"    {'subject-ps':<15} {'pseudonym':<11} {ps_info.key_id} (HMAC, stays in the keyring)")
-    pseudonymizer = ring.secret("subject-ps", passphrase)
-
-    header("audit: each party's own signed log (RFC 6962 tree, C2SP checkpoints)")
-    logs: dict[str, Path] = {}
-    for party, key in (
-        ("provider", "amr-zaozhuang"),
-        ("platform", "platform"),
-        ("querent", "bank-a"),
-    ):
-        logs[party] = directory / party / "audit.log"
-        cfg = init_audit_log(logs[party], keyring=ring, log_key=key)
-        say(f"    {party:<9} {logs[party]} (origin {cfg.origin}), signed by {key}")
-        result.files[f"{party}_audit_log"] = logs[party]
-
-    def session(identity: str, party: str) -> Session:
-        return open_session(
-            keyring=ring,
-            identity=identity,
-            log_path=logs[party],
-            passphrase=lambda _what: passphrase,
-            clock=clock,
-        )
-
-    provider = session("amr-zaozhuang", "provider")
-
-    header("provider: a GB18030 export of administrative penalties (synthetic)")
-    export = directory / "provider" / "penalty-export.csv"
-    kind = policy.kind("penalty")
-    synth = Synth(policy, seed=seed, today=today)
-    bad = 0
-    with open_writer(export, kind.columns, encoding="gb18030") as w:
-        for values, why in synth.rows(kind, records, bad_rate=0.01):
-            w.write(values)
-            bad += why is not None
-    result.files["export"] = export
-    say(f"    {records} records ({bad} deliberately bad) → {export}")
-
-    header("provider: scan the export for identifiers")
-    provider.require("scan")
-    report = scan_file(export, today=today, policy=policy)
-    record_scan(provider, report, policy)
-    say(f"    {report.rows} rows, encoding {report.encoding}, matched kind {report.kind}")
-    for col in report.columns:
-        found = dict(col.values) | {f"{k} in text": n for k, n in col.in_text.items()}
-        if found:
-            desc = ", ".join(f"{k} {n}" for k, n in found.items())
-            say(f"    {col.column}: {desc}")
-
-    header("provider: validate and mask for every audience")
-    outdir = directory / "provider" / "views"
-    outdir.mkdir()
-    outputs = {a: outdir / f"penalty-{a}.csv" for a in policy.audiences}
-    rejects = directory / "provider" / "rejects.csv"
-    ctx = MaskContext(today=today, default_pseudonymizer=pseudonymizer)
-    provider.require("mask")
-    summary = mask_file(
-        export,
-        outputs,
-        policy=policy,
-        ctx=ctx,
-        rejects=rejects,
-        before_commit=mask_audit_hook(provider, export, policy, policy.audiences),
-    )
-    for a, c in summary.per_audience.items():
-        scrubbed = summary.scrubbed.get(a, 0)
-        tail = f", {scrubbed} identifiers scrubbed from free text" if scrubbed else ""
-        say(
-            f"    {a:<10} read {c.read}, written {c.written}, withheld {c.withheld}, "
-            f"rejected {c.rejected}{tail} → {outputs[a]}"
-        )
-    if not summary.balanced():  # pragma: no cover - a bug, and the demo must say so
-        raise UsageError("counts do not reconcile")
-    say(f"    rejects with row, column and reason → {rejects}")
-    for reason, n in summary.reasons.most_common(3):
-        say(f"      {n:>5}  {reason}")
-    result.files.update({f"view:{a}": p for a, p in outputs.items()})
-    result.files["rejects"] = rejects
-
-    header("provider: seal the export for the platform (sensitive fields encrypted, signed)")
-    package = directory / "provider" / "penalty.xpkg"
-    provider.require("seal")
-    sealed = seal_file(
-        export,
-        package,
-        policy=policy,
-        sender=_identity(provider),
-        recipients=[ring.get_public("platform")],
-        today=today,
-        now=clock(),
-        rejects=directory / "provider" / "seal-rejects.csv",
-        before_commit=seal_audit_hook(provider, policy),
-    )
-    say(
-        f"    package {sealed.package_id}: {sealed.sealed} records sealed, {sealed.rejected} "
-        f"rejected → {package}"
-    )
-    say(f"    sealed fields: {', '.join(f.name for f in kind.fields if f.sealed)}")
-    result.files["package"] = package
-    provider.close()
-
-    header("platform: verify the submission against the trust store")
-    platform = session("platform", "platform")
-    platform.require("verify")
-    checked = verify_package_file(package, ring)
-    platform.record(
-        "verify", objects={"package": checked.package_id, "counts": {"records": checked.count}}
-    )
-    sender = ring.get_public(checked.sender)
-    say(
-        f"    ok: signed by {sender.id} ({sender.role.value}), {checked.count} records, "
-        f"suite {checked.suite.value}"
-    )
-    platform.close()
-
-    header("auditor: verify every party's log offline, with nothing but public keys")
-    for party, path in logs.items():
-        if not path.exists():
-            continue
-        rep = verify_log(path, keys=log_verifiers(path, ring))
-        say(f"    {party:<9} ok: {rep.size} entries, {rep.checkpoints} signed checkpoints")
-
-    say(f"\ndone: every file is under {directory}")
+    environment = {
+        "XINAN_PASSPHRASE": passphrase,
+        "XINAN_TODAY": today.isoformat(),
+        "XINAN_VAULT": str(directory / "platform" / "vault"),
+        "XINAN_PSEUDONYM_KEY": "subject-ps",
+    }
+    with _env(environment), _cleared("XINAN_IDENTITY", "XINAN_AUDIT_LOG", "XINAN_KEYRING"):
+        _script(directory, xinan, result, records=records, seed=seed, say=say)
     return result
+
+
+@contextlib.contextmanager
+def _cleared(*names: str) -> Iterator[None]:
+    old = {k: os.environ.pop(k) for k in names if k in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(old)
+
+
+def _script(
+    root: Path, xinan: _Runner, result: DemoResult, *, records: int, seed: int, say: Say
+) -> None:
+    n = 0
+
+    def step(title: str) -> None:
+        nonlocal n
+        n += 1
+        result.steps.append(title)
+        say(f"\n[{n}] {title}")
+
+    prov, plat, bank = root / "provider", root / "platform", root / "querent"
+    for d in (prov, plat, bank):
+        d.mkdir()
+
+    step("keys: every party's key pair, encrypted at rest (Argon2id), and a pseudonym key")
+    for party, keys in PARTIES.items():
+        for name, role in keys:
+            k = xinan(party, None, "keygen", "--id", name, "--role", role, "--json")
+            say(f"    {party:<9} {name:<14} {role:<11} {k['key_id']}")
+    for owner, name, to in TRUST:
+        xinan(to, None, "keys", "add", str(root / owner / "keys" / "public" / f"{name}.pub"))
+    say("    public keys exchanged: provider ⇄ platform ⇄ querent (each checks the key id)")
+
+    step("audit: each party's own signed log (RFC 6962 Merkle tree, C2SP checkpoints)")
+    for party, key in LOG_KEYS.items():
+        a = xinan(party, None, "audit", "init", "--key", key, "--json")
+        say(f"    {party:<9} {a['log']}  vkey {a['vkey'][:48]}…")
+        result.files[f"{party}_audit_log"] = Path(a["log"])
+
+    step("provider: a GB18030 export of administrative penalties (synthetic, some bad rows)")
+    export = prov / "penalty-export.csv"
+    amr = ("provider", "amr-zaozhuang")
+    f = xinan(*amr, "fake", "penalty", "-n", str(records), "-o", str(export),
+              "--encoding", "gb18030", "--bad-rate", "0.01", "--seed", str(seed),
+              "--json")  # fmt: skip
+    say(f"    {f['records']} records ({f['bad']} deliberately bad) → {export}")
+    result.files["export"] = export
+
+    step("provider: scan the export for identifiers")
+    s = xinan(*amr, "scan", str(export), "--json")
+    for c in s["columns"]:
+        found = {
+            **c["identifiers"],
+            **{f"{k} in free text": v for k, v in c["in_free_text"].items()},
+        }
+        if found:
+            say(f"    {c['column']}: " + ", ".join(f"{k} {v}" for k, v in found.items()))
+
+    step("provider: validate and mask for every audience (public, gov_share, querent, …)")
+    views = prov / "views"
+    views.mkdir()
+    m = xinan(*amr, "mask", str(export), "-o", str(views / "penalty-{audience}.csv"),
+              "--audience", "all", "--rejects", str(prov / "rejects.csv"), "--json",
+              "--pseudonym-key", "amr-ps", ok=(0, 3))  # fmt: skip
+    for a, c in m["audiences"].items():
+        say(f"    {a:<10} read {c['read']}, written {c['written']}, withheld {c['withheld']}, "
+            f"rejected {c['rejected']} → {c['output']}")  # fmt: skip
+        result.files[f"view:{a}"] = Path(c["output"])
+    say(f"    rejects (row, column, reason) → {prov / 'rejects.csv'}")
+
+    step("provider: seal for the platform (sensitive fields encrypted, whole package signed)")
+    package = prov / "penalty.xpkg"
+    p = xinan(*amr, "seal", str(export), "-o", str(package), "--to", "platform",
+              "--rejects", str(prov / "seal-rejects.csv"), "--json", ok=(0, 3))  # fmt: skip
+    say(
+        f"    package {p['package_id']}: {p['sealed']} records sealed, "
+        f"{p['rejected']} rejected → {package}"
+    )
+    result.files["package"] = package
+
+    step("platform: verify the package, then keep it sealed in the vault")
+    v = xinan("platform", "platform", "verify", str(package), "--json")
+    say(
+        f"    signed by {v['sender_id']} ({v['sender_role']}), {v['records']} records, "
+        f"suite {v['suite']}"
+    )
+    xinan(
+        "platform",
+        "sys-admin",
+        "vault",
+        "init",
+        "--platform",
+        "platform",
+        "--pseudonym-key",
+        "subject-ps",
+    )
+    i = xinan("platform", "platform", "vault", "ingest", str(package), "--json")
+    say(f"    vault {plat / 'vault'}: {i.get('ingested', i.get('records'))} records ingested; "
+        "keys in a separate key store (keys.db)")  # fmt: skip
+
+    step("platform: the 双公示 public view (no natural persons, inside disclosure windows)")
+    public = plat / "public.csv"
+    d = xinan(
+        "platform",
+        "platform",
+        "vault",
+        "disclose",
+        "--audience",
+        "public",
+        "-o",
+        str(public),
+        "--json",
+    )
+    say("    " + ", ".join(f"{k} {v}" for k, v in d.items() if isinstance(v, int)) + f" → {public}")
+    result.files["public"] = public
+
+    person = _a_natural_person(export)
+    step("platform: the data subject's authorisation, and a grant for the bank (sec-admin)")
+    c = xinan("platform", "platform", "consent", "add", "--subject", person, "--querent", "bank-a",
+              "--purpose", "信易贷授信审查", "--fields", ",".join(GRANTED_FIELDS),
+              "--valid-until", "2099-12-31", "--ref", "纸质授权书 SQ-0001", "--json")  # fmt: skip
+    grant = plat / "bank-a.grant"
+    xinan("platform", "sec-admin", "grant", "issue", "--querent", "bank-a",
+          "--purpose", "信易贷授信审查", "--fields", ",".join(GRANTED_FIELDS),
+          "--subject", person, "--consent", c["id"], "--ttl", "7d", "-o", str(grant),
+          "--json")  # fmt: skip
+    say(f"    consent {c['id']} for {c['subject']} (a keyed pseudonym); grant → {grant}")
+    result.files["grant"] = grant
+
+    step("platform: share exactly the granted fields with the bank, and release them")
+    shared = plat / "bank-a.xpkg"
+    sh = xinan("platform", "platform", "share", "--grant", str(grant), "-o", str(shared), "--json")
+    release = plat / "bank-a.release"
+    xinan("platform", "platform", "release", "--package", str(shared), "-o", str(release))
+    say(
+        f"    {sh.get('records', sh.get('count'))} record(s), "
+        f"fields {', '.join(GRANTED_FIELDS)} → {shared}"
+    )
+    result.files["share"] = shared
+
+    step("querent: the bank opens what it was granted, with its own key")
+    opened = bank / "opened.csv"
+    xinan("querent", "bank-a", "keys", "add", str(plat / "keys" / "public" / "platform.pub"))
+    o = xinan("querent", "bank-a", "open", str(shared), "--grant", str(grant),
+              "--release", str(release), "-o", str(opened), "--json")  # fmt: skip
+    with opened.open(encoding="utf-8") as fh:
+        header = next(csv.reader(fh))
+    say(f"    {o.get('written')} record(s) opened, columns {', '.join(header)} → {opened}")
+    result.files["opened"] = opened
+
+    legal = _a_legal_record(xinan)
+    step("platform: an objection (异议) flags a record at once, with a working-day deadline")
+    dj = xinan("platform", "platform", "dispute", "open", legal, "--reason", "处罚已撤销，申请更正",
+               "--by", "当事人", "--json")  # fmt: skip
+    say(
+        f"    objection {dj['id']} on {legal}: deadline {dj['deadline']} "
+        "(working days, 2025–2026 calendar)"
+    )
+    xinan("platform", "platform", "dispute", "resolve", dj["id"], "--outcome", "removed", "--json")
+    say("    resolved: removed — the record leaves every view and share")
+
+    step("platform: credit repair (信用修复) of a record past its minimum disclosure period")
+    repaired = _a_repairable_record(xinan)
+    if repaired:
+        ra = xinan("platform", "platform", "repair", "apply", repaired,
+                   "--commitment", "信用承诺书 XY-01", "--obligations-met", "--json")  # fmt: skip
+        xinan("platform", "sec-admin", "repair", "approve", ra["id"], "--json")
+        arch = xinan("platform", "audit-admin", "vault", "archive", "--json")
+        say(
+            f"    repair {ra['id']} approved: {repaired} archived "
+            f"(audit-admin sees {len(arch.get('records', arch))} archived)"
+        )
+    else:
+        say("    no record of this run is past its minimum period yet")
+
+    step("platform: destroy the removed record (crypto-shredding) with a signed certificate")
+    cert = plat / "destruction-certificate.json"
+    xinan("platform", "sec-admin", "destroy", "--record", legal, "--reason", "异议核实后依法删除",
+          "-o", str(cert), "--json")  # fmt: skip
+    ver = xinan("platform", None, "destroy", "verify", str(cert), "--audit-log",
+                str(plat / "audit" / "audit.log"), "--json")  # fmt: skip
+    say(
+        f"    keys shredded; certificate {ver.get('id', cert.name)} verifies against the log "
+        f"→ {cert}"
+    )
+    result.files["certificate"] = cert
+
+    step("data subject: who received my data, when, and why")
+    rep = xinan("platform", "platform", "report", "subject", person, "--json")
+    for e in rep.get("entries", [])[:5]:
+        who = e.get("actor_name") or e.get("actor", {}).get("key_id", "")
+        say(f"    {e.get('time', '')[:19]} {who} {e.get('type', '')} "
+            f"{e.get('why', {}).get('purpose', '')}")  # fmt: skip
+
+    step("auditor: verify every party's log offline, with nothing but public keys")
+    for party in LOG_KEYS:
+        a = xinan(party, None, "audit", "verify", "--json")
+        say(f"    {party:<9} ok: {a['size']} entries, {a['checkpoints']} signed checkpoints")
+
+    say(f"\ndone: every file is under {root}")
+
+
+def _a_natural_person(export: Path) -> str:
+    with export.open(encoding="gb18030", newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get("行政相对人类别") == "自然人" and len(row.get("证件号码", "")) == 18:
+                return row["证件号码"]
+    raise DemoStepFailed("the synthetic export holds no natural person; use more --records")
+
+
+def _vault_records(xinan: _Runner) -> list[dict[str, Any]]:
+    out = xinan("platform", "platform", "vault", "list", "--json")
+    return list(out["records"] if isinstance(out, dict) else out)
+
+
+def _a_legal_record(xinan: _Runner) -> str:
+    for r in _vault_records(xinan):
+        if r.get("subject_class") == "legal":
+            return str(r["record_id"])
+    raise DemoStepFailed("no legal-person record in the vault")
+
+
+def _a_repairable_record(xinan: _Runner) -> str | None:
+    for r in _vault_records(xinan):
+        facts = r.get("facts", {})
+        if r.get("subject_class") == "legal" and facts.get("decision_date", "9999") < "2025-06-01":
+            return str(r["record_id"])
+    return None

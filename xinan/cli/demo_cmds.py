@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -10,7 +11,6 @@ import click
 from xinan.cli._app import app, emit, json_option
 from xinan.cli._common import policy_option, today_option
 from xinan.demo import run_demo
-from xinan.policy import load_policy
 
 
 @app.command()
@@ -37,10 +37,10 @@ def demo(
       xinan demo
       xinan demo --dir /tmp/xinan-demo --records 100000
     """
-    pol = load_policy(policy_path)
+    if policy_path is not None:
+        os.environ["XINAN_POLICY"] = str(policy_path)
     result = run_demo(
         directory,
-        policy=pol,
         records=records,
         today=today,
         seed=seed,
