@@ -222,3 +222,26 @@ def test_prune_by_audit_admin_keeps_verification(tmp_path: Path, fast_kdf) -> No
     r = run("audit", "verify", env=env)
     assert r.exit_code == 0, said(r)
     assert "3 pruned" in r.output
+
+
+def test_check_proof_never_says_ok_without_a_signature_check(tmp_path: Path) -> None:
+    """Review finding: a forged checkpoint must not pass check-proof for want of --key."""
+    path = make_log(tmp_path, 3)
+    env = reader_env(tmp_path)
+    proof = tmp_path / "p"
+    proof.write_text(run("audit", "prove", "1", str(path), env=env).output)
+    cp = tmp_path / "cp"
+    cp.write_text(run("audit", "checkpoint", str(path)).output)
+    r = run(
+        "audit",
+        "check-proof",
+        str(proof),
+        "--checkpoint",
+        str(cp),
+        env={"XINAN_AUDIT_LOG": str(tmp_path / "none.log")},
+    )
+    assert r.exit_code == 2 and "no key" in said(r)
+    forged = cp.read_text().split("\n\n")[0] + "\n\n— " + ORIGIN + " AAAAAAAAAAAA\n"
+    cp.write_text(forged)
+    r = run("audit", "check-proof", str(proof), "--checkpoint", str(cp), "--key", VKEY)
+    assert r.exit_code != 0 and "ok:" not in r.output

@@ -21,6 +21,7 @@ def runner(tmp_path, monkeypatch, fast_kdf):
         ["keygen", "--id", "amr", "--role", "provider", "--suite", "intl"],
         ["keygen", "--id", "platform", "--role", "platform", "--suite", "intl"],
         ["keygen", "--id", "bank", "--role", "querent", "--suite", "intl"],
+        ["keygen", "--id", "sa", "--role", "sys-admin", "--suite", "intl"],
         ["audit", "init", "--key", "platform"],
         [
             "fake",
@@ -135,7 +136,18 @@ def test_seal_refused_for_a_querent(runner, tmp_path):
 
 
 def test_a_key_that_is_not_a_recipient_cannot_open(runner, tmp_path):
-    invoke(runner, "keygen", "--id", "platform-b", "--role", "platform", "--suite", "intl")
+    invoke(
+        runner,
+        "--as",
+        "sa",
+        "keygen",
+        "--id",
+        "platform-b",
+        "--role",
+        "platform",
+        "--suite",
+        "intl",
+    )
     _sealed(runner)
     r = invoke(runner, "--as", "platform-b", "open", "e.xpkg", "-o", "x.csv")
     assert r.exit_code == 1 and "xinan: error:" in r.output

@@ -21,6 +21,7 @@ def runner(tmp_path, monkeypatch, fast_kdf):
         tmp_path,
         monkeypatch,
         ["keygen", "--id", "amr", "--role", "provider", "--suite", "intl"],
+        ["keygen", "--id", "sa", "--role", "sys-admin", "--suite", "intl"],
         ["audit", "init", "--key", "amr"],
     )
     monkeypatch.setenv("XINAN_IDENTITY", "amr")
@@ -84,7 +85,18 @@ def test_mask_several_audiences_with_rejects(runner, tmp_path):
         "--encoding",
         "gb18030",
     )
-    r = invoke(runner, "keygen", "--id", "subject-ps", "--role", "pseudonym", "--suite", "intl")
+    r = invoke(
+        runner,
+        "--as",
+        "sa",
+        "keygen",
+        "--id",
+        "subject-ps",
+        "--role",
+        "pseudonym",
+        "--suite",
+        "intl",
+    )
     assert r.exit_code == 0, r.output
     r = invoke(
         runner,
@@ -216,7 +228,7 @@ def test_mask_without_identity_is_refused(runner, monkeypatch):
 
 
 def test_mask_by_a_non_provider_is_denied_and_logged(runner, tmp_path):
-    invoke(runner, "keygen", "--id", "bank", "--role", "querent", "--suite", "intl")
+    invoke(runner, "--as", "sa", "keygen", "--id", "bank", "--role", "querent", "--suite", "intl")
     invoke(runner, "fake", "company", "-n", "5", "-o", "c.csv")
     r = invoke(runner, "--as", "bank", "mask", "c.csv", "-o", "o.csv", "--audience", "public")
     assert r.exit_code == 77 and "may not mask" in r.output
@@ -230,16 +242,29 @@ def test_mask_by_a_non_provider_is_denied_and_logged(runner, tmp_path):
 
 def test_key_events_are_audited_when_acting_as_an_identity(runner, tmp_path):
     r = invoke(runner, "keygen", "--id", "subject-ps", "--role", "pseudonym", "--suite", "intl")
+    assert r.exit_code == 77  # once a log exists, only the system administrator manages keys
+    r = invoke(
+        runner,
+        "--as",
+        "sa",
+        "keygen",
+        "--id",
+        "subject-ps",
+        "--role",
+        "pseudonym",
+        "--suite",
+        "intl",
+    )
     assert r.exit_code == 0, r.output
     from datetime import UTC, datetime
 
     from xinan.keys import Keyring
 
     Keyring(tmp_path / "other").generate("plat", "platform", "intl", PASS, now=datetime.now(UTC))
-    r = invoke(runner, "keys", "add", str(tmp_path / "other" / "public" / "plat.pub"))
+    r = invoke(runner, "--as", "sa", "keys", "add", str(tmp_path / "other" / "public" / "plat.pub"))
     assert r.exit_code == 0, r.output
     entries = [json.loads(x) for x in (tmp_path / "audit" / "audit.log").read_text().splitlines()]
-    assert [e["type"] for e in entries] == ["key.generate", "key.add"]
-    assert entries[0]["actor"]["role"] == "provider"
-    assert entries[0]["objects"]["key_ids"][0].startswith("xs1")
+    assert [e["type"] for e in entries] == ["denied", "key.generate", "key.add"]
+    assert entries[1]["actor"]["role"] == "sys-admin"
+    assert entries[1]["objects"]["key_ids"][0].startswith("xs1")
     assert invoke(runner, "audit", "verify").exit_code == 0

@@ -285,7 +285,7 @@ def test_grant_by_a_non_sec_admin(world):
     assert w.share().exit_code == 0
     h, claims, _ = token_parts(tok)
     sec = Keyring(w.ring("plat")).get_public("secadm")
-    w.ok("bank", None, "keys", "add", str(w.ring("plat") / "public" / "secadm.pub"))
+    w.ok("bank", "banksa", "keys", "add", str(w.ring("plat") / "public" / "secadm.pub"))
     forged = craft(w, {**h, "kid": sec.key_id}, {**claims, "iss": "secadm"}, sign_with="secadm")
     (w.root / "sec.grant").write_text(forged + "\n")
     assert_invalid_everywhere(w, "sec.grant")

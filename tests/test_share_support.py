@@ -173,7 +173,7 @@ def build_world(
     monkeypatch.chdir(root)
     w = World(root, CliRunner(), clock)
     keys = {
-        "prov": [("amr", "provider")],
+        "prov": [("amr", "provider"), ("provsa", "sys-admin")],
         "plat": [
             ("platform", "platform"),
             ("sysadm", "sys-admin"),
@@ -181,14 +181,11 @@ def build_world(
             ("auditadm", "audit-admin"),
             ("subject-ps", "pseudonym"),
         ],
-        "bank": [("bank", "querent"), ("bank2", "querent")],
+        "bank": [("bank", "querent"), ("bank2", "querent"), ("banksa", "sys-admin")],
     }
     for party, ids in keys.items():
         for name, role in ids:
             w.ok(party, None, "keygen", "--id", name, "--role", role, "--suite", "intl")
-    w.ok("prov", None, "audit", "init", "--key", "amr")
-    w.ok("plat", None, "audit", "init", "--key", "platform")
-    w.ok("bank", None, "audit", "init", "--key", "bank")
 
     def give(src: str, name: str, dst: str) -> None:
         w.ok(dst, None, "keys", "add", str(w.ring(src) / "public" / f"{name}.pub"))
@@ -198,6 +195,11 @@ def build_world(
     give("prov", "amr", "plat")
     give("bank", "bank", "plat")
     give("bank", "bank2", "plat")
+    # bootstrap order: keys, trust stores, then each party's log (bound to its key); from here
+    # on key management acts as a sys-admin
+    w.ok("prov", None, "audit", "init", "--key", "amr")
+    w.ok("plat", None, "audit", "init", "--key", "platform")
+    w.ok("bank", None, "audit", "init", "--key", "bank")
 
     export = root / "prov" / f"{kind}.csv"
     w.ok("prov", "amr", "fake", kind, "-n", str(people), "-o", str(export), "--seed", "11")

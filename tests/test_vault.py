@@ -213,7 +213,7 @@ def test_ingest_refuses_wrong_sender_role_and_foreign_recipient(world):
     w = world
     # a package sealed by the provider to someone else is not for this vault
     export = w.root / "prov" / "person.csv"
-    w.ok("prov", None, "keys", "add", str(w.ring("bank") / "public" / "bank.pub"))
+    w.ok("prov", "provsa", "keys", "add", str(w.ring("bank") / "public" / "bank.pub"))
     w.ok("prov", "amr", "seal", str(export), "-o", str(w.root / "b.xpkg"), "--to", "bank")
     r = w.run(
         "plat", "platform", "vault", "ingest", str(w.root / "b.xpkg"), "--vault", str(w.vault)

@@ -275,7 +275,6 @@ def _script(
 
     step("querent: the bank opens what it was granted, with its own key")
     opened = bank / "opened.csv"
-    xinan("querent", "bank-a", "keys", "add", str(plat / "keys" / "public" / "platform.pub"))
     o = xinan("querent", "bank-a", "open", str(shared), "--grant", str(grant),
               "--release", str(release), "-o", str(opened), "--json")  # fmt: skip
     with opened.open(encoding="utf-8") as fh:

@@ -54,7 +54,7 @@ def open_submission_file(
     position = {name: i for i, name in enumerate(columns)}
     written = 0
     try:
-        with path.open("rb") as f, open_writer(output, columns) as w:
+        with path.open("rb") as f, open_writer(output, columns, secret=True) as w:
 
             def sink(r: OpenedRecord) -> None:
                 nonlocal written

@@ -439,7 +439,10 @@ def mask_file(
         with ExitStack() as stack:
             # Atomic writers: on any exception every output is discarded, never half-written.
             writers = {
-                a: stack.enter_context(open_writer(p, views[a].columns, encoding=out_encoding))
+                # only the public view is meant for everyone; the others hold personal data
+                a: stack.enter_context(
+                    open_writer(p, views[a].columns, encoding=out_encoding, secret=a != "public")
+                )
                 for a, p in outputs.items()
             }
             rej = stack.enter_context(open_rejects(rejects))

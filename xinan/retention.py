@@ -118,6 +118,14 @@ def destroy(
     """
     if session.identity is None:
         raise UsageError("destroying needs the security administrator's unlocked key")
+    if rule.kind == "retention" and rule.as_of is not None and rule.as_of > now.date():
+        # docs/destruction.md §2: as_of MUST NOT be later than today — a future date would
+        # destroy records before their retention ends, and deletion cannot be undone
+        raise UsageError(
+            f"--as-of {rule.as_of} is after today ({now.date()}): records would be destroyed "
+            "before their retention ends",
+            hint="destroy on or after the day retention ends; omit --as-of for today",
+        )
     result = DestroyResult()
     db, keys = vault.connections()
     hash_name = vault.suite.hash_name

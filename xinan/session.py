@@ -64,6 +64,7 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "repair.apply": frozenset({Role.PLATFORM}),
     "destroy": frozenset({Role.SEC_ADMIN}),
     "policy.change": frozenset({Role.SEC_ADMIN}),
+    "key.manage": frozenset({Role.SYS_ADMIN}),
     "audit.read": frozenset({Role.AUDIT_ADMIN, Role.AUDITOR}),
     "audit.prune": frozenset({Role.AUDIT_ADMIN}),
     "audit.init": frozenset({Role.SYS_ADMIN, Role.PLATFORM, Role.PROVIDER, Role.AUDIT_ADMIN}),

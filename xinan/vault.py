@@ -1376,7 +1376,7 @@ class Vault:
                 secret = keep_secret(rec.record_id)
                 yield ShareRecord(rec.record_id, rec.package_id, clear, blobs, fks, secret)
 
-        with atomic_writer(output, binary=True) as out:
+        with atomic_writer(output, binary=True, secret=True) as out:
             tap = _HeaderTap(out)
             result = build_share_package(
                 cast(IO[bytes], tap),

@@ -61,6 +61,15 @@ class XinanGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
+        except OSError as exc:  # a path that is missing, unwritable or a directory
+            if _verbose(ctx):
+                traceback.print_exc()
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"xinan: error: {where}{exc.strerror or type(exc).__name__}", err=True)
+            click.echo(
+                "xinan: hint: check the path, that its folder exists, and permissions", err=True
+            )
+            ctx.exit(EXIT_FAILURE)
         except KeyboardInterrupt:
             click.echo("xinan: interrupted", err=True)
             ctx.exit(130)

@@ -146,26 +146,24 @@ def open_cli_session(env: Env, operation: str | None) -> Session:
     )
 
 
-def record_key_event(env: Env, type_: str, objects: dict[str, Any]) -> None:
-    """Audit a key operation when acting as an identity with a log set up.
+def key_session(env: Env) -> Session | None:
+    """Key management acts as the system administrator once an audit log exists.
 
-    Keys come before logs (a log is bound to a key), so the first keys of a deployment are
-    made without an identity: those key events cannot be audited and the command says so.
-    Once a log exists, act as an identity (``--as``) and every key event is recorded."""
+    Keys come before logs (a log is bound to a key), so the first keys of a deployment are made
+    before any log: that bootstrap is the only time key commands run without an identity.
+    Afterwards ``keygen`` and ``keys add`` need ``--as`` a sys-admin key (deny by default), and
+    each is recorded (``key.generate`` / ``key.add``)."""
     from xinan.session import AuditConfig
 
-    log = env.log_path()
-    if not AuditConfig.path_for(log).exists():
-        return
+    if not AuditConfig.path_for(env.log_path()).exists():
+        return None
     if not env.identity:
-        click.echo(
-            "xinan: note: not audited (no --as identity); key events are recorded when acting "
-            "as an identity",
-            err=True,
+        raise UsageError(
+            "an audit log is set up here: key management acts as the system administrator",
+            hint="pass --as KEY_ID of a sys-admin key (keys made before the log was set up "
+            "need none)",
         )
-        return
-    with open_cli_session(env, None) as session:
-        session.record(type_, objects=objects)
+    return open_cli_session(env, "key.manage")
 
 
 def parse_datetime(value: str) -> datetime:

@@ -20,7 +20,7 @@ from xinan.audit.proof import check_proof, prove_consistency, prove_inclusion
 from xinan.audit.verify import load_trusted, verify_log
 from xinan.cli._app import app, emit, get_env, json_option, note
 from xinan.cli._common import read_passphrase
-from xinan.errors import AuditError, UsageError
+from xinan.errors import AuditError, UsageError, VerificationError
 from xinan.keys import Keyring, read_public_file
 from xinan.session import (
     AuditConfig,
@@ -332,14 +332,23 @@ def prove_cmd(n: str | None, log: str | None, old_size: int | None) -> None:
 def check_proof_cmd(
     proof: Path, checkpoint: Path, entry: Path | None, keys: tuple[str, ...], as_json: bool
 ) -> None:
-    """Verify a proof offline. Exit 0 only when it holds."""
-    logs, _ = _keys(keys)
+    """Verify a proof offline. Exit 0 only when it holds, signatures included.
+
+    The checkpoint's signature is checked with --key, else with the log's own key (from the
+    log's configuration and the trust store). A proof is never called good against an
+    unsigned or unverified checkpoint."""
+    logs, _ = _keys(keys, default_log() if not keys else None)
+    if not logs:
+        raise UsageError(
+            "no key to check the checkpoint's signature with",
+            hint="pass --key VKEY|FILE (the log's verifier key: `xinan audit vkey` on its host)",
+        )
     data = entry.read_bytes().rstrip(b"\n") if entry else None
     res = check_proof(
         proof.read_text(encoding="utf-8"), checkpoint.read_bytes(), entry=data, keys=tuple(logs)
     )
-    if not logs:
-        note("xinan: note: checkpoint signatures not checked (pass --key)")
+    if not res.signatures_checked:
+        raise VerificationError("the checkpoint carries no signature by the given key")
     out: dict[str, Any] = {
         "ok": True,
         "kind": res.kind,

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from xinan.cli._app import app, emit, get_env, json_option
-from xinan.cli._common import read_passphrase, record_key_event
+from xinan.cli._common import key_session, read_passphrase
 from xinan.crypto import suite_names
 from xinan.keys import SECRET_ROLES, Keyring, PublicKeyInfo, Role
 
@@ -53,6 +53,7 @@ def keygen(key_name: str, role: str, suite: str, keyring_dir: Path | None, as_js
       XINAN_PASSPHRASE=… xinan keygen --id subject-ps --role pseudonym --json
     """
     ring = Keyring(keyring_dir or get_env().keyring)
+    session = key_session(get_env())
     passphrase = read_passphrase(f"new key {key_name}", confirm=True)
     now = datetime.now(UTC)
     if Role(role) in SECRET_ROLES:
@@ -64,13 +65,19 @@ def keygen(key_name: str, role: str, suite: str, keyring_dir: Path | None, as_js
             "suite": sinfo.suite.value,
             "private_file": str(ring.private_path(key_name)),
         }
-        record_key_event(
-            get_env(), "key.generate", {"key_ids": [sinfo.key_id], "ref": f"role:{role}"}
-        )
+        if session is not None:
+            with session:
+                session.record(
+                    "key.generate", objects={"key_ids": [sinfo.key_id], "ref": f"role:{role}"}
+                )
         emit(as_json, data, f"{sinfo.key_id}\n  secret key: {data['private_file']}")
         return
     info = ring.generate(key_name, role, suite, passphrase, now=now)
-    record_key_event(get_env(), "key.generate", {"key_ids": [info.key_id], "ref": f"role:{role}"})
+    if session is not None:
+        with session:
+            session.record(
+                "key.generate", objects={"key_ids": [info.key_id], "ref": f"role:{role}"}
+            )
     data = _public_json(info, ring) | {"private_file": str(ring.private_path(key_name))}
     emit(
         as_json,
@@ -102,10 +109,13 @@ def keys_add(file: Path, as_json: bool) -> None:
       xinan keys add platform.pub
     """
     ring = _ring()
+    session = key_session(get_env())
     info = ring.add_public(file)
-    record_key_event(
-        get_env(), "key.add", {"key_ids": [info.key_id], "ref": f"role:{info.role.value}"}
-    )
+    if session is not None:
+        with session:
+            session.record(
+                "key.add", objects={"key_ids": [info.key_id], "ref": f"role:{info.role.value}"}
+            )
     emit(
         as_json,
         _public_json(info, ring),

@@ -6,19 +6,20 @@ Parse, call :mod:`xinan.destruction` / :mod:`xinan.report`, render (docs/destruc
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 
 import click
 
 from xinan.audit.note import NoteVerifier, load_note_verifier
+from xinan.cli import _common
 from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import (
     load_pseudonymizers,
     open_cli_session,
     policy_option,
     today_option,
-    utc_now,
 )
 from xinan.cli.vault_cmds import _open_vault, vault_option
 from xinan.destruction import Rule, VerifiedCertificate, verify_certificate
@@ -89,7 +90,10 @@ def destroy(
         )
     env = get_env()
     pol = load_policy(policy_path)
-    day = date.fromisoformat(as_of) if as_of else _today()
+    try:
+        day = date.fromisoformat(as_of) if as_of else _today()
+    except ValueError:
+        raise UsageError(f"not a date: {as_of!r}", hint="use YYYY-MM-DD") from None
     with open_cli_session(env, "destroy") as session, _open_vault(vault_dir) as vault:
         if expired:
             due = list(expired_records(vault, pol, day))
@@ -110,7 +114,13 @@ def destroy(
             emit(as_json, {"destroyed": 0, "as_of": day.isoformat()}, f"nothing due on {day}")
             return
         result = destroy_records(
-            vault, session, due, rule=rule, log_path=env.log_path(), now=utc_now(), out=output
+            vault,
+            session,
+            due,
+            rule=rule,
+            log_path=env.log_path(),
+            now=_common.utc_now(),
+            out=output,
         )
     emit(
         as_json,
@@ -133,7 +143,10 @@ def _today() -> date:
     import os
 
     env = os.environ.get("XINAN_TODAY")
-    return date.fromisoformat(env) if env else date.today()
+    try:
+        return date.fromisoformat(env) if env else date.today()
+    except ValueError:
+        raise UsageError(f"XINAN_TODAY is not a date: {env!r}", hint="use YYYY-MM-DD") from None
 
 
 @destroy.command("verify")
@@ -260,7 +273,7 @@ def subject_cmd(
     """
     env = get_env()
     if identifier == "-":
-        identifier = click.get_text_stream("stdin").readline()
+        identifier = sys.stdin.readline()
     namespace = load_policy(policy_path).settings.pseudonym_namespace
     with open_cli_session(env, "report.subject") as session:
         keys = load_pseudonymizers(env, pseudonym_keys, {namespace})

@@ -24,6 +24,7 @@ from xinan.cli._common import open_cli_session, policy_option, read_passphrase
 from xinan.errors import AccessDenied, KeyringError, UsageError
 from xinan.grants import Consent, end_of_day_cst, write_grant
 from xinan.keys import Identity, Keyring, Role, SecretKey
+from xinan.lifecycle import check_text
 from xinan.masking import MaskContext, View
 from xinan.policy import Policy, load_policy
 from xinan.session import Session
@@ -406,6 +407,8 @@ def consent_add(
     env = get_env()
     pol = load_policy(policy_path)
     now = _now()
+    # the reference is stored and printed: it must not carry a clear identifier
+    ref = check_text(ref, "--ref", today=now.date())
     ring = Keyring(env.keyring)
     with open_cli_session(env, "consent") as session, _open_vault(vault_dir) as v:
         v.check_policy(pol)
