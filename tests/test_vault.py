@@ -38,8 +38,11 @@ def test_layout_modes_and_config(world):
         assert mode == 0o600, (name, oct(mode))
     cfg = json.loads((w.vault / "vault.json").read_text("utf-8"))
     assert list(cfg) == [
-        "format", "id", "created", "suite", "policy", "platform", "pseudonym", "kek", "mac",
+        "format", "id", "created", "suite", "policy", "platform", "pseudonym", "kek", "audit",
+        "mac",
     ]  # fmt: skip
+    assert cfg["audit"]["origin"] and cfg["policy"].startswith("credit-default@")
+    assert "#" in cfg["policy"]  # the policy file's digest is bound too
     assert cfg["format"] == "xinan-vault/1" and cfg["policy"].startswith("credit-default@")
     assert cfg["platform"]["id"] == "platform" and cfg["pseudonym"]["id"] == "subject-ps"
     con = sqlite3.connect(w.vault / "vault.db")
@@ -237,3 +240,29 @@ def test_helpers():
         resolve_fields(pol, ["phone"])
     with pytest.raises(Exception, match="not in policy"):
         resolve_fields(pol, ["religion"])
+
+
+def test_an_edited_policy_with_the_same_label_is_refused(world):
+    """Security review: the vault binds the exact policy file, not just id@version; a copy
+    that publishes natural persons is not the policy in force."""
+    w = world
+    from tests.conftest import POLICY_FILE
+
+    evil = w.root / "evil.toml"
+    evil.write_text(
+        POLICY_FILE.read_text(encoding="utf-8").replace(
+            "public_natural_persons = false", "public_natural_persons = true"
+        ),
+        encoding="utf-8",
+    )
+    r = w.run("plat", "platform", "vault", "list", "--vault", str(w.vault), "--policy", str(evil))
+    assert r.exit_code == 2 and "follows policy" in r.output
+
+
+def test_a_vault_refuses_another_audit_log(world):
+    """Security review: whoever runs a command must not choose where its audit entries go."""
+    w = world
+    scratch = w.root / "scratch.log"
+    w.ok("plat", None, "audit", "init", str(scratch), "--key", "platform")
+    r = w.run("plat", "platform", "--audit-log", str(scratch), "vault", "list", "--vault", str(w.vault))
+    assert r.exit_code == 77 and "not this vault's audit log" in r.output

@@ -11,6 +11,8 @@ Every problem is collected, not just the first, and each names its place: the li
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import re
 import tomllib
@@ -213,6 +215,7 @@ class Policy:
     kinds: Mapping[str, RecordKind]
     source: str = "<memory>"
     lifecycle: LifecycleRules | None = None  # None only for a xinan-policy/1 file
+    digest: str = ""  # SHA-256 of the file's exact bytes (hex)
 
     def kind(self, name: str) -> RecordKind:
         try:
@@ -238,6 +241,12 @@ class Policy:
     @property
     def label(self) -> str:
         return f"{self.id}@{self.version}"
+
+    @property
+    def fingerprint(self) -> str:
+        """``id@version#<first 32 hex of the file's SHA-256>``: what a vault binds, so that an
+        edited file that kept its id and version is not taken for the policy in force."""
+        return f"{self.label}#{self.digest[:32]}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -767,7 +776,8 @@ def load_policy_text(text: str, source: str = "<memory>") -> Policy:
     policy, problems = check_policy_text(text, source)
     if policy is None:
         raise PolicyError(source, problems)
-    return policy
+    # the digest names these exact bytes (SHA-256 here is a fingerprint, not a secret)
+    return dataclasses.replace(policy, digest=hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
 def default_policy_path() -> Path:

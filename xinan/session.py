@@ -14,6 +14,7 @@ signed-note signers. It never reads the wall clock itself: the clock is passed i
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -176,7 +177,9 @@ def init_audit_log(
     if info.role is Role.PSEUDONYM:
         raise UsageError("a pseudonym key cannot sign checkpoints")
     cfg = AuditConfig(
-        origin=origin or f"xinan.local/{info.id}/audit",
+        # a fresh suffix: two logs bound to one key never share an origin (a checkpoint names
+        # exactly one log)
+        origin=origin or f"xinan.local/{info.id}/audit-{secrets.token_hex(4)}",
         hash="sm3" if info.suite is SuiteName.GM else "sha256",
         log_key=info.id,
         log_key_id=info.key_id,

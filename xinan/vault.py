@@ -227,6 +227,9 @@ class VaultConfig:
     pseudonym_key_id: str
     kek_wrapped: bytes = field(repr=False)
     kek_commitment: bytes = field(repr=False)
+    audit_origin: str = ""  # the audit log every vault operation writes to (§1a)
+    audit_key_id: str = ""  # the key that signs that log's checkpoints
+    audit_path: str = ""  # where that log is (resolved)
     mac: bytes = field(repr=False, default=b"")
 
     def _doc(self) -> dict[str, Any]:
@@ -239,6 +242,11 @@ class VaultConfig:
             "platform": {"id": self.platform_id, "key_id": self.platform_key_id},
             "pseudonym": {"id": self.pseudonym_id, "key_id": self.pseudonym_key_id},
             "kek": {"wrapped": _b64(self.kek_wrapped), "commitment": _b64(self.kek_commitment)},
+            "audit": {
+                "origin": self.audit_origin,
+                "key_id": self.audit_key_id,
+                "path": self.audit_path,
+            },
         }
 
     def mac_input(self) -> bytes:
@@ -253,6 +261,11 @@ class VaultConfig:
     @property
     def vid(self) -> bytes:
         return bytes.fromhex(self.id)
+
+    @property
+    def policy_label(self) -> str:
+        """``id@version`` of the bound policy (``policy`` is ``id@version#digest``)."""
+        return self.policy.split("#", 1)[0]
 
     @staticmethod
     def read(path: Path) -> VaultConfig:
@@ -279,6 +292,9 @@ class VaultConfig:
                 pseudonym_key_id=str(doc["pseudonym"]["key_id"]),
                 kek_wrapped=_unb64(doc["kek"]["wrapped"], "kek.wrapped"),
                 kek_commitment=_unb64(doc["kek"]["commitment"], "kek.commitment"),
+                audit_origin=str(doc["audit"]["origin"]),
+                audit_key_id=str(doc["audit"]["key_id"]),
+                audit_path=str(doc["audit"]["path"]),
                 mac=_unb64(doc["mac"], "mac"),
             )
             bytes.fromhex(cfg.id)
@@ -372,6 +388,9 @@ def init_vault(
     pseudonym_key_id: str,
     policy: Policy,
     now: datetime,
+    audit_origin: str,
+    audit_key_id: str,
+    audit_path: str,
 ) -> VaultConfig:
     """Create a vault (§1–§4): a fresh KEK wrapped to the platform's KEM public key.
 
@@ -391,13 +410,16 @@ def init_vault(
         id=vid.hex(),
         created=_t(now),
         suite=platform.suite,
-        policy=policy.label,
+        policy=policy.fingerprint,
         platform_id=platform.id,
         platform_key_id=platform.key_id,
         pseudonym_id=pseudonym_id,
         pseudonym_key_id=pseudonym_key_id,
         kek_wrapped=suite.wrap(platform.kem, kek, INFO_KEK, _kek_aad(vid, platform.key_id)),
         kek_commitment=suite.digest(L_KEK_COMMIT + kek),
+        audit_origin=audit_origin,
+        audit_key_id=audit_key_id,
+        audit_path=audit_path,
     )
     mac = suite.mac(_mac_key(suite, kek, vid), cfg.mac_input())
     cfg = VaultConfig(**{**cfg.__dict__, "mac": mac})
@@ -656,10 +678,13 @@ class Vault:
         return pseudonym(key, policy.settings.pseudonym_namespace, clear_id)
 
     def check_policy(self, policy: Policy) -> None:
-        if policy.label != self.config.policy:
+        """The policy in force is the exact file bound at init (label and digest, under the
+        config's MAC): an edited copy that kept its id and version is refused."""
+        if policy.fingerprint != self.config.policy:
             raise UsageError(
-                f"the vault follows policy {self.config.policy}, not {policy.label}",
-                hint="pass the vault's policy file with --policy (or XINAN_POLICY)",
+                f"the vault follows policy {self.config.policy}, not {policy.fingerprint}",
+                hint="pass the vault's policy file with --policy (or XINAN_POLICY); a changed "
+                "policy is a new version, adopted by the security administrator",
             )
 
     def _rk_aad(self, record_id: str) -> bytes:
@@ -737,7 +762,7 @@ class Vault:
                     sender.key_id,
                     self.config.suite.value,
                     kind.name,
-                    self.config.policy,
+                    self.config.policy_label,
                     "",
                     json.dumps(list(layout[0]), ensure_ascii=False),
                     json.dumps(list(layout[1]), ensure_ascii=False),
@@ -795,9 +820,9 @@ class Vault:
             raise VerificationError("only submission packages are ingested")
         pol = head.get("policy")
         label = f"{pol.get('id')}@{pol.get('version')}" if isinstance(pol, dict) else ""
-        if label != self.config.policy:
+        if label != self.config.policy_label:
             raise VerificationError(
-                f"package follows policy {label or '?'}, the vault {self.config.policy}",
+                f"package follows policy {label or '?'}, the vault {self.config.policy_label}",
                 hint="the provider must seal under the vault's policy version",
             )
         recips = head.get("recipients")
@@ -821,7 +846,7 @@ class Vault:
         if (
             info.package_id != head.get("id")
             or info.audience != "submission"
-            or f"{info.policy_id}@{info.policy_version}" != self.config.policy
+            or f"{info.policy_id}@{info.policy_version}" != self.config.policy_label
             or info.kind != kind.name
             or info.sender != head.get("sender")
         ):
@@ -1254,10 +1279,12 @@ class Vault:
             )
         if c.kid != self.config.platform_key_id:
             raise deny("platform-key", AccessDenied("grant signed by another platform key"))
-        if c.policy != self.config.policy:
+        if c.policy != self.config.policy_label:
             raise deny(
                 "policy",
-                AccessDenied(f"grant is for policy {c.policy}, the vault {self.config.policy}"),
+                AccessDenied(
+                    f"grant is for policy {c.policy}, the vault {self.config.policy_label}"
+                ),
             )
         try:
             querent = keyring.get_public(c.querent)

@@ -27,7 +27,7 @@ from xinan.keys import Identity, Keyring, Role, SecretKey
 from xinan.lifecycle import check_text
 from xinan.masking import MaskContext, View
 from xinan.policy import Policy, load_policy
-from xinan.session import Session
+from xinan.session import Session, load_audit_config
 from xinan.vault import (
     StoredRecord,
     Vault,
@@ -58,7 +58,24 @@ def _now() -> datetime:
 
 
 def _open_vault(vault_dir: Path | None) -> Vault:
-    return Vault.open(resolve_vault_path(vault_dir))
+    """Open the vault, refusing an audit log other than the one it was set up with: whoever
+    runs a command must not choose where (or whether) its audit entries go."""
+    vault = Vault.open(resolve_vault_path(vault_dir))
+    log = get_env().log_path()
+    cfg = load_audit_config(log)
+    c = vault.config
+    if (cfg.origin, cfg.log_key_id, str(log.resolve())) != (
+        c.audit_origin,
+        c.audit_key_id,
+        c.audit_path,
+    ):
+        vault.close()
+        raise AccessDenied(
+            f"{log} is not this vault's audit log (the vault logs to {vault.config.audit_origin})",
+            rule="vault:audit-log",
+            hint="point --audit-log (or XINAN_AUDIT_LOG) at the vault's own log",
+        )
+    return vault
 
 
 def _platform(env: Env, session: Session, vault: Vault) -> Identity:
@@ -131,6 +148,7 @@ def vault_init(
     pol = load_policy(policy_path)
     ring = Keyring(env.keyring)
     with open_cli_session(env, "vault.init") as session:
+        log_cfg = load_audit_config(env.log_path())  # every vault operation logs here
         platform = ring.get_public(platform_ref)
         ps = [e for e in ring.list() if e.kind == "secret" and ps_ref in (e.id, e.key_id)]
         if not ps or ps[0].role != Role.PSEUDONYM.value:
@@ -145,6 +163,9 @@ def vault_init(
             pseudonym_key_id=ps[0].key_id,
             policy=pol,
             now=_now(),
+            audit_origin=log_cfg.origin,
+            audit_key_id=log_cfg.log_key_id,
+            audit_path=str(env.log_path().resolve()),
         )
         session.record(
             "key.vault-init",
