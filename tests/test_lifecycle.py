@@ -81,7 +81,7 @@ class Lab:
     def disclose(self, as_of: str | None = None, *extra: str, out: str = "public.csv") -> Any:
         args = ["vault", "disclose", "--audience", "public", "-o", str(self.w.root / out)]
         if as_of:
-            args += ["--as-of", as_of]
+            args += ["--as-of", as_of, "--historical"]
         return self.plat("platform", *args, *extra)
 
     def public_rows(self, out: str = "public.csv") -> list[dict[str, str]]:
@@ -571,3 +571,13 @@ def test_read_correction_formats(tmp_path: Path) -> None:
     c.write_text("a,b\nx,y\n", "utf-8")
     with pytest.raises(Exception, match="header"):
         read_correction(c)
+
+
+def test_a_past_public_view_needs_historical(tmp_path, monkeypatch, fast_kdf):
+    """Security review: a past --as-of would show again records whose window has ended."""
+    w = build_world(tmp_path, monkeypatch, kind="penalty", people=10)
+    old = str(tmp_path / "old.csv")
+    r = w.run("plat", "platform", "vault", "disclose", "-o", old, "--as-of", "2025-06-01",
+              "--vault", str(w.vault))  # fmt: skip
+    assert r.exit_code == 2 and "--historical" in r.output
+    assert not (tmp_path / "old.csv").exists()

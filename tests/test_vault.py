@@ -264,5 +264,7 @@ def test_a_vault_refuses_another_audit_log(world):
     w = world
     scratch = w.root / "scratch.log"
     w.ok("plat", None, "audit", "init", str(scratch), "--key", "platform")
-    r = w.run("plat", "platform", "--audit-log", str(scratch), "vault", "list", "--vault", str(w.vault))
+    r = w.run(
+        "plat", "platform", "--audit-log", str(scratch), "vault", "list", "--vault", str(w.vault)
+    )
     assert r.exit_code == 77 and "not this vault's audit log" in r.output

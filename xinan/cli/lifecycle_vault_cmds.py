@@ -91,6 +91,11 @@ def _disclose_text(s: DisclosureSummary) -> str:
     help="Records under objection: shown flagged 异议处理中, or withheld until resolved.",
 )
 @click.option("--encoding", default="utf-8", show_default=True, help="utf-8, utf-8-sig, gb18030.")
+@click.option(
+    "--historical",
+    is_flag=True,
+    help="Allow a past --as-of: the view as it was then, for review, never for publication.",
+)
 @policy_option
 @json_option
 def vault_disclose(
@@ -101,6 +106,7 @@ def vault_disclose(
     kind: str | None,
     disputed: str,
     encoding: str,
+    historical: bool,
     policy_path: Path | None,
     as_json: bool,
 ) -> None:
@@ -124,6 +130,13 @@ def vault_disclose(
     now = _common.utc_now()
     today = today_cst(now)
     day = _day(as_of, "--as-of") or today
+    if day < today and not historical:
+        # a past date re-creates an old public view, which would show again records whose
+        # disclosure window has ended since (docs/lifecycle.md)
+        raise UsageError(
+            f"--as-of {day} is in the past: that view can hold records whose window has ended",
+            hint="pass --historical to make it for review (never publish it), or omit --as-of",
+        )
     with open_cli_session(env, "vault.disclose") as session, _open_vault(vault_dir) as v:
         v.check_policy(pol)
         v.unlock(_platform(env, session, v))
