@@ -81,8 +81,19 @@ def test_empty_passphrase_refused(ring: Keyring) -> None:
 
 
 def test_passphrase_is_nfc_normalised(ring: Keyring) -> None:
-    ring.generate("nfc", "provider", "intl", "cafe\u0301", now=NOW, kdf_params=FAST_KDF)
-    ring.unlock("nfc", "caf\u00e9")
+    ring.generate(
+        "nfc", "provider", "intl", "cafe\u0301 au lait 咖啡", now=NOW, kdf_params=FAST_KDF
+    )
+    ring.unlock("nfc", "caf\u00e9 au lait 咖啡")
+
+
+def test_new_keys_need_a_passphrase_of_twelve_characters(ring: Keyring) -> None:
+    """GB/T 22239-2019 8.1.4.1 a): passphrase complexity for new keys."""
+    with pytest.raises(UsageError, match="at least 12 characters"):
+        ring.generate("short", "provider", "intl", "eleven char", now=NOW, kdf_params=FAST_KDF)
+    with pytest.raises(UsageError, match="at least 12 characters"):
+        ring.generate_secret("short-ps", "intl", "short", now=NOW, kdf_params=FAST_KDF)
+    ring.generate("long", "provider", "intl", "twelve chars", now=NOW, kdf_params=FAST_KDF)
 
 
 @pytest.mark.parametrize("suite", ["intl", "gm"])

@@ -343,6 +343,19 @@ def _public_info(doc: dict[str, Any], where: str, mode: str | Compliance | None)
 
 
 # -- §4 encryption at rest ---------------------------------------------------------------------
+MIN_PASSPHRASE_CHARS = 12
+
+
+def _new_passphrase(passphrase: str) -> None:
+    """GB/T 22239-2019 8.1.4.1 a): passwords of sufficient complexity. A new key's passphrase
+    has at least 12 characters (a few words); keys made before keep unlocking as they are."""
+    if len(unicodedata.normalize("NFC", passphrase)) < MIN_PASSPHRASE_CHARS:
+        raise UsageError(
+            f"a new key's passphrase needs at least {MIN_PASSPHRASE_CHARS} characters",
+            hint="use a few unrelated words, e.g. from a diceware list",
+        )
+
+
 def _passphrase_bytes(passphrase: str) -> bytes:
     if not passphrase:
         raise UsageError("empty passphrase", hint="choose a passphrase (or set XINAN_PASSPHRASE)")
@@ -491,6 +504,7 @@ class Keyring:
             )
         s = get_suite(suite, compliance_mode=self.compliance_mode)
         _passphrase_bytes(passphrase)
+        _new_passphrase(passphrase)
         self._refuse_existing(key_name)
         sig_key, kem_key = s.generate_signing_key(), s.generate_kem_key()
         doc: dict[str, Any] = {
@@ -531,6 +545,7 @@ class Keyring:
             raise UsageError(f"role {role_v.value!r} is a key pair, not a secret key")
         s = get_suite(suite, compliance_mode=self.compliance_mode)
         _passphrase_bytes(passphrase)
+        _new_passphrase(passphrase)
         self._refuse_existing(key_name)
         key = s.random(SECRET_LEN)
         doc: dict[str, Any] = {

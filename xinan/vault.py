@@ -394,7 +394,8 @@ def init_vault(
 ) -> VaultConfig:
     """Create a vault (§1–§4): a fresh KEK wrapped to the platform's KEM public key.
 
-    Needs no private key: the system administrator who runs it never holds the KEK."""
+    Needs no private key. The KEK exists in this process only until it is wrapped to the
+    platform key and the MAC is computed; it is never written or kept (docs/vault.md §4)."""
     if platform.role is not Role.PLATFORM:
         raise UsageError(
             f"{platform.id} has role {platform.role.value}; the vault belongs to a platform key"
