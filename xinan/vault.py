@@ -63,6 +63,7 @@ from xinan.grants import (
     sign_revocations,
     verify_grant,
 )
+from xinan.identifiers import is_valid_resident_id, is_valid_uscc
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
 from xinan.masking import MaskContext, Pseudonymizer, View, pseudonym
 from xinan.package import (
@@ -674,9 +675,18 @@ class Vault:
     def subject_pseudonym(self, key: Pseudonymizer, policy: Policy, clear_id: str) -> str:
         """The keyed pseudonym of a clear identifier (§6). The clear value goes no further."""
         self.check_pseudonym_key(key)
-        if not clear_id.strip():
+        v = clear_id.strip().upper()
+        if not v:
             raise UsageError("empty subject identifier")
-        return pseudonym(key, policy.settings.pseudonym_namespace, clear_id)
+        # A mistyped number would make a pseudonym that matches no one, and a consent or grant
+        # that silently covers nobody: check it first (the value is never echoed).
+        if not (is_valid_resident_id(v) or is_valid_uscc(v)):
+            raise UsageError(
+                "the subject identifier is neither a valid resident ID nor a valid unified "
+                "social credit code (check character, birth date)",
+                hint="check the number; other document numbers are not subject identifiers here",
+            )
+        return pseudonym(key, policy.settings.pseudonym_namespace, v)
 
     def check_policy(self, policy: Policy) -> None:
         """The policy in force is the exact file bound at init (label and digest, under the
