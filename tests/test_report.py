@@ -238,3 +238,19 @@ def test_dates_are_injected(world) -> None:
     with pytest.raises(UsageError):
         subject_pseudonym(future, key, "subject", today=date(2026, 11, 25))
     assert subject_pseudonym(future, key, "subject", today=date(2031, 1, 1)).startswith("ps1.")
+
+
+def test_report_under_the_wrong_pseudonym_key_is_refused(tmp_path, monkeypatch, fast_kdf):
+    """Security review: an empty report under another key would falsely say nobody received
+    the subject's data."""
+    from tests.test_share_support import build_world
+
+    w = build_world(tmp_path, monkeypatch, people=5)
+    person = w.person(0)["证件号码"]
+    w.consent(person)
+    w.ok("plat", "sysadm", "keygen", "--id", "other-ps", "--role", "pseudonym")
+    r = w.run("plat", "platform", "report", "subject", person, "--pseudonym-key", "other-ps")
+    assert r.exit_code == 2 and "pseudonymised under" in r.output
+    assert person not in r.output
+    r = w.run("plat", "platform", "report", "subject", person, "--pseudonym-key", "subject-ps")
+    assert r.exit_code == 0, r.output

@@ -177,6 +177,17 @@ def key_names(keyring: Keyring) -> dict[str, str]:
     return {e.key_id: e.id for e in keyring.list()}
 
 
+def pseudonym_key_ids(log: str | Path) -> set[str]:
+    """The key ids under which the subjects of ``log`` are pseudonymised (``ps1.<key id>.…``)."""
+    found: set[str] = set()
+    for _, e in read_entries(Path(log)):
+        for s in e.get("subjects", ()):
+            parts = str(s).split(".")
+            if len(parts) == 3 and parts[0] == "ps1":
+                found.add(parts[1])
+    return found
+
+
 def subject_report(
     log: str | Path, subject: str, *, names: Mapping[str, str] | None = None
 ) -> SubjectReport:

@@ -26,7 +26,13 @@ from xinan.destruction import Rule, VerifiedCertificate, verify_certificate
 from xinan.errors import UsageError
 from xinan.keys import Keyring
 from xinan.policy import load_policy
-from xinan.report import key_names, report_event, subject_pseudonym, subject_report
+from xinan.report import (
+    key_names,
+    pseudonym_key_ids,
+    report_event,
+    subject_pseudonym,
+    subject_report,
+)
 from xinan.retention import DueRecord, expired_records
 from xinan.retention import destroy as destroy_records
 
@@ -279,5 +285,15 @@ def subject_cmd(
         keys = load_pseudonymizers(env, pseudonym_keys, {namespace})
         subject = subject_pseudonym(identifier, keys[namespace], namespace, today=today)
         rep = subject_report(env.log_path(), subject, names=key_names(Keyring(env.keyring)))
+        used = pseudonym_key_ids(env.log_path())
+        key_id = keys[namespace].key_id
+        if not rep.entries and used and key_id not in used:
+            # An empty report under the wrong key would tell the subject "nobody received your
+            # data" falsely: refuse, and name the key the log's subjects are under.
+            raise UsageError(
+                f"the log's subjects are pseudonymised under {', '.join(sorted(used))}, not "
+                f"under {key_id}",
+                hint="pass --pseudonym-key with the platform's subject pseudonym key",
+            )
         session.record(**report_event(rep))  # durable before the report is shown
     emit(as_json, rep.to_json(), rep.text)

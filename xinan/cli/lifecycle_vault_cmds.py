@@ -493,8 +493,11 @@ def repair_reject(
 def repair_list(vault_dir: Path | None, as_json: bool) -> None:
     """List repair applications and decisions. Role sec-admin."""
     env = get_env()
-    with open_cli_session(env, "repair"), _open_vault(vault_dir) as v:
+    with open_cli_session(env, "repair") as session, _open_vault(vault_dir) as v:
         rows = list_repairs(v)
+        session.record(
+            "open", objects={"ref": f"vault:{v.config.id}:repairs", "counts": {"rows": len(rows)}}
+        )
     if as_json:
         emit(True, {"repairs": [r.to_json() for r in rows]})
         return

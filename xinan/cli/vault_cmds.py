@@ -495,8 +495,12 @@ def consent_revoke(consent_id: str, vault_dir: Path | None, as_json: bool) -> No
 def consent_list(vault_dir: Path | None, as_json: bool) -> None:
     """List consents (subjects as pseudonyms)."""
     env = get_env()
-    with open_cli_session(env, "consent"), _open_vault(vault_dir) as v:
+    with open_cli_session(env, "consent") as session, _open_vault(vault_dir) as v:
         rows = v.consents()
+        # a read of personal data is recorded like any other (before it is shown)
+        session.record(
+            "open", objects={"ref": f"vault:{v.config.id}:consents", "counts": {"rows": len(rows)}}
+        )
     if as_json:
         emit(True, {"consents": rows})
         return
@@ -679,8 +683,11 @@ def grant_publish(vault_dir: Path | None, valid: str, as_json: bool) -> None:
 def grant_list(vault_dir: Path | None, as_json: bool) -> None:
     """List issued grants: querent, fields, expiry, revoked, shares built."""
     env = get_env()
-    with open_cli_session(env, "grant"), _open_vault(vault_dir) as v:
+    with open_cli_session(env, "grant") as session, _open_vault(vault_dir) as v:
         rows = v.grants()
+        session.record(
+            "open", objects={"ref": f"vault:{v.config.id}:grants", "counts": {"rows": len(rows)}}
+        )
     if as_json:
         emit(True, {"grants": rows})
         return
