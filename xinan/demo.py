@@ -246,7 +246,8 @@ def _script(
         str(public),
         "--json",
     )
-    say("    " + ", ".join(f"{k} {v}" for k, v in d.items() if isinstance(v, int)) + f" → {public}")
+    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d["counts"].items() if v)
+    say(f"    as of {d['as_of']}: {counts} → {public}")
     result.files["public"] = public
 
     person = _a_natural_person(export)
@@ -322,7 +323,8 @@ def _script(
     step("data subject: who received my data, when, and why")
     rep = xinan("platform", "platform", "report", "subject", person, "--json")
     for e in rep.get("entries", [])[:5]:
-        who = e.get("actor_name") or e.get("actor", {}).get("key_id", "")
+        actor = e.get("actor", {})
+        who = f"{actor.get('name') or actor.get('key_id', '')} ({actor.get('role', '')})"
         say(f"    {e.get('time', '')[:19]} {who} {e.get('type', '')} "
             f"{e.get('why', {}).get('purpose', '')}")  # fmt: skip
 
