@@ -243,6 +243,14 @@ def mask(
         pseudonymizers = load_pseudonymizers(env, pseudonym_keys, needed)
         ctx = MaskContext(today=today, pseudonymizers=pseudonymizers)
 
+        if "-" in outputs.values() or rejects == "-":
+            # Rows on stdout leave before the job ends: record the collection first (its counts
+            # follow in the entry written at the end).
+            session.record(
+                "collect",
+                objects={"ref": f"mask:{Path(file).name}", "policy": pol.label},
+                why={"purpose": "mask:" + ",".join(auds) + ":stdout"},
+            )
         summary = mask_file(
             file,
             outputs,
