@@ -47,6 +47,8 @@ from xinan.grants import ClearIdentifierRefused
 from xinan.identifiers import IdKind, find_identifiers
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
 from xinan.session import PERMISSIONS, load_audit_config, note_verifier
+from xinan.strictjson import no_constant as _no_constant
+from xinan.strictjson import no_duplicates as _no_duplicates
 
 __all__ = [
     "FORMAT",
@@ -825,19 +827,6 @@ def _trusted_keys(trust: Trust) -> list[PublicKeyInfo]:
         except KeyringError:
             continue  # a private file without its public file: not part of the trust store
     return out
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError("duplicate member")
-        out[k] = v
-    return out
-
-
-def _no_constant(s: str) -> Any:
-    raise ValueError("floats and constants are not allowed")
 
 
 def _parse_file(data: bytes) -> dict[str, Any]:

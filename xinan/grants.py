@@ -39,6 +39,8 @@ from xinan.errors import (
 from xinan.fileio import write_bytes_atomic
 from xinan.identifiers import IdKind, find_identifiers
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
+from xinan.strictjson import no_constant as _reject_constant
+from xinan.strictjson import no_duplicates as _no_duplicates
 
 TYP = "xinan-grant+jwt"
 FORMAT = "xinan-grant/1"
@@ -736,17 +738,6 @@ def _encode_token(
 # ============================================================================================
 # §6 Verifying
 # ============================================================================================
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError("duplicate member")
-        out[k] = v
-    return out
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _strict_json(data: bytes) -> Any:

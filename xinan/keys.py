@@ -26,6 +26,7 @@ from xinan.crypto.compliance import Compliance
 from xinan.crypto.compliance import require as require_suite
 from xinan.errors import IntegrityError, KeyringError, UsageError, WrongPassphrase
 from xinan.fileio import write_bytes_atomic
+from xinan.strictjson import no_duplicates as _no_duplicates
 
 FORMAT = "xinan-key/1"
 PAIR_PREFIX = "xk1"
@@ -188,15 +189,6 @@ def _encode(doc: dict[str, Any]) -> bytes:
 
 def _compact(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise KeyringError(f"duplicate member {k!r}")
-        out[k] = v
-    return out
 
 
 _MEMBERS = {

@@ -37,6 +37,8 @@ from xinan.errors import (
     UsageError,
     VerificationError,
 )
+from xinan.strictjson import no_constant as _reject_constant
+from xinan.strictjson import no_duplicates as _no_dup_object
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -778,17 +780,6 @@ def build_share_package(
 
 
 # -- §8 reading -----------------------------------------------------------------------------
-def _no_dup_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError(f"duplicate member {k!r}")
-        out[k] = v
-    return out
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not allowed")
 
 
 def _loads(line: bytes, *, strict_objects: bool) -> Any:

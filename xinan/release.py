@@ -27,6 +27,7 @@ from xinan.crypto.base import CryptoSuite
 from xinan.errors import IntegrityError, KeyringError, UsageError, VerificationError
 from xinan.keys import Identity, PublicKeyInfo, Role
 from xinan.package import RELEASE_SECRET_LEN, PackageInfo, enc
+from xinan.strictjson import no_duplicates as _no_dup
 
 FORMAT = "xinan-release/1"
 _L = FORMAT.encode("ascii")
@@ -220,15 +221,6 @@ def build_release(
     doc["secrets"] = _b64(suite.aead(k_rel).seal(_ZERO_NONCE, plain, aad))
     doc["signature"] = _b64(platform.sign(_signed_message(suite, doc)))
     return doc["id"], _encode(doc)
-
-
-def _no_dup(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError("duplicate member")
-        out[k] = v
-    return out
 
 
 def read_release_header(data: bytes, *, max_bytes: int = MAX_RELEASE_BYTES) -> dict[str, Any]:
