@@ -245,3 +245,31 @@ def test_check_proof_never_says_ok_without_a_signature_check(tmp_path: Path) -> 
     cp.write_text(forged)
     r = run("audit", "check-proof", str(proof), "--checkpoint", str(cp), "--key", VKEY)
     assert r.exit_code != 0 and "ok:" not in r.output
+
+
+def test_repair_moves_a_torn_tail_aside_and_the_log_verifies(tmp_path: Path, fast_kdf) -> None:
+    from datetime import UTC, datetime
+
+    from xinan.audit.entry import AuditEvent
+    from xinan.keys import Keyring
+    from xinan.session import IdentityNoteSigner, init_audit_log
+
+    ring = Keyring(tmp_path / "keys")
+    now = datetime.now(UTC)
+    for name, role in (("platform", "platform"), ("aa", "audit-admin"), ("pl", "platform")):
+        ring.generate(name, role, "intl", PASS, now=now)
+    log = tmp_path / "audit" / "audit.log"
+    cfg = init_audit_log(log, keyring=ring, log_key="platform")
+    signer = IdentityNoteSigner(cfg.origin, ring.unlock("platform", PASS))
+    with AuditLog.open(log, signer=signer, origin=cfg.origin, clock=lambda: now) as a:
+        a.append(AuditEvent("verify", "xk1platformtest", "platform"))
+    with log.open("ab") as f:
+        f.write(b'{"seq":1,"v":"xinan-au')  # a crash in the middle of an append
+    env = {"XINAN_KEYRING": str(ring.path), "XINAN_PASSPHRASE": PASS, "XINAN_AUDIT_LOG": str(log)}
+    r = run("audit", "verify", env=env)
+    assert r.exit_code == 1 and "torn" in said(r)
+    assert run("--as", "pl", "audit", "repair", env=env).exit_code == 77  # audit-admin only
+    r = run("--as", "aa", "audit", "repair", env=env)
+    assert r.exit_code == 0 and "moved" in r.output, said(r)
+    assert run("audit", "verify", env=env).exit_code == 0
+    assert list(log.parent.glob("audit.log.torn-*"))  # kept as evidence

@@ -68,6 +68,7 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "key.manage": frozenset({Role.SYS_ADMIN}),
     "audit.read": frozenset({Role.AUDIT_ADMIN, Role.AUDITOR}),
     "audit.prune": frozenset({Role.AUDIT_ADMIN}),
+    "audit.repair": frozenset({Role.AUDIT_ADMIN}),
     "audit.init": frozenset({Role.SYS_ADMIN, Role.PLATFORM, Role.PROVIDER, Role.AUDIT_ADMIN}),
     "report.subject": frozenset({Role.PLATFORM, Role.AUDIT_ADMIN}),
 }

@@ -60,7 +60,7 @@ class TornLogError(AuditError):
         super().__init__(
             message,
             hint="run `xinan audit verify` to check the rest, then move the torn bytes aside "
-            "with AuditLog.open(..., allow_torn=True).quarantine_torn_tail()",
+            "(kept as evidence, recorded in the log) with `xinan --as AUDIT_ADMIN audit repair`",
         )
         self.offset = offset
         self.file = file

@@ -235,6 +235,42 @@ def prune_cmd(log: Path | None, policy_path: Path | None, as_json: bool) -> None
     )
 
 
+@audit.command("repair")
+@log_argument
+@json_option
+def repair_cmd(log: Path | None, as_json: bool) -> None:
+    """Move a torn last line (a crash mid-append) aside, and record that in the log.
+
+    Audit administrator only. The torn bytes are kept in <LOG>.torn-<offset> as evidence;
+    nothing whole is ever removed, and `audit verify` passes again afterwards.
+    """
+    from xinan.audit.log import AuditLog
+    from xinan.cli._common import utc_now
+    from xinan.session import IdentityNoteSigner
+
+    env = get_env()
+    path = _log(log)
+    ring = Keyring(env.keyring)
+    authenticate_reader(
+        keyring=ring, identity=env.identity, passphrase=read_passphrase, operation="audit.repair"
+    )
+    cfg = load_audit_config(path)
+    signer = IdentityNoteSigner(
+        cfg.origin, ring.unlock(cfg.log_key, read_passphrase(f"audit log key {cfg.log_key}"))
+    )
+    with AuditLog.open(
+        path, hash=cfg.hash, signer=signer, origin=cfg.origin, clock=utc_now, allow_torn=True
+    ) as a:
+        moved = a.quarantine_torn_tail()
+    emit(
+        as_json,
+        {"log": str(path), "bytes_moved": moved},
+        f"{path}: moved {moved} torn bytes aside (recorded as audit.quarantine)"
+        if moved
+        else f"{path}: no torn tail; nothing to do",
+    )
+
+
 @audit.command("verify")
 @log_argument
 @click.option(
