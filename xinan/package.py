@@ -29,7 +29,7 @@ from json.encoder import encode_basestring
 from typing import IO, Any, NamedTuple, Protocol
 
 from xinan.crypto import get_suite
-from xinan.crypto.base import Aead, CryptoSuite, PrivateKey, SuiteName
+from xinan.crypto.base import Aead, CryptoSuite, Hasher, PrivateKey, SuiteName
 from xinan.errors import (
     InputError,
     IntegrityError,
@@ -499,10 +499,24 @@ def _finish(
     sender: SignerKey,
     header_line: bytes,
     count: int,
-    digest: bytes,
-) -> None:
+    hasher: Hasher,
+    pid: bytes,
+    audience: str,
+    wraps: int,
+) -> SealSummary:
+    """Write the trailer (count, records digest, the one signature, §7) and sum up."""
+    digest = hasher.finalize()
     sig = suite.sign(sender.signing, _signed_message(suite, header_line, count, digest))
     out.write(_trailer_line(count, digest, sig))
+    return SealSummary(
+        package_id=pid.hex(),
+        suite=suite.name,
+        audience=audience,
+        count=count,
+        records_digest=digest,
+        wraps=wraps,
+        signatures=1,
+    )
 
 
 # -- seal (submission) --------------------------------------------------------------------
@@ -646,23 +660,16 @@ def seal_package(
         chunk = b"".join(batch)
         hasher.update(chunk)
         out.write(chunk)
-    records_digest = hasher.finalize()
-    _finish(
+    return _finish(
         out,
         suite=suite,
         sender=sender,
         header_line=header_line,
         count=count,
-        digest=records_digest,
-    )
-    return SealSummary(
-        package_id=pid.hex(),
-        suite=suite.name,
+        hasher=hasher,
+        pid=pid,
         audience="submission",
-        count=count,
-        records_digest=records_digest,
         wraps=len(recipients),
-        signatures=1,
     )
 
 
@@ -759,23 +766,16 @@ def build_share_package(
         hasher.update(line)
         out.write(line)
         count += 1
-    records_digest = hasher.finalize()
-    _finish(
+    return _finish(
         out,
         suite=suite,
         sender=sender,
         header_line=header_line,
         count=count,
-        digest=records_digest,
-    )
-    return SealSummary(
-        package_id=pid.hex(),
-        suite=suite.name,
+        hasher=hasher,
+        pid=pid,
         audience="share",
-        count=count,
-        records_digest=records_digest,
         wraps=1,
-        signatures=1,
     )
 
 
