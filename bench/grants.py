@@ -31,8 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from xinan import grants as G
 from xinan.crypto import get_suite
+from xinan.formats import grant as G
 from xinan.keys import KdfParams, Keyring
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from xinan.masking import MaskContext, View  # noqa: E402
-from xinan.policy import load_policy_text  # noqa: E402
-from xinan.synth import Synth  # noqa: E402
+from xinan.policy.catalogue import load_policy_text  # noqa: E402
+from xinan.provider.synth import Synth  # noqa: E402
 
 TODAY = date(2026, 11, 25)
 N = 100_000

@@ -41,9 +41,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from xinan import keys
-from xinan import package as P
 from xinan.crypto import get_suite
 from xinan.crypto.suites import register
+from xinan.formats import package as P
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
 CLEAR = (

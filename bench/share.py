@@ -27,17 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.grants import bench_suite
 from xinan import keys as K
-from xinan.grants import Consent, end_of_day_cst
+from xinan.access import init_audit_log, open_session
+from xinan.formats.grant import Consent, end_of_day_cst
+from xinan.formats.package import OpenedRecord, open_package, verify_package
+from xinan.formats.release import open_release
 from xinan.keys import Keyring
-from xinan.package import OpenedRecord, open_package, verify_package
-from xinan.policy import load_policy
-from xinan.provider import seal_file
-from xinan.querent import open_share_file
+from xinan.platform.vault import Vault, init_vault
+from xinan.policy.catalogue import load_policy
+from xinan.provider.jobs import seal_file
+from xinan.provider.synth import Synth
+from xinan.querent.open_share import open_share_file
 from xinan.records import open_writer
-from xinan.release import open_release
-from xinan.session import init_audit_log, open_session
-from xinan.synth import Synth
-from xinan.vault import Vault, init_vault
 
 PW = "bench"
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)

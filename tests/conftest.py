@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from xinan.policy import Policy, load_policy
+from xinan.policy.catalogue import Policy, load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_FILE = ROOT / "policies" / "credit-default.toml"

@@ -198,9 +198,9 @@ def test_reading_never_writes(tmp_path: Path) -> None:
 def test_prune_by_audit_admin_keeps_verification(tmp_path: Path, fast_kdf) -> None:
     from datetime import UTC, datetime, timedelta
 
+    from xinan.access import IdentityNoteSigner, init_audit_log
     from xinan.audit.entry import AuditEvent
     from xinan.keys import Keyring
-    from xinan.session import IdentityNoteSigner, init_audit_log
 
     ring = Keyring(tmp_path / "keys")
     now = datetime.now(UTC)
@@ -250,9 +250,9 @@ def test_check_proof_never_says_ok_without_a_signature_check(tmp_path: Path) -> 
 def test_repair_moves_a_torn_tail_aside_and_the_log_verifies(tmp_path: Path, fast_kdf) -> None:
     from datetime import UTC, datetime
 
+    from xinan.access import IdentityNoteSigner, init_audit_log
     from xinan.audit.entry import AuditEvent
     from xinan.keys import Keyring
-    from xinan.session import IdentityNoteSigner, init_audit_log
 
     ring = Keyring(tmp_path / "keys")
     now = datetime.now(UTC)

@@ -12,10 +12,10 @@ from datetime import date, datetime
 import pytest
 
 from tests.test_share_support import build_world
-from xinan.destruction import residue_scan, sqlite_files
-from xinan.policy import load_policy
-from xinan.retention import expired_records
-from xinan.vault import Vault
+from xinan.platform.destruction import residue_scan, sqlite_files
+from xinan.platform.retention import expired_records
+from xinan.platform.vault import Vault
+from xinan.policy.catalogue import load_policy
 
 AS_OF = date(2032, 6, 1)  # five years after the end of some of the synthetic acts, not all
 

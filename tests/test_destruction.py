@@ -19,10 +19,14 @@ from click.testing import CliRunner
 
 import xinan.cli.lifecycle_cmds  # noqa: F401  registers destroy / report
 from tests.conftest import FixedPseudonymKey
+from xinan.access import init_audit_log, open_session
 from xinan.audit.entry import canonical_json
 from xinan.audit.merkle import get_hash
 from xinan.cli._app import app
-from xinan.destruction import (
+from xinan.errors import AccessDenied, UsageError, XinanError
+from xinan.keys import Keyring
+from xinan.masking import pseudonym
+from xinan.platform.destruction import (
     AuditEntryMismatch,
     AuditEntryMissing,
     AuditEntryNotCovered,
@@ -53,10 +57,6 @@ from xinan.destruction import (
     sqlite_files,
     verify_certificate,
 )
-from xinan.errors import AccessDenied, UsageError, XinanError
-from xinan.keys import Keyring
-from xinan.masking import pseudonym
-from xinan.session import init_audit_log, open_session
 
 PASS = "correct horse battery staple"
 CITATION = "征信业管理条例 第十六条（不良信息自不良行为或者事件终止之日起保存5年，超过5年予以删除）"

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xinan.calendar_cn import CalendarRangeError, WorkCalendar
-from xinan.disclosure import (
+from xinan.errors import PolicyError, UsageError
+from xinan.policy.calendar import CalendarRangeError, WorkCalendar
+from xinan.policy.periods import (
     AUDIT_LOG_MIN_DAYS,
     LIFECYCLE_KEYS,
     DisclosureError,
@@ -34,7 +35,6 @@ from xinan.disclosure import (
     severity_from_label,
     validate_retention_days,
 )
-from xinan.errors import PolicyError, UsageError
 
 LIFECYCLE_FILE = Path(__file__).resolve().parent.parent / "policies" / "credit-default.toml"
 TEXT = LIFECYCLE_FILE.read_text(encoding="utf-8")

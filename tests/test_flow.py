@@ -11,9 +11,9 @@ import pytest
 from tests.test_share_support import PASS, build_world
 from xinan.crypto import get_suite
 from xinan.errors import IntegrityError
+from xinan.formats.package import open_package_keys, open_sealed_value, verify_package
+from xinan.formats.release import open_release
 from xinan.keys import Keyring
-from xinan.package import open_package_keys, open_sealed_value, verify_package
-from xinan.release import open_release
 
 GRANTED = ("手机号码", "现住址")
 

@@ -18,7 +18,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xinan import grants as G
 from xinan.errors import (
     AccessDenied,
     ComplianceError,
@@ -27,6 +26,7 @@ from xinan.errors import (
     VerificationError,
     XinanError,
 )
+from xinan.formats import grant as G
 from xinan.keys import Identity, KdfParams, Keyring, PublicKeyInfo
 
 NOW = datetime(2026, 3, 2, 9, 30, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ import pytest
 
 from tests.test_share_support import World, build_world
 from xinan.identifiers import IdKind, find_identifiers
-from xinan.lifecycle import clear_identifier_kind, raiser_reference, read_correction
+from xinan.platform.lifecycle import clear_identifier_kind, raiser_reference, read_correction
 
 PUBLIC_FLAG = "异议标注"
 AUTHORITY = "枣庄市市场监督管理局"

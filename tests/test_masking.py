@@ -25,9 +25,9 @@ from xinan.masking import (
     pseudonym,
     scrub_text,
 )
-from xinan.policy import SubjectClass
-from xinan.provider import Validator
-from xinan.synth import Synth
+from xinan.policy.catalogue import SubjectClass
+from xinan.provider.jobs import Validator
+from xinan.provider.synth import Synth
 
 ROW: list[str] = []
 text_values = st.text(
@@ -83,7 +83,7 @@ def test_keep_examples(value, first, last, expected):
 
 def test_keep_fails_closed_on_wrong_shape():
     from xinan.masking import _SHAPES
-    from xinan.policy import FieldType
+    from xinan.policy.catalogue import FieldType
 
     op = op_keep(6, 4, "*", _SHAPES[FieldType.RESIDENT_ID])
     assert op("1101051949123100", ROW) == "*" * 16  # 16 characters is no resident ID

@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xinan import keys
-from xinan import package as P
 from xinan.crypto import get_suite
 from xinan.crypto.base import CryptoSuite
 from xinan.errors import (
@@ -27,6 +26,7 @@ from xinan.errors import (
     VerificationError,
     XinanError,
 )
+from xinan.formats import package as P
 
 NOW = datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
 SUITES = ["intl", "pq", "gm"]

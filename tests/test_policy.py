@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import POLICY_FILE
 from xinan.errors import PolicyError
-from xinan.policy import (
+from xinan.policy.catalogue import (
     FieldType,
     check_policy_text,
     default_policy_path,

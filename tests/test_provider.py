@@ -13,9 +13,9 @@ from tests.conftest import TODAY, FixedPseudonymKey
 from xinan.errors import InputError
 from xinan.identifiers import is_valid_resident_id
 from xinan.masking import MaskContext
-from xinan.provider import mask_file, scan_file
+from xinan.provider.jobs import mask_file, scan_file
+from xinan.provider.synth import Synth
 from xinan.records import open_writer
-from xinan.synth import Synth
 
 ALL = ("public", "gov_share", "querent", "internal", "submission")
 

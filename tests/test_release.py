@@ -14,12 +14,12 @@ import sqlite3
 import pytest
 
 from tests.test_share_support import PASS, build_world
-from xinan.destruction import residue_scan, sqlite_files
 from xinan.errors import IntegrityError, KeyringError, VerificationError
+from xinan.formats.package import open_package, verify_package
+from xinan.formats.release import MEMBERS, open_release
 from xinan.keys import Keyring
-from xinan.package import open_package, verify_package
-from xinan.release import MEMBERS, open_release
-from xinan.vault import Vault
+from xinan.platform.destruction import residue_scan, sqlite_files
+from xinan.platform.vault import Vault
 
 REASON = "异议核实后依法删除"
 
@@ -299,7 +299,7 @@ def test_release_for_another_querent_or_another_share_is_rejected(world):
 def _unwrap_as(identity, doc):
     import base64
 
-    from xinan import release as R
+    from xinan.formats import release as R
 
     aad = R._aad(doc)  # the associated data the file was wrapped with
     return identity.unwrap(base64.b64decode(doc["wrapped"]), R.INFO_RELEASE_KEY, aad)
@@ -387,10 +387,12 @@ def test_release_needs_the_unlocked_vault_and_writes_a_private_file(world):
 def test_a_failed_share_leaves_no_release_secret_and_its_grant_unused(world, monkeypatch):
     """The release secrets are written in the key store's transaction, committed with the
     share's bookkeeping: a share that fails midway leaves neither secrets nor a used grant."""
-    import xinan.vault
+    import xinan.platform.vault
 
     w = world
-    monkeypatch.setattr(xinan.vault, "_BATCH", 1)  # every secret row reaches the database at once
+    monkeypatch.setattr(
+        xinan.platform.vault, "_BATCH", 1
+    )  # every secret row reaches the database at once
     c = w.consent(w.subject)
     assert w.grant(w.subject, c).exit_code == 0
     keys = sqlite3.connect(w.vault / "keys.db", isolation_level=None)

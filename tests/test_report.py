@@ -1,4 +1,4 @@
-"""The subject access report (xinan/report.py, `xinan report subject`): from a real audit log
+"""The subject access report (xinan/auditor/subject_report.py, `xinan report subject`): from a real audit log
 written through Session.record, filtered by the subject's keyed pseudonym; the clear ID never
 appears in the output nor in the log."""
 
@@ -13,20 +13,20 @@ from click.testing import CliRunner
 
 import xinan.cli.lifecycle_cmds  # noqa: F401  registers destroy / report
 from tests.conftest import TODAY
+from xinan.access import init_audit_log, open_session
 from xinan.audit.log import read_entries
-from xinan.cli._app import app
-from xinan.errors import UsageError
-from xinan.identifiers import resident_id_check_char, uscc_check_char
-from xinan.keys import Keyring
-from xinan.masking import pseudonym
-from xinan.report import (
+from xinan.auditor.subject_report import (
     REPORT_PURPOSE,
     key_names,
     report_event,
     subject_pseudonym,
     subject_report,
 )
-from xinan.session import init_audit_log, open_session
+from xinan.cli._app import app
+from xinan.errors import UsageError
+from xinan.identifiers import resident_id_check_char, uscc_check_char
+from xinan.keys import Keyring
+from xinan.masking import pseudonym
 
 PASS = "correct horse battery staple"
 # Synthetic identities with correct check characters (GB 11643-1999, GB 32100-2015).

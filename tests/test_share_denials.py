@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.test_share_support import PASS, build_world
-from xinan.grants import querent_binding
+from xinan.formats.grant import querent_binding
 from xinan.keys import Keyring
 
 

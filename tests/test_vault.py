@@ -12,7 +12,7 @@ import pytest
 from tests.test_share_support import PASS, build_world
 from xinan.errors import IntegrityError, KeyringError
 from xinan.keys import Keyring
-from xinan.vault import Vault, parse_duration, resolve_fields
+from xinan.platform.vault import Vault, parse_duration, resolve_fields
 
 
 @pytest.fixture()
@@ -232,7 +232,7 @@ def test_helpers():
     with pytest.raises(Exception, match="duration"):
         parse_duration("1y")
     from tests.conftest import POLICY_FILE
-    from xinan.policy import load_policy
+    from xinan.policy.catalogue import load_policy
 
     pol = load_policy(POLICY_FILE)
     assert resolve_fields(pol, ["mobile", "现住址"]) == ("手机号码", "现住址")

@@ -8,7 +8,8 @@ whole values (``is_valid_*``, :func:`classify_value`) and inside free text such 
 处罚事由 (:func:`find_identifiers`).
 
 It does not own what happens to them: masking lives in :mod:`xinan.masking`, which field may be
-disclosed to whom lives in :mod:`xinan.policy`. Nothing here logs, and no exception message ever
+disclosed to whom lives in :mod:`xinan.policy.catalogue`. Nothing here logs, and no exception
+message ever
 contains the value that was checked (DEVELOPING.md, "Errors").
 
 Full-width forms (``１１０１…``, ``（０６３２）``, ``＠``) are treated as their ASCII

@@ -21,12 +21,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from xinan._codec import no_duplicates as _no_duplicates
 from xinan.crypto import CryptoSuite, PrivateKey, SuiteName, get_suite
 from xinan.crypto.compliance import Compliance
 from xinan.crypto.compliance import require as require_suite
 from xinan.errors import IntegrityError, KeyringError, UsageError, WrongPassphrase
 from xinan.fileio import write_bytes_atomic
-from xinan.strictjson import no_duplicates as _no_duplicates
 
 FORMAT = "xinan-key/1"
 PAIR_PREFIX = "xk1"

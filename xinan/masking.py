@@ -1,7 +1,7 @@
 """Masking operators and tiered per-audience views (docs/policy.md §7).
 
 This module owns turning policy rules into fast functions and applying them: one record, one
-audience, one view. It does not validate input (:mod:`xinan.provider` does, before masking) and
+audience, one view. It does not validate input (:mod:`xinan.provider.jobs` does, before masking) and
 holds no keys (a :class:`Pseudonymizer` is passed in).
 
 Every operator fails closed: a value too short or of the wrong shape for its pattern is masked
@@ -25,7 +25,7 @@ from typing import Protocol
 
 from xinan.errors import KeyringError, UsageError
 from xinan.identifiers import Found, IdKind, find_identifiers, split_chinese_name
-from xinan.policy import FieldSpec, FieldType, Policy, RecordKind, Rule, SubjectClass
+from xinan.policy.catalogue import FieldSpec, FieldType, Policy, RecordKind, Rule, SubjectClass
 
 # Names repeat heavily in real exports (张伟, 王芳 …): a bounded C-level cache in front of the
 # name check keeps name masking near the cost of slicing. It lives only in this process's
@@ -63,7 +63,7 @@ def pseudonym(key: Pseudonymizer, namespace: str, value: str) -> str:
 # Operators. Each factory returns an Op; each Op returns "" for "" (nothing to hide).
 
 # Type shapes for keep/mask, as allowed lengths: a value outside them is masked whole (fail
-# closed). Full validation happened before masking (xinan.provider); this is the cheap net.
+# closed). Full validation happened before masking (xinan.provider.jobs); this is the cheap net.
 _SHAPES: dict[FieldType, frozenset[int]] = {
     FieldType.RESIDENT_ID: frozenset({15, 18}),
     FieldType.MOBILE: frozenset({11}),

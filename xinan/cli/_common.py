@@ -10,11 +10,11 @@ from typing import Any, TypeVar
 
 import click
 
+from xinan.access import Session, open_session
 from xinan.cli._app import Env
 from xinan.errors import KeyringError, UsageError
 from xinan.masking import Pseudonymizer
-from xinan.policy import Policy
-from xinan.session import Session, open_session
+from xinan.policy.catalogue import Policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -153,7 +153,7 @@ def key_session(env: Env) -> Session | None:
     before any log: that bootstrap is the only time key commands run without an identity.
     Afterwards ``keygen`` and ``keys add`` need ``--as`` a sys-admin key (deny by default), and
     each is recorded (``key.generate`` / ``key.add``)."""
-    from xinan.session import AuditConfig
+    from xinan.access import AuditConfig
 
     if not AuditConfig.path_for(env.log_path()).exists():
         return None

@@ -12,6 +12,14 @@ from typing import Any
 
 import click
 
+from xinan.access import (
+    AuditConfig,
+    authenticate_reader,
+    init_audit_log,
+    load_audit_config,
+    log_verifiers,
+    note_verifier,
+)
 from xinan.audit.entry import looks_like_resident_id, parse_time
 from xinan.audit.errors import AuditViolation
 from xinan.audit.log import _last_record, filter_time, read_entries
@@ -22,14 +30,6 @@ from xinan.cli._app import app, emit, get_env, json_option, note
 from xinan.cli._common import read_passphrase
 from xinan.errors import AuditError, UsageError, VerificationError
 from xinan.keys import Keyring, read_public_file
-from xinan.session import (
-    AuditConfig,
-    authenticate_reader,
-    init_audit_log,
-    load_audit_config,
-    log_verifiers,
-    note_verifier,
-)
 
 __all__ = ["audit"]
 
@@ -205,7 +205,7 @@ def prune_cmd(log: Path | None, policy_path: Path | None, as_json: bool) -> None
     The pruning itself is recorded in the log.
     """
     from xinan.cli._common import open_cli_session, utc_now
-    from xinan.policy import load_policy
+    from xinan.policy.catalogue import load_policy
 
     env = get_env()
     pol = load_policy(policy_path)
@@ -244,9 +244,9 @@ def repair_cmd(log: Path | None, as_json: bool) -> None:
     Audit administrator only. The torn bytes are kept in <LOG>.torn-<offset> as evidence;
     nothing whole is ever removed, and `audit verify` passes again afterwards.
     """
+    from xinan.access import IdentityNoteSigner
     from xinan.audit.log import AuditLog
     from xinan.cli._common import utc_now
-    from xinan.session import IdentityNoteSigner
 
     env = get_env()
     path = _log(log)

@@ -1,7 +1,8 @@
 """``xinan destroy verify`` and ``xinan report subject``: the life cycle's proofs and reports.
 
-Parse, call :mod:`xinan.destruction` / :mod:`xinan.report`, render (docs/destruction.md §9).
-``xinan destroy --expired | --record ID`` runs :mod:`xinan.retention`'s destruction job.
+Parse, call :mod:`xinan.platform.destruction` / :mod:`xinan.auditor.subject_report`, render
+(docs/destruction.md §9).
+``xinan destroy --expired | --record ID`` runs :mod:`xinan.platform.retention`'s destruction job.
 """
 
 from __future__ import annotations
@@ -13,6 +14,13 @@ from pathlib import Path
 import click
 
 from xinan.audit.note import NoteVerifier, load_note_verifier
+from xinan.auditor.subject_report import (
+    key_names,
+    pseudonym_key_ids,
+    report_event,
+    subject_pseudonym,
+    subject_report,
+)
 from xinan.cli import _common
 from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import (
@@ -22,19 +30,12 @@ from xinan.cli._common import (
     today_option,
 )
 from xinan.cli.vault_cmds import _open_vault, vault_option
-from xinan.destruction import Rule, VerifiedCertificate, verify_certificate
 from xinan.errors import UsageError
 from xinan.keys import Keyring
-from xinan.policy import load_policy
-from xinan.report import (
-    key_names,
-    pseudonym_key_ids,
-    report_event,
-    subject_pseudonym,
-    subject_report,
-)
-from xinan.retention import DueRecord, expired_records
-from xinan.retention import destroy as destroy_records
+from xinan.platform.destruction import Rule, VerifiedCertificate, verify_certificate
+from xinan.platform.retention import DueRecord, expired_records
+from xinan.platform.retention import destroy as destroy_records
+from xinan.policy.catalogue import load_policy
 
 __all__ = ["destroy", "report"]
 

@@ -2,7 +2,8 @@
 ``xinan vault archive``, ``xinan dispute open|resolve|list``, ``xinan repair
 apply|approve|reject|list``.
 
-Parse, call :mod:`xinan.lifecycle`, render. Every command acts as ``--as`` and is refused to
+Parse, call :mod:`xinan.platform.lifecycle`, render. Every command acts as ``--as`` and is refused
+to
 other roles (the refusal is audited). The clock is :func:`xinan.cli._common.utc_now`; dates are
 taken in China Standard Time.
 """
@@ -19,7 +20,7 @@ from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import open_cli_session, policy_option
 from xinan.cli.vault_cmds import _open_vault, _platform, _pskey, vault_group, vault_option
 from xinan.errors import UsageError
-from xinan.lifecycle import (
+from xinan.platform.lifecycle import (
     DISPUTE_FLAG,
     TRACKS,
     DisclosureSummary,
@@ -40,8 +41,8 @@ from xinan.lifecycle import (
     require,
     resolve_dispute,
 )
-from xinan.policy import load_policy
-from xinan.vault import today_cst
+from xinan.platform.vault import today_cst
+from xinan.policy.catalogue import load_policy
 
 __all__ = ["dispute_group", "repair_group"]
 

@@ -12,12 +12,12 @@ from xinan.cli import _common
 from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import open_cli_session, policy_option, today_option, utc_now
 from xinan.errors import EXIT_PARTIAL, UsageError
-from xinan.grants import read_grant
+from xinan.formats.grant import read_grant
 from xinan.keys import Keyring
-from xinan.platform import open_submission_file, verify_package_file
-from xinan.policy import load_policy
-from xinan.provider import seal_audit_hook, seal_file
-from xinan.querent import WITHHELD, open_share_file
+from xinan.platform.submissions import open_submission_file, verify_package_file
+from xinan.policy.catalogue import load_policy
+from xinan.provider.jobs import seal_audit_hook, seal_file
+from xinan.querent.open_share import WITHHELD, open_share_file
 
 
 @app.command()

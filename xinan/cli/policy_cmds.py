@@ -8,7 +8,7 @@ import click
 
 from xinan.cli._app import app, emit, json_option
 from xinan.errors import EXIT_DATA
-from xinan.policy import check_policy_text, read_policy_file
+from xinan.policy.catalogue import check_policy_text, read_policy_file
 
 
 @app.group()
@@ -63,7 +63,7 @@ def policy_check(file: Path | None, as_json: bool) -> None:
 @json_option
 def policy_show(file: Path | None, kind: str | None, as_json: bool) -> None:
     """Show record kinds, their fields and the rule for each audience."""
-    from xinan.policy import load_policy
+    from xinan.policy.catalogue import load_policy
 
     pol = load_policy(file)
     kinds = [pol.kind(kind)] if kind else list(pol.kinds.values())

@@ -19,10 +19,10 @@ from xinan.cli._common import (
 )
 from xinan.errors import EXIT_PARTIAL, UsageError
 from xinan.masking import MaskContext, audiences_needing_pseudonyms
-from xinan.policy import load_policy
-from xinan.provider import mask_audit_hook, mask_file, match_header, record_scan, scan_file
+from xinan.policy.catalogue import load_policy
+from xinan.provider.jobs import mask_audit_hook, mask_file, match_header, record_scan, scan_file
+from xinan.provider.synth import KINDS, Synth
 from xinan.records import open_records, open_writer
-from xinan.synth import KINDS, Synth
 
 
 @app.command()

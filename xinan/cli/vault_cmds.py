@@ -2,7 +2,8 @@
 ``xinan consent add|revoke|list``, ``xinan grant issue|revoke|publish|list``, ``xinan share``,
 ``xinan release``.
 
-Parse, call :mod:`xinan.vault`, render. Every command acts as ``--as`` and is refused to other
+Parse, call :mod:`xinan.platform.vault`, render. Every command acts as ``--as`` and is refused to
+other
 roles (``Session.require``). Clear subject identifiers given on the command line are turned into
 keyed pseudonyms at once and never logged or stored.
 """
@@ -18,17 +19,16 @@ from typing import Any, TypeVar
 
 import click
 
+from xinan.access import Session, load_audit_config
 from xinan.cli import _common
 from xinan.cli._app import Env, app, emit, get_env, json_option
 from xinan.cli._common import open_cli_session, policy_option, read_passphrase
 from xinan.errors import AccessDenied, KeyringError, UsageError
-from xinan.grants import Consent, end_of_day_cst, write_grant
+from xinan.formats.grant import Consent, end_of_day_cst, write_grant
 from xinan.keys import Identity, Keyring, Role, SecretKey
-from xinan.lifecycle import check_text
 from xinan.masking import MaskContext, View
-from xinan.policy import Policy, load_policy
-from xinan.session import Session, load_audit_config
-from xinan.vault import (
+from xinan.platform.lifecycle import check_text
+from xinan.platform.vault import (
     StoredRecord,
     Vault,
     init_vault,
@@ -37,6 +37,7 @@ from xinan.vault import (
     resolve_vault_path,
     today_cst,
 )
+from xinan.policy.catalogue import Policy, load_policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEALED_MARK = "〔密封〕"  # a sealed value not opened for this view

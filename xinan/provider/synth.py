@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from faker import Faker
 
 from xinan.identifiers import resident_id_check_char, uscc_check_char
-from xinan.policy import Policy, RecordKind
+from xinan.policy.catalogue import Policy, RecordKind
 
 KINDS = ("penalty", "license", "person", "company")
 

@@ -8,7 +8,7 @@ name that pseudonym, and the audit event that records the report itself.
 
 Does not own: the log (:mod:`xinan.audit`: reading here is display-grade; integrity is
 ``xinan audit verify``'s job), pseudonyms (:func:`xinan.masking.pseudonym`), the session and
-its role check (``report.subject``: platform or audit-admin, :mod:`xinan.session`).
+its role check (``report.subject``: platform or audit-admin, :mod:`xinan.access`).
 """
 
 from __future__ import annotations

@@ -27,6 +27,8 @@ import jwt
 from jwt.algorithms import Algorithm
 from jwt.exceptions import InvalidKeyError, PyJWTError
 
+from xinan._codec import no_constant as _reject_constant
+from xinan._codec import no_duplicates as _no_duplicates
 from xinan.crypto import Compliance, CryptoSuite, PrivateKey, SuiteName, get_suite
 from xinan.crypto.compliance import require as require_suite
 from xinan.errors import (
@@ -39,8 +41,6 @@ from xinan.errors import (
 from xinan.fileio import write_bytes_atomic
 from xinan.identifiers import IdKind, find_identifiers
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
-from xinan.strictjson import no_constant as _reject_constant
-from xinan.strictjson import no_duplicates as _no_duplicates
 
 TYP = "xinan-grant+jwt"
 FORMAT = "xinan-grant/1"

@@ -2,8 +2,8 @@
 
 This module owns the row-level rules of collection: every input record ends up in an output or
 in the rejects file with its reason, and the counts add up (read = written + withheld +
-rejected, per audience). It uses :mod:`xinan.records` for I/O, :mod:`xinan.policy` for the
-rules and :mod:`xinan.masking` for the views; sealing is :mod:`xinan.package`'s.
+rejected, per audience). It uses :mod:`xinan.records` for I/O, :mod:`xinan.policy.catalogue` for the
+rules and :mod:`xinan.masking` for the views; sealing is :mod:`xinan.formats.package`'s.
 
 Validation normalises what it accepts (resident-ID check character upper-cased, mobile numbers
 without +86 or spaces, dates as YYYY-MM-DD) so that masks and pseudonyms see one canonical form.
@@ -23,8 +23,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from xinan.access import Session
 from xinan.errors import Counts, InputError, Location
 from xinan.fileio import atomic_writer
+from xinan.formats.package import PackageMeta, SealRecord, seal_package
 from xinan.identifiers import (
     IdKind,
     classify_value,
@@ -38,10 +40,8 @@ from xinan.identifiers import (
 )
 from xinan.keys import Identity, PublicKeyInfo
 from xinan.masking import MaskContext, View
-from xinan.package import PackageMeta, SealRecord, seal_package
-from xinan.policy import Category, FieldSpec, FieldType, Policy, RecordKind, SubjectClass
+from xinan.policy.catalogue import Category, FieldSpec, FieldType, Policy, RecordKind, SubjectClass
 from xinan.records import BadRow, Row, open_records, open_rejects, open_writer
-from xinan.session import Session
 
 _BAD_RESIDENT_ID = "not a valid resident ID (GB 11643-1999: check character, birth date, region)"
 BATCH_SIZE = 4096  # rows masked per View.apply_batch call: memory stays flat, loops stay in C

@@ -8,7 +8,7 @@ minimum disclosure period ends, when it must be deleted, when an objection must 
 
 It does not read records, keep state, or read the clock: the vault, the ``disclose``,
 ``repair``, ``dispute`` and ``destroy`` commands pass dates in and act on the answers. Working
-days come from :mod:`xinan.calendar_cn`.
+days come from :mod:`xinan.policy.calendar`.
 
 Periods follow 民法典 第二百零一条/第二百零二条: the start day is not counted, and a period of
 months or years ends on the corresponding day of the last month (the last day of that month
@@ -27,8 +27,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from xinan.calendar_cn import WorkCalendar
 from xinan.errors import PolicyError, PolicyProblem, UsageError, XinanError
+from xinan.policy.calendar import WorkCalendar
 
 # 网络安全法 第二十一条(三): network logs are kept "不少于六个月". Six consecutive calendar months
 # span 181 to 184 days (Jul–Dec and Aug–Jan are 184), so only 184 days is six months whatever
@@ -470,7 +470,7 @@ def dispute_deadline(
 
     Working-day tracks count working days after the day of receipt; the credit-reporting
     track counts calendar days and moves a last day off work to the next working day
-    (民法典 第二百零三条). Raises :class:`xinan.calendar_cn.CalendarRangeError` when the count
+    (民法典 第二百零三条). Raises :class:`xinan.policy.calendar.CalendarRangeError` when the count
     reaches a year the calendar does not cover.
     """
     rules = lifecycle.dispute
@@ -661,7 +661,8 @@ class _Checker:
 
 
 def _fmt_path(path: Sequence[Any], names: Mapping[tuple[Any, ...], str]) -> str:
-    """TOML path as in xinan.policy: ``disclosure.regime[1](ndrc-2023-58).class.minor``."""
+    """TOML path as in xinan.policy.catalogue:
+    ``disclosure.regime[1](ndrc-2023-58).class.minor``."""
     out = ""
     for i, p in enumerate(path):
         if isinstance(p, int):
@@ -682,7 +683,8 @@ def check_lifecycle(
 
     ``tables`` holds exactly those keys (pass ``{k: data[k] for k in LIFECYCLE_KEYS if k in
     data}``); any other key is reported. ``line_of`` maps a TOML path (a tuple, array elements
-    by index) to its line, e.g. ``xinan.policy._Locator(text).line``. Returns the rules (None
+    by index) to its line, e.g. ``xinan.policy.catalogue._Locator(text).line``. Returns the rules
+    (None
     when any problem is an error) and every problem with its TOML path.
     """
     c = _Checker(prefix, line_of)
@@ -702,13 +704,15 @@ def load_lifecycle_text(text: str, source: str = "<memory>") -> LifecycleRules:
     just those tables); raise :class:`PolicyError` naming every problem."""
     import tomllib
 
-    from xinan.policy import _Locator  # the policy's line finder, so lines match policy check
+    from xinan.policy.catalogue import (
+        _Locator,  # the policy's line finder, so lines match policy check
+    )
 
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(source, [PolicyProblem("(file)", f"not valid TOML: {exc}")]) from None
-    if "format" in data:  # a whole policy: its other tables are xinan.policy's to check
+    if "format" in data:  # a whole policy: its other tables are xinan.policy.catalogue's to check
         data = {k: data[k] for k in LIFECYCLE_KEYS if k in data}
     rules, problems = check_lifecycle(data, line_of=_Locator(text).line)
     if rules is None:

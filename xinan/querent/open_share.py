@@ -7,8 +7,9 @@ release file for a per-record share, the durable audit entry, and only then the 
 the granted fields of the released records, written atomically. Records the platform withheld
 (destroyed, or no longer releasable) are counted and not written.
 
-Does not own the formats (:mod:`xinan.package`, :mod:`xinan.grants`, :mod:`xinan.release`) nor
-the platform's side (:mod:`xinan.vault`). It never reads the clock: ``now`` is a parameter.
+Does not own the formats (:mod:`xinan.formats.package`, :mod:`xinan.formats.grant`,
+:mod:`xinan.formats.release`) nor
+the platform's side (:mod:`xinan.platform.vault`). It never reads the clock: ``now`` is a parameter.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from xinan.access import Session
 from xinan.errors import AccessDenied, IntegrityError, UsageError, VerificationError, XinanError
-from xinan.grants import (
+from xinan.formats.grant import (
     GrantClaims,
     GrantInvalid,
     GrantRejected,
@@ -29,11 +31,10 @@ from xinan.grants import (
     verify_grant,
     verify_revocations,
 )
+from xinan.formats.package import OpenedRecord, PackageInfo, open_package, verify_package
+from xinan.formats.release import Release, open_release
 from xinan.keys import Identity, Keyring
-from xinan.package import OpenedRecord, PackageInfo, open_package, verify_package
 from xinan.records import open_writer
-from xinan.release import Release, open_release
-from xinan.session import Session
 
 __all__ = ["WITHHELD", "ShareOpenResult", "check_share_against_grant", "open_share_file"]
 

@@ -7,7 +7,8 @@ Owns: writing a package (:func:`seal_package`, :func:`build_share_package`), che
 
 Does not own: primitives (every hash, AEAD, wrap and signature goes through a
 :class:`~xinan.crypto.base.CryptoSuite`), key files and the trust store (:mod:`xinan.keys`),
-masking and which fields are sealed (:mod:`xinan.policy`, :mod:`xinan.masking`), where output
+masking and which fields are sealed (:mod:`xinan.policy.catalogue`, :mod:`xinan.masking`), where
+output
 lands on disk (callers write through :func:`xinan.fileio.atomic_writer`).
 
 Performance (§9): nothing asymmetric happens per record; the package-key AEAD object is
@@ -28,6 +29,8 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import IO, Any, NamedTuple, Protocol
 
+from xinan._codec import no_constant as _reject_constant
+from xinan._codec import no_duplicates as _no_dup_object
 from xinan.crypto import get_suite
 from xinan.crypto.base import Aead, CryptoSuite, Hasher, PrivateKey, SuiteName
 from xinan.errors import (
@@ -37,8 +40,6 @@ from xinan.errors import (
     UsageError,
     VerificationError,
 )
-from xinan.strictjson import no_constant as _reject_constant
-from xinan.strictjson import no_duplicates as _no_dup_object
 
 __all__ = [
     "DEFAULT_LIMITS",

@@ -2,12 +2,14 @@
 
 Owns the byte layout of a release file — the release secrets ``R`` of one per-record share,
 encrypted to the share's querent and signed by the platform — building it (the platform's
-side, :meth:`xinan.vault.Vault.release`) and reading it (the querent's side,
-:mod:`xinan.querent`): canonical form, signature, the match with the verified share package,
+side, :meth:`xinan.platform.vault.Vault.release`) and reading it (the querent's side,
+:mod:`xinan.querent.open_share`): canonical form, signature, the match with the verified share
+package,
 unwrapping and parsing, in the spec's order.
 
 Does not own deciding *which* secrets are released (the vault), the share format
-(:mod:`xinan.package`) or the grant checks. It never reads the clock: ``now`` is a parameter.
+(:mod:`xinan.formats.package`) or the grant checks. It never reads the clock: ``now`` is a
+parameter.
 A :class:`Release` keeps its secrets out of ``repr``; nothing here logs a secret.
 """
 
@@ -22,12 +24,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from xinan._codec import no_duplicates as _no_dup
 from xinan.crypto import get_suite
 from xinan.crypto.base import CryptoSuite
 from xinan.errors import IntegrityError, KeyringError, UsageError, VerificationError
+from xinan.formats.package import RELEASE_SECRET_LEN, PackageInfo, enc
 from xinan.keys import Identity, PublicKeyInfo, Role
-from xinan.package import RELEASE_SECRET_LEN, PackageInfo, enc
-from xinan.strictjson import no_duplicates as _no_dup
 
 FORMAT = "xinan-release/1"
 _L = FORMAT.encode("ascii")
@@ -80,7 +82,8 @@ class Release:
     secrets: Mapping[str, bytes] = field(repr=False)
 
     def lookup(self) -> Callable[[str, str], bytes | None]:
-        """The ``ReleaseLookup`` for :func:`xinan.package.open_package`: ``R`` for a released
+        """The ``ReleaseLookup`` for :func:`xinan.formats.package.open_package`: ``R`` for a
+        released
         record of this share, None (withheld, docs/package.md §6.3) for any other."""
         secrets = dict(self.secrets)
         share = self.share_id

@@ -7,9 +7,10 @@ status changes they make to records (``disputed_at``, ``repaired_at``, ``archive
 checks that guard them, and their audit entries.
 
 Does not own: the rules (windows, minimum periods, deadlines are computed by
-:mod:`xinan.disclosure` from the policy's life-cycle tables; working days by
-:mod:`xinan.calendar_cn`), masking (:mod:`xinan.masking`), the vault's storage
-(:mod:`xinan.vault`), destruction (:mod:`xinan.destruction`), the command line. It never reads
+:mod:`xinan.policy.periods` from the policy's life-cycle tables; working days by
+:mod:`xinan.policy.calendar`), masking (:mod:`xinan.masking`), the vault's storage
+(:mod:`xinan.platform.vault`), destruction (:mod:`xinan.platform.destruction`), the command line.
+It never reads
 the clock: ``now`` and the dates are parameters.
 
 Nothing here stores or logs a clear identifier: sealed values needed by a public rule (e.g. a
@@ -34,9 +35,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from xinan.access import PERMISSIONS, Session
 from xinan.audit.entry import looks_like_resident_id
-from xinan.calendar_cn import WorkCalendar
-from xinan.disclosure import (
+from xinan.errors import AccessDenied, UsageError
+from xinan.identifiers import IdKind, classify_value, find_identifiers
+from xinan.keys import Role
+from xinan.masking import MaskContext, View
+from xinan.platform.vault import FACT_KEYS, MAX_AUDIT_RECORD_IDS, StoredRecord, Vault
+from xinan.policy.calendar import WorkCalendar
+from xinan.policy.catalogue import FieldType, Policy, RecordKind, SubjectClass
+from xinan.policy.periods import (
     COL_DECISION_DATE,
     COL_DECLARED_END,
     COL_SEVERITY,
@@ -50,15 +58,8 @@ from xinan.disclosure import (
     facts_from_row,
     repair_earliest,
 )
-from xinan.errors import AccessDenied, UsageError
-from xinan.identifiers import IdKind, classify_value, find_identifiers
-from xinan.keys import Role
-from xinan.masking import MaskContext, View
-from xinan.policy import FieldType, Policy, RecordKind, SubjectClass
-from xinan.provider import _checker
+from xinan.provider.jobs import _checker
 from xinan.records import open_writer
-from xinan.session import PERMISSIONS, Session
-from xinan.vault import FACT_KEYS, MAX_AUDIT_RECORD_IDS, StoredRecord, Vault
 
 __all__ = [
     "DISPUTE_FLAG",

@@ -5,8 +5,8 @@ This module owns the order of a destruction (docs/destruction.md §2): select th
 the digests of what will be destroyed, shred the key store with the audit entry written
 inside the same transaction (nothing is destroyed unless the entry is durable), tombstone the
 sealed data, and sign a destruction certificate that names the audit entry. The certificate
-format and the shredding primitives are :mod:`xinan.destruction`'s; the retention rule is
-:mod:`xinan.disclosure`'s; the store is :mod:`xinan.vault`'s.
+format and the shredding primitives are :mod:`xinan.platform.destruction`'s; the retention rule is
+:mod:`xinan.policy.periods`'s; the store is :mod:`xinan.platform.vault`'s.
 
 Destroying needs no key: the record key is gone once its key-store row is shredded, and with it
 every field key derived from it — in this vault, in its backups and in any share package that
@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from xinan.destruction import (
+from xinan.access import Session
+from xinan.errors import UsageError
+from xinan.fileio import write_bytes_atomic
+from xinan.platform.destruction import (
     DestroyedRecord,
     Destruction,
     Rule,
@@ -33,12 +36,9 @@ from xinan.destruction import (
     shred_many,
     sign_certificate,
 )
-from xinan.disclosure import PenaltyFacts, retention_end, severity_from_label
-from xinan.errors import UsageError
-from xinan.fileio import write_bytes_atomic
-from xinan.policy import Policy
-from xinan.session import Session
-from xinan.vault import StoredRecord, Vault
+from xinan.platform.vault import StoredRecord, Vault
+from xinan.policy.catalogue import Policy
+from xinan.policy.periods import PenaltyFacts, retention_end, severity_from_label
 
 MAX_PER_CERTIFICATE = 10_000  # an audit entry lists at most 10,000 record ids
 

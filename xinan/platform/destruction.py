@@ -7,9 +7,10 @@ the content-addressed id, §3.7 signing, §4 the audit entry a destruction write
 Owns: the ``xinan-destruction/1`` format, the checks on it, and the SQLite primitives the vault
 calls to destroy rows (``shred``/``purge``) and that tests use to prove it (``residue_scan``).
 
-Does not own: which records are due (:mod:`xinan.disclosure` computes ``keep_until``), the vault's
-tables and its destroy command (:mod:`xinan.vault`), the audit log (:mod:`xinan.audit`; the
-caller records the entry through its :class:`~xinan.session.Session`), primitives
+Does not own: which records are due (:mod:`xinan.policy.periods` computes ``keep_until``), the
+vault's
+tables and its destroy command (:mod:`xinan.platform.vault`), the audit log (:mod:`xinan.audit`; the
+caller records the entry through its :class:`~xinan.access.Session`), primitives
 (:mod:`xinan.crypto`).
 """
 
@@ -30,6 +31,9 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from xinan._codec import no_constant as _no_constant
+from xinan._codec import no_duplicates as _no_duplicates
+from xinan.access import PERMISSIONS, load_audit_config, note_verifier
 from xinan.audit.checkpoint import Checkpoint, open_checkpoint
 from xinan.audit.entry import canonical_json, looks_like_resident_id, parse_entry
 from xinan.audit.merkle import get_hash, verify_consistency, verify_inclusion
@@ -43,12 +47,9 @@ from xinan.errors import (
     VerificationError,
     XinanError,
 )
-from xinan.grants import ClearIdentifierRefused
+from xinan.formats.grant import ClearIdentifierRefused
 from xinan.identifiers import IdKind, find_identifiers
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
-from xinan.session import PERMISSIONS, load_audit_config, note_verifier
-from xinan.strictjson import no_constant as _no_constant
-from xinan.strictjson import no_duplicates as _no_duplicates
 
 __all__ = [
     "FORMAT",

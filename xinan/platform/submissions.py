@@ -3,8 +3,8 @@
 This module owns what the platform does with a package file as a whole: checking it against
 the trust store, and opening a submission so that its audit entry is durable before any
 plaintext exists (GB/T 22239-2019 8.1.4.3; issue 5: "an open has its entry durably written
-before any plaintext is"). The format is :mod:`xinan.package`'s; the vault is
-:mod:`xinan.vault`'s.
+before any plaintext is"). The format is :mod:`xinan.formats.package`'s; the vault is
+:mod:`xinan.platform.vault`'s.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from xinan.access import Session
 from xinan.errors import XinanError
+from xinan.formats.package import OpenedRecord, PackageInfo, open_package, verify_package
 from xinan.keys import Identity, Keyring
-from xinan.package import OpenedRecord, PackageInfo, open_package, verify_package
 from xinan.records import open_writer
-from xinan.session import Session
 
 
 def verify_package_file(path: Path, keyring: Keyring) -> PackageInfo:

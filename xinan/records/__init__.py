@@ -10,8 +10,8 @@ Memory stays flat whatever the file size: records are read one at a time, one re
 capped (``max_record_chars``), and nothing accumulates across records.
 
 It does not own what the columns mean: whether a header matches a layout, whether a value is a
-valid identifier, and what to mask are the policy layer's business (:mod:`xinan.policy`,
-:mod:`xinan.provider`). A file that cannot be used as a whole raises :class:`InputError` at
+valid identifier, and what to mask are the policy layer's business (:mod:`xinan.policy.catalogue`,
+:mod:`xinan.provider.jobs`). A file that cannot be used as a whole raises :class:`InputError` at
 open; a record that cannot be used becomes a :class:`BadRow` and reading goes on.
 
 No message, ``repr`` or reason carries a value from a record: they name files, rows and

@@ -2,7 +2,7 @@
 
 This module owns parsing and checking a policy and the models every later step reads (record
 kinds, fields, audience rules, prohibited and consent-gated categories). It does not mask or
-validate data itself: :mod:`xinan.masking` compiles the rules, :mod:`xinan.provider` applies
+validate data itself: :mod:`xinan.masking` compiles the rules, :mod:`xinan.provider.jobs` applies
 the validation.
 
 Every problem is collected, not just the first, and each names its place: the line in the file
@@ -23,8 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from xinan.disclosure import LIFECYCLE_KEYS, LifecycleRules, check_lifecycle
 from xinan.errors import PolicyError, PolicyProblem, UsageError
+from xinan.policy.periods import LIFECYCLE_KEYS, LifecycleRules, check_lifecycle
 
 FORMAT = "xinan-policy/2"
 # /1: catalogue, classification and audiences. /2 adds the life-cycle tables (disclosure

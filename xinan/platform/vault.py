@@ -6,10 +6,11 @@ masked views of stored records, consents and grants at rest with the one-grant-o
 guard (§7), building share packages for a verified grant with a release secret per record (§8),
 and releasing those secrets to the querent for the records still shareable (§8.1).
 
-Does not own: the package format (:mod:`xinan.package`), the grant format and its checks
-(:mod:`xinan.grants`), masking (:mod:`xinan.masking`), key files (:mod:`xinan.keys`), the
-querent's side (:mod:`xinan.querent`), the lifecycle rules that later set the status columns
-(:mod:`xinan.disclosure`, issue 7). It never reads the clock: ``now`` is a parameter.
+Does not own: the package format (:mod:`xinan.formats.package`), the grant format and its checks
+(:mod:`xinan.formats.grant`), masking (:mod:`xinan.masking`), key files (:mod:`xinan.keys`), the
+querent's side (:mod:`xinan.querent.open_share`), the lifecycle rules that later set the status
+columns
+(:mod:`xinan.policy.periods`, issue 7). It never reads the clock: ``now`` is a parameter.
 
 Nothing here stores or logs a clear identifier or a clear sensitive value: sealed fields stay
 the provider's ciphertexts, subject identifiers become keyed pseudonyms at once, and plaintext
@@ -32,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
 
+from xinan.access import Session
 from xinan.crypto import get_suite
 from xinan.crypto.base import Aead, CryptoSuite, SuiteName
 from xinan.errors import (
@@ -44,7 +46,7 @@ from xinan.errors import (
     XinanError,
 )
 from xinan.fileio import atomic_writer, write_bytes_atomic
-from xinan.grants import (
+from xinan.formats.grant import (
     Consent,
     Grant,
     GrantClaims,
@@ -63,10 +65,7 @@ from xinan.grants import (
     sign_revocations,
     verify_grant,
 )
-from xinan.identifiers import is_valid_resident_id, is_valid_uscc
-from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
-from xinan.masking import MaskContext, Pseudonymizer, View, pseudonym
-from xinan.package import (
+from xinan.formats.package import (
     RELEASE_SECRET_LEN,
     KeyedRecord,
     PackageInfo,
@@ -79,9 +78,11 @@ from xinan.package import (
     open_sealed_value,
     verify_package,
 )
-from xinan.policy import Policy, RecordKind, SubjectClass
-from xinan.release import build_release
-from xinan.session import Session
+from xinan.formats.release import build_release
+from xinan.identifiers import is_valid_resident_id, is_valid_uscc
+from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
+from xinan.masking import MaskContext, Pseudonymizer, View, pseudonym
+from xinan.policy.catalogue import Policy, RecordKind, SubjectClass
 
 FORMAT = "xinan-vault/1"
 SCHEMA_VERSION = 1
@@ -109,7 +110,7 @@ FACT_KEYS = {
     "declared_end": "disclose_until",
 }
 STATUS_COLUMNS = ("disputed_at", "repaired_at", "archived_at", "destroyed_at")
-# Objections and repairs (issue 7, xinan.lifecycle; docs/vault.md §12): tables added to
+# Objections and repairs (issue 7, xinan.platform.lifecycle; docs/vault.md §12): tables added to
 # schema version 1 with IF NOT EXISTS, created on first use, so older vaults open unchanged.
 LIFECYCLE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS disputes(
@@ -881,7 +882,9 @@ class Vault:
         if pid not in cache:
             cache[pid] = self._package_fields(pid)
         clear_f, sealed_f = cache[pid]
-        destroyed = r[16] is not None  # a tombstone (xinan.retention): no data, no ciphertexts
+        destroyed = (
+            r[16] is not None
+        )  # a tombstone (xinan.platform.retention): no data, no ciphertexts
         clear = {} if destroyed else dict(zip(clear_f, json.loads(r[5]), strict=True))
         return StoredRecord(
             record_id=r[0],
@@ -949,7 +952,8 @@ class Vault:
         return int(self._db.execute("SELECT count(*) FROM records").fetchone()[0])
 
     def connections(self) -> tuple[sqlite3.Connection, sqlite3.Connection]:
-        """(vault.db, keys.db), for the destruction job (xinan.retention), which shreds rows in
+        """(vault.db, keys.db), for the destruction job (xinan.platform.retention), which shreds
+        rows in
         both: destroying needs no key at all, so it works without :meth:`unlock`."""
         return self._db, self._keys
 
@@ -974,7 +978,7 @@ class Vault:
 
     def lifecycle_db(self) -> sqlite3.Connection:
         """vault.db with the objection and repair tables (§12) created when missing, for
-        :mod:`xinan.lifecycle`, which writes inside :meth:`transaction`."""
+        :mod:`xinan.platform.lifecycle`, which writes inside :meth:`transaction`."""
         if not self._db.in_transaction:
             for stmt in LIFECYCLE_SCHEMA.split(";"):
                 if stmt.strip():

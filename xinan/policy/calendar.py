@@ -2,7 +2,7 @@
 
 This module owns the working-day calendar and the arithmetic of periods counted on it
 (objection deadlines, docs/disclosure.md §5). It does not know what a deadline is *for*: the
-lengths (3 or 7 working days, 20 days) are policy values read by :mod:`xinan.disclosure`.
+lengths (3 or 7 working days, 20 days) are policy values read by :mod:`xinan.policy.periods`.
 
 The calendar is data, never a rule: the State Council publishes each year's schedule in
 November (国务院办公厅关于XXXX年部分节假日安排的通知), with holidays that move weekends around
