@@ -14,6 +14,7 @@ from xinan.access import Session, open_session
 from xinan.cli._app import Env
 from xinan.errors import KeyringError, UsageError
 from xinan.masking import Pseudonymizer
+from xinan.platform import Platform, PlatformContext
 from xinan.policy.catalogue import Policy
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -173,3 +174,21 @@ def parse_datetime(value: str) -> datetime:
         raise UsageError(
             f"not a date/time: {value!r}", hint="use ISO 8601, e.g. 2026-01-31T12:00:00+08:00"
         ) from None
+
+
+def open_platform(env: Env, vault_dir: Path | None, policy_path: Path | None = None) -> Platform:
+    """The platform opened as ``--as``: the library checks roles and writes every audit
+    entry; the command only renders what it returns."""
+    from xinan.keys import Keyring
+
+    return Platform.open(
+        PlatformContext(
+            vault=vault_dir,
+            keyring=Keyring(env.keyring),
+            identity=env.identity,
+            passphrase=read_passphrase,
+            clock=utc_now,
+            audit_log=env.audit_log,
+            policy=policy_path,
+        )
+    )

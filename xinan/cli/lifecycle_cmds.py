@@ -21,20 +21,18 @@ from xinan.auditor.subject_report import (
     subject_pseudonym,
     subject_report,
 )
-from xinan.cli import _common
 from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import (
     load_pseudonymizers,
     open_cli_session,
+    open_platform,
     policy_option,
     today_option,
 )
-from xinan.cli.vault_cmds import _open_vault, vault_option
+from xinan.cli.vault_cmds import vault_option
 from xinan.errors import UsageError
 from xinan.keys import Keyring
-from xinan.platform.destruction import Rule, VerifiedCertificate, verify_certificate
-from xinan.platform.retention import DueRecord, expired_records
-from xinan.platform.retention import destroy as destroy_records
+from xinan.platform.destruction import VerifiedCertificate, verify_certificate
 from xinan.policy.catalogue import load_policy
 
 __all__ = ["destroy", "report"]
@@ -90,45 +88,16 @@ def destroy(
     """
     if ctx.invoked_subcommand is not None:
         return
-    if expired == bool(records):
-        raise UsageError(
-            "say what to destroy: --expired, or --record ID --reason TEXT",
-            hint="check a certificate with `xinan destroy verify CERT [--audit-log LOG]`",
-        )
-    env = get_env()
-    pol = load_policy(policy_path)
     try:
         day = date.fromisoformat(as_of) if as_of else _today()
     except ValueError:
         raise UsageError(f"not a date: {as_of!r}", hint="use YYYY-MM-DD") from None
-    with open_cli_session(env, "destroy") as session, _open_vault(vault_dir) as vault:
-        if expired:
-            due = list(expired_records(vault, pol, day))
-            rule = Rule.retention(
-                citation=pol.lifecycle.retention.citation if pol.lifecycle else "", as_of=day
-            )
-        else:
-            if not reason:
-                raise UsageError("--record needs --reason TEXT (recorded in the certificate)")
-            due = []
-            for rid in records:
-                rec = vault.get(rid)
-                if rec.status.get("destroyed_at"):
-                    raise UsageError(f"record {rid!r} was already destroyed")
-                due.append(DueRecord(rec, None))
-            rule = Rule.manual(reason, today=day)
-        if not due:
-            emit(as_json, {"destroyed": 0, "as_of": day.isoformat()}, f"nothing due on {day}")
-            return
-        result = destroy_records(
-            vault,
-            session,
-            due,
-            rule=rule,
-            log_path=env.log_path(),
-            now=_common.utc_now(),
-            out=output,
-        )
+    with open_platform(get_env(), vault_dir, policy_path) as p:
+        done = p.destroy(expired=expired, records=records, reason=reason, as_of=day, output=output)
+    rule, result = done.rule, done.result
+    if result is None:
+        emit(as_json, {"destroyed": 0, "as_of": day.isoformat()}, f"nothing due on {day}")
+        return
     emit(
         as_json,
         {

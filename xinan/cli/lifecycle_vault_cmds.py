@@ -15,11 +15,9 @@ from pathlib import Path
 
 import click
 
-from xinan.cli import _common
 from xinan.cli._app import app, emit, get_env, json_option
-from xinan.cli._common import open_cli_session, policy_option
-from xinan.cli.vault_cmds import _open_vault, _platform, _pskey, vault_group, vault_option
-from xinan.errors import UsageError
+from xinan.cli._common import open_platform, policy_option
+from xinan.cli.vault_cmds import vault_group, vault_option
 from xinan.platform.lifecycle import (
     DISPUTE_FLAG,
     TRACKS,
@@ -28,32 +26,11 @@ from xinan.platform.lifecycle import (
     DisputedPolicy,
     Outcome,
     Repair,
-    apply_repair,
-    approve_repair,
-    archive_entries,
-    disclose,
-    list_disputes,
-    list_repairs,
-    open_dispute,
-    raiser_reference,
     read_correction,
-    reject_repair,
-    require,
-    resolve_dispute,
 )
-from xinan.platform.vault import today_cst
-from xinan.policy.catalogue import load_policy
+from xinan.platform.service import parse_day
 
 __all__ = ["dispute_group", "repair_group"]
-
-
-def _day(value: str | None, what: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{what}: not a date: {value!r}", hint="use YYYY-MM-DD") from None
 
 
 # ============================================================================================
@@ -126,32 +103,14 @@ def vault_disclose(
       xinan --as platform vault disclose --audience public -o public.csv
       xinan --as platform vault disclose --as-of 2026-04-01 -o public-0401.csv --json
     """
-    env = get_env()
-    pol = load_policy(policy_path)
-    now = _common.utc_now()
-    today = today_cst(now)
-    day = _day(as_of, "--as-of") or today
-    if day < today and not historical:
-        # a past date re-creates an old public view, which would show again records whose
-        # disclosure window has ended since (docs/lifecycle.md)
-        raise UsageError(
-            f"--as-of {day} is in the past: that view can hold records whose window has ended",
-            hint="pass --historical to make it for review (never publish it), or omit --as-of",
-        )
-    with open_cli_session(env, "vault.disclose") as session, _open_vault(vault_dir) as v:
-        v.check_policy(pol)
-        v.unlock(_platform(env, session, v))
-        s = disclose(
-            v,
-            pol,
+    with open_platform(get_env(), vault_dir, policy_path) as p:
+        s = p.disclose(
             output,
-            as_of=day,
-            session=session,
-            now=now,
-            today=today,
+            as_of=parse_day(as_of, "--as-of"),
+            historical=historical,
             kind=kind,
             audience=audience,
-            disputed=DisputedPolicy(disputed),
+            disputed=disputed,
             encoding=encoding,
         )
     emit(as_json, s.to_json(), lambda: _disclose_text(s))
@@ -168,14 +127,8 @@ def vault_archive(vault_dir: Path | None, as_json: bool) -> None:
     Examples:
       xinan --as auditadm vault archive --json
     """
-    env = get_env()
-    with open_cli_session(env, "vault.archive") as session, _open_vault(vault_dir) as v:
-        rows = list(archive_entries(v))
-        session.record(
-            "open",
-            objects={"ref": f"vault:{v.config.id}:archive", "counts": {"records": len(rows)}},
-            why={"purpose": "audit"},
-        )
+    with open_platform(get_env(), vault_dir) as p:
+        rows = p.archive()
     if as_json:
         emit(True, {"records": rows})
         return
@@ -255,33 +208,16 @@ def dispute_open(
       xinan --as platform dispute open r3k… --reason 罚款已缴清 --by 91370400MA3C5Y8X2K
       xinan --as platform dispute open r3k… --reason 非本单位 --by 枣庄市市场监管局 --track assisted
     """
-    env = get_env()
-    pol = load_policy(policy_path)
-    now = _common.utc_now()
-    today = today_cst(now)
-    day = _day(received, "--received") or today
-    if day > today:
-        raise UsageError(f"--received {day} is in the future")
-    with open_cli_session(env, "dispute") as session, _open_vault(vault_dir) as v:
-        v.check_policy(pol)
-
-        def pseudonymize(clear: str) -> str:
-            return v.subject_pseudonym(_pskey(env, v), pol, clear)
-
-        raiser, _ = raiser_reference(by, today=today, pseudonymize=pseudonymize)
-        del by
-        d = open_dispute(
-            v,
-            pol,
+    with open_platform(get_env(), vault_dir, policy_path) as p:
+        d = p.open_dispute(
             record_id,
             reason=reason,
-            raised_by=raiser,
-            track=TRACKS[track],
-            received=day,
-            session=session,
-            now=now,
-            today=today,
+            by=by,
+            track=track,
+            received=parse_day(received, "--received"),
         )
+        today = p.today()
+    del by
     emit(
         as_json,
         d.to_json(today),
@@ -321,21 +257,9 @@ def dispute_resolve(
       xinan --as secadm dispute resolve d1f… --outcome upheld
       xinan --as secadm dispute resolve d1f… --outcome corrected --correction fix.json
     """
-    env = get_env()
-    pol = load_policy(policy_path)
-    now = _common.utc_now()
     fix = read_correction(correction) if correction is not None else None
-    with open_cli_session(env, "dispute") as session, _open_vault(vault_dir) as v:
-        d = resolve_dispute(
-            v,
-            pol,
-            dispute_id,
-            outcome=Outcome(outcome),
-            correction=fix,
-            session=session,
-            now=now,
-            today=today_cst(now),
-        )
+    with open_platform(get_env(), vault_dir, policy_path) as p:
+        d = p.resolve_dispute(dispute_id, outcome=outcome, correction=fix)
     extra = f"; corrected {', '.join(d.corrected_fields)}" if d.corrected_fields else ""
     if d.outcome == Outcome.REMOVED:
         extra += "; the record left every view (destroy it with xinan destroy --record)"
@@ -361,15 +285,9 @@ def dispute_list(
     Examples:
       xinan --as platform dispute list --overdue --json
     """
-    env = get_env()
-    day = _day(as_of, "--as-of") or today_cst(_common.utc_now())
-    with open_cli_session(env, "dispute") as session, _open_vault(vault_dir) as v:
-        rows = list_disputes(v, as_of=day, overdue_only=overdue, open_only=open_only)
-        session.record(
-            "open",
-            objects={"ref": f"vault:{v.config.id}:disputes", "counts": {"disputes": len(rows)}},
-            why={"purpose": "inspection"},
-        )
+    with open_platform(get_env(), vault_dir) as p:
+        day = parse_day(as_of, "--as-of") or p.today()
+        rows = p.disputes(as_of=day, overdue_only=overdue, open_only=open_only)
     if as_json:
         emit(True, {"as_of": day.isoformat(), "disputes": [d.to_json(day) for d in rows]})
         return
@@ -426,21 +344,9 @@ def repair_apply(
     Examples:
       xinan --as platform repair apply r3k… --commitment paper:2026-118 --obligations-met
     """
-    env = get_env()
-    pol = load_policy(policy_path)
-    now = _common.utc_now()
-    with open_cli_session(env, None) as session, _open_vault(vault_dir) as v:
-        require(session, "repair.apply")
-        r = apply_repair(
-            v,
-            pol,
-            record_id,
-            commitment=commitment,
-            obligations_met=obligations_met,
-            evidence=evidence,
-            session=session,
-            now=now,
-            today=today_cst(now),
+    with open_platform(get_env(), vault_dir, policy_path) as p:
+        r = p.apply_repair(
+            record_id, commitment=commitment, obligations_met=obligations_met, evidence=evidence
         )
     emit(as_json, r.to_json(), _repair_text(r))
 
@@ -460,11 +366,8 @@ def repair_approve(
     Examples:
       xinan --as secadm repair approve f4a…
     """
-    env = get_env()
-    pol = load_policy(policy_path)
-    now = _common.utc_now()
-    with open_cli_session(env, "repair") as session, _open_vault(vault_dir) as v:
-        r = approve_repair(v, pol, repair_id, session=session, now=now, today=today_cst(now))
+    with open_platform(get_env(), vault_dir, policy_path) as p:
+        r = p.approve_repair(repair_id)
     emit(as_json, r.to_json(), _repair_text(r) + "; record archived")
 
 
@@ -478,13 +381,8 @@ def repair_reject(
     repair_id: str, vault_dir: Path | None, reason: str, policy_path: Path | None, as_json: bool
 ) -> None:
     """Reject an application with a reason; the record stays as it was. Role sec-admin."""
-    env = get_env()
-    pol = load_policy(policy_path)
-    now = _common.utc_now()
-    with open_cli_session(env, "repair") as session, _open_vault(vault_dir) as v:
-        r = reject_repair(
-            v, pol, repair_id, reason=reason, session=session, now=now, today=today_cst(now)
-        )
+    with open_platform(get_env(), vault_dir, policy_path) as p:
+        r = p.reject_repair(repair_id, reason=reason)
     emit(as_json, r.to_json(), _repair_text(r))
 
 
@@ -493,12 +391,8 @@ def repair_reject(
 @json_option
 def repair_list(vault_dir: Path | None, as_json: bool) -> None:
     """List repair applications and decisions. Role sec-admin."""
-    env = get_env()
-    with open_cli_session(env, "repair") as session, _open_vault(vault_dir) as v:
-        rows = list_repairs(v)
-        session.record(
-            "open", objects={"ref": f"vault:{v.config.id}:repairs", "counts": {"rows": len(rows)}}
-        )
+    with open_platform(get_env(), vault_dir) as p:
+        rows = p.repairs()
     if as_json:
         emit(True, {"repairs": [r.to_json() for r in rows]})
         return

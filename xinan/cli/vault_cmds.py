@@ -10,37 +10,23 @@ keyed pseudonyms at once and never logged or stored.
 
 from __future__ import annotations
 
-import itertools
-import secrets
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from xinan.access import Session, load_audit_config
-from xinan.cli import _common
-from xinan.cli._app import Env, app, emit, get_env, json_option
-from xinan.cli._common import open_cli_session, policy_option, read_passphrase
-from xinan.errors import AccessDenied, KeyringError, UsageError
-from xinan.formats.grant import Consent, end_of_day_cst, write_grant
-from xinan.keys import Identity, Keyring, Role, SecretKey
-from xinan.masking import MaskContext, View
-from xinan.platform.lifecycle import check_text
-from xinan.platform.vault import (
-    StoredRecord,
-    Vault,
-    init_vault,
-    parse_duration,
-    resolve_fields,
-    resolve_vault_path,
-    today_cst,
-)
-from xinan.policy.catalogue import Policy, load_policy
+from xinan.cli._app import app, emit, get_env, json_option
+from xinan.cli._common import open_platform, policy_option, read_passphrase, utc_now
+from xinan.errors import UsageError
+from xinan.keys import Keyring
+from xinan.platform import create_vault
+from xinan.platform.records_ops import SEALED_MARK, RecordView
+from xinan.platform.vault import parse_duration
 
 F = TypeVar("F", bound=Callable[..., Any])
-SEALED_MARK = "〔密封〕"  # a sealed value not opened for this view
+__all__ = ["SEALED_MARK", "vault_group", "vault_option"]
 
 
 def vault_option(f: F) -> F:
@@ -52,53 +38,6 @@ def vault_option(f: F) -> F:
         default=None,
         help="Vault directory (else $XINAN_VAULT).",
     )(f)
-
-
-def _now() -> datetime:
-    return _common.utc_now()
-
-
-def _open_vault(vault_dir: Path | None) -> Vault:
-    """Open the vault, refusing an audit log other than the one it was set up with: whoever
-    runs a command must not choose where (or whether) its audit entries go."""
-    vault = Vault.open(resolve_vault_path(vault_dir))
-    log = get_env().log_path()
-    cfg = load_audit_config(log)
-    c = vault.config
-    if (cfg.origin, cfg.log_key_id, str(log.resolve())) != (
-        c.audit_origin,
-        c.audit_key_id,
-        c.audit_path,
-    ):
-        vault.close()
-        raise AccessDenied(
-            f"{log} is not this vault's audit log (the vault logs to {vault.config.audit_origin})",
-            rule="vault:audit-log",
-            hint="point --audit-log (or XINAN_AUDIT_LOG) at the vault's own log",
-        )
-    return vault
-
-
-def _platform(env: Env, session: Session, vault: Vault) -> Identity:
-    """The vault's platform identity, unlocked: the session's own when the actor is the
-    platform, else unlocked separately (its passphrase; two people may be needed)."""
-    cfg = vault.config
-    if session.identity is not None and session.identity.key_id == cfg.platform_key_id:
-        return session.identity
-    ring = Keyring(env.keyring)
-    ident = ring.unlock(cfg.platform_id, read_passphrase(f"{cfg.platform_id} (platform)"))
-    if ident.key_id != cfg.platform_key_id:
-        raise KeyringError(f"the keyring's {cfg.platform_id} is not the vault's platform key")
-    return ident
-
-
-def _pskey(env: Env, vault: Vault) -> SecretKey:
-    cfg = vault.config
-    key = Keyring(env.keyring).secret(
-        cfg.pseudonym_id, read_passphrase(f"pseudonym key {cfg.pseudonym_id}")
-    )
-    vault.check_pseudonym_key(key)
-    return key
 
 
 def _split(values: str) -> list[str]:
@@ -145,37 +84,18 @@ def vault_init(
       xinan --as sysadm vault init --vault vault --platform platform --pseudonym-key subject-ps
     """
     env = get_env()
-    path = resolve_vault_path(vault_dir)
-    pol = load_policy(policy_path)
-    ring = Keyring(env.keyring)
-    with open_cli_session(env, "vault.init") as session:
-        log_cfg = load_audit_config(env.log_path())  # every vault operation logs here
-        platform = ring.get_public(platform_ref)
-        ps = [e for e in ring.list() if e.kind == "secret" and ps_ref in (e.id, e.key_id)]
-        if not ps or ps[0].role != Role.PSEUDONYM.value:
-            raise KeyringError(
-                f"no pseudonym key {ps_ref!r} in the keyring",
-                hint="create one: xinan keygen --id subject-ps --role pseudonym",
-            )
-        cfg = init_vault(
-            path,
-            platform=platform,
-            pseudonym_id=ps[0].id,
-            pseudonym_key_id=ps[0].key_id,
-            policy=pol,
-            now=_now(),
-            audit_origin=log_cfg.origin,
-            audit_key_id=log_cfg.log_key_id,
-            audit_path=str(env.log_path().resolve()),
-        )
-        session.record(
-            "key.vault-init",
-            objects={
-                "ref": f"vault:{cfg.id}",
-                "key_ids": [cfg.platform_key_id, cfg.pseudonym_key_id],
-                "policy": cfg.policy,
-            },
-        )
+    cfg = create_vault(
+        vault_dir,
+        keyring=Keyring(env.keyring),
+        identity=env.identity,
+        passphrase=read_passphrase,
+        audit_log=env.log_path(),
+        platform=platform_ref,
+        pseudonym_key=ps_ref,
+        policy=policy_path,
+        clock=utc_now,
+    )
+    path = cfg.path
     emit(
         as_json,
         {"vault": str(path), "id": cfg.id, "policy": cfg.policy, "platform": cfg.platform_key_id},
@@ -200,20 +120,8 @@ def vault_ingest(
     Examples:
       xinan --as platform vault ingest export.xpkg --json
     """
-    env = get_env()
-    pol = load_policy(policy_path)
-    with open_cli_session(env, "vault.ingest") as session, _open_vault(vault_dir) as v:
-        platform = _platform(env, session, v)
-        v.unlock(platform)
-        summary = v.ingest(
-            package,
-            platform=platform,
-            keyring=Keyring(env.keyring),
-            policy=pol,
-            pseudonymizer=_pskey(env, v),
-            session=session,
-            now=_now(),
-        )
+    with open_platform(get_env(), vault_dir, policy_path) as p:
+        summary = p.ingest(package)
     classes = ", ".join(f"{k} {n}" for k, n in summary.classes.items())
     emit(
         as_json,
@@ -224,49 +132,6 @@ def vault_ingest(
         f"{summary.sender} (package {summary.package_id}); {classes}; "
         f"{summary.subjects} subjects",
     )
-
-
-def _view_fields(
-    rec: StoredRecord, pol: Policy, view: View, opened: dict[str, str] | None
-) -> dict[str, str]:
-    """The policy's ``internal`` view of a record: from the clear part (the submission view)
-    and, when opened in memory, the sealed values; unopened sealed fields are marked."""
-    kind = pol.kind(rec.kind)
-    row = []
-    for col in kind.columns:
-        if opened is not None and col in opened:
-            row.append(opened[col])
-        elif col in rec.sealed_fields:
-            row.append("")
-        else:
-            row.append(rec.clear.get(col, ""))
-    out = view.apply(row, rec.subject_class) or [""] * len(view.columns)
-    shown = dict(zip(view.columns, out, strict=True))
-    if opened is None:
-        for col in rec.sealed_fields:
-            if col in shown:
-                shown[col] = SEALED_MARK
-    return shown
-
-
-def _record_json(rec: StoredRecord, fields: dict[str, str]) -> dict[str, Any]:
-    return {
-        "record_id": rec.record_id,
-        "kind": rec.kind,
-        "package": rec.package_id,
-        "subject_class": rec.subject_class.value,
-        "subjects": list(rec.subjects),
-        "status": {k: v for k, v in rec.status.items() if v},
-        "facts": {k: v for k, v in rec.facts.items() if v},
-        "fields": fields,
-    }
-
-
-def _status_text(rec: StoredRecord) -> str:
-    flags = [k.removesuffix("_at") for k, v in rec.status.items() if v]
-    if flags == ["disputed"]:
-        return "disputed(异议处理中)"  # the objection flag (docs/lifecycle.md §3.1)
-    return ",".join(flags) or "active"
 
 
 @vault_group.command("list")
@@ -294,42 +159,19 @@ def vault_list(
       xinan --as platform vault list --kind penalty --limit 20
       xinan --as platform vault list --subject 91370400MA3C5Y8X2K --json
     """
-    env = get_env()
-    pol = load_policy(policy_path)
-    now = _now()
-    with open_cli_session(env, "vault.read") as session, _open_vault(vault_dir) as v:
-        v.check_policy(pol)
-        ps = v.subject_pseudonym(_pskey(env, v), pol, subject) if subject else None
-        del subject
-        if kind is not None:
-            pol.kind(kind)
-        # archived records (repaired, or removed after an objection) are listed only by the
-        # audit administrator's `vault archive` (docs/lifecycle.md §4.3)
-        live = (r for r in v.records(kind=kind, subject=ps) if not r.status.get("archived_at"))
-        recs = list(itertools.islice(live, limit))
-        views: dict[str, View] = {}
-        rows = []
-        for rec in recs:
-            if rec.kind not in views:
-                views[rec.kind] = View(
-                    pol, pol.kind(rec.kind), "internal", MaskContext(today=today_cst(now))
-                )
-            rows.append((rec, _view_fields(rec, pol, views[rec.kind], None)))
-        session.record(
-            "open",
-            objects={"ref": f"vault:{v.config.id}:list", "counts": {"records": len(recs)}},
-            why={"purpose": "inspection"},
-            subjects=[ps] if ps else [],
-        )
+    with open_platform(get_env(), vault_dir, policy_path) as p:
+        rows = p.list_records(kind=kind, subject=subject, limit=limit)
+    del subject
     if as_json:
-        emit(True, {"records": [_record_json(r, f) for r, f in rows]})
+        emit(True, {"records": [r.to_json() for r in rows]})
         return
     if not rows:
         click.echo("no records")
-    for rec, f in rows:
-        head = "  ".join(f"{k}={val}" for k, val in list(f.items())[:4])
+    for r in rows:
+        rec = r.record
+        head = "  ".join(f"{k}={val}" for k, val in list(r.fields.items())[:4])
         click.echo(
-            f"{rec.record_id}  {rec.kind}  {rec.subject_class.value}  {_status_text(rec)}  {head}"
+            f"{rec.record_id}  {rec.kind}  {rec.subject_class.value}  {r.status_text}  {head}"
         )
 
 
@@ -349,28 +191,14 @@ def vault_show(
     Examples:
       xinan --as platform vault show r2vq… --json
     """
-    env = get_env()
-    pol = load_policy(policy_path)
-    now = _now()
-    with open_cli_session(env, "vault.read") as session, _open_vault(vault_dir) as v:
-        v.check_policy(pol)
-        v.unlock(_platform(env, session, v))
-        rec = v.get(record_id)
-        if rec.status.get("archived_at"):  # only `vault archive` (audit-admin) lists it
-            session.require("vault.archive", objects={"record_ids": [rec.record_id]})
-        view = View(pol, pol.kind(rec.kind), "internal", MaskContext(today=today_cst(now)))
-        session.record(
-            "open",
-            objects={"record_ids": [rec.record_id], "ref": f"vault:{v.config.id}"},
-            why={"purpose": purpose},
-            subjects=list(rec.subjects),
-        )
-        fields = _view_fields(rec, pol, view, v.open_sealed(rec))
+    with open_platform(get_env(), vault_dir, policy_path) as p:
+        shown: RecordView = p.show_record(record_id, purpose=purpose)
+    rec, fields = shown.record, shown.fields
     if as_json:
-        emit(True, _record_json(rec, fields))
+        emit(True, shown.to_json())
         return
     click.echo(
-        f"{rec.record_id}  {rec.kind}  {rec.subject_class.value}  {_status_text(rec)}  "
+        f"{rec.record_id}  {rec.kind}  {rec.subject_class.value}  {shown.status_text}  "
         f"package {rec.package_id}"
     )
     width = max((len(k) for k in fields), default=0)
@@ -426,46 +254,29 @@ def consent_add(
 
     The subject's ID is pseudonymised at once; the consent holds only the pseudonym.
     """
-    env = get_env()
-    pol = load_policy(policy_path)
-    now = _now()
-    # the reference is stored and printed: it must not carry a clear identifier
-    ref = check_text(ref, "--ref", today=now.date())
-    ring = Keyring(env.keyring)
-    with open_cli_session(env, "consent") as session, _open_vault(vault_dir) as v:
-        v.check_policy(pol)
-        ps = v.subject_pseudonym(_pskey(env, v), pol, subject)
-        del subject
-        q = ring.get_public(querent)
-        if q.role is not Role.QUERENT:
-            raise UsageError(f"{q.id} has role {q.role.value}; consents name a querent key")
-        until = end_of_day_cst(_parse_day(valid_until))
-        if until <= now:
-            raise UsageError(f"--valid-until {valid_until} is in the past")
-        cid = "c" + secrets.token_hex(13)
-        consent = Consent(
-            cid, ps, q.key_id, purpose, resolve_fields(pol, _split(fields)), until, ref
+    with open_platform(get_env(), vault_dir, policy_path) as p:
+        consent = p.add_consent(
+            subject=subject,
+            querent=querent,
+            purpose=purpose,
+            fields=_split(fields),
+            valid_until=_parse_day(valid_until),
+            ref=ref,
         )
-        with v.transaction():
-            v.add_consent(consent, by=session.actor.key_id, now=now)
-            session.record(
-                "consent",
-                objects={"ref": f"consent:{cid}", "key_ids": [q.key_id], "policy": pol.label},
-                why={"purpose": purpose, "consent": cid},
-                subjects=[ps],
-            )
+    del subject
+    cid, ps, until, qname = consent.id, consent.subject, consent.valid_until, querent
     emit(
         as_json,
         {
             "id": cid,
             "subject": ps,
-            "querent": q.key_id,
+            "querent": consent.querent,
             "purpose": purpose,
             "fields": list(consent.fields),
             "valid_until": until.isoformat(),
-            "ref": ref,
+            "ref": consent.ref,
         },
-        f"consent {cid}: {q.id} may ask for {', '.join(consent.fields)} of {ps} "
+        f"consent {cid}: {qname} may ask for {', '.join(consent.fields)} of {ps} "
         f"for {purpose!r} until {until.isoformat()}",
     )
 
@@ -476,17 +287,8 @@ def consent_add(
 @json_option
 def consent_revoke(consent_id: str, vault_dir: Path | None, as_json: bool) -> None:
     """Withdraw a consent: no grant is issued under it and no share is built for it after."""
-    env = get_env()
-    with open_cli_session(env, "consent") as session, _open_vault(vault_dir) as v:
-        tx = v.transaction()
-        with tx:
-            c = v.revoke_consent(consent_id, by=session.actor.key_id, now=_now())
-            session.record(
-                "revoke",
-                objects={"ref": f"consent:{c.id}", "key_ids": [c.querent]},
-                why={"consent": c.id},
-                subjects=[c.subject],
-            )
+    with open_platform(get_env(), vault_dir) as p:
+        c = p.revoke_consent(consent_id)
     emit(as_json, {"id": c.id, "revoked": True}, f"consent {c.id} revoked")
 
 
@@ -495,13 +297,8 @@ def consent_revoke(consent_id: str, vault_dir: Path | None, as_json: bool) -> No
 @json_option
 def consent_list(vault_dir: Path | None, as_json: bool) -> None:
     """List consents (subjects as pseudonyms)."""
-    env = get_env()
-    with open_cli_session(env, "consent") as session, _open_vault(vault_dir) as v:
-        rows = v.consents()
-        # a read of personal data is recorded like any other (before it is shown)
-        session.record(
-            "open", objects={"ref": f"vault:{v.config.id}:consents", "counts": {"rows": len(rows)}}
-        )
+    with open_platform(get_env(), vault_dir) as p:
+        rows = p.consents()
     if as_json:
         emit(True, {"consents": rows})
         return
@@ -555,50 +352,18 @@ def grant_issue(
     """Issue a grant within a recorded consent. Role sec-admin; the grant is signed with the
     vault's platform key (its passphrase is asked for too). Refused when wider than the
     consent in any dimension; the refusal is audited."""
-    env = get_env()
-    pol = load_policy(policy_path)
-    now = _now()
-    ring = Keyring(env.keyring)
-    with open_cli_session(env, "grant") as session, _open_vault(vault_dir) as v:
-        v.check_policy(pol)
-        if session.identity is None:  # pragma: no cover - grant sessions are unlocked
-            raise UsageError("issuing needs the sec-admin's key")
-        ps = v.subject_pseudonym(_pskey(env, v), pol, subject)
-        del subject
-        q = ring.get_public(querent)
-        platform = _platform(env, session, v)
-        with v.transaction():
-            try:
-                grant = v.issue_grant(
-                    platform=platform,
-                    authorised_by=session.identity,
-                    querent=q,
-                    consent_id=consent_id,
-                    purpose=purpose,
-                    fields=_split(fields),
-                    subjects=[ps],
-                    policy=pol,
-                    ttl=parse_duration(ttl),
-                    now=now,
-                )
-            except (AccessDenied, UsageError) as e:
-                rule = getattr(e, "rule", None) or type(e).__name__
-                session.record(
-                    "grant",
-                    outcome="denied",
-                    objects={"ref": f"rule:{rule}", "key_ids": [q.key_id]},
-                    why={"purpose": purpose[:200], "consent": consent_id[:128]},
-                    subjects=[ps],
-                )
-                raise
-            c = grant.claims
-            session.record(
-                "grant",
-                objects={"ref": f"grant:{c.jti}", "key_ids": [q.key_id], "policy": c.policy},
-                why={"purpose": c.purpose, "grant": c.jti, "consent": c.consent_id},
-                subjects=list(c.subjects),
-            )
-            write_grant(output, grant)
+    with open_platform(get_env(), vault_dir, policy_path) as p:
+        grant = p.issue_grant(
+            querent=querent,
+            purpose=purpose,
+            fields=_split(fields),
+            subject=subject,
+            consent_id=consent_id,
+            ttl=parse_duration(ttl),
+            output=output,
+        )
+    del subject
+    c = grant.claims
     emit(
         as_json,
         {
@@ -611,7 +376,7 @@ def grant_issue(
             "expires": c.expires.isoformat(),
             "consent": c.consent_id,
         },
-        f"grant {c.jti} → {output}: {q.id} may receive {', '.join(c.fields)} of "
+        f"grant {c.jti} → {output}: {querent} may receive {', '.join(c.fields)} of "
         f"{len(c.subjects)} subject(s) until {c.expires.isoformat()}",
     )
 
@@ -634,19 +399,8 @@ def _valid_option(f: F) -> F:
 def grant_revoke(jti: str, vault_dir: Path | None, valid: str, as_json: bool) -> None:
     """Revoke a grant: re-sign the revocation list and write it under the vault (its path is
     printed; hand it to querents). Role sec-admin."""
-    env = get_env()
-    now = _now()
-    with open_cli_session(env, "grant") as session, _open_vault(vault_dir) as v:
-        platform = _platform(env, session, v)
-
-        def log(number: int) -> None:
-            session.record(
-                "revoke", objects={"ref": f"revocations:{number}"}, why={"grant": jti[:64]}
-            )
-
-        path, number = v.revoke_grant(
-            jti, platform=platform, now=now, valid=parse_duration(valid), before_commit=log
-        )
+    with open_platform(get_env(), vault_dir) as p:
+        path, number = p.revoke_grant(jti, valid=parse_duration(valid))
     emit(
         as_json,
         {"jti": jti, "revocations": str(path), "number": number},
@@ -660,17 +414,8 @@ def grant_revoke(jti: str, vault_dir: Path | None, valid: str, as_json: bool) ->
 @json_option
 def grant_publish(vault_dir: Path | None, valid: str, as_json: bool) -> None:
     """Sign a fresh edition of the revocation list (before the current one goes stale)."""
-    env = get_env()
-    now = _now()
-    with open_cli_session(env, "grant") as session, _open_vault(vault_dir) as v:
-        platform = _platform(env, session, v)
-
-        def log(number: int) -> None:
-            session.record("revoke", objects={"ref": f"revocations:{number}"})
-
-        path, number = v.publish_revocations(
-            platform=platform, now=now, valid=parse_duration(valid), before_commit=log
-        )
+    with open_platform(get_env(), vault_dir) as p:
+        path, number = p.publish_revocations(valid=parse_duration(valid))
     emit(
         as_json,
         {"revocations": str(path), "number": number},
@@ -683,12 +428,8 @@ def grant_publish(vault_dir: Path | None, valid: str, as_json: bool) -> None:
 @json_option
 def grant_list(vault_dir: Path | None, as_json: bool) -> None:
     """List issued grants: querent, fields, expiry, revoked, shares built."""
-    env = get_env()
-    with open_cli_session(env, "grant") as session, _open_vault(vault_dir) as v:
-        rows = v.grants()
-        session.record(
-            "open", objects={"ref": f"vault:{v.config.id}:grants", "counts": {"rows": len(rows)}}
-        )
+    with open_platform(get_env(), vault_dir) as p:
+        rows = p.grants()
     if as_json:
         emit(True, {"grants": rows})
         return
@@ -726,20 +467,8 @@ def share_cmd(
     Examples:
       xinan --as platform share --grant bank.grant -o bank.xpkg
     """
-    env = get_env()
-    pol = load_policy(policy_path)
-    with open_cli_session(env, "share") as session, _open_vault(vault_dir) as v:
-        platform = _platform(env, session, v)
-        v.unlock(platform)
-        s = v.share(
-            grant_file,
-            output,
-            platform=platform,
-            keyring=Keyring(env.keyring),
-            policy=pol,
-            session=session,
-            now=_now(),
-        )
+    with open_platform(get_env(), vault_dir, policy_path) as p:
+        s = p.share(grant_file, output)
     emit(
         as_json,
         s.to_json(),
@@ -775,18 +504,8 @@ def release_cmd(package: Path, output: str, vault_dir: Path | None, as_json: boo
     Examples:
       xinan --as platform release --package bank.xpkg -o bank.release
     """
-    env = get_env()
-    with open_cli_session(env, "release") as session, _open_vault(vault_dir) as v:
-        platform = _platform(env, session, v)
-        v.unlock(platform)
-        r = v.release(
-            package,
-            output,
-            platform=platform,
-            keyring=Keyring(env.keyring),
-            session=session,
-            now=_now(),
-        )
+    with open_platform(get_env(), vault_dir) as p:
+        r = p.release(package, output)
     emit(
         as_json,
         r.to_json(),

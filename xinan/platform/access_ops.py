@@ -1,0 +1,211 @@
+"""(2) The platform's operations on access: consents, grants, revocation lists, shares and
+releases (docs/vault.md §7–§8, docs/grant.md).
+
+Each method checks the role, logs before the effect — a refused grant is logged with the
+rule that refused it — and records every read (see :mod:`xinan.platform.service`). Consent
+ids are minted here, never by a caller.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from xinan.errors import AccessDenied, UsageError
+from xinan.formats.grant import Consent, Grant, end_of_day_cst, write_grant
+from xinan.keys import Role
+from xinan.platform.lifecycle import check_text
+from xinan.platform.service import PlatformCore
+from xinan.platform.vault import ReleaseSummary, ShareSummary, resolve_fields
+
+
+class AccessOps(PlatformCore):
+    # -- consents (征信业管理条例 第十八条) ------------------------------------------------------
+    def add_consent(
+        self,
+        *,
+        subject: str,
+        querent: str,
+        purpose: str,
+        fields: Sequence[str],
+        valid_until: date,
+        ref: str,
+    ) -> Consent:
+        """Record a data subject's authorisation for one querent, purpose and set of fields.
+        The subject's clear ID is pseudonymised at once; the consent holds only the pseudonym."""
+        self.require("consent")
+        now = self.now()
+        # the reference is stored and printed: it must not carry a clear identifier
+        ref = check_text(ref, "--ref", today=now.date())
+        pol = self.policy
+        ps = self.subject_pseudonym(subject)
+        del subject
+        q = self.keyring.get_public(querent)
+        if q.role is not Role.QUERENT:
+            raise UsageError(f"{q.id} has role {q.role.value}; consents name a querent key")
+        until = end_of_day_cst(valid_until)
+        if until <= now:
+            raise UsageError(f"--valid-until {valid_until.isoformat()} is in the past")
+        cid = "c" + secrets.token_hex(13)
+        consent = Consent(cid, ps, q.key_id, purpose, resolve_fields(pol, fields), until, ref)
+        with self.vault.transaction():
+            self.vault.add_consent(consent, by=self.actor.key_id, now=now)
+            self.session.record(
+                "consent",
+                objects={"ref": f"consent:{cid}", "key_ids": [q.key_id], "policy": pol.label},
+                why={"purpose": purpose, "consent": cid},
+                subjects=[ps],
+            )
+        return consent
+
+    def revoke_consent(self, consent_id: str) -> Consent:
+        """Withdraw a consent: no grant is issued under it and no share is built for it after."""
+        self.require("consent")
+        with self.vault.transaction():
+            c = self.vault.revoke_consent(consent_id, by=self.actor.key_id, now=self.now())
+            self.session.record(
+                "revoke",
+                objects={"ref": f"consent:{c.id}", "key_ids": [c.querent]},
+                why={"consent": c.id},
+                subjects=[c.subject],
+            )
+        return c
+
+    def consents(self) -> list[dict[str, Any]]:
+        """Every consent (subjects as pseudonyms); the read is logged before it is returned."""
+        self.require("consent")
+        rows = self.vault.consents()
+        self.session.record(
+            "open",
+            objects={
+                "ref": f"vault:{self.vault.config.id}:consents",
+                "counts": {"rows": len(rows)},
+            },
+        )
+        return rows
+
+    # -- grants (docs/grant.md) ---------------------------------------------------------------
+    def issue_grant(
+        self,
+        *,
+        querent: str,
+        purpose: str,
+        fields: Sequence[str],
+        subject: str,
+        consent_id: str,
+        ttl: timedelta,
+        output: str | Path,
+    ) -> Grant:
+        """Issue a grant within a recorded consent (role sec-admin), signed with the vault's
+        platform key, and write it to ``output``. Refused when wider than the consent in any
+        dimension; the refusal is logged with the rule that refused it."""
+        self.require("grant")
+        ident = self.session.identity
+        if ident is None:  # pragma: no cover - sessions are unlocked
+            raise UsageError("issuing needs the sec-admin's key")
+        pol = self.policy
+        ps = self.subject_pseudonym(subject)
+        del subject
+        q = self.keyring.get_public(querent)
+        platform = self.platform_identity()
+        with self.vault.transaction():
+            try:
+                grant = self.vault.issue_grant(
+                    platform=platform,
+                    authorised_by=ident,
+                    querent=q,
+                    consent_id=consent_id,
+                    purpose=purpose,
+                    fields=list(fields),
+                    subjects=[ps],
+                    policy=pol,
+                    ttl=ttl,
+                    now=self.now(),
+                )
+            except (AccessDenied, UsageError) as e:
+                rule = getattr(e, "rule", None) or type(e).__name__
+                self.session.record(
+                    "grant",
+                    outcome="denied",
+                    objects={"ref": f"rule:{rule}", "key_ids": [q.key_id]},
+                    why={"purpose": purpose[:200], "consent": consent_id[:128]},
+                    subjects=[ps],
+                )
+                raise
+            c = grant.claims
+            self.session.record(
+                "grant",
+                objects={"ref": f"grant:{c.jti}", "key_ids": [q.key_id], "policy": c.policy},
+                why={"purpose": c.purpose, "grant": c.jti, "consent": c.consent_id},
+                subjects=list(c.subjects),
+            )
+            write_grant(output, grant)
+        return grant
+
+    def revoke_grant(self, jti: str, *, valid: timedelta) -> tuple[Path, int]:
+        """Revoke a grant and re-sign the revocation list (its path and edition number)."""
+        self.require("grant")
+        platform = self.platform_identity()
+
+        def log(number: int) -> None:
+            self.session.record(
+                "revoke", objects={"ref": f"revocations:{number}"}, why={"grant": jti[:64]}
+            )
+
+        return self.vault.revoke_grant(
+            jti, platform=platform, now=self.now(), valid=valid, before_commit=log
+        )
+
+    def publish_revocations(self, *, valid: timedelta) -> tuple[Path, int]:
+        """Sign a fresh edition of the revocation list (before the current one goes stale)."""
+        self.require("grant")
+        platform = self.platform_identity()
+
+        def log(number: int) -> None:
+            self.session.record("revoke", objects={"ref": f"revocations:{number}"})
+
+        return self.vault.publish_revocations(
+            platform=platform, now=self.now(), valid=valid, before_commit=log
+        )
+
+    def grants(self) -> list[dict[str, Any]]:
+        """Issued grants: querent, fields, expiry, revoked, shares built (the read is logged)."""
+        self.require("grant")
+        rows = self.vault.grants()
+        self.session.record(
+            "open",
+            objects={"ref": f"vault:{self.vault.config.id}:grants", "counts": {"rows": len(rows)}},
+        )
+        return rows
+
+    # -- shares and releases (docs/vault.md §8, docs/package.md §6.4) -------------------------
+    def share(self, grant_file: Path, output: str | Path) -> ShareSummary:
+        """Build the share package of a verified grant (role platform): only the granted fields
+        of the granted subjects' records, wrapped to the querent. One grant, one share."""
+        self.require("share")
+        vault = self.unlocked_vault()
+        return vault.share(
+            grant_file,
+            output,
+            platform=self.platform_identity(),
+            keyring=self.keyring,
+            policy=self.policy,
+            session=self.session,
+            now=self.now(),
+        )
+
+    def release(self, package: Path, output: str | Path) -> ReleaseSummary:
+        """Hand a querent the release secrets of a share it is about to open (role platform)."""
+        self.require("release")
+        vault = self.unlocked_vault()
+        return vault.release(
+            package,
+            output,
+            platform=self.platform_identity(),
+            keyring=self.keyring,
+            session=self.session,
+            now=self.now(),
+        )

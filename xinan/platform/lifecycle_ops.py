@@ -1,0 +1,280 @@
+"""(2) The platform's life-cycle operations: public disclosure, objections (异议), credit repair
+(信用修复) and destruction (docs/lifecycle.md, docs/destruction.md).
+
+Each method checks the role, logs before the effect and records every read (see
+:mod:`xinan.platform.service`). What ``destroy`` destroys — every record past its retention,
+or the records a security administrator names with a reason — is decided here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from xinan.errors import UsageError
+from xinan.platform.destruction import Rule
+from xinan.platform.lifecycle import (
+    TRACKS,
+    DisclosureSummary,
+    Dispute,
+    DisputedPolicy,
+    Outcome,
+    Repair,
+    apply_repair,
+    approve_repair,
+    disclose,
+    list_disputes,
+    list_repairs,
+    open_dispute,
+    raiser_reference,
+    reject_repair,
+    resolve_dispute,
+)
+from xinan.platform.retention import DestroyResult, DueRecord, expired_records
+from xinan.platform.retention import destroy as destroy_records
+from xinan.platform.service import PlatformCore
+
+
+@dataclass(frozen=True)
+class DestroyOutcome:
+    """What a destruction did: ``result`` is ``None`` when nothing was due."""
+
+    as_of: date
+    rule: Rule
+    result: DestroyResult | None
+
+
+class LifecycleOps(PlatformCore):
+    # -- public disclosure (双公示) ------------------------------------------------------------
+    def disclose(
+        self,
+        output: str | Path,
+        *,
+        as_of: date | None = None,
+        historical: bool = False,
+        kind: str | None = None,
+        audience: str = "public",
+        disputed: str = "flag",
+        encoding: str = "utf-8",
+    ) -> DisclosureSummary:
+        """Write the public view as of a date (default today, CST). A past date re-creates an
+        old view, which can show records whose window has ended since: it needs
+        ``historical=True`` (for review, never for publication)."""
+        self.require("vault.disclose")
+        now = self.now()
+        today = self.today()
+        day = as_of or today
+        if day < today and not historical:
+            raise UsageError(
+                f"--as-of {day} is in the past: that view can hold records whose window has ended",
+                hint="pass --historical to make it for review (never publish it), or omit --as-of",
+            )
+        pol = self.policy
+        vault = self.unlocked_vault()
+        return disclose(
+            vault,
+            pol,
+            output,
+            as_of=day,
+            session=self.session,
+            now=now,
+            today=today,
+            kind=kind,
+            audience=audience,
+            disputed=DisputedPolicy(disputed),
+            encoding=encoding,
+        )
+
+    # -- objections (异议) ---------------------------------------------------------------------
+    def open_dispute(
+        self,
+        record_id: str,
+        *,
+        reason: str,
+        by: str,
+        track: str = "own",
+        received: date | None = None,
+    ) -> Dispute:
+        """Flag the record at once and fix the answer's deadline on the working-day calendar.
+        ``by`` is the raiser: a subject's ID or USCC (pseudonymised at once), a pseudonym, or
+        an organisation's name."""
+        self.require("dispute")
+        today = self.today()
+        day = received or today
+        if day > today:
+            raise UsageError(f"--received {day} is in the future")
+        if track not in TRACKS:
+            raise UsageError(f"unknown track {track!r}", hint=f"one of: {', '.join(TRACKS)}")
+        pol = self.policy
+        raiser, _ = raiser_reference(by, today=today, pseudonymize=self.subject_pseudonym)
+        del by
+        return open_dispute(
+            self.vault,
+            pol,
+            record_id,
+            reason=reason,
+            raised_by=raiser,
+            track=TRACKS[track],
+            received=day,
+            session=self.session,
+            now=self.now(),
+            today=today,
+        )
+
+    def resolve_dispute(
+        self, dispute_id: str, *, outcome: str, correction: Mapping[str, str] | None = None
+    ) -> Dispute:
+        """corrected: apply the correction (clear fields only) and lift the flag; upheld: lift
+        the flag; removed: the record leaves every view and waits for destruction."""
+        self.require("dispute")
+        return resolve_dispute(
+            self.vault,
+            self.policy,
+            dispute_id,
+            outcome=Outcome(outcome),
+            correction=dict(correction) if correction is not None else None,
+            session=self.session,
+            now=self.now(),
+            today=self.today(),
+        )
+
+    def disputes(
+        self, *, as_of: date | None = None, overdue_only: bool = False, open_only: bool = False
+    ) -> list[Dispute]:
+        """Objections with their deadlines (the read is logged)."""
+        self.require("dispute")
+        day = as_of or self.today()
+        rows = list_disputes(self.vault, as_of=day, overdue_only=overdue_only, open_only=open_only)
+        self.session.record(
+            "open",
+            objects={
+                "ref": f"vault:{self.vault.config.id}:disputes",
+                "counts": {"disputes": len(rows)},
+            },
+            why={"purpose": "inspection"},
+        )
+        return rows
+
+    # -- credit repair (信用修复) --------------------------------------------------------------
+    def apply_repair(
+        self,
+        record_id: str,
+        *,
+        commitment: str,
+        obligations_met: bool,
+        evidence: str | None = None,
+    ) -> Repair:
+        """Record an application after the checks (minimum period over, obligations met,
+        commitment given). Role platform."""
+        self.require("repair.apply")
+        return apply_repair(
+            self.vault,
+            self.policy,
+            record_id,
+            commitment=commitment,
+            obligations_met=obligations_met,
+            evidence=evidence,
+            session=self.session,
+            now=self.now(),
+            today=self.today(),
+        )
+
+    def approve_repair(self, repair_id: str) -> Repair:
+        """The record leaves the public and sharing views and is archived. Role sec-admin."""
+        self.require("repair")
+        return approve_repair(
+            self.vault,
+            self.policy,
+            repair_id,
+            session=self.session,
+            now=self.now(),
+            today=self.today(),
+        )
+
+    def reject_repair(self, repair_id: str, *, reason: str) -> Repair:
+        self.require("repair")
+        return reject_repair(
+            self.vault,
+            self.policy,
+            repair_id,
+            reason=reason,
+            session=self.session,
+            now=self.now(),
+            today=self.today(),
+        )
+
+    def repairs(self) -> list[Repair]:
+        """Repair applications and decisions (the read is logged). Role sec-admin."""
+        self.require("repair")
+        rows = list_repairs(self.vault)
+        self.session.record(
+            "open",
+            objects={
+                "ref": f"vault:{self.vault.config.id}:repairs",
+                "counts": {"rows": len(rows)},
+            },
+        )
+        return rows
+
+    # -- destruction (docs/destruction.md) ---------------------------------------------------
+    def destroy(
+        self,
+        *,
+        expired: bool = False,
+        records: Sequence[str] = (),
+        reason: str | None = None,
+        as_of: date | None = None,
+        output: Path | None = None,
+    ) -> DestroyOutcome:
+        """Crypto-shred every record past its retention on ``as_of`` (``expired``), or the
+        ``records`` a security administrator names with a ``reason``; one signed certificate
+        per chunk. The audit entry is durable before the key store's commit."""
+        if expired == bool(records):
+            raise UsageError(
+                "say what to destroy: --expired, or --record ID --reason TEXT",
+                hint="check a certificate with `xinan destroy verify CERT [--audit-log LOG]`",
+            )
+        self.require("destroy")
+        pol = self.policy
+        day = as_of or self.today()
+        if expired:
+            due = list(expired_records(self.vault, pol, day))
+            rule = Rule.retention(
+                citation=pol.lifecycle.retention.citation if pol.lifecycle else "", as_of=day
+            )
+        else:
+            if not reason:
+                raise UsageError("--record needs --reason TEXT (recorded in the certificate)")
+            due = []
+            for rid in records:
+                rec = self.vault.get(rid)
+                if rec.status.get("destroyed_at"):
+                    raise UsageError(f"record {rid!r} was already destroyed")
+                due.append(DueRecord(rec, None))
+            rule = Rule.manual(reason, today=day)
+        if not due:
+            return DestroyOutcome(day, rule, None)
+        result = destroy_records(
+            self.vault,
+            self.session,
+            due,
+            rule=rule,
+            log_path=self.log_path,
+            now=self.now(),
+            out=output,
+        )
+        return DestroyOutcome(day, rule, result)
+
+    def describe(self) -> dict[str, Any]:
+        """The vault's identity (no secret): id, policy, platform and pseudonym keys."""
+        c = self.vault.config
+        return {
+            "vault": str(self.vault.path),
+            "id": c.id,
+            "policy": c.policy,
+            "platform": c.platform_key_id,
+            "audit_log": str(self.log_path),
+        }
