@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from xinan.audit.entry import AuditEvent
 from xinan.audit.errors import NoteError
@@ -368,3 +368,77 @@ def open_session(
             session.close()
             raise
     return session
+
+
+# --------------------------------------------------------------------------------------------
+# An actor: one identity acting through the library (provider, querent, auditor, or the
+# platform outside its vault)
+
+
+class Actor:
+    """One identity acting through the library, with its audit log open.
+
+    Party objects (:class:`xinan.provider.Provider`, :class:`xinan.querent.Querent`,
+    :class:`xinan.platform.submissions.Desk`, :class:`xinan.auditor.Auditor`) derive from it:
+    each operation checks the role with :meth:`require` (the denial is logged before it is
+    raised) and appends its audit entry before its effect. The clock and the passphrase
+    source are passed in; nothing here reads the wall clock or a terminal.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        keyring: Keyring,
+        clock: Callable[[], datetime],
+        passphrase: Callable[[str], str],
+        log_path: Path,
+    ) -> None:
+        self.session = session
+        self.keyring = keyring
+        self.clock = clock
+        self.passphrase = passphrase
+        self.log_path = log_path
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        keyring: Keyring,
+        identity: str | None,
+        passphrase: Callable[[str], str],
+        audit_log: Path,
+        clock: Callable[[], datetime],
+    ) -> Self:
+        """Unlock ``identity`` and open its audit log (``audit_log``, bound to its key)."""
+        session = open_session(
+            keyring=keyring,
+            identity=identity,
+            log_path=audit_log,
+            passphrase=passphrase,
+            clock=clock,
+        )
+        return cls(session, keyring=keyring, clock=clock, passphrase=passphrase, log_path=audit_log)
+
+    @property
+    def actor(self) -> PublicKeyInfo:
+        return self.session.actor
+
+    @property
+    def identity(self) -> Identity:
+        """The actor's unlocked key (sessions opened by :meth:`open` are always unlocked)."""
+        if self.session.identity is None:  # pragma: no cover - open() always unlocks
+            raise UsageError(f"{self.actor.id}: this operation needs the private key")
+        return self.session.identity
+
+    def require(self, operation: str, *, objects: Mapping[str, Any] | None = None) -> None:
+        self.session.require(operation, objects=objects)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

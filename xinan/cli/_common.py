@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from xinan.access import Session, open_session
+from xinan.access import Actor, Session, open_session
 from xinan.cli._app import Env
 from xinan.errors import KeyringError, UsageError
 from xinan.masking import Pseudonymizer
@@ -18,6 +18,7 @@ from xinan.platform import Platform, PlatformContext
 from xinan.policy.catalogue import Policy
 
 F = TypeVar("F", bound=Callable[..., Any])
+A = TypeVar("A", bound=Actor)
 
 
 def policy_option(f: F) -> F:
@@ -191,4 +192,18 @@ def open_platform(env: Env, vault_dir: Path | None, policy_path: Path | None = N
             audit_log=env.audit_log,
             policy=policy_path,
         )
+    )
+
+
+def open_actor(env: Env, party: type[A]) -> A:
+    """``--as`` acting through the library as ``party`` (Provider, Querent, Desk, Auditor):
+    the party's operations check the role and write every audit entry."""
+    from xinan.keys import Keyring
+
+    return party.open(
+        keyring=Keyring(env.keyring),
+        identity=env.identity,
+        passphrase=read_passphrase,
+        audit_log=env.log_path(),
+        clock=utc_now,
     )

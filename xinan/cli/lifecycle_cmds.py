@@ -14,17 +14,11 @@ from pathlib import Path
 import click
 
 from xinan.audit.note import NoteVerifier, load_note_verifier
-from xinan.auditor.subject_report import (
-    key_names,
-    pseudonym_key_ids,
-    report_event,
-    subject_pseudonym,
-    subject_report,
-)
+from xinan.auditor.service import Auditor
 from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import (
     load_pseudonymizers,
-    open_cli_session,
+    open_actor,
     open_platform,
     policy_option,
     today_option,
@@ -33,6 +27,7 @@ from xinan.cli.vault_cmds import vault_option
 from xinan.errors import UsageError
 from xinan.keys import Keyring
 from xinan.platform.destruction import VerifiedCertificate, verify_certificate
+from xinan.platform.lifecycle_ops import check_destroy_request
 from xinan.policy.catalogue import load_policy
 
 __all__ = ["destroy", "report"]
@@ -88,6 +83,7 @@ def destroy(
     """
     if ctx.invoked_subcommand is not None:
         return
+    check_destroy_request(expired=expired, records=records)
     try:
         day = date.fromisoformat(as_of) if as_of else _today()
     except ValueError:
@@ -251,19 +247,10 @@ def subject_cmd(
     if identifier == "-":
         identifier = sys.stdin.readline()
     namespace = load_policy(policy_path).settings.pseudonym_namespace
-    with open_cli_session(env, "report.subject") as session:
+    with open_actor(env, Auditor) as auditor:
         keys = load_pseudonymizers(env, pseudonym_keys, {namespace})
-        subject = subject_pseudonym(identifier, keys[namespace], namespace, today=today)
-        rep = subject_report(env.log_path(), subject, names=key_names(Keyring(env.keyring)))
-        used = pseudonym_key_ids(env.log_path())
-        key_id = keys[namespace].key_id
-        if not rep.entries and used and key_id not in used:
-            # An empty report under the wrong key would tell the subject "nobody received your
-            # data" falsely: refuse, and name the key the log's subjects are under.
-            raise UsageError(
-                f"the log's subjects are pseudonymised under {', '.join(sorted(used))}, not "
-                f"under {key_id}",
-                hint="pass --pseudonym-key with the platform's subject pseudonym key",
-            )
-        session.record(**report_event(rep))  # durable before the report is shown
+        rep = auditor.subject_report(
+            identifier, key=keys[namespace], namespace=namespace, today=today
+        )
+    del identifier
     emit(as_json, rep.to_json(), rep.text)

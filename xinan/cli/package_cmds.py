@@ -8,16 +8,16 @@ from typing import Any
 
 import click
 
-from xinan.cli import _common
 from xinan.cli._app import app, emit, get_env, json_option
-from xinan.cli._common import open_cli_session, policy_option, today_option, utc_now
+from xinan.cli._common import open_actor, policy_option, today_option
 from xinan.errors import EXIT_PARTIAL, UsageError
 from xinan.formats.grant import read_grant
 from xinan.keys import Keyring
-from xinan.platform.submissions import open_submission_file, verify_package_file
+from xinan.platform.submissions import Desk
 from xinan.policy.catalogue import load_policy
-from xinan.provider.jobs import seal_audit_hook, seal_file
-from xinan.querent.open_share import WITHHELD, open_share_file
+from xinan.provider.service import Provider
+from xinan.querent.open_share import WITHHELD
+from xinan.querent.service import Querent
 
 
 @app.command()
@@ -74,22 +74,16 @@ def seal(
         raise UsageError("--from and --as name different keys", hint="the sender is the actor")
     env.identity = env.identity or sender
     pol = load_policy(policy_path)
-    ring = Keyring(env.keyring)
-    with open_cli_session(env, "seal") as session:
-        if session.identity is None:  # pragma: no cover - sessions for seal are unlocked
-            raise UsageError("sealing needs the sender's private key")
-        summary = seal_file(
+    with open_actor(env, Provider) as provider:
+        summary = provider.seal(
             file,
             output,
             policy=pol,
-            sender=session.identity,
-            recipients=[ring.get_public(r) for r in recipients],
+            recipients=recipients,
             today=today,
-            now=utc_now(),
             kind=kind,
             encoding=encoding,
             rejects=rejects,
-            before_commit=seal_audit_hook(session, pol),
         )
     emit(
         as_json,
@@ -134,16 +128,8 @@ def verify(package: Path, as_json: bool) -> None:
     """
     env = get_env()
     ring = Keyring(env.keyring)
-    with open_cli_session(env, "verify") as session:
-        try:
-            info = verify_package_file(package, ring)
-        except Exception as exc:
-            session.record("verify", outcome="failed", objects={"ref": f"file:{package.name}"})
-            raise exc from None
-        session.record(
-            "verify",
-            objects={"package": info.package_id, "counts": {"records": info.count}},
-        )
+    with open_actor(env, Desk) as desk:
+        info = desk.verify(package)
     sender = ring.get_public(info.sender)
     emit(
         as_json,
@@ -212,24 +198,13 @@ def open_cmd(
     if key and env.identity and key != env.identity:
         raise UsageError("--key and --as name different keys", hint="open as the key's holder")
     env.identity = env.identity or key
-    ring = Keyring(env.keyring)
     if grant_file is not None:
         token = read_grant(grant_file)
         revocations = revocations_file.read_bytes() if revocations_file else None
         release = release_file.read_bytes() if release_file else None
-        with open_cli_session(env, "open.share") as session:
-            if session.identity is None:  # pragma: no cover
-                raise UsageError("opening needs the querent's private key")
-            res = open_share_file(
-                package,
-                output,
-                identity=session.identity,
-                keyring=ring,
-                grant_token=token,
-                revocations=revocations,
-                session=session,
-                now=_common.utc_now(),
-                release=release,
+        with open_actor(env, Querent) as querent:
+            res = querent.open_share(
+                package, output, grant_token=token, release=release, revocations=revocations
             )
         emit(
             as_json,
@@ -249,12 +224,8 @@ def open_cmd(
         return
     if revocations_file is not None or release_file is not None:
         raise UsageError("--revocations and --release go with --grant (opening a share)")
-    with open_cli_session(env, "open.submission") as session:
-        if session.identity is None:  # pragma: no cover
-            raise UsageError("opening needs the recipient's private key")
-        result = open_submission_file(
-            package, output, identity=session.identity, keyring=ring, session=session
-        )
+    with open_actor(env, Desk) as desk:
+        result = desk.open_submission(package, output)
     emit(
         as_json,
         _info_json(result.info) | {"output": output, "written": result.written},

@@ -12,15 +12,16 @@ import click
 from xinan.cli._app import app, emit, get_env, json_option, note
 from xinan.cli._common import (
     load_pseudonymizers,
-    open_cli_session,
+    open_actor,
     parse_audiences,
     policy_option,
     today_option,
 )
 from xinan.errors import EXIT_PARTIAL, UsageError
-from xinan.masking import MaskContext, audiences_needing_pseudonyms
+from xinan.masking import audiences_needing_pseudonyms
 from xinan.policy.catalogue import load_policy
-from xinan.provider.jobs import mask_audit_hook, mask_file, match_header, record_scan, scan_file
+from xinan.provider.jobs import match_header
+from xinan.provider.service import Provider
 from xinan.provider.synth import KINDS, Synth
 from xinan.records import open_records, open_writer
 
@@ -131,9 +132,8 @@ def scan(
       xinan scan export.csv --json | jq '.columns[] | select(.in_free_text != {})'
     """
     pol = load_policy(policy_path)
-    with open_cli_session(get_env(), "scan") as session:
-        report = scan_file(file, today=today, policy=pol, encoding=encoding, limit=limit)
-        record_scan(session, report, pol)
+    with open_actor(get_env(), Provider) as provider:
+        report = provider.scan(file, policy=pol, today=today, encoding=encoding, limit=limit)
 
     def text() -> str:
         lines = [
@@ -235,33 +235,22 @@ def mask(
         )
     outputs = {a: output.replace("{audience}", a) for a in auds}
     show_progress = not as_json and sys.stderr.isatty()
-    with open_cli_session(env, "mask") as session:
+    with open_actor(env, Provider) as provider:
         # Resolve the kind first so that only the keys this job needs are asked for.
         with open_records(file, encoding=encoding) as reader:
             layout = match_header(pol, reader.header, kind=kind, file=file)
         needed = audiences_needing_pseudonyms(pol, layout.kind, auds)
-        pseudonymizers = load_pseudonymizers(env, pseudonym_keys, needed)
-        ctx = MaskContext(today=today, pseudonymizers=pseudonymizers)
-
-        if "-" in outputs.values() or rejects == "-":
-            # Rows on stdout leave before the job ends: record the collection first (its counts
-            # follow in the entry written at the end).
-            session.record(
-                "collect",
-                objects={"ref": f"mask:{Path(file).name}", "policy": pol.label},
-                why={"purpose": "mask:" + ",".join(auds) + ":stdout"},
-            )
-        summary = mask_file(
+        summary = provider.mask(
             file,
             outputs,
             policy=pol,
-            ctx=ctx,
+            today=today,
             kind=layout.kind.name,
+            pseudonymizers=load_pseudonymizers(env, pseudonym_keys, needed),
             rejects=rejects,
             encoding=encoding,
             out_encoding=out_encoding,
             progress=(lambda n: note(f"… {n:,} rows")) if show_progress else None,
-            before_commit=mask_audit_hook(session, file, pol, auds),
         )
     data: dict[str, Any] = summary.to_json()
 

@@ -47,6 +47,15 @@ class DestroyOutcome:
     result: DestroyResult | None
 
 
+def check_destroy_request(*, expired: bool, records: Sequence[str]) -> None:
+    """Exactly one of: every expired record, or named records."""
+    if expired == bool(records):
+        raise UsageError(
+            "say what to destroy: --expired, or --record ID --reason TEXT",
+            hint="check a certificate with `xinan destroy verify CERT [--audit-log LOG]`",
+        )
+
+
 class LifecycleOps(PlatformCore):
     # -- public disclosure (双公示) ------------------------------------------------------------
     def disclose(
@@ -232,11 +241,7 @@ class LifecycleOps(PlatformCore):
         """Crypto-shred every record past its retention on ``as_of`` (``expired``), or the
         ``records`` a security administrator names with a ``reason``; one signed certificate
         per chunk. The audit entry is durable before the key store's commit."""
-        if expired == bool(records):
-            raise UsageError(
-                "say what to destroy: --expired, or --record ID --reason TEXT",
-                hint="check a certificate with `xinan destroy verify CERT [--audit-log LOG]`",
-            )
+        check_destroy_request(expired=expired, records=records)
         self.require("destroy")
         pol = self.policy
         day = as_of or self.today()

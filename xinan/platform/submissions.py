@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from xinan.access import Session
+from xinan.access import Actor, Session
 from xinan.errors import XinanError
 from xinan.formats.package import OpenedRecord, PackageInfo, open_package, verify_package
 from xinan.keys import Identity, Keyring
@@ -73,3 +73,26 @@ def open_submission_file(
         session.record("open", outcome="failed", objects={"package": info.package_id})
         raise
     return OpenResult(opened, written)
+
+
+class Desk(Actor):
+    """Package checks as one identity: verify (every role but pseudonym keys) and open a
+    submission (the platform). Both are logged; a failed verification too."""
+
+    def verify(self, path: Path) -> PackageInfo:
+        self.require("verify")
+        try:
+            info = verify_package_file(path, self.keyring)
+        except Exception:
+            self.session.record("verify", outcome="failed", objects={"ref": f"file:{path.name}"})
+            raise
+        self.session.record(
+            "verify", objects={"package": info.package_id, "counts": {"records": info.count}}
+        )
+        return info
+
+    def open_submission(self, path: Path, output: str | Path) -> OpenResult:
+        self.require("open.submission")
+        return open_submission_file(
+            path, output, identity=self.identity, keyring=self.keyring, session=self.session
+        )
