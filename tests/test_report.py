@@ -1,6 +1,6 @@
-"""The subject access report (xinan/auditor/subject_report.py, `xinan report subject`): from a real audit log
-written through Session.record, filtered by the subject's keyed pseudonym; the clear ID never
-appears in the output nor in the log."""
+"""The subject access report (xinan/auditor/subject_report.py, `xinan report subject`): from a
+real audit log written through Session.record, filtered by the subject's keyed pseudonym; the
+clear ID never appears in the output nor in the log."""
 
 from __future__ import annotations
 
