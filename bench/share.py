@@ -52,7 +52,7 @@ def main() -> None:
     ap.add_argument("--suite", default="intl")
     ap.add_argument("--grant-n", type=int, default=1000, help="grant issue/verify iterations")
     args = ap.parse_args()
-    K.DEFAULT_KDF = K.KdfParams(m_kib=64, t=1, p=1)  # throw-away key files
+    K.DEFAULT_KDF = K.KdfParams(m_kib=64, t=1, p=1, iterations=1000)  # throw-away key files
     pol = load_policy(None)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -46,7 +46,7 @@ def fast_kdf(monkeypatch):
     tests/test_keys.py); never used outside tests."""
     from xinan import keys
 
-    monkeypatch.setattr(keys, "DEFAULT_KDF", keys.KdfParams(m_kib=1024, t=1, p=1))
+    monkeypatch.setattr(keys, "DEFAULT_KDF", keys.KdfParams(m_kib=1024, t=1, p=1, iterations=1000))
 
 
 CLI_PASSPHRASE = "correct horse battery staple"

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from xinan.crypto import get_suite
-from xinan.crypto.gm import (
+from xinan.crypto.hazmat.gm import (
     DEFAULT_UID,
     GmSuite,
     is_valid_sm2_public,

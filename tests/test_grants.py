@@ -30,7 +30,7 @@ from xinan.formats import grant as G
 from xinan.keys import Identity, KdfParams, Keyring, PublicKeyInfo
 
 NOW = datetime(2026, 3, 2, 9, 30, 0, tzinfo=UTC)
-FAST_KDF = KdfParams(m_kib=64, t=1, p=1)  # test-only
+FAST_KDF = KdfParams(m_kib=64, t=1, p=1, iterations=1000)  # test-only
 PW = "grant test passphrase"
 FIELDS = ("联系电话", "住所")
 

@@ -19,12 +19,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-
 from xinan._codec import no_duplicates as _no_duplicates
-from xinan.crypto import CryptoSuite, PrivateKey, SuiteName, get_suite
+from xinan.crypto import CryptoSuite, PrivateKey, SuiteName, get_suite, get_suite_unchecked
 from xinan.crypto.compliance import Compliance
-from xinan.crypto.compliance import require as require_suite
+from xinan.crypto.recipes import derive_passphrase_key, passphrase_kdf_for
 from xinan.errors import IntegrityError, KeyringError, UsageError, WrongPassphrase
 from xinan.fileio import write_bytes_atomic
 
@@ -53,19 +51,31 @@ class Role(StrEnum):
 SECRET_ROLES = frozenset({Role.PSEUDONYM})
 
 
+PBKDF2_MIN_ITERATIONS = 1_000  # RFC 8018 §4.2's floor; a reader refuses fewer
+PBKDF2_MAX_ITERATIONS = 10_000_000  # so that a hostile file cannot make unlocking take minutes
+
+
 @dataclass(frozen=True)
 class KdfParams:
-    """Argon2id parameters (RFC 9106). Default: §4 second recommended option."""
+    """Passphrase KDF parameters (docs/keys.md §4, docs/adr/0004).
+
+    Argon2id (RFC 9106; intl and pq key files): ``m_kib``, ``t``, ``p``, default the §4
+    second recommended option. PBKDF2-HMAC-SM3 (GM/T 0091-2020; gm key files):
+    ``iterations``, default 600,000 (≈0.6 s here, the OWASP count for PBKDF2-HMAC-SHA256).
+    """
 
     m_kib: int = 65536
     t: int = 3
     p: int = 4
+    iterations: int = 600_000
 
     def check(self) -> None:
         if not (1 <= self.p <= 16 and 8 * self.p <= self.m_kib <= 4 * 1024 * 1024):
             raise KeyringError("Argon2id parameters out of range (memory or lanes)")
         if not 1 <= self.t <= 16:
             raise KeyringError("Argon2id parameters out of range (iterations)")
+        if not PBKDF2_MIN_ITERATIONS <= self.iterations <= PBKDF2_MAX_ITERATIONS:
+            raise KeyringError("PBKDF2-HMAC-SM3 iteration count out of range")
 
 
 DEFAULT_KDF = KdfParams()
@@ -115,7 +125,9 @@ class Identity:
         self.info = info
         self.signing = signing
         self.kem = kem
-        self.suite: CryptoSuite = get_suite(info.suite, compliance_mode="any")
+        # unchecked: an Identity comes from Keyring.unlock, which checked the suite under the
+        # keyring's compliance mode (_public_info) before decrypting anything
+        self.suite: CryptoSuite = get_suite_unchecked(info.suite)
 
     @property
     def key_id(self) -> str:
@@ -147,7 +159,9 @@ class SecretKey:
         self.info = info
         self._key = key
         # bound once: mac() runs per record in masking, so no suite lookup per call
-        self._mac = get_suite(info.suite, compliance_mode="any").mac
+        # unchecked: a SecretKey comes from Keyring.secret, which checked the suite under the
+        # keyring's compliance mode before decrypting anything
+        self._mac = get_suite_unchecked(info.suite).mac
 
     @property
     def key_id(self) -> str:
@@ -222,7 +236,11 @@ _MEMBERS = {
         "sealed",
     ],
 }
-_KDF_MEMBERS = ["name", "m_kib", "t", "p", "salt"]
+# the members of each passphrase KDF (docs/keys.md §2.1), in order
+_KDF_MEMBERS = {
+    "argon2id": ["name", "m_kib", "t", "p", "salt"],
+    "pbkdf2-hmac-sm3": ["name", "iterations", "salt"],
+}
 
 
 def _parse(data: bytes, where: str) -> dict[str, Any]:
@@ -253,8 +271,17 @@ def _parse(data: bytes, where: str) -> dict[str, Any]:
     for name in ("id", "key_id", "role", "suite", "created"):
         if not isinstance(doc[name], str):
             raise KeyringError(f"{where}: damaged key file ({name})")
-    if "kdf" in doc and (not isinstance(doc["kdf"], dict) or list(doc["kdf"]) != _KDF_MEMBERS):
-        raise KeyringError(f"{where}: damaged key file (kdf)")
+    if "kdf" in doc:
+        kdf = doc["kdf"]
+        if not isinstance(kdf, dict) or not isinstance(kdf.get("name"), str):
+            raise KeyringError(f"{where}: damaged key file (kdf)")
+        if kdf["name"] not in _KDF_MEMBERS:
+            raise KeyringError(
+                f"{where}: unknown passphrase KDF {kdf['name']!r}",
+                hint="the file may come from a newer xinan; known: " + ", ".join(_KDF_MEMBERS),
+            )
+        if list(kdf) != _KDF_MEMBERS[kdf["name"]]:
+            raise KeyringError(f"{where}: damaged key file (kdf)")
     return doc
 
 
@@ -320,8 +347,7 @@ def secret_key_id(suite: CryptoSuite, key: bytes) -> str:
 
 def _public_info(doc: dict[str, Any], where: str, mode: str | Compliance | None) -> PublicKeyInfo:
     role, suite_name, created = _parse_common(doc, where)
-    require_suite(suite_name, mode, what=f"key {doc['id']}")
-    suite = get_suite(suite_name, compliance_mode="any")
+    suite = get_suite(suite_name, compliance_mode=mode, what=f"key {doc['id']}")
     sig = _unb64(doc["sig"], "sig", where)
     kem = _unb64(doc["kem"], "kem", where)
     if pair_key_id(suite, doc) != doc["key_id"]:
@@ -354,7 +380,9 @@ def _passphrase_bytes(passphrase: str) -> bytes:
     return unicodedata.normalize("NFC", passphrase).encode("utf-8")
 
 
-def _kdf_doc(params: KdfParams, salt: bytes) -> dict[str, Any]:
+def _kdf_doc(name: str, params: KdfParams, salt: bytes) -> dict[str, Any]:
+    if name == "pbkdf2-hmac-sm3":
+        return {"name": name, "iterations": params.iterations, "salt": _b64(salt)}
     return {
         "name": "argon2id",
         "m_kib": params.m_kib,
@@ -365,16 +393,15 @@ def _kdf_doc(params: KdfParams, salt: bytes) -> dict[str, Any]:
 
 
 def _derive(passphrase: str, kdf: dict[str, Any], length: int, where: str) -> bytes:
-    if kdf["name"] != "argon2id" or not all(type(kdf[k]) is int for k in ("m_kib", "t", "p")):
+    # _parse checked the members for kdf["name"]; every member but name and salt is a number
+    numbers = {k: v for k, v in kdf.items() if k not in ("name", "salt")}
+    if not all(type(v) is int for v in numbers.values()):
         raise KeyringError(f"{where}: damaged key file (kdf)")
-    params = KdfParams(kdf["m_kib"], kdf["t"], kdf["p"])
-    params.check()
+    KdfParams(**numbers).check()  # bound every parameter before deriving (§4)
     salt = _unb64(kdf["salt"], "kdf salt", where)
     if not 16 <= len(salt) <= 64:
         raise KeyringError(f"{where}: damaged key file (kdf salt)")
-    return Argon2id(
-        salt=salt, length=length, iterations=params.t, lanes=params.p, memory_cost=params.m_kib
-    ).derive(_passphrase_bytes(passphrase))
+    return derive_passphrase_key(kdf["name"], _passphrase_bytes(passphrase), salt, length, numbers)
 
 
 def _seal_doc(
@@ -382,7 +409,9 @@ def _seal_doc(
 ) -> None:
     params.check()
     salt = suite.random(16)
-    doc["kdf"] = _kdf_doc(params, salt)
+    # gm key files: PBKDF2-HMAC-SM3, so that a gm key uses national algorithms only
+    # (GB/T 39786-2021 §5, docs/adr/0004); Argon2id otherwise
+    doc["kdf"] = _kdf_doc(passphrase_kdf_for(suite.name), params, salt)
     doc["cipher"] = suite.aead_name
     doc["nonce"] = _b64(suite.random(suite.nonce_len))
     k = _derive(passphrase, doc["kdf"], suite.key_len, "new key")
@@ -518,7 +547,7 @@ class Keyring:
         self._ensure_dirs()
         write_bytes_atomic(self.private_path(key_name), _encode(priv), secret=True)
         write_bytes_atomic(self.public_path(key_name), public_bytes)
-        return _public_info(doc, str(self.public_path(key_name)), "any")
+        return _public_info(doc, str(self.public_path(key_name)), self.compliance_mode)
 
     def generate_secret(
         self,
@@ -651,7 +680,7 @@ class Keyring:
         path, doc = self._private_doc(ref, "private")
         where = str(path)
         info = _public_info(doc, where, self.compliance_mode)
-        s = get_suite(info.suite, compliance_mode="any")
+        s = get_suite(info.suite, compliance_mode=self.compliance_mode)
         sig_raw, kem_raw = _unpack(_open_doc(doc, s, passphrase, where), where)
         signing = s.import_private("sign", sig_raw)
         kem = s.import_private("kem", kem_raw)
@@ -664,8 +693,7 @@ class Keyring:
         path, doc = self._private_doc(ref, "secret")
         where = str(path)
         role, suite_name, created = _parse_common(doc, where)
-        require_suite(suite_name, self.compliance_mode, what=f"key {doc['id']}")
-        s = get_suite(suite_name, compliance_mode="any")
+        s = get_suite(suite_name, compliance_mode=self.compliance_mode, what=f"key {doc['id']}")
         key = _open_doc(doc, s, passphrase, where)
         if len(key) != SECRET_LEN or secret_key_id(s, key) != doc["key_id"]:
             raise KeyringError(f"{where}: key id does not match the secret key")
@@ -678,7 +706,7 @@ class Keyring:
             raise UsageError(f"unknown key part {part!r}", hint="use sig or kem")
         purpose = "sign" if part == "sig" else "kem"
         public = info.sig if part == "sig" else info.kem
-        s = get_suite(info.suite, compliance_mode="any")
+        s = get_suite(info.suite, compliance_mode=self.compliance_mode)
         if fmt == "pem":
             pem: str = s.public_pem(purpose, public)  # type: ignore[attr-defined]
             return pem

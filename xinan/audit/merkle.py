@@ -1,7 +1,7 @@
 """RFC 9162 §2.1 Merkle trees: hashing, compact ranges, stored hashes, proofs.
 
 Owns: the leaf and node hash (``H(0x00‖d)``, ``H(0x01‖l‖r)``) with a pluggable hash (SHA-256
-via hashlib, SM3 via cryptography), the streaming root (:class:`CompactRange`, O(log n)
+or SM3, from :mod:`xinan.crypto.recipes`), the streaming root (:class:`CompactRange`, O(log n)
 memory), the in-memory stored hashes (:class:`MerkleTree`, one array per level, see
 docs/audit-log.md §3) and the generation and verification of inclusion and consistency proofs
 (RFC 9162 §2.1.3 and §2.1.4).
@@ -14,11 +14,11 @@ bool.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from xinan.audit.errors import InvalidProof
+from xinan.crypto.recipes import hash_function
 
 __all__ = [
     "HASHES",
@@ -53,22 +53,10 @@ class HashAlgorithm:
         return self.digest(b"")
 
 
-def _sha256(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
-
-
-def _sm3(data: bytes) -> bytes:
-    # GB/T 32905-2016 SM3 through the crypto library the suites already rely on.
-    from cryptography.hazmat.primitives import hashes
-
-    h = hashes.Hash(hashes.SM3())
-    h.update(data)
-    return h.finalize()
-
-
+# SHA-256 (intl, pq) or SM3 (gm, GB/T 32905-2016): the one-shot digests of the crypto layer.
 HASHES: dict[str, HashAlgorithm] = {
-    "sha256": HashAlgorithm("sha256", _sha256),
-    "sm3": HashAlgorithm("sm3", _sm3),
+    "sha256": HashAlgorithm("sha256", hash_function("sha256")),
+    "sm3": HashAlgorithm("sm3", hash_function("sm3")),
 }
 
 

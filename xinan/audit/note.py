@@ -6,10 +6,11 @@ signed-note opening rules (unknown keys ignored, duplicates of a known key rejec
 line must verify, required keys must be present).
 
 Also holds the two Ed25519 adapters the format needs: signed-note type 0x01 and
-cosignature/v1 type 0x04. They call ``cryptography`` directly because the *message framing*
-is format-specific (the cosignature signs ``cosignature/v1\\ntime <t>\\n`` ‖ text and prefixes
-the timestamp); key custody belongs to :mod:`xinan.keys` / :mod:`xinan.crypto`, which may hand
-in any object satisfying the protocol (an SM2 signer, an HSM) instead.
+cosignature/v1 type 0x04. The *message framing* is format-specific (the cosignature signs
+``cosignature/v1\\ntime <t>\\n`` ‖ text and prefixes the timestamp), so it lives here; the
+signature itself is the crypto layer's (:func:`xinan.crypto.recipes.sign_ed25519`). Key
+custody belongs to :mod:`xinan.keys` / :mod:`xinan.crypto`, which may hand in any object
+satisfying the protocol (an SM2 signer, an HSM) instead.
 
 Does not own: what a note says (see :mod:`xinan.audit.checkpoint`), key files.
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -26,12 +26,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
 from xinan.audit.errors import NoteError
-from xinan.errors import UsageError
+from xinan.crypto.base import PrivateKey, SuiteName
+from xinan.crypto.recipes import (
+    ed25519_key_from_seed,
+    hash_function,
+    sign_ed25519,
+    verify_ed25519,
+)
+from xinan.errors import IntegrityError, UsageError
 
 __all__ = [
     "SIG_TYPE_COSIGNATURE_V1",
@@ -68,9 +71,17 @@ EM_DASH = "\u2014"
 COSIGNATURE_HEADER = b"cosignature/v1\n"
 
 
+_SHA256 = hash_function("sha256")
+
+
 def key_id(name: str, sig_type: bytes, public_key: bytes) -> int:
-    """``SHA-256(name ‖ 0x0A ‖ type ‖ public key)[:4]`` as a big-endian uint32."""
-    digest = hashlib.sha256(name.encode() + b"\n" + sig_type + public_key).digest()
+    """``SHA-256(name ‖ 0x0A ‖ type ‖ public key)[:4]`` as a big-endian uint32.
+
+    SHA-256 in every suite, the gm one included: C2SP signed-note fixes this key id for every
+    signature type so that any note verifier finds the key; it is a 4-byte lookup hint, not a
+    protection (the signature is, SM2 with SM3 in gm). docs/audit-log.md §4.1 says so.
+    """
+    digest = _SHA256(name.encode() + b"\n" + sig_type + public_key)
     return int.from_bytes(digest[:4], "big")
 
 
@@ -111,6 +122,29 @@ class NoteSigner(Protocol):
 # -- Ed25519 (type 0x01) --------------------------------------------------------------------
 
 
+@runtime_checkable
+class _RawEd25519Key(Protocol):
+    """A key object that can give its 32-byte Ed25519 seed (e.g. cryptography's
+    ``Ed25519PrivateKey``): accepted for callers that hold such keys already."""
+
+    def private_bytes_raw(self) -> bytes: ...
+
+
+def _ed25519_handle(private_key: PrivateKey | _RawEd25519Key) -> PrivateKey:
+    if isinstance(private_key, PrivateKey):
+        if private_key.suite not in (SuiteName.INTL, SuiteName.PQ) or private_key.purpose != "sign":
+            raise UsageError("a note's Ed25519 signer needs an intl or pq signing key")
+        return private_key
+    return ed25519_key_from_seed(private_key.private_bytes_raw())
+
+
+def _verify_ed25519(public: bytes, msg: bytes, sig: bytes, what: str) -> None:
+    try:
+        verify_ed25519(public, msg, sig)
+    except IntegrityError:
+        raise NoteError(f"{what} does not verify") from None
+
+
 @dataclass(frozen=True)
 class Ed25519Verifier:
     name: str
@@ -126,23 +160,21 @@ class Ed25519Verifier:
         return key_id(self.name, SIG_TYPE_ED25519, self.public_key)
 
     def verify(self, msg: bytes, sig: bytes) -> None:
-        try:
-            Ed25519PublicKey.from_public_bytes(self.public_key).verify(sig, msg)
-        except (InvalidSignature, ValueError):
-            raise NoteError(f"signature by {self.name} does not verify") from None
+        _verify_ed25519(self.public_key, msg, sig, f"signature by {self.name}")
 
     def vkey(self) -> str:
         return format_vkey(self.name, SIG_TYPE_ED25519, self.public_key)
 
 
 class Ed25519Signer:
-    """Signs notes with an Ed25519 key (signed-note type 0x01)."""
+    """Signs notes with an Ed25519 key (signed-note type 0x01): an intl or pq signing key
+    handle from :mod:`xinan.crypto`, or an object giving its raw seed."""
 
-    def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
+    def __init__(self, name: str, private_key: PrivateKey | _RawEd25519Key) -> None:
         _check_name(name)
         self._name = name
-        self._key = private_key
-        self._pub = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self._key = _ed25519_handle(private_key)
+        self._pub = self._key.public_bytes()
 
     def __repr__(self) -> str:  # never the key
         return f"Ed25519Signer({self._name!r}, key_id={self.key_id:08x})"
@@ -156,7 +188,7 @@ class Ed25519Signer:
         return key_id(self._name, SIG_TYPE_ED25519, self._pub)
 
     def sign(self, msg: bytes) -> bytes:
-        return self._key.sign(msg)
+        return sign_ed25519(self._key, msg)
 
     def verifier(self) -> Ed25519Verifier:
         return Ed25519Verifier(self._name, self._pub)
@@ -198,12 +230,9 @@ class CosignatureVerifier:
         t = cosignature_time(sig)
         if t >= 1 << 63 or (self.max_time is not None and t > self.max_time):
             raise NoteError(f"cosignature by {self.name} does not verify")
-        try:
-            Ed25519PublicKey.from_public_bytes(self.public_key).verify(
-                sig[8:], _cosigned_message(t, msg)
-            )
-        except (InvalidSignature, ValueError):
-            raise NoteError(f"cosignature by {self.name} does not verify") from None
+        _verify_ed25519(
+            self.public_key, _cosigned_message(t, msg), sig[8:], f"cosignature by {self.name}"
+        )
 
     def vkey(self) -> str:
         return format_vkey(self.name, SIG_TYPE_COSIGNATURE_V1, self.public_key)
@@ -217,13 +246,16 @@ class CosignatureSigner:
     """
 
     def __init__(
-        self, name: str, private_key: Ed25519PrivateKey, clock: Callable[[], datetime]
+        self,
+        name: str,
+        private_key: PrivateKey | _RawEd25519Key,
+        clock: Callable[[], datetime],
     ) -> None:
         _check_name(name)
         self._name = name
-        self._key = private_key
+        self._key = _ed25519_handle(private_key)
         self._clock = clock
-        self._pub = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self._pub = self._key.public_bytes()
 
     def __repr__(self) -> str:
         return f"CosignatureSigner({self._name!r}, key_id={self.key_id:08x})"
@@ -238,7 +270,7 @@ class CosignatureSigner:
 
     def sign(self, msg: bytes) -> bytes:
         t = int(self._clock().timestamp())
-        return struct.pack(">Q", t) + self._key.sign(_cosigned_message(t, msg))
+        return struct.pack(">Q", t) + sign_ed25519(self._key, _cosigned_message(t, msg))
 
     def verifier(self) -> CosignatureVerifier:
         return CosignatureVerifier(self._name, self._pub)

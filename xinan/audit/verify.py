@@ -8,7 +8,6 @@ each violation. Reads only: it never writes to any file of the log.
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from xinan.audit.errors import (
 from xinan.audit.log import CheckpointRecord, read_prune_state, read_sidecar
 from xinan.audit.merkle import CompactRange, HashAlgorithm, get_hash, root_from_frontier
 from xinan.audit.note import NoteVerifier, open_note, parse_note
+from xinan.crypto.recipes import HASH_NAMES, hash_constructor
 from xinan.errors import AuditError, IntegrityError, UsageError
 
 __all__ = ["Report", "verify_log"]
@@ -88,25 +88,26 @@ class _Cp:
 
 
 def _fast_leaf(h: HashAlgorithm) -> Any:
-    if h.name == "sha256":
-        sha = hashlib.sha256
-        return lambda lines: [sha(b"\x00" + x).digest() for x in lines]
+    if h.name in HASH_NAMES:
+        # the hash constructor inline: no Python frame per leaf (SHA-256 and SM3 alike)
+        new = hash_constructor(h.name)
+        return lambda lines: [new(b"\x00" + x).digest() for x in lines]
     leaf = h.leaf
     return lambda lines: [leaf(x) for x in lines]
 
 
 def _reduce(h: HashAlgorithm, hashes: list[bytes]) -> bytes:
     """Root of a complete block of 2^k leaf hashes, level by level (fast comprehensions)."""
-    if h.name == "sha256":
-        sha = hashlib.sha256
+    if h.name not in HASH_NAMES:
+        node = h.node
         while len(hashes) > 1:
             it = iter(hashes)
-            hashes = [sha(b"\x01" + a + b).digest() for a, b in zip(it, it, strict=True)]
+            hashes = [node(a, b) for a, b in zip(it, it, strict=True)]
         return hashes[0]
-    node = h.node
+    new = hash_constructor(h.name)
     while len(hashes) > 1:
         it = iter(hashes)
-        hashes = [node(a, b) for a, b in zip(it, it, strict=True)]
+        hashes = [new(b"\x01" + a + b).digest() for a, b in zip(it, it, strict=True)]
     return hashes[0]
 
 

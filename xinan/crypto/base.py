@@ -3,8 +3,8 @@
 Everything above this package (keys, packages, the audit log, grants) asks a
 :class:`CryptoSuite` for what it needs and never imports a primitive itself. A certified
 hardware module (GB/T 39786-2021 level 3 wants one in production) plugs in by implementing
-this protocol; the software suites in :mod:`xinan.crypto.intl` (``intl``, ``pq``) and
-:mod:`xinan.crypto.gm` (``gm``) are the reference, and :func:`xinan.crypto.get_suite` is the
+this protocol; the software suites in :mod:`xinan.crypto.hazmat.intl` (``intl``, ``pq``) and
+:mod:`xinan.crypto.hazmat.gm` (``gm``) are the reference, and :func:`xinan.crypto.get_suite` is the
 one way to obtain a suite (it enforces the compliance mode, :mod:`xinan.crypto.compliance`).
 
 Contract (the same contract test runs against every implementation):

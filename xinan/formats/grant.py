@@ -31,6 +31,7 @@ from xinan._codec import no_constant as _reject_constant
 from xinan._codec import no_duplicates as _no_duplicates
 from xinan.crypto import Compliance, CryptoSuite, PrivateKey, SuiteName, get_suite
 from xinan.crypto.compliance import require as require_suite
+from xinan.crypto.recipes import hash_function
 from xinan.errors import (
     AccessDenied,
     IntegrityError,
@@ -547,6 +548,12 @@ def pinned_algorithm(suite: CryptoSuite) -> str:
 # ============================================================================================
 # §4.1 Key binding
 # ============================================================================================
+# The thumbprint hash is the querent suite's (spec §4.1), fixed by the cnf member's name:
+# SHA-256 for jkt (RFC 7638/9449) and xinan-jkt-pq, SM3 for xinan-jkt-sm3.
+_SHA256 = hash_function("sha256")
+_SM3 = hash_function("sm3")
+
+
 def _thumbprint_input(members: dict[str, str]) -> bytes:
     # RFC 7638 §3.3: required members only, sorted, no white space, UTF-8
     return json.dumps(members, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -557,20 +564,14 @@ def querent_binding(querent: PublicKeyInfo) -> tuple[str, str]:
     kem = querent.kem
     if querent.suite is SuiteName.INTL:
         jwk = {"crv": "X25519", "kty": "OKP", "x": _b64u(kem)}  # RFC 8037 §2
-        return "jkt", _b64u(
-            get_suite(SuiteName.INTL, compliance_mode="any").digest(_thumbprint_input(jwk))
-        )
+        return "jkt", _b64u(_SHA256(_thumbprint_input(jwk)))  # RFC 7638 §3.1: SHA-256
     if querent.suite is SuiteName.PQ:
         jwk = {"alg": "MLKEM768-X25519", "kty": "AKP", "pub": _b64u(kem)}
-        return "xinan-jkt-pq", _b64u(
-            get_suite(SuiteName.PQ, compliance_mode="any").digest(_thumbprint_input(jwk))
-        )
+        return "xinan-jkt-pq", _b64u(_SHA256(_thumbprint_input(jwk)))
     if len(kem) != 65 or kem[0] != 0x04:
         raise KeyringError(f"querent {querent.id}: KEM key is not an uncompressed SM2 point")
     jwk = {"crv": "SM2", "kty": "EC", "x": _b64u(kem[1:33]), "y": _b64u(kem[33:])}
-    return "xinan-jkt-sm3", _b64u(
-        get_suite(SuiteName.GM, compliance_mode="any").digest(_thumbprint_input(jwk))
-    )
+    return "xinan-jkt-sm3", _b64u(_SM3(_thumbprint_input(jwk)))  # gm: SM3 (spec §4.1)
 
 
 # ============================================================================================

@@ -39,7 +39,8 @@ from xinan.audit.entry import canonical_json, looks_like_resident_id, parse_entr
 from xinan.audit.merkle import get_hash, verify_consistency, verify_inclusion
 from xinan.audit.note import NoteVerifier, parse_note
 from xinan.audit.proof import load_tree
-from xinan.crypto import CryptoSuite, get_suite
+from xinan.crypto import get_suite
+from xinan.crypto.recipes import HASH_FOR_SUITE, hash_function
 from xinan.errors import (
     IntegrityError,
     KeyringError,
@@ -494,7 +495,7 @@ class Destruction:
     def id(self) -> str:
         """``dc1`` + base32 of 128 bits of H("xinan-destruction/1 id" 0x00 ‖ manifest)."""
         msg = FORMAT.encode() + b" id\x00" + canonical_json(self.manifest())
-        d = _suite_for_hash(self.hash).digest(msg)[:16]
+        d = hash_function(self.hash)(msg)[:16]
         return "dc1" + base64.b32encode(d).decode("ascii").rstrip("=").lower()
 
     def audit_event(self) -> dict[str, Any]:
@@ -515,10 +516,6 @@ class Destruction:
         }
 
 
-def _suite_for_hash(name: str) -> CryptoSuite:
-    return get_suite("gm" if name == "sm3" else "intl", compliance_mode="any")
-
-
 def plan_destruction(
     *,
     vault_id: str,
@@ -537,7 +534,6 @@ def plan_destruction(
             f"{destroyer.id} ({destroyer.role.value}) may not destroy; only a sec-admin may",
             hint="act as the security administrator's identity (三权分立)",
         )
-    suite = get_suite(destroyer.suite, compliance_mode="any")
     records = list(records)
     if rule.kind == "retention" and rule.as_of is not None:
         for r in records:
@@ -549,7 +545,7 @@ def plan_destruction(
                 )
     return Destruction(
         vault_id=vault_id,
-        hash=suite.hash_name,
+        hash=HASH_FOR_SUITE[destroyer.suite],  # the destroyer suite's hash (§2): SM3 in gm
         nonce=nonce if nonce is not None else secrets.token_bytes(NONCE_LEN),
         destroyed_by=Destroyer.of(destroyer),
         rule=rule,
@@ -798,7 +794,7 @@ def sign_certificate(cert: Certificate, identity: Identity) -> bytes:
         raise CertificateSignerNotAuthorised(
             f"{info.id} is not the destroyer named in the certificate ({d.id})"
         )
-    if get_suite(info.suite, compliance_mode="any").hash_name != cert.destruction.hash:
+    if HASH_FOR_SUITE[info.suite] != cert.destruction.hash:
         raise CertificateMalformed("certificate: hash is not the destroyer suite's hash")
     body = cert.to_json()
     sig = identity.sign(_signed_bytes(body))
@@ -867,7 +863,8 @@ def _check_signature(doc: dict[str, Any], keys: Sequence[PublicKeyInfo]) -> Publ
             if isinstance(key_id, str) and _KEY_ID_RE.match(key_id)
             else "the certificate's signing key is not in the trust store"
         )
-    suite = get_suite(signer.suite, compliance_mode="any")
+    # checked: under gm-only a certificate signed with another suite is refused (ComplianceError)
+    suite = get_suite(signer.suite, what=f"certificate signer {signer.id}")
     if sig["alg"] != suite.sig_name or not isinstance(sig["value"], str):
         raise CertificateInvalid()
     try:
@@ -1010,7 +1007,7 @@ def verify_certificate(
         raise CertificateSignerNotAuthorised(
             f"certificate signed by {signer.id} ({signer.role.value}); only a sec-admin destroys"
         )
-    if get_suite(signer.suite, compliance_mode="any").hash_name != d.hash:
+    if HASH_FOR_SUITE[signer.suite] != d.hash:
         raise CertificateMalformed("certificate: hash is not the signer suite's hash")
     _check_rule(cert)
     audit = cert.audit
@@ -1364,14 +1361,14 @@ def row_digests(
 ) -> dict[str | int, bytes]:
     """``H`` over ``column`` of each row, as stored (docs/destruction.md §3.4). Take them before
     shredding. TEXT is hashed as its UTF-8 bytes; NULL and missing rows are left out."""
-    suite = _suite_for_hash(hash)
+    digest = hash_function(hash)
     col, tab, key = _quote(column), _quote(table), _quote(key_column)
     sql = f"SELECT CAST({col} AS BLOB) FROM {tab} WHERE {key} = ?"  # noqa: S608  # nosec B608
     out: dict[str | int, bytes] = {}
     for rid in ids:
         row = conn.execute(sql, (rid,)).fetchone()
         if row is not None and row[0] is not None:
-            out[rid] = suite.digest(bytes(row[0]))
+            out[rid] = digest(bytes(row[0]))
     return out
 
 

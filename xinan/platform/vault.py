@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import os
 import secrets
@@ -35,7 +34,8 @@ from typing import IO, Any, cast
 
 from xinan.access import Session
 from xinan.crypto import get_suite
-from xinan.crypto.base import Aead, CryptoSuite, SuiteName
+from xinan.crypto.base import CryptoSuite, SuiteName
+from xinan.crypto.recipes import SecretWrapper, hex_fingerprint
 from xinan.errors import (
     AccessDenied,
     InputError,
@@ -93,14 +93,12 @@ L_KEK_COMMIT = _V + b" kek-commitment\x00"
 INFO_CFG_MAC = _V + b" config-mac"
 L_RKV = _V + b" record-key\x00"
 L_RELEASE = _V + b" release\x00"  # §4: release secrets, bound to vault, share and record
-NONCE_LEN = 12
 CONFIG_FILE = "vault.json"
 DB_FILE = "vault.db"
 KEYS_FILE = "keys.db"
 REVOCATIONS_FILE = "revocations.json"
 _TIME_FMT = "%Y-%m-%dT%H:%M:%SZ"
 _BATCH = 2000  # rows per executemany on ingest
-_RNG_BATCH = 1024  # nonces drawn from the CSPRNG per call
 MAX_AUDIT_RECORD_IDS = 10_000  # docs/audit-log.md: a list member holds at most 10,000 items
 # Lifecycle facts copied from the clear part, by the policy's ASCII field key (§3).
 FACT_KEYS = {
@@ -413,7 +411,7 @@ def init_vault(
         id=vid.hex(),
         created=_t(now),
         suite=platform.suite,
-        policy=policy.fingerprint,
+        policy=policy.fingerprint_for(suite.hash_name),  # SM3 in gm (docs/vault.md §3)
         platform_id=platform.id,
         platform_key_id=platform.key_id,
         pseudonym_id=pseudonym_id,
@@ -599,7 +597,7 @@ class Vault:
         self.suite = get_suite(cfg.suite)
         self._db = _connect(path / DB_FILE)
         self._keys = _connect(path / KEYS_FILE)
-        self._kek: Aead | None = None
+        self._kek: SecretWrapper | None = None
         for conn, name in ((self._db, DB_FILE), (self._keys, KEYS_FILE)):
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
             if meta.get("vault_id") != cfg.id or meta.get("format") != FORMAT:
@@ -659,9 +657,9 @@ class Vault:
         want = s.mac(_mac_key(s, kek, cfg.vid), cfg.mac_input())
         if not secrets.compare_digest(want, cfg.mac):
             raise IntegrityError(f"{self.path}/{CONFIG_FILE}: configuration was altered")
-        self._kek = s.aead(kek)
+        self._kek = SecretWrapper(s, kek)  # draws its own nonces (xinan.crypto.recipes)
 
-    def _need_kek(self) -> Aead:
+    def _need_kek(self) -> SecretWrapper:
         if self._kek is None:
             raise KeyringError("the vault is locked", hint="unlock it with the platform identity")
         return self._kek
@@ -692,12 +690,27 @@ class Vault:
     def check_policy(self, policy: Policy) -> None:
         """The policy in force is the exact file bound at init (label and digest, under the
         config's MAC): an edited copy that kept its id and version is refused."""
-        if policy.fingerprint != self.config.policy:
+        # the bound fingerprint names its hash: "#sm3:" in gm vaults, SHA-256 before (§3)
+        bound = policy.fingerprint_for("sm3" if "#sm3:" in self.config.policy else "sha256")
+        if bound != self.config.policy:
             raise UsageError(
-                f"the vault follows policy {self.config.policy}, not {policy.fingerprint}",
+                f"the vault follows policy {self.config.policy}, not {bound}",
                 hint="pass the vault's policy file with --policy (or XINAN_POLICY); a changed "
                 "policy is a new version, adopted by the security administrator",
             )
+
+    @staticmethod
+    def _token_digest(token: str, hash_name: str) -> str:
+        """The hex hash of a grant token kept in ``grants.token_digest``: the suite's hash
+        (SM3 in gm, GB/T 39786), so that a presented token is the one issued here."""
+        return hex_fingerprint(hash_name, token.encode("ascii"))
+
+    def _token_matches(self, stored: str, token: str) -> bool:
+        if stored == self._token_digest(token, self.suite.hash_name):
+            return True
+        # gm grant rows written before grant tokens were hashed with SM3 hold SHA-256
+        # (CHANGELOG): still read, never written
+        return self.suite.hash_name != "sha256" and stored == self._token_digest(token, "sha256")
 
     def _rk_aad(self, record_id: str) -> bytes:
         return L_RKV + self.config.vid + enc(record_id)
@@ -711,7 +724,7 @@ class Vault:
             raise IntegrityError(f"vault record {record_id!r}: no key (destroyed?)")
         w: bytes = row[0]
         try:
-            return kek.open(w[:NONCE_LEN], w[NONCE_LEN:], self._rk_aad(record_id))
+            return kek.unwrap(w, self._rk_aad(record_id))
         except IntegrityError:
             raise IntegrityError(f"vault record {record_id!r}: key did not open") from None
 
@@ -1113,7 +1126,7 @@ class Vault:
                 _t(c.not_before),
                 _t(c.expires),
                 c.authorised_by,
-                hashlib.sha256(grant.token.encode("ascii")).hexdigest(),
+                self._token_digest(grant.token, self.suite.hash_name),
             ),
         )
         return grant
@@ -1283,7 +1296,7 @@ class Vault:
             raise deny(type(e).__name__, e) from None
         c = claims
         row = self._db.execute("SELECT token_digest FROM grants WHERE jti = ?", (c.jti,)).fetchone()
-        if row is None or row[0] != hashlib.sha256(token.encode("ascii")).hexdigest():
+        if row is None or not self._token_matches(row[0], token):
             raise deny(
                 "grant-issued-here",
                 AccessDenied(
@@ -1382,9 +1395,8 @@ class Vault:
             share_id = tap.package_id
             if share_id is None:  # pragma: no cover - the header precedes every record
                 raise IntegrityError("share: the package id is not known before its records")
-            drawn = self.suite.random(RELEASE_SECRET_LEN + NONCE_LEN)
-            secret, nonce = drawn[:RELEASE_SECRET_LEN], drawn[RELEASE_SECRET_LEN:]
-            wrapped = nonce + kek.seal(nonce, secret, self._rs_aad(share_id, record_id))
+            secret = self.suite.random(RELEASE_SECRET_LEN)
+            wrapped = kek.wrap(secret, self._rs_aad(share_id, record_id))
             pending.append((share_id, record_id, wrapped))
             if len(pending) >= _BATCH:
                 flush_secrets()
@@ -1624,7 +1636,7 @@ class Vault:
             if rid not in live:
                 continue
             try:
-                secret = kek.open(w[:NONCE_LEN], w[NONCE_LEN:], self._rs_aad(info.package_id, rid))
+                secret = kek.unwrap(w, self._rs_aad(info.package_id, rid))
             except IntegrityError:
                 raise IntegrityError(f"vault record {rid!r}: release secret did not open") from None
             released.append((rid, secret))
@@ -1729,7 +1741,7 @@ class _Inserter:
         kind: RecordKind,
         policy: Policy,
         pskey: Pseudonymizer,
-        kek: Aead,
+        kek: SecretWrapper,
         now: datetime,
         summary: IngestSummary,
     ) -> None:
@@ -1745,8 +1757,6 @@ class _Inserter:
         self.key_rows: list[tuple[str, bytes]] = []
         self.subjects: set[str] = set()
         self.layout: tuple[tuple[str, ...], tuple[str, ...]] | None = None
-        self._pool = b""
-        self._at = 0
         self._ns = policy.settings.pseudonym_namespace
         self._class_table = policy.subject_classes
         self._fixed = {"natural": SubjectClass.NATURAL, "legal": SubjectClass.LEGAL}.get(
@@ -1806,12 +1816,7 @@ class _Inserter:
             del value  # the clear identifier goes no further
         if kr.record_key is None:  # pragma: no cover - submissions always carry record keys
             raise IntegrityError(f"record {rid!r}: no record key")
-        if self._at + NONCE_LEN > len(self._pool):
-            self._pool = self.v.suite.random(NONCE_LEN * _RNG_BATCH)
-            self._at = 0
-        nonce = self._pool[self._at : self._at + NONCE_LEN]
-        self._at += NONCE_LEN
-        wrapped = nonce + self.kek.seal(nonce, kr.record_key, self.v._rk_aad(rid))
+        wrapped = self.kek.wrap(kr.record_key, self.v._rk_aad(rid))
         facts = [None if p is None or not clear[p] else clear[p] for p in self.fact_pos]
         self.rows.append(
             (

@@ -12,7 +12,6 @@ Every problem is collected, not just the first, and each names its place: the li
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import re
 import tomllib
@@ -23,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from xinan.crypto.recipes import hex_fingerprint
 from xinan.errors import PolicyError, PolicyProblem, UsageError
 from xinan.policy.periods import LIFECYCLE_KEYS, LifecycleRules, check_lifecycle
 
@@ -215,7 +215,7 @@ class Policy:
     kinds: Mapping[str, RecordKind]
     source: str = "<memory>"
     lifecycle: LifecycleRules | None = None  # None only for a xinan-policy/1 file
-    digest: str = ""  # SHA-256 of the file's exact bytes (hex)
+    raw: bytes = field(default=b"", repr=False)  # the file's exact bytes (UTF-8)
 
     def kind(self, name: str) -> RecordKind:
         try:
@@ -243,10 +243,24 @@ class Policy:
         return f"{self.id}@{self.version}"
 
     @property
+    def digest(self) -> str:
+        """SHA-256 of the file's exact bytes (hex)."""
+        return hex_fingerprint("sha256", self.raw)
+
+    @property
     def fingerprint(self) -> str:
-        """``id@version#<first 32 hex of the file's SHA-256>``: what a vault binds, so that an
-        edited file that kept its id and version is not taken for the policy in force."""
-        return f"{self.label}#{self.digest[:32]}"
+        """``id@version#<first 32 hex of the file's SHA-256>``: what an intl or pq vault binds,
+        so that an edited file that kept its id and version is not taken for the policy in
+        force (docs/vault.md)."""
+        return self.fingerprint_for("sha256")
+
+    def fingerprint_for(self, hash_name: str) -> str:
+        """The fingerprint with hash ``hash_name``: ``sha256`` gives :attr:`fingerprint`;
+        ``sm3`` gives ``id@version#sm3:<first 32 hex of the file's SM3>``, what a gm vault binds
+        (GB/T 39786: SM3 wherever intl uses SHA-256; the prefix keeps the two apart)."""
+        hexdigest = hex_fingerprint(hash_name, self.raw)[:32]
+        tag = "" if hash_name == "sha256" else f"{hash_name}:"
+        return f"{self.label}#{tag}{hexdigest}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -776,8 +790,8 @@ def load_policy_text(text: str, source: str = "<memory>") -> Policy:
     policy, problems = check_policy_text(text, source)
     if policy is None:
         raise PolicyError(source, problems)
-    # the digest names these exact bytes (SHA-256 here is a fingerprint, not a secret)
-    return dataclasses.replace(policy, digest=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    # the fingerprints name these exact bytes (Policy.fingerprint_for: the vault's hash)
+    return dataclasses.replace(policy, raw=text.encode("utf-8"))
 
 
 def default_policy_path() -> Path:

@@ -12,7 +12,9 @@ change to either changes the derived key, so the open fails exactly as an aad mi
 (docs/adr/0002-crypto-suites.md). Another HPKE implementation opens a xinan wrap by
 building the same ``info'``.
 
-Owns the primitives for these suites; it does not own key files (:mod:`xinan.keys`).
+hazmat (explicit nonces, no compliance check): obtain the suites through
+:func:`xinan.crypto.get_suite`. Owns the primitives for these suites; it does not own key
+files (:mod:`xinan.keys`).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from xinan.crypto._soft import SoftPrivateKey, lp, own_key
 from xinan.crypto.base import Aead, Hasher, PrivateKey, SuiteName
+from xinan.crypto.hazmat._soft import SoftPrivateKey, lp, own_key
 from xinan.errors import IntegrityError, KeyringError
 
 _WRAP_LABEL = b"xinan-wrap/1"

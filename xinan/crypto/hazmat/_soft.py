@@ -1,15 +1,15 @@
 """Pieces shared by the software suites: the private key handle and framing.
 
-Owns nothing a caller outside :mod:`xinan.crypto` should import.
+hazmat: owns nothing a caller outside :mod:`xinan.crypto` should import.
 """
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from typing import Any, NoReturn
 
 from xinan.crypto.base import SuiteName
+from xinan.crypto.hazmat.primitives import sha256, sm3
 from xinan.errors import KeyringError
 
 PURPOSES = ("sign", "kem")
@@ -50,7 +50,8 @@ class SoftPrivateKey:
         return self._obj
 
     def __repr__(self) -> str:
-        fp = hashlib.sha256(self._public).hexdigest()[:12]
+        # the suite's own hash (SM3 in gm): a gm deployment computes no SHA-256 (GB/T 39786)
+        fp = (sm3 if self._suite is SuiteName.GM else sha256)(self._public).hex()[:12]
         return f"<PrivateKey {self._suite.value} {self._purpose} pub:{fp}>"
 
     __str__ = __repr__

@@ -1,5 +1,7 @@
 """The 国密 suite ``gm`` (software): SM4-GCM, SM2 encryption and signatures, SM3, HMAC-SM3.
 
+hazmat (explicit nonces, no compliance check): obtain it through :func:`xinan.crypto.get_suite`.
+
 * SM4-GCM (RFC 8998 §2.1): cryptography's ``algorithms.SM4`` in ``modes.GCM``, 16-byte tag.
 * SM3 (GB/T 32905-2016), HMAC-SM3 (RFC 2104 over SM3) and HKDF-SM3 (RFC 5869 over HMAC-SM3):
   cryptography's ``hashes.SM3``.
@@ -23,7 +25,6 @@ certified module (GB/T 39786-2021) through the CryptoSuite protocol (docs/adr/00
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import secrets
 from collections.abc import Callable
@@ -36,8 +37,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from gmalg.errors import GMError
 
-from xinan.crypto._soft import SoftPrivateKey, lp, own_key
 from xinan.crypto.base import Aead, Hasher, PrivateKey, SuiteName
+from xinan.crypto.hazmat._soft import SoftPrivateKey, lp, own_key
+from xinan.crypto.hazmat.primitives import sm3
 from xinan.errors import IntegrityError, KeyringError
 
 # GB/T 32918.5-2017: the recommended curve (sm2p256v1).
@@ -55,9 +57,6 @@ _WRAP_NONCE = bytes(12)  # the KEK is fresh per wrap: one message per key, so a 
 _SM2_CT_LEN = SM2_PUB_LEN + 32 + KEK_LEN  # C1 || C3 || C2 for a 16-byte KEK
 
 RandBits = Callable[[int], int]
-
-
-_HASHLIB_SM3 = "sm3" in hashlib.algorithms_available
 
 
 class Sm4Gcm:
@@ -188,13 +187,9 @@ class GmSuite:
 
     # -- symmetric -----------------------------------------------------------------------
     def digest(self, data: bytes) -> bytes:
-        # hashlib reaches OpenSSL's SM3 in one C call (about half the cost of a cryptography
-        # Hash object, which matters per sealed value); the known-answer test pins both paths.
-        if _HASHLIB_SM3:
-            return hashlib.new("sm3", data).digest()
-        h = hashes.Hash(hashes.SM3())
-        h.update(data)
-        return h.finalize()
+        # hazmat.primitives.sm3: hashlib's one C call where OpenSSL has SM3 (about half the
+        # cost of a cryptography Hash object, per sealed value); the KAT pins both paths.
+        return sm3(data)
 
     def hasher(self) -> Hasher:
         return _Sm3Hasher()
