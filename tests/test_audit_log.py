@@ -31,6 +31,7 @@ from xinan.audit.errors import (
     SignatureMissing,
     TornTail,
     UncoveredEntries,
+    UnsignedEntries,
 )
 from xinan.audit.log import TornLogError, read_sidecar
 from xinan.audit.note import CosignatureSigner, Ed25519Signer, add_signatures, parse_note
@@ -310,10 +311,9 @@ def test_bad_and_missing_signature(tmp_path: Path) -> None:
     path = make_log(tmp_path, 4)
     side = Path(str(path) + ".checkpoints")
     data = side.read_bytes()
-    # strip a middle record's signature line: no longer a signed note
+    # strip a middle checkpoint record's signature line: no longer a signed note
     dash = "\u2014".encode()
-    i = data.find(dash)
-    i = data.find(dash, i + 1)
+    i = data.find(dash, data.find(b"@checkpoint ", data.find(b"@checkpoint ") + 1))
     j = data.find(b"\n", i) + 1
     side.write_bytes(data[:i] + data[j:])
     exc = expect(path, BadSignature)
@@ -338,28 +338,43 @@ def test_bad_and_missing_signature(tmp_path: Path) -> None:
     expect(path, BadSignature)
 
 
-def test_sidecar_deleted_means_missing_signature(tmp_path: Path) -> None:
+def test_sidecar_deleted_means_unsigned_entries(tmp_path: Path) -> None:
     path = make_log(tmp_path, 4)
     Path(str(path) + ".checkpoints").unlink()
-    expect(path, SignatureMissing)
+    exc = expect(path, UnsignedEntries)
+    assert exc.data["first"] == 0 and exc.data["count"] == 4
 
 
-def test_uncovered_entries(tmp_path: Path) -> None:
+def test_entry_added_without_the_key_is_unsigned(tmp_path: Path) -> None:
     path = make_log(tmp_path, 4)
     ls = lines(path)
     extra = ls[3].replace(b'"seq":3', b'"seq":4')
     write_lines(path, [*ls, extra])
-    exc = expect(path, UncoveredEntries)
-    assert exc.data == {"first": 4, "count": 1}
+    exc = expect(path, UnsignedEntries)
+    assert exc.data["first"] == 4 and exc.data["count"] == 1
+
+
+def cut_commit(path: Path, keep_log_bytes: int | None) -> int:
+    """Put the files in the state a crash leaves inside the last commit: its signed intent is
+    durable, its checkpoint is not, and the log holds ``keep_log_bytes`` of its bytes (all of
+    them when None). Returns the log offset where the commit started."""
+    side = Path(str(path) + ".checkpoints")
+    data = side.read_bytes()
+    side.write_bytes(data[: data.rfind(b"@checkpoint ")])
+    intent = data[data.rfind(b"@intent\n") :]
+    start = int(intent.split(b"offset ")[1].split(b" ")[0])
+    if keep_log_bytes is not None:
+        with path.open("r+b") as f:
+            f.truncate(start + keep_log_bytes)
+    return start
 
 
 def test_torn_tail_detected_reported_quarantined(tmp_path: Path) -> None:
     path = make_log(tmp_path, 4)
-    good_len = path.stat().st_size
-    with path.open("ab") as f:
-        f.write(lines(path)[0][:50])  # half a line, no newline
+    cut_line = lines(path)[3]
+    good_len = cut_commit(path, 50)  # a power cut 50 bytes into the last commit
     exc = expect(path, TornTail)
-    assert exc.data["offset"] == good_len
+    assert exc.data["offset"] == good_len and exc.data["interrupted"]
     with pytest.raises(TornLogError) as ei:
         AuditLog.open(path, signer=SIGNER, origin=ORIGIN, clock=Clock())
     assert ei.value.offset == good_len and str(good_len) in ei.value.message
@@ -368,21 +383,18 @@ def test_torn_tail_detected_reported_quarantined(tmp_path: Path) -> None:
         log.append(event())
     assert log.quarantine_torn_tail() == 50
     log.close()
-    assert Path(f"{path}.torn-{good_len}").read_bytes() == lines(path)[0][:50]
+    (moved,) = path.parent.glob(f"audit.log.torn-{good_len}-*")
+    assert moved.read_bytes() == cut_line[:50]
     r = verify_log(path, keys=KEYS)
-    assert r.size == 5
+    assert r.size == 4
     last = parse_entry(lines(path)[-1])
     assert last["type"] == "audit.quarantine" and last["objects"]["counts"]["bytes"] == 50
 
 
 def test_crash_between_entry_and_checkpoint_is_adopted(tmp_path: Path) -> None:
     clock = Clock()
-    path = make_log(tmp_path, 3, clock)
-    side = Path(str(path) + ".checkpoints")
-    before = side.read_bytes()
-    with AuditLog.open(path, signer=SIGNER, origin=ORIGIN, clock=clock) as log:
-        log.append(event(3))
-    side.write_bytes(before)  # as if killed after the entry's fsync, before the checkpoint's
+    path = make_log(tmp_path, 4, clock)
+    cut_commit(path, None)  # as if killed after the entry's fsync, before the checkpoint's
     expect(path, UncoveredEntries)
     with AuditLog.open(path, signer=SIGNER, origin=ORIGIN, clock=clock) as log:
         assert log.size == 5  # adopted + audit.recovered

@@ -105,6 +105,10 @@ class IdentityNoteSigner:
     def sign(self, msg: bytes) -> bytes:
         return self._identity.sign(msg)
 
+    def verifier(self) -> NoteVerifier:
+        # The log writer checks every signature it extends with this (docs/audit-log.md §7).
+        return note_verifier(self._name, self._identity.info)
+
 
 @dataclass(frozen=True)
 class SM2NoteVerifier:

@@ -10,7 +10,6 @@ Does not own: the note format (:mod:`xinan.audit.note`), the tree (:mod:`xinan.a
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -72,7 +71,7 @@ class Checkpoint:
             raise NoteError("checkpoint size must be decimal without leading zeros")
         try:
             root = base64.b64decode(root_s, validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or a non-ASCII character (issue 11)
             raise NoteError("checkpoint root is not base64") from None
         cp = cls(origin, int(size_s), root, tuple(ext))
         if cp.text() != text:

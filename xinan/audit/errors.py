@@ -102,6 +102,14 @@ class UncoveredEntries(AuditViolation):
     kind = "uncovered"
 
 
+class UnsignedEntries(AuditViolation):
+    """Entries (or bytes) after the last signed checkpoint that no signed intent of the log
+    key vouches for: added without the key, or the checkpoints that covered them were removed
+    or cut back (docs/audit-log.md §7, §9). A writer refuses to append to such a log."""
+
+    kind = "unsigned"
+
+
 class TornTail(AuditViolation):
     """The log does not end with a newline: a write was cut by a crash."""
 
@@ -118,6 +126,7 @@ VIOLATION_ORDER: tuple[type[AuditViolation], ...] = (
     EntryModified,
     BadSignature,
     SignatureMissing,
+    UnsignedEntries,
     UncoveredEntries,
     TornTail,
 )

@@ -15,11 +15,10 @@ Does not own: what a valid entry is (:mod:`xinan.audit.entry`), tree maths
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import fcntl
 import os
+import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +29,19 @@ from xinan.audit.checkpoint import Checkpoint, sign_checkpoint
 from xinan.audit.entry import AuditEvent, format_time, make_line, parse_entry, parse_time
 from xinan.audit.errors import AuditRetentionError, NoteError
 from xinan.audit.merkle import CompactRange, HashAlgorithm, get_hash, root_from_frontier
-from xinan.audit.note import Note, NoteSigner, open_note, parse_note
+from xinan.audit.note import Note, NoteSigner, NoteVerifier, open_note, parse_note, sign_note
+from xinan.audit.sidecar import (
+    SIDECAR_MAGIC,
+    SIDECAR_MAGIC_V1,
+    CheckpointRecord,
+    Intent,
+    PruneState,
+    encode_checkpoint_record,
+    encode_intent_record,
+    read_prune_state,
+    read_sidecar,
+    tail_records,
+)
 from xinan.errors import AuditError
 
 __all__ = [
@@ -39,18 +50,22 @@ __all__ = [
     "CheckpointRecord",
     "PruneState",
     "TornLogError",
+    "UnsignedEntriesError",
     "read_entries",
     "read_prune_state",
     "read_sidecar",
 ]
 
-SIDECAR_MAGIC = b"xinan-audit-checkpoints/1\n"
-RECORD_PREFIX = b"@checkpoint "
-PRUNED_MAGIC = "xinan-audit-pruned/1"
 MIN_RETENTION_DAYS = 180  # Cybersecurity Law art. 21: logs kept at least six months
 BATCH_MAX_LINES = 20_000
 BATCH_MAX_BYTES = 8 << 20
-_TAIL_READ = 1 << 16
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_VERIFY_HINT = (
+    "the audit administrator runs `xinan audit verify` (it names what was added, removed or "
+    "cut) and restores the log and its .checkpoints from a backup; the log key never signs "
+    "entries it did not write"
+)
 
 
 class TornLogError(AuditError):
@@ -66,162 +81,22 @@ class TornLogError(AuditError):
         self.file = file
 
 
-# -- sidecar and prune records ---------------------------------------------------------------
+class UnsignedEntriesError(AuditError):
+    """The log holds bytes that no signature the writer can verify vouches for.
+
+    Entries after the last signed checkpoint with no signed intent of this log's key for
+    exactly those bytes: written without the key, or the checkpoints that covered them were
+    removed. The writer refuses to append (it would sign them) until an audit administrator
+    has verified and restored the log (docs/audit-log.md §7).
+    """
+
+    def __init__(self, message: str, *, offset: int, file: str) -> None:
+        super().__init__(message, hint=_VERIFY_HINT)
+        self.offset = offset
+        self.file = file
 
 
-@dataclass(frozen=True)
-class CheckpointRecord:
-    """One record of ``L.checkpoints``: the signed note and the writer's unsigned header."""
-
-    index: int  # position in the sidecar, 0-based
-    offset: int  # log bytes covered, counted from entry 0 ever written
-    frontier: tuple[bytes, ...]
-    note: bytes  # the signed checkpoint note, byte for byte
-
-
-def _encode_header(offset: int, frontier: Sequence[bytes]) -> bytes:
-    f = ",".join(base64.b64encode(x).decode() for x in frontier)
-    return RECORD_PREFIX + f"offset={offset} frontier={f}\n".encode()
-
-
-def _decode_header(line: bytes) -> tuple[int, tuple[bytes, ...]]:
-    try:
-        parts = line[len(RECORD_PREFIX) :].decode("ascii").split(" ")
-        if len(parts) != 2 or not parts[0].startswith("offset="):
-            raise ValueError
-        if not parts[1].startswith("frontier="):
-            raise ValueError
-        offset = int(parts[0][7:])
-        f = parts[1][9:]
-        frontier = tuple(base64.b64decode(x, validate=True) for x in f.split(",")) if f else ()
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise NoteError("malformed checkpoint record header") from None
-    return offset, frontier
-
-
-def _parse_records(data: bytes, base_index: int = 0) -> tuple[list[CheckpointRecord], int | None]:
-    """Records in ``data`` (which starts at a record header). Returns (records, torn offset)."""
-    records: list[CheckpointRecord] = []
-    pos = 0
-    n = len(data)
-    while pos < n:
-        start = pos
-        eol = data.find(b"\n", pos)
-        if eol < 0:
-            return records, start
-        header = data[pos:eol]
-        if not header.startswith(RECORD_PREFIX):
-            raise NoteError(f"checkpoint sidecar: no record header at byte {start}")
-        pos = eol + 1
-        text_end = data.find(b"\n\n", pos)  # end of the note text
-        if text_end < 0:
-            return records, start
-        # Signature lines follow the blank line, up to the terminating blank line.
-        end = data.find(b"\n\n", text_end + 1)
-        if end < 0:
-            return records, start
-        offset, frontier = _decode_header(header)
-        records.append(
-            CheckpointRecord(base_index + len(records), offset, frontier, data[pos : end + 1])
-        )
-        pos = end + 2
-    return records, None
-
-
-def read_sidecar(path: Path) -> tuple[list[CheckpointRecord], int | None]:
-    """Every record of a checkpoint sidecar, and the byte offset of a torn last record."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return [], None
-    if not data:
-        return [], None
-    if not data.startswith(SIDECAR_MAGIC):
-        if SIDECAR_MAGIC.startswith(data):
-            return [], 0
-        raise NoteError(f"{path}: not a xinan checkpoint sidecar (no {SIDECAR_MAGIC!r})")
-    records, torn = _parse_records(data[len(SIDECAR_MAGIC) :])
-    return records, None if torn is None else torn + len(SIDECAR_MAGIC)
-
-
-def _last_record(path: Path) -> tuple[CheckpointRecord | None, int, int | None]:
-    """The last record (reading only the file's tail), the file length and any torn offset."""
-    try:
-        with path.open("rb") as f:
-            length = f.seek(0, os.SEEK_END)
-            if length <= len(SIDECAR_MAGIC):
-                f.seek(0)
-                head = f.read()
-                if not SIDECAR_MAGIC.startswith(head):
-                    raise NoteError(f"{path}: not a xinan checkpoint sidecar")
-                return None, length, (0 if head != SIDECAR_MAGIC else None)
-            back = _TAIL_READ
-            while True:
-                start = max(len(SIDECAR_MAGIC), length - back)
-                f.seek(start)
-                chunk = f.read(length - start)
-                i = chunk.rfind(b"\n" + RECORD_PREFIX)
-                if i >= 0 or start == len(SIDECAR_MAGIC):
-                    break
-                back *= 4
-            if i >= 0:
-                cut = i + 1
-            elif chunk.startswith(RECORD_PREFIX):
-                cut = 0
-            else:
-                raise NoteError(f"{path}: no checkpoint record")
-            recs, torn = _parse_records(chunk[cut:])
-            if torn is not None:
-                return None, length, start + cut + torn
-            if len(recs) != 1:
-                raise NoteError(f"{path}: malformed last checkpoint record")
-            return recs[0], length, None
-    except FileNotFoundError:
-        return None, 0, None
-
-
-@dataclass(frozen=True)
-class PruneState:
-    """``L.pruned``: entries below ``size`` are gone; their frontier and a signed root stay."""
-
-    size: int
-    offset: int  # bytes of the pruned entries
-    frontier: tuple[bytes, ...]
-    note: bytes
-
-    def to_bytes(self) -> bytes:
-        lines = [PRUNED_MAGIC, f"size {self.size}", f"offset {self.offset}"]
-        lines += [base64.b64encode(x).decode() for x in self.frontier]
-        return ("\n".join(lines) + "\n\n").encode() + self.note
-
-    @classmethod
-    def parse(cls, data: bytes) -> PruneState:
-        try:
-            head, note = data.split(b"\n\n", 1)
-            lines = head.decode("ascii").split("\n")
-            if lines[0] != PRUNED_MAGIC or not lines[1].startswith("size "):
-                raise ValueError
-            if not lines[2].startswith("offset "):
-                raise ValueError
-            size, offset = int(lines[1][5:]), int(lines[2][7:])
-            frontier = tuple(base64.b64decode(x, validate=True) for x in lines[3:])
-        except (ValueError, IndexError, UnicodeDecodeError, binascii.Error):
-            raise NoteError("malformed prune record") from None
-        state = cls(size, offset, frontier, note)
-        if state.to_bytes() != data:
-            raise NoteError("prune record is not in canonical form")
-        return state
-
-    def checkpoint(self) -> Checkpoint:
-        return Checkpoint.parse(parse_note(self.note).text)
-
-
-def read_prune_state(path: Path) -> PruneState | None:
-    p = Path(str(path) + ".pruned")
-    try:
-        return PruneState.parse(p.read_bytes())
-    except FileNotFoundError:
-        return None
+# -- files -----------------------------------------------------------------------------------
 
 
 def _fsync_dir(path: Path) -> None:
@@ -240,16 +115,67 @@ def _write_all(fd: int, data: bytes) -> None:
         raise OSError(f"short write ({n} of {len(data)} bytes)")
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        _write_all(fd, data)
-        os.fsync(fd)
-    finally:
+def _create_exclusive(directory: Path, stem: str, data: bytes) -> Path:
+    """Write ``data`` to a new file ``<stem>-<32 hex>`` in ``directory``, fsynced.
+
+    Created with ``O_EXCL | O_NOFOLLOW`` under a name nobody can predict, so a file or a
+    symbolic link planted in advance is never followed, reused or overwritten (issue 11).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
+    for _ in range(8):
+        path = directory / f"{stem}-{secrets.token_hex(16)}"
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileExistsError:
+            continue
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            raise
         os.close(fd)
-    os.replace(tmp, path)
+        _fsync_dir(path)
+        return path
+    raise AuditError(f"{directory}: cannot create a fresh file for {stem}")
+
+
+def _atomic_replace(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` through an exclusively created temporary file."""
+    tmp = _create_exclusive(path.parent, f".{path.name}.tmp", data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     _fsync_dir(path)
+
+
+def _note_size(note: bytes) -> int:
+    return Checkpoint.parse(parse_note(note).text).size
+
+
+def _last_record(path: Path) -> tuple[CheckpointRecord | None, int, int | None]:
+    """The last checkpoint record of a sidecar, the sidecar's length and any torn offset."""
+    tail = tail_records(path)
+    return tail.checkpoint, tail.length, tail.torn
+
+
+def _own_verifiers(signers: Sequence[NoteSigner]) -> list[NoteVerifier]:
+    """A writer checks every signature it builds on, so each signer must give its verifier."""
+    out: list[NoteVerifier] = []
+    for s in signers:
+        make = getattr(s, "verifier", None)
+        if not callable(make):
+            raise AuditError(
+                f"the audit log signer {s.name!r} offers no verifier(): a writer must check "
+                "the signatures it extends"
+            )
+        out.append(make())
+    return out
 
 
 # -- the store -------------------------------------------------------------------------------
@@ -278,6 +204,7 @@ class AuditLog:
         self.h = h
         self.origin = origin
         self._signers = signers
+        self._verifiers = _own_verifiers(signers)
         self._clock = clock
         self._sidecar = Path(str(path) + ".checkpoints")
         self._lock_path = Path(str(path) + ".lock")
@@ -295,10 +222,14 @@ class AuditLog:
         self._pruned_bytes = 0
         self._cr = CompactRange(h)
         self._sidecar_len = 0
+        self._sidecar_version = 2
         self._log_ino = 0
-        self.torn_offset: int | None = None
         self.latest_note: bytes | None = None
-        self._uncovered: list[bytes] = []
+        # what lies beyond the last checkpoint (docs/audit-log.md §7)
+        self.torn_offset: int | None = None  # an interrupted commit starts here
+        self.sidecar_torn: int | None = None  # a torn sidecar record starts here
+        self.unsigned_offset: int | None = None  # bytes no signature vouches for start here
+        self._adoptable: list[bytes] = []
 
     def __repr__(self) -> str:
         return f"AuditLog({str(self.path)!r}, size={self.size})"
@@ -318,10 +249,12 @@ class AuditLog:
         """Open (creating if absent) the log at ``path``.
 
         Raises :class:`TornLogError` if a file ends in a partial write (unless ``allow_torn``:
-        then :attr:`torn_offset` is set and only :meth:`quarantine_torn_tail` may write).
-        Complete entries after the last checkpoint (a crash between the two fsyncs) are
-        adopted: checkpointed and recorded by an ``audit.recovered`` event. Without a signer
-        the log is read-only.
+        then only :meth:`quarantine_torn_tail` may write) and :class:`UnsignedEntriesError` if
+        the log holds entries that no signature of this log's key vouches for. Entries after
+        the last checkpoint that match a signed intent exactly (a crash between the entries'
+        fsync and the checkpoint's) are adopted: checkpointed and recorded by an
+        ``audit.recovered`` event. Without a signer the log is read-only. A writer's signers
+        must offer ``verifier()``: it checks every signature it builds on.
         """
         signers: tuple[NoteSigner, ...]
         if signer is None:
@@ -335,15 +268,10 @@ class AuditLog:
             log._open_files()
             with log._lock():
                 log._load_state()
-                if log.torn_offset is not None and not allow_torn:
-                    raise TornLogError(
-                        f"{log.path}: torn last line at byte {log.torn_offset} "
-                        "(a write was cut by a crash)",
-                        offset=log.torn_offset,
-                        file=str(log.path),
-                    )
-                if log._uncovered and log._signers and log.torn_offset is None:
-                    log._adopt_uncovered()
+                if not allow_torn:
+                    log._refuse_unclean()
+                if log._adoptable and log._signers:
+                    log._adopt()
         except BaseException:
             log.close()
             raise
@@ -352,23 +280,28 @@ class AuditLog:
     def _open_files(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         writable = bool(self._signers)
+        # O_NOFOLLOW: the log's files are never written through a planted symbolic link.
         try:
             if writable:
-                self._lfd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._lfd = os.open(
+                    self._lock_path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o600
+                )
                 created = not self.path.exists()
-                self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-                self._cfd = os.open(self._sidecar, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+                flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC
+                self._fd = os.open(self.path, flags, 0o600)
+                self._cfd = os.open(self._sidecar, flags, 0o600)
                 if os.fstat(self._cfd).st_size == 0:
                     _write_all(self._cfd, SIDECAR_MAGIC)
                     os.fsync(self._cfd)
                 if created:
                     _fsync_dir(self.path)
             else:
-                self._fd = os.open(self.path, os.O_RDONLY)
+                self._fd = os.open(self.path, os.O_RDONLY | _CLOEXEC)
         except OSError as exc:
             raise AuditError(
                 f"{self.path}: cannot open the audit log ({exc.strerror})",
-                hint="check the path and permissions (--audit-log / XINAN_AUDIT_LOG)",
+                hint="check the path and permissions (--audit-log / XINAN_AUDIT_LOG); "
+                "the log's files must not be symbolic links",
             ) from None
         self._log_ino = os.fstat(self._fd).st_ino
 
@@ -409,23 +342,28 @@ class AuditLog:
         if ino != self._log_ino:
             os.close(self._fd)
             flags = os.O_RDWR | os.O_APPEND if self._signers else os.O_RDONLY
-            self._fd = os.open(self.path, flags)
+            self._fd = os.open(self.path, flags | _NOFOLLOW | _CLOEXEC)
             self._log_ino = os.fstat(self._fd).st_ino
+        try:
+            self._load_records()
+        except NoteError as exc:
+            raise AuditError(f"{self.path}: {exc.message}", hint=_VERIFY_HINT) from None
+        self._classify_tail()
+
+    def _load_records(self) -> None:
         prune = read_prune_state(self.path)
         if prune is not None:
             cp = prune.checkpoint()
             if cp.size != prune.size or root_from_frontier(prune.frontier, self.h) != cp.root:
                 raise AuditError(f"{self.path}.pruned: frontier does not match its checkpoint")
+            self._check_own_signature(prune.note, f"{self.path}.pruned")
             self._pruned, self._pruned_bytes = prune.size, prune.offset
         else:
             self._pruned, self._pruned_bytes = 0, 0
-        rec, self._sidecar_len, torn = _last_record(self._sidecar)
-        if torn is not None:
-            raise TornLogError(
-                f"{self._sidecar}: torn last checkpoint record at byte {torn}",
-                offset=torn,
-                file=str(self._sidecar),
-            )
+        tail = tail_records(self._sidecar)
+        self._sidecar_len, self._sidecar_version = tail.length, tail.version
+        self.sidecar_torn = tail.torn
+        rec = tail.checkpoint
         if rec is not None and (prune is None or _note_size(rec.note) >= prune.size):
             cp = Checkpoint.parse(parse_note(rec.note).text)
             if cp.origin != self.origin or cp.hash_name != self.h.name:
@@ -437,7 +375,7 @@ class AuditLog:
             cr = CompactRange(self.h, cp.size, rec.frontier)
             if cr.root() != cp.root:
                 raise AuditError(f"{self._sidecar}: last record's frontier does not match")
-            self._check_own_signature(rec.note)
+            self._check_own_signature(rec.note, str(self._sidecar))
             self.size, self._voffset, self._cr = cp.size, rec.offset, cr
             self.latest_note = rec.note
         elif prune is not None:
@@ -447,60 +385,126 @@ class AuditLog:
         else:
             self.size, self._voffset, self._cr = 0, 0, CompactRange(self.h)
             self.latest_note = None
-        # Compare the log's length with what the checkpoint covers.
+        # Intents after the last checkpoint that start where it ends and that this log's key
+        # signed: the only evidence that lets a writer adopt bytes beyond the checkpoint.
+        self._intents: list[Intent] = []
+        for irec in tail.intents:
+            try:
+                it = irec.intent()
+                if self._verifiers:
+                    open_note(irec.note, self._verifiers)
+            except NoteError:
+                continue  # a forged or damaged intent vouches for nothing
+            ours = (it.origin, it.hash_name) == (self.origin, self.h.name)
+            here = (it.old_size, it.old_offset) == (self.size, self._voffset)
+            if self._verifiers and ours and here:
+                self._intents.append(it)
+
+    def _classify_tail(self) -> None:
+        """Sort what lies beyond the last checkpoint (docs/audit-log.md §7)."""
         expected = self._voffset - self._pruned_bytes
         length = os.fstat(self._fd).st_size
-        self.torn_offset = None
-        self._uncovered = []
+        self.torn_offset = self.unsigned_offset = None
+        self._adoptable = []
         if length < expected:
             raise AuditError(
                 f"{self.path}: the log is shorter ({length} bytes) than its last checkpoint "
                 f"covers ({expected} bytes): it was truncated",
                 hint="run `xinan audit verify` and restore the log from a backup",
             )
-        if length > expected:
-            tail = os.pread(self._fd, length - expected, expected)
-            last_nl = tail.rfind(b"\n")
-            if last_nl != len(tail) - 1:
-                self.torn_offset = expected + last_nl + 1
-            self._uncovered = tail[: last_nl + 1].split(b"\n")[:-1] if last_nl >= 0 else []
+        self._check_boundary(expected)
+        if length == expected:
+            return
+        region = os.pread(self._fd, length - expected, expected)
+        for it in self._intents:
+            if it.new_offset - it.old_offset == len(region) and region.endswith(b"\n"):
+                lines = region[:-1].split(b"\n")
+                cr = self._cr.copy()
+                for line in lines:
+                    cr.append(self.h.leaf(line))
+                if cr.size == it.new_size and cr.root() == it.root:
+                    self._adoptable = lines
+                    return
+        if any(len(region) < it.new_offset - it.old_offset for it in self._intents):
+            self.torn_offset = expected  # a commit this key announced was cut short
+        else:
+            self.unsigned_offset = expected
 
-    def _check_own_signature(self, note: bytes) -> None:
-        verifiers = [s.verifier() for s in self._signers if hasattr(s, "verifier")]
-        if verifiers:
-            try:
-                open_note(note, verifiers)
-            except NoteError:
-                raise AuditError(
-                    f"{self._sidecar}: the last checkpoint is not signed by this log's key",
-                    hint="run `xinan audit verify`; check that the right key signs this log",
-                ) from None
-
-    def _adopt_uncovered(self) -> None:
-        lines = self._uncovered
-        for i, line in enumerate(lines):
-            try:
-                entry = parse_entry(line)
-            except ValueError as exc:
-                raise AuditError(
-                    f"{self.path}: entry {self.size + i} after the last checkpoint is invalid "
-                    f"({exc})",
-                    hint="run `xinan audit verify`",
-                ) from None
-            if entry["seq"] != self.size + i:
-                raise AuditError(
-                    f"{self.path}: entry after the last checkpoint has seq {entry['seq']}, "
-                    f"expected {self.size + i}",
-                    hint="run `xinan audit verify`",
+    def _check_boundary(self, expected: int) -> None:
+        """The checkpoint header's offset is not signed: check that it falls just after the
+        entry of ``seq`` = size − 1, so that no line is hidden inside the covered bytes."""
+        if expected == 0:
+            if self.size != self._pruned:
+                raise UnsignedEntriesError(
+                    f"{self._sidecar}: the last checkpoint's offset does not match the log",
+                    offset=0,
+                    file=str(self._sidecar),
                 )
-        n = len(lines)
-        self._uncovered = []
+            return
+        back = min(expected, 1 << 16)
+        while True:
+            chunk = os.pread(self._fd, back, expected - back)
+            i = chunk.rfind(b"\n", 0, len(chunk) - 1)
+            if i >= 0 or back == expected:
+                break
+            back = min(expected, back * 4)
+        line = chunk[i + 1 : -1]
+        try:
+            ok = chunk.endswith(b"\n") and parse_entry(line)["seq"] == self.size - 1
+        except ValueError:
+            ok = False
+        if not ok:
+            raise UnsignedEntriesError(
+                f"{self._sidecar}: the last checkpoint's offset ({self._voffset}) does not end "
+                f"at entry {self.size - 1} of {self.path}",
+                offset=expected,
+                file=str(self._sidecar),
+            )
+
+    def _refuse_unclean(self) -> None:
+        if self.sidecar_torn is not None:
+            raise TornLogError(
+                f"{self._sidecar}: torn last checkpoint record at byte {self.sidecar_torn}",
+                offset=self.sidecar_torn,
+                file=str(self._sidecar),
+            )
+        if self.torn_offset is not None:
+            raise TornLogError(
+                f"{self.path}: a commit was cut short at byte {self.torn_offset} "
+                "(a write was interrupted by a crash)",
+                offset=self.torn_offset,
+                file=str(self.path),
+            )
+        if self.unsigned_offset is not None:
+            raise UnsignedEntriesError(
+                f"{self.path}: bytes from {self.unsigned_offset} on are covered by no signature "
+                "of this log's key (entries added without the key, or checkpoints removed); "
+                "nothing is appended",
+                offset=self.unsigned_offset,
+                file=str(self.path),
+            )
+
+    def _check_own_signature(self, note: bytes, where: str) -> None:
+        if not self._signers:
+            return
+        try:
+            open_note(note, self._verifiers)
+        except NoteError:
+            raise AuditError(
+                f"{where}: the last checkpoint is not signed by this log's key",
+                hint="run `xinan audit verify`; check that the right key signs this log",
+            ) from None
+
+    def _adopt(self) -> None:
+        lines, self._adoptable = self._adoptable, []
         for line in lines:
             self._cr.append(self.h.leaf(line))
             self._voffset += len(line) + 1
-        self.size += n
+        self.size += len(lines)
         self._write_checkpoint()
-        self._append_locked(self._system_event("audit.recovered", counts={"entries": n}))
+        self._append_locked(
+            self._system_event("audit.recovered", counts={"entries": len(lines)}, ref="intent")
+        )
         self._commit_locked()
 
     def _system_event(self, type_: str, **objects: Any) -> dict[str, Any]:
@@ -511,13 +515,7 @@ class AuditLog:
     def _require_writable(self) -> None:
         if not self._signers:
             raise AuditError(f"{self.path}: opened without a signer (read-only)")
-        if self.torn_offset is not None:
-            raise TornLogError(
-                f"{self.path}: torn last line at byte {self.torn_offset}; nothing can be "
-                "appended until it is quarantined",
-                offset=self.torn_offset,
-                file=str(self.path),
-            )
+        self._refuse_unclean()
 
     def _sync(self) -> None:
         """Under the lock: pick up commits other processes made since our last look."""
@@ -531,8 +529,9 @@ class AuditLog:
             same = False
         if not same:
             self._load_state()
-            if self._uncovered and self.torn_offset is None:
-                self._adopt_uncovered()
+            self._refuse_unclean()
+            if self._adoptable:
+                self._adopt()
 
     def _append_locked(self, body: dict[str, Any]) -> int:
         seq = self.size + len(self._buf)
@@ -546,6 +545,22 @@ class AuditLog:
             return
         lines, self._buf, self._buf_bytes = self._buf, [], 0
         data = b"\n".join(lines) + b"\n"
+        cr, leaf = self._cr.copy(), self.h.leaf
+        for line in lines:
+            cr.append(leaf(line))
+        # The signed intent goes first (fsynced): after a crash, the entries are adopted only
+        # if they hash to the root this key announced (docs/audit-log.md §5.2, §7).
+        self._write_intent(
+            Intent(
+                self.origin,
+                self.h.name,
+                self.size,
+                cr.size,
+                self._voffset,
+                self._voffset + len(data),
+                cr.root(),
+            )
+        )
         try:
             _write_all(self._fd, data)
             os.fsync(self._fd)
@@ -554,17 +569,12 @@ class AuditLog:
                 f"{self.path}: audit write failed ({exc}); the operation is abandoned",
                 hint="free disk space or fix permissions, then `xinan audit verify`",
             ) from None
-        leaf, cr = self.h.leaf, self._cr
-        for line in lines:
-            cr.append(leaf(line))
-        self.size += len(lines)
+        self._cr = cr
+        self.size = cr.size
         self._voffset += len(data)
         self._write_checkpoint()
 
-    def _write_checkpoint(self) -> None:
-        cp = Checkpoint.for_hash(self.origin, self.size, self._cr.root(), self.h.name)
-        note = sign_checkpoint(cp, self._signers).to_bytes()
-        record = _encode_header(self._voffset, self._cr.frontier()) + note + b"\n"
+    def _append_sidecar(self, record: bytes) -> None:
         try:
             _write_all(self._cfd, record)
             os.fsync(self._cfd)
@@ -574,6 +584,29 @@ class AuditLog:
                 hint="free disk space or fix permissions, then `xinan audit verify`",
             ) from None
         self._sidecar_len += len(record)
+
+    def _write_intent(self, intent: Intent) -> None:
+        if self._sidecar_version == 1:
+            self._upgrade_sidecar()
+        note = sign_note(intent.text(), self._signers).to_bytes()
+        self._append_sidecar(encode_intent_record(note))
+
+    def _upgrade_sidecar(self) -> None:
+        """Version 1 → 2 in place: the one byte that differs, before the first intent."""
+        fd = os.open(self._sidecar, os.O_RDWR | _NOFOLLOW | _CLOEXEC)
+        try:
+            if os.pread(fd, len(SIDECAR_MAGIC_V1), 0) != SIDECAR_MAGIC_V1:
+                raise AuditError(f"{self._sidecar}: changed while being upgraded")
+            os.pwrite(fd, SIDECAR_MAGIC[-2:-1], len(SIDECAR_MAGIC) - 2)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._sidecar_version = 2
+
+    def _write_checkpoint(self) -> None:
+        cp = Checkpoint.for_hash(self.origin, self.size, self._cr.root(), self.h.name)
+        note = sign_checkpoint(cp, self._signers).to_bytes()
+        self._append_sidecar(encode_checkpoint_record(self._voffset, self._cr.frontier(), note))
         self.latest_note = note
 
     def append(self, event: AuditEvent) -> int:
@@ -620,31 +653,50 @@ class AuditLog:
 
     # -- crash repair -------------------------------------------------------------------------
     def quarantine_torn_tail(self) -> int:
-        """Move a torn last line to ``L.torn-<offset>``, truncate ``L`` to its last newline,
-        and log an ``audit.quarantine`` event. Returns the number of bytes moved."""
+        """Move what a crash cut short aside, and log an ``audit.quarantine`` event per file.
+
+        A torn last record of ``L.checkpoints`` goes to ``L.checkpoints.torn-<offset>-<hex>``;
+        the bytes of an interrupted commit (a signed intent announced more than reached
+        ``L``) go to ``L.torn-<offset>-<hex>``, both created exclusively under unpredictable
+        names. Nothing is adopted that a signed intent does not prove: bytes no signature
+        vouches for raise :class:`UnsignedEntriesError`. Returns the number of bytes moved.
+        """
         if not self._signers:
             raise AuditError(f"{self.path}: opened without a signer (read-only)")
         with self._lock():
             self._load_state()
-            off = self.torn_offset
-            if off is None:
-                return 0
-            length = os.fstat(self._fd).st_size
-            torn = os.pread(self._fd, length - off, off)
-            side = Path(f"{self.path}.torn-{off}")
-            _atomic_write(side, torn)
-            os.ftruncate(self._fd, off)
-            os.fsync(self._fd)
-            self.torn_offset = None
-            if self._uncovered:
-                self._adopt_uncovered()
-            self._append_locked(
-                self._system_event(
-                    "audit.quarantine", counts={"offset": off, "bytes": len(torn)}, ref=side.name
-                )
-            )
+            events: list[dict[str, Any]] = []
+            moved = 0
+            if self.sidecar_torn is not None:
+                off = self.sidecar_torn
+                n = moved = self._move_aside(self._cfd, self._sidecar, off, events)
+                self._sidecar_len -= n
+                self._load_state()
+            if self.unsigned_offset is not None:
+                self._refuse_unclean()
+            if self.torn_offset is not None:
+                moved += self._move_aside(self._fd, self.path, self.torn_offset, events)
+                self._load_state()
+            self._refuse_unclean()
+            if self._adoptable:
+                self._adopt()
+            for ev in events:
+                self._append_locked(ev)
             self._commit_locked()
-            return len(torn)
+            return moved
+
+    def _move_aside(self, fd: int, path: Path, off: int, events: list[dict[str, Any]]) -> int:
+        length = os.fstat(fd).st_size
+        torn = os.pread(fd, length - off, off)
+        side = _create_exclusive(path.parent, f"{path.name}.torn-{off}", torn)
+        os.ftruncate(fd, off)
+        os.fsync(fd)
+        events.append(
+            self._system_event(
+                "audit.quarantine", counts={"offset": off, "bytes": len(torn)}, ref=side.name
+            )
+        )
+        return len(torn)
 
     # -- retention ------------------------------------------------------------------------------
     def prune(self, before: datetime, *, retention_days: int, now: datetime) -> PruneResult:
@@ -682,6 +734,18 @@ class AuditLog:
                 pos, count = eol + 1, count + 1
             if count == 0:
                 return PruneResult(0, 0, self._pruned, cutoff)
+            # Sign the cut only if the file's entries are the ones the signed tree holds: a
+            # prune must never vouch for entries edited since they were written.
+            whole = cr.copy()
+            for line in data[pos:].split(b"\n")[:-1]:
+                whole.append(self.h.leaf(line))
+            if whole.size != self.size or whole.root() != self._cr.root():
+                raise UnsignedEntriesError(
+                    f"{self.path}: the entries do not hash to the last signed checkpoint; "
+                    "nothing is pruned",
+                    offset=0,
+                    file=str(self.path),
+                )
             new_size = self._pruned + count
             cp = Checkpoint.for_hash(self.origin, new_size, cr.root(), self.h.name)
             note = sign_checkpoint(cp, self._signers).to_bytes()
@@ -689,15 +753,8 @@ class AuditLog:
             # L.pruned first (it holds the cut's signed checkpoint), then the new L. The
             # sidecar is left alone: its last record stays the largest tree head.
             rest = data[pos:]
-            new_log = self.path.with_name(self.path.name + ".new")
-            fd = os.open(new_log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                if rest:
-                    _write_all(fd, rest)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            _atomic_write(Path(str(self.path) + ".pruned"), state.to_bytes())
+            new_log = _create_exclusive(self.path.parent, f".{self.path.name}.new", rest)
+            _atomic_replace(Path(str(self.path) + ".pruned"), state.to_bytes())
             os.replace(new_log, self.path)
             _fsync_dir(self.path)
             self._load_state()
@@ -717,10 +774,6 @@ class AuditLog:
     def checkpoint(self) -> Note | None:
         """The latest signed checkpoint, as a note (``None`` for an empty, unsigned log)."""
         return parse_note(self.latest_note) if self.latest_note else None
-
-
-def _note_size(note: bytes) -> int:
-    return Checkpoint.parse(parse_note(note).text).size
 
 
 def read_entries(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:

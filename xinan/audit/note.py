@@ -389,7 +389,7 @@ def parse_note(data: bytes | str) -> Note:
             raise NoteError("malformed note signature line")
         try:
             blob = base64.b64decode(parts[2], validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or a non-ASCII character (issue 11)
             raise NoteError("malformed note signature line") from None
         if len(blob) < 5 or base64.b64encode(blob).decode() != parts[2]:
             raise NoteError("malformed note signature line")

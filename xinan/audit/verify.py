@@ -29,10 +29,17 @@ from xinan.audit.errors import (
     SignatureMissing,
     TornTail,
     UncoveredEntries,
+    UnsignedEntries,
 )
-from xinan.audit.log import CheckpointRecord, read_prune_state, read_sidecar
 from xinan.audit.merkle import CompactRange, HashAlgorithm, get_hash, root_from_frontier
 from xinan.audit.note import NoteVerifier, open_note, parse_note
+from xinan.audit.sidecar import (
+    CheckpointRecord,
+    Intent,
+    IntentRecord,
+    read_prune_state,
+    read_sidecar_records,
+)
 from xinan.crypto.recipes import HASH_NAMES, hash_constructor
 from xinan.errors import AuditError, IntegrityError, UsageError
 
@@ -166,11 +173,14 @@ def verify_log(
     v = report.violations
 
     # 1. checkpoints in the sidecar -------------------------------------------------------------
+    side = Path(str(p) + ".checkpoints")
     try:
-        records, torn_side = read_sidecar(Path(str(p) + ".checkpoints"))
+        all_records, torn_side = read_sidecar_records(side)
     except NoteError as exc:
-        records, torn_side = [], None
+        all_records, torn_side = [], None
         v.append(BadSignature(f"checkpoint sidecar unreadable: {exc.message}"))
+    records = [r for r in all_records if isinstance(r, CheckpointRecord)]
+    intents = _open_intents([r for r in all_records if isinstance(r, IntentRecord)], keys, v)
     if torn_side is not None:
         v.append(
             TornTail(
@@ -305,11 +315,10 @@ def verify_log(
             _feed(h, cr, leaves(lines), marks, roots)
             n_lines += len(lines)
             offset += len(data) - len(leftover)
-    if leftover:
+    if leftover and not keys:
         v.append(
             TornTail(
                 f"{p}: torn last line at byte {offset} ({len(leftover)} bytes without a newline)",
-                hint="run AuditLog.open(..., allow_torn=True).quarantine_torn_tail()",
                 data={"file": str(p), "offset": offset},
             )
         )
@@ -367,9 +376,11 @@ def verify_log(
             )
             report.evidence += [prev.note.decode(), c.note.decode()]
         by_size.setdefault(c.cp.size, c)
+    covered = pruned
     if valid:
         latest = max(valid, key=lambda c: c.cp.size)
         report.latest_checkpoint = latest.note.decode()
+        covered = max(covered, latest.cp.size)
         if latest.cp.size > n:
             v.append(
                 LogTruncated(
@@ -378,17 +389,9 @@ def verify_log(
                     data={"size": n, "checkpoint_size": latest.cp.size},
                 )
             )
-        elif latest.cp.size < n:
-            v.append(
-                UncoveredEntries(
-                    f"entries {latest.cp.size}..{n - 1} are not covered by a signed checkpoint",
-                    hint="a crash between the entry and its checkpoint, or entries added "
-                    "without the log key; the next writer open adopts valid ones",
-                    data={"first": latest.cp.size, "count": n - latest.cp.size},
-                )
-            )
-    elif n > pruned and keys:
-        v.append(SignatureMissing(f"no signed checkpoint covers the {n - pruned} entries"))
+    if keys and (n > covered or leftover):
+        torn_at = offset if leftover else None
+        v.append(_beyond_checkpoint(p, covered, n, report.root, intents, torn_at=torn_at))
     checkable = sorted((c for c in by_size.values() if pruned <= c.cp.size <= n), key=_size)
     mism = [c for c in checkable if roots.get(c.cp.size) != c.cp.root]
     if mism:
@@ -466,6 +469,84 @@ def verify_log(
         first_v.report = report
         raise first_v
     return report
+
+
+def _open_intents(
+    records: Sequence[IntentRecord], keys: Sequence[NoteVerifier], v: list[AuditViolation]
+) -> list[Intent]:
+    """The intents signed by the log key; a malformed or badly signed one is named."""
+    out: list[Intent] = []
+    for rec in records:
+        try:
+            intent = rec.intent()
+        except NoteError:
+            v.append(
+                BadSignature(f"intent record {rec.index} is malformed", data={"intent": rec.index})
+            )
+            continue
+        if not keys:
+            continue
+        try:
+            open_note(rec.note, keys)
+        except IntegrityError:
+            v.append(
+                BadSignature(
+                    f"intent record {rec.index} is not validly signed by the log key",
+                    data={"intent": rec.index},
+                )
+            )
+            continue
+        out.append(intent)
+    return out
+
+
+def _beyond_checkpoint(
+    p: Path,
+    covered: int,
+    n: int,
+    root: bytes,
+    intents: Sequence[Intent],
+    *,
+    torn_at: int | None,
+) -> AuditViolation:
+    """Name what lies after the largest signed checkpoint (docs/audit-log.md §7, §9).
+
+    A signed intent from ``covered`` to exactly ``n`` with the log's root: a crash between
+    the entries' fsync and the checkpoint's (the next writer adopts them). An intent that
+    announced more entries than arrived: a commit cut short (``audit repair`` moves it
+    aside). Anything else: bytes that no signature vouches for.
+    """
+    pending = [i for i in intents if i.old_size == covered]
+    count = n - covered
+    where: dict[str, Any] = {"file": str(p), "first": covered, "count": count}
+    if torn_at is not None:
+        where["offset"] = torn_at
+    if torn_at is None and any(i.new_size == n and i.root == root for i in pending):
+        return UncoveredEntries(
+            f"entries {covered}..{n - 1} are not covered by a signed checkpoint yet",
+            hint="a crash between the entries and their checkpoint; a signed intent vouches "
+            "for exactly these entries and the next writer adopts them",
+            data={"first": covered, "count": count},
+        )
+    if any(i.new_size > n for i in pending):
+        torn = f", torn at byte {torn_at}" if torn_at is not None else ""
+        return TornTail(
+            f"{p}: a commit of the entries from {covered} on was cut short{torn} "
+            f"({count} complete entr{'y' if count == 1 else 'ies'} of it present)",
+            hint="a crash interrupted the write; `xinan --as AUDIT_ADMIN audit repair` moves "
+            "it aside (kept as evidence, recorded in the log)",
+            data={**where, "interrupted": True},
+        )
+    what = f"entries {covered}..{n - 1}" if count else "bytes"
+    torn = f" (and a torn line at byte {torn_at})" if torn_at is not None and count else ""
+    return UnsignedEntries(
+        f"{what} after the last signed checkpoint (size {covered}){torn} are vouched for by "
+        "no signature of the log key: added without the key, or the checkpoints covering "
+        "them were removed",
+        hint="restore the log and its .checkpoints from a backup; compare with a checkpoint "
+        "you kept (--trusted-checkpoint)",
+        data=where,
+    )
 
 
 def _size(c: _Cp) -> int:

@@ -239,10 +239,13 @@ def prune_cmd(log: Path | None, policy_path: Path | None, as_json: bool) -> None
 @log_argument
 @json_option
 def repair_cmd(log: Path | None, as_json: bool) -> None:
-    """Move a torn last line (a crash mid-append) aside, and record that in the log.
+    """Move what a crash cut short aside, and record that in the log.
 
-    Audit administrator only. The torn bytes are kept in <LOG>.torn-<offset> as evidence;
-    nothing whole is ever removed, and `audit verify` passes again afterwards.
+    Audit administrator only. A commit cut short (its signed intent announced more than
+    reached the log) goes to <LOG>.torn-<offset>-<random>, a torn checkpoint record to
+    <LOG>.checkpoints.torn-<offset>-<random>, both kept as evidence; `audit verify` passes
+    again afterwards. Entries that no signature of the log key vouches for are never adopted:
+    repair refuses them, and the log is restored from a backup (docs/audit-log.md §7).
     """
     from xinan.access import IdentityNoteSigner
     from xinan.audit.log import AuditLog
@@ -265,7 +268,7 @@ def repair_cmd(log: Path | None, as_json: bool) -> None:
     emit(
         as_json,
         {"log": str(path), "bytes_moved": moved},
-        f"{path}: moved {moved} torn bytes aside (recorded as audit.quarantine)"
+        f"{path}: moved {moved} bytes of an interrupted write aside (recorded as audit.quarantine)"
         if moved
         else f"{path}: no torn tail; nothing to do",
     )
