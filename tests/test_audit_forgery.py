@@ -162,10 +162,10 @@ def test_refused_command_on_a_forged_log_signs_nothing(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     import xinan.cli.audit_cmds  # noqa: F401
+    from xinan.access import IdentityNoteSigner, init_audit_log
     from xinan.audit.entry import AuditEvent
     from xinan.cli._app import app
     from xinan.keys import Keyring
-    from xinan.session import IdentityNoteSigner, init_audit_log
 
     pw = "a long enough passphrase"
     ring = Keyring(tmp_path / "keys")
