@@ -11,10 +11,12 @@ py="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
-stamp=.venv/.xinan-installed
+# XINAN_EXTRAS: the optional extras to install (scripts/test.sh adds spark for the Spark tests).
+extras="${XINAN_EXTRAS:-dev}"
+stamp=".venv/.xinan-installed-${extras//,/-}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  .venv/bin/python -m pip install --quiet -e ".[$extras]"
   touch "$stamp"
 fi
 export PATH="$root/.venv/bin:$PATH"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The README's second command: set up, then run the whole test suite and the static checks.
 # Fails (non-zero) when any test or check fails.
+# The Spark tests are part of the suite: install the spark extra and a Java runtime.
+export XINAN_EXTRAS="${XINAN_EXTRAS:-dev,spark}"
 source "$(dirname "$0")/_venv.sh"
+source "$(dirname "$0")/_java.sh"
 echo "== ruff (lint, incl. security rules) =="
 ruff check .
 ruff format --check .
