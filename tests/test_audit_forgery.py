@@ -366,3 +366,18 @@ def test_damaged_sidecar_raises_only_xinan_errors(tmp_path_factory, data) -> Non
         verify_log(path, keys=KEYS)
     with contextlib.suppress(XinanError), writer(path, allow_torn=True) as log:
         log.quarantine_torn_tail()  # a repair attempt also fails closed
+
+
+def test_proof_with_non_ascii_digits_or_base64_is_refused(tmp_path: Path) -> None:
+    from xinan.audit.proof import check_proof, prove_inclusion
+
+    path = make_log(tmp_path, 4)
+    proof = prove_inclusion(path, 1)
+    cp = verify_log(path, keys=KEYS).latest_checkpoint.encode()
+    assert check_proof(proof, cp, keys=tuple(KEYS)).index == 1
+    for bad in (
+        proof.replace("\nindex 1\n", "\nindex \u0661\n"),  # ARABIC-INDIC DIGIT ONE
+        proof.replace("\nextra ", "\nextra \u00e9"),
+    ):
+        with pytest.raises(XinanError):
+            check_proof(bad, cp, keys=tuple(KEYS))

@@ -1,4 +1,5 @@
-"""Proof files: inclusion (C2SP tlog-proof@v1) and consistency (xinan-audit-consistency/1).
+"""Proof files: inclusion (C2SP tlog-proof@v1; ``xinan-audit-proof-sm3/1`` for SM3 logs) and
+consistency (xinan-audit-consistency/1).
 
 Owns the text formats of docs/audit-log.md §10, making proofs from a log file (through the
 stored hashes of :class:`~xinan.audit.merkle.MerkleTree`) and checking them offline against a
@@ -8,7 +9,6 @@ trusted checkpoint.
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from xinan.errors import AuditError, UsageError
 
 __all__ = [
     "CONSISTENCY_HEADER",
+    "SM3_PROOF_HEADER",
     "TLOG_PROOF_HEADER",
     "ProofResult",
     "check_proof",
@@ -30,6 +31,9 @@ __all__ = [
 ]
 
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
+# A C2SP tlog-proof is defined over SHA-256 trees: a gm (SM3) log's inclusion proof has the same
+# body under its own marker, so no C2SP tool takes it for one (docs/adr/0005-gm-audit-logs.md).
+SM3_PROOF_HEADER = "xinan-audit-proof-sm3/1"
 CONSISTENCY_HEADER = "xinan-audit-consistency/1"
 
 
@@ -40,7 +44,7 @@ def _b64(x: bytes) -> str:
 def _unb64(s: str) -> bytes:
     try:
         out = base64.b64decode(s, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or a non-ASCII character
         raise InvalidProof("proof: malformed base64") from None
     if _b64(out) != s:
         raise InvalidProof("proof: non-canonical base64")
@@ -92,7 +96,7 @@ def prove_inclusion(path: str | Path, index: int) -> str:
     hashes = tree.inclusion_proof(index, cp.size)
     entry = _entry_line(Path(path), index - tree.start)
     verify_inclusion(tree.h, tree.h.leaf(entry), index, cp.size, hashes, cp.root)
-    lines = [TLOG_PROOF_HEADER, f"extra {_b64(entry)}", f"index {index}"]
+    lines = [_inclusion_header(cp.hash_name), f"extra {_b64(entry)}", f"index {index}"]
     lines += [_b64(x) for x in hashes]
     return "\n".join(lines) + "\n\n" + note.decode()
 
@@ -106,6 +110,10 @@ def prove_consistency(path: str | Path, old_size: int) -> str:
     hashes = tree.consistency_proof(old_size, cp.size)
     lines = [CONSISTENCY_HEADER, f"old {old_size}"] + [_b64(x) for x in hashes]
     return "\n".join(lines) + "\n\n" + note.decode()
+
+
+def _inclusion_header(hash_name: str) -> str:
+    return TLOG_PROOF_HEADER if hash_name == "sha256" else SM3_PROOF_HEADER
 
 
 def _entry_line(p: Path, local: int) -> bytes:
@@ -158,7 +166,11 @@ def check_proof(
     if carried.origin != trusted.origin or carried.hash_name != trusted.hash_name:
         raise NoteError("proof is for another log")
     h = get_hash(trusted.hash_name)
-    if lines[0] == TLOG_PROOF_HEADER:
+    if lines[0] in (TLOG_PROOF_HEADER, SM3_PROOF_HEADER):
+        if lines[0] != _inclusion_header(trusted.hash_name):
+            raise InvalidProof(
+                f"proof marker {lines[0]!r} does not match the log's hash ({trusted.hash_name})"
+            )
         i = 1
         extra = None
         if len(lines) > i and lines[i].startswith("extra "):
@@ -167,7 +179,7 @@ def check_proof(
         if len(lines) <= i or not lines[i].startswith("index "):
             raise InvalidProof("proof: no index line")
         idx_s = lines[i][6:]
-        if not idx_s.isdigit() or (idx_s != "0" and idx_s[0] == "0"):
+        if not (idx_s.isascii() and idx_s.isdigit()) or (idx_s != "0" and idx_s[0] == "0"):
             raise InvalidProof("proof: malformed index")
         hashes = [_unb64(x) for x in lines[i + 1 :]]
         if carried != trusted:
@@ -181,7 +193,7 @@ def check_proof(
         if len(lines) < 2 or not lines[1].startswith("old "):
             raise InvalidProof("proof: no old size line")
         old_s = lines[1][4:]
-        if not old_s.isdigit() or int(old_s) != trusted.size:
+        if not (old_s.isascii() and old_s.isdigit()) or int(old_s) != trusted.size:
             raise InvalidProof("proof starts from another size than the trusted checkpoint")
         hashes = [_unb64(x) for x in lines[2:]]
         verify_consistency(h, trusted.size, carried.size, hashes, trusted.root, carried.root)
