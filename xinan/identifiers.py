@@ -49,6 +49,7 @@ __all__ = [
     "is_valid_uscc",
     "parse_resident_id",
     "resident_id_check_char",
+    "resolve_overlaps",
     "split_chinese_name",
     "uscc_check_char",
 ]
@@ -64,6 +65,9 @@ class IdKind(StrEnum):
     BANK_CARD = "bank_card"
     EMAIL = "email"
     PERSON_NAME = "person_name"
+    # Found only by shape (xinan.shapes): a run of 20 or more digits, longer than any identifier
+    # but able to hold one glued to other digits. Never returned by validation.
+    DIGIT_RUN = "digit_run"
 
 
 # --------------------------------------------------------------------------------------------
@@ -603,11 +607,15 @@ def classify_value(value: str, *, today: date | None = None) -> IdKind | None:
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """An identifier found in text: its kind and ``text[start:end]`` (no copy of the value)."""
+    """An identifier found in text: its kind and ``text[start:end]`` (no copy of the value).
+
+    ``valid`` is False for a span found only by its shape (:mod:`xinan.shapes`): shaped like
+    ``kind`` but failing its check character, number plan or Luhn digit."""
 
     kind: IdKind
     start: int
     end: int
+    valid: bool = True
 
 
 # Overlap resolution: the longer span wins; on equal spans, the kind listed first.
@@ -620,6 +628,7 @@ _PRIORITY: Final[dict[IdKind, int]] = {
     IdKind.FIXED_PHONE: 4,
     IdKind.EMAIL: 5,
     IdKind.PERSON_NAME: 6,
+    IdKind.DIGIT_RUN: 7,
 }
 
 # Cheap gate: every numeric identifier has six digits in a row or a digit-separator-digit.
@@ -799,20 +808,64 @@ def _dotted_end(text: str, m: re.Match[str]) -> int:
     return end
 
 
-# After a cue word the party may be an organisation: "当事人华成育卓网络有限公司于…". When the
-# clause that follows the cue (up to a linking word or punctuation) ends in an organisation
-# suffix, it is not a person's name.
-_ORG_CLAUSE_RE: Final = re.compile(
-    r"[^于在因未对等的与，。；、,;：:（）()\s]{1,30}?"
-    r"(?:公司|有限|集团|工厂|厂|商店|店|中心|合作社|事务所|协会|医院|学校|幼儿园|超市|商行|门市|"
-    r"经营部|工作室|诊所|药房|药店|加油站|饭庄|酒楼|宾馆|旅馆|农场|养殖场|研究院|银行|支行)"
+# Organisation names (企业名称登记管理规定: 行政区划 + 字号 + 行业 + 组织形式) often begin with a
+# person's name used as the trade name: 郑十一有限公司, 张三五金店. A name that begins such a
+# name is kept whole, with the organisation (issue 11): the clause from the name to a legal-form
+# or shop suffix, with no punctuation, particle or clause verb in between, is an organisation.
+_ORG_SUFFIXES: Final[tuple[str, ...]] = tuple(
+    sorted(
+        _words(
+            "股份有限公司 有限责任公司 有限公司 分公司 公司 集团 专业合作社 合作社 联合社 "
+            "个体工商户 工作室 事务所 经营部 门市部 服务部 营业部 分店 商行 商店 商场 超市 "
+            "便利店 药店 药房 诊所 卫生室 医院 学校 幼儿园 加油站 饭店 酒店 饭庄 酒楼 餐馆 "
+            "餐厅 宾馆 旅馆 农场 林场 养殖场 种植场 研究院 研究所 中心 协会 银行 支行 作坊"
+        ),
+        key=len,
+        reverse=True,
+    )
 )
+# 店 and 厂 alone end a name (张三五金店) unless they start a word of their own (店内, 厂区).
+_ORG_SUFFIX_PATTERN: Final = (
+    "(?:" + "|".join(_ORG_SUFFIXES) + "|[店厂](?![内里铺面主员长区房门前外口中])" + ")"
+)
+_ORG_SUFFIX_RE: Final = re.compile(_ORG_SUFFIX_PATTERN)
+# What ends a clause before any suffix: punctuation, whitespace, particles and prepositions
+# (张三于…, 张三在某某有限公司…, 张三系某某有限公司员工).
+_ORG_BREAKS: Final = (
+    "\\s，。；、,;：:（）()《》“”\"'！？!?〔〕\\[\\]"
+    "于在因未对的与和及被把将向从给让为以由是也都就而或若则但并且即已曾均系称等任到至"
+)
+_ORG_CLAUSE_RE: Final = re.compile(f"[^{_ORG_BREAKS}]{{0,20}}?{_ORG_SUFFIX_PATTERN}")
+# Verbs that start a clause (张三经营食品店: a person running a shop, not a shop's name). A verb
+# directly followed by more verbs and then a suffix is part of the name (食品加工销售有限公司).
+_CLAUSE_VERBS_RE: Final = re.compile(
+    "(?:经营|销售|出售|售卖|生产|加工|开设|开办|从事|租赁|承租|出租|雇佣|雇用|使用|购买|购进|"
+    "收购|运输|储存|存放|摆放|提供|无照|未经|擅自|违反|拒绝|伪造|冒用|涉嫌|制售|贩卖|回收|非法|"
+    "担任|受雇|就职|供职|作为|代表|委托|挂靠|隶属|属于|持有|入股|注册|登记|申请|取得|实际)"
+)
+
+
+def _org_clause_end(norm: str, pos: int) -> int:
+    """End of the organisation name that begins at ``pos`` (see _ORG_SUFFIXES), or -1."""
+    m = _ORG_CLAUSE_RE.match(norm, pos)
+    if m is None:
+        return -1
+    clause = m[0]
+    i = 0
+    while (v := _CLAUSE_VERBS_RE.search(clause, i)) is not None:
+        j = v.end()
+        while (w := _CLAUSE_VERBS_RE.match(clause, j)) is not None:
+            j = w.end()
+        if _ORG_SUFFIX_RE.match(clause, j) is None:
+            return -1
+        i = j
+    return m.end()
 
 
 def _find_cued_names(norm: str, out: list[Found]) -> None:
     for m in _CUE_RE.finditer(norm):
         pos = m.end()
-        if _ORG_CLAUSE_RE.match(norm, pos):
+        if _org_clause_end(norm, pos) > pos:
             continue
         while True:
             dotted = _DOTTED_NAME_RE.match(norm, pos)
@@ -823,19 +876,50 @@ def _find_cued_names(norm: str, out: list[Found]) -> None:
             # enumerations: 股东张三、李四
             if end < len(norm) and norm[end] == "、":
                 pos = end + 1
+                if _org_clause_end(norm, pos) > pos:
+                    break
                 continue
             break
 
 
-def _find_given_names(text: str, names: Iterable[str], out: list[Found]) -> None:
+def _find_given_names(text: str, norm: str, names: Iterable[str], out: list[Found]) -> None:
     for raw in names:
         name = raw.strip()
         if len(name) < 2:  # a one-character "name" would match everywhere
             continue
         i = text.find(name)
         while i != -1:
-            out.append(Found(IdKind.PERSON_NAME, i, i + len(name)))
+            # a name that begins an organisation's name is left to it: 郑十一有限公司 stays whole
+            if _org_clause_end(norm, i) <= i + len(name):
+                out.append(Found(IdKind.PERSON_NAME, i, i + len(name)))
             i = text.find(name, i + len(name))
+
+
+def _org_spans(text: str, orgs: Iterable[str]) -> list[tuple[int, int]]:
+    spans = []
+    for raw in orgs:
+        org = raw.strip()
+        if len(org) < 2:
+            continue
+        i = text.find(org)
+        while i != -1:
+            spans.append((i, i + len(org)))
+            i = text.find(org, i + len(org))
+    return spans
+
+
+def resolve_overlaps(found: list[Found]) -> list[Found]:
+    """Non-overlapping spans sorted by start: the longest span wins, then a valid one over a
+    shape-only one, then the kind listed first in :class:`IdKind`'s priority."""
+    if len(found) < 2:
+        return found
+    found.sort(key=lambda f: (f.start - f.end, not f.valid, _PRIORITY[f.kind], f.start))
+    kept: list[Found] = []
+    for f in found:
+        if all(f.end <= k.start or f.start >= k.end for k in kept):
+            kept.append(f)
+    kept.sort(key=lambda f: f.start)
+    return kept
 
 
 def find_identifiers(
@@ -844,6 +928,7 @@ def find_identifiers(
     today: date | None = None,
     names: Iterable[str] = (),
     kinds: Collection[IdKind] | None = None,
+    orgs: Iterable[str] = (),
 ) -> list[Found]:
     """Find identifiers in free text; return non-overlapping spans sorted by start.
 
@@ -851,8 +936,13 @@ def find_identifiers(
     reported only if it validates (check characters, Luhn, phone plans), and only if it is not part
     of a longer run of letters and digits or of a decimal number. ``names`` are the record's own
     party names, found wherever they occur; other personal names are found only after a cue word
-    (当事人, 法定代表人 …), a heuristic documented in docs/identifiers.md. ``kinds`` restricts what
+    (当事人, 法定代表人 …), a heuristic documented in docs/identifiers.md. A name that begins an
+    organisation's name (郑十一有限公司) is left to the organisation, and so is any name inside an
+    occurrence of one of ``orgs`` (the record's own organisation names). ``kinds`` restricts what
     is looked for (default: everything).
+
+    This is *validation* in text (what a scan reports). Outward views scrub by shape instead:
+    :func:`xinan.shapes.find_shapes`.
     """
     want: Collection[IdKind] = _ALL_KINDS if kinds is None else frozenset(kinds)
     norm = _fold(text)
@@ -865,15 +955,11 @@ def find_identifiers(
             if is_valid_email(m[0]):
                 found.append(Found(IdKind.EMAIL, s, e))
     if IdKind.PERSON_NAME in want:
-        _find_given_names(text, names, found)
-        _find_cued_names(norm, found)
-    if not found:
-        return found
-    # Longest first, then by kind priority; keep what does not overlap anything kept before.
-    found.sort(key=lambda f: (f.start - f.end, _PRIORITY[f.kind], f.start))
-    kept: list[Found] = []
-    for f in found:
-        if all(f.end <= k.start or f.start >= k.end for k in kept):
-            kept.append(f)
-    kept.sort(key=lambda f: f.start)
-    return kept
+        named: list[Found] = []
+        _find_given_names(text, norm, names, named)
+        _find_cued_names(norm, named)
+        if named and orgs:
+            spans = _org_spans(text, orgs)
+            named = [f for f in named if all(f.end <= s or f.start >= e for s, e in spans)]
+        found += named
+    return resolve_overlaps(found)

@@ -26,6 +26,7 @@ from typing import Protocol
 from xinan.errors import KeyringError, UsageError
 from xinan.identifiers import Found, IdKind, find_identifiers, split_chinese_name
 from xinan.policy.catalogue import FieldSpec, FieldType, Policy, RecordKind, Rule, SubjectClass
+from xinan.shapes import find_shapes, has_shape
 
 # Names repeat heavily in real exports (张伟, 王芳 …): a bounded C-level cache in front of the
 # name check keeps name masking near the cost of slicing. It lives only in this process's
@@ -235,18 +236,31 @@ def op_pseudonym(key: Pseudonymizer, namespace: str) -> Op:
     return lambda v, row: pseudonym(key, namespace, v) if v else v
 
 
-_TAGS = {
-    IdKind.RESIDENT_ID: "〔已脱敏:身份证号〕",
-    IdKind.USCC: "〔已脱敏:统一社会信用代码〕",
-    IdKind.MOBILE: "〔已脱敏:手机号〕",
-    IdKind.FIXED_PHONE: "〔已脱敏:电话〕",
-    IdKind.BANK_CARD: "〔已脱敏:银行卡号〕",
-    IdKind.EMAIL: "〔已脱敏:电子邮箱〕",
-    IdKind.PERSON_NAME: "〔已脱敏:姓名〕",
+# Scrub markers. Validity only chooses the label: a span shaped like an identifier is removed
+# whether or not its check character, number plan or Luhn digit holds (xinan.shapes, issue 11);
+# "疑似" (suspected) marks one that does not validate.
+_TAGS: dict[tuple[IdKind, bool], str] = {
+    (IdKind.RESIDENT_ID, True): "〔已脱敏:身份证号〕",
+    (IdKind.RESIDENT_ID, False): "〔已脱敏:疑似身份证号〕",
+    (IdKind.USCC, True): "〔已脱敏:统一社会信用代码〕",
+    (IdKind.USCC, False): "〔已脱敏:疑似统一社会信用代码〕",
+    (IdKind.MOBILE, True): "〔已脱敏:手机号〕",
+    (IdKind.MOBILE, False): "〔已脱敏:疑似手机号〕",
+    (IdKind.FIXED_PHONE, True): "〔已脱敏:电话〕",
+    (IdKind.FIXED_PHONE, False): "〔已脱敏:疑似电话〕",
+    (IdKind.BANK_CARD, True): "〔已脱敏:银行卡号〕",
+    (IdKind.BANK_CARD, False): "〔已脱敏:疑似银行卡号〕",
+    (IdKind.EMAIL, True): "〔已脱敏:电子邮箱〕",
+    (IdKind.EMAIL, False): "〔已脱敏:疑似电子邮箱〕",
+    (IdKind.PERSON_NAME, True): "〔已脱敏:姓名〕",
+    (IdKind.PERSON_NAME, False): "〔已脱敏:姓名〕",
+    (IdKind.DIGIT_RUN, True): "〔已脱敏:长数字串〕",
+    (IdKind.DIGIT_RUN, False): "〔已脱敏:长数字串〕",
 }
-# Kinds scrubbed from free text. A USCC is an organisation's public identifier (shown on 双公示
-# pages), so it is detected by `scan` but left in text.
-SCRUB_KINDS = frozenset(k for k in IdKind if k is not IdKind.USCC)
+# Kinds scrubbed from free text: all of them. A USCC is an organisation's public code, but an
+# 18-character code in free text may as well be a mistyped resident ID or an individual
+# business's code; the subject's own USCC has its column.
+SCRUB_KINDS = frozenset(IdKind)
 
 
 def _masked_form(kind: IdKind, v: str, mask: str) -> str:
@@ -262,13 +276,17 @@ def _masked_form(kind: IdKind, v: str, mask: str) -> str:
     if kind is IdKind.EMAIL:
         local, _, domain = v.partition("@")
         return local[:1] + mask * max(len(local) - 1, 1) + "@" + domain
+    if kind is IdKind.DIGIT_RUN:
+        return mask * n
     return v[:2] + mask * max(n - 4, 1) + v[-2:] if n > 6 else mask * n
 
 
 def _find_spans(
-    text: str, names: tuple[str, ...], today: date, kinds: frozenset[IdKind]
+    text: str, names: tuple[str, ...], orgs: tuple[str, ...], today: date, shapes: bool
 ) -> tuple[Found, ...]:
-    return tuple(find_identifiers(text, today=today, names=names, kinds=kinds))
+    if shapes:
+        return tuple(find_shapes(text, today=today, names=names, orgs=orgs))
+    return tuple(find_identifiers(text, today=today, names=names, orgs=orgs))
 
 
 # Detection is the costly part of scrubbing; the same text is scrubbed for several audiences
@@ -285,23 +303,44 @@ def scrub_text(
     form: str = "tag",
     mask: str = "*",
     kinds: frozenset[IdKind] = SCRUB_KINDS,
+    orgs: Sequence[str] = (),
+    render: Mapping[str, str] | None = None,
+    shapes: bool = True,
 ) -> tuple[str, int]:
-    """Replace identifiers detected in free text; return the new text and how many were found."""
+    """Replace identifiers in free text; return the new text and how many were replaced.
+
+    With ``shapes`` (the default, and what every view's ``scrub`` uses) every span *shaped*
+    like an identifier is replaced (:func:`xinan.shapes.find_shapes`), valid or not: validity
+    only picks the marker's label. ``shapes=False`` replaces only what validates (the guard's
+    scan of non-text columns). ``names`` are the record's own people, ``orgs`` its organisations
+    (names inside them stay whole). ``render`` maps a person's name to what this view shows in
+    that person's own column, so that the text says the same (``{"张三": "张**"}``; a name the
+    view shows in clear stays in clear); other names get the marker or masked form.
+    """
     if not text:
         return text, 0
-    found = _find_cached(text, tuple(names), today, kinds)
+    found = _find_cached(text, tuple(names), tuple(orgs), today, shapes)
     if not found:
         return text, 0
     out: list[str] = []
     pos = 0
+    n = 0
     for f in found:
+        if f.kind not in kinds:
+            continue
+        v = text[f.start : f.end]
         out.append(text[pos : f.start])
-        out.append(
-            _TAGS[f.kind] if form == "tag" else _masked_form(f.kind, text[f.start : f.end], mask)
-        )
+        if render is not None and f.kind is IdKind.PERSON_NAME and v in render:
+            shown = render[v]
+        elif form == "tag":
+            shown = _TAGS[f.kind, f.valid]
+        else:
+            shown = _masked_form(f.kind, v, mask)
+        out.append(shown)
+        n += shown != v
         pos = f.end
     out.append(text[pos:])
-    return "".join(out), len(found)
+    return "".join(out), n
 
 
 # --------------------------------------------------------------------------------------------
@@ -338,8 +377,16 @@ class MaskContext:
 
 # Types scanned by the guard; typed identifiers, dates and amounts were validated as such.
 _GUARD_SKIP = frozenset({FieldType.USCC, FieldType.DATE, FieldType.AMOUNT, FieldType.INTEGER})
-_GUARD_KINDS = frozenset({IdKind.RESIDENT_ID, IdKind.MOBILE, IdKind.FIXED_PHONE, IdKind.BANK_CARD})
-_DIGIT_RUN = re.compile(r"[0-9０-９]{7}")
+_GUARD_KINDS = frozenset(
+    {
+        IdKind.RESIDENT_ID,
+        IdKind.MOBILE,
+        IdKind.FIXED_PHONE,
+        IdKind.BANK_CARD,
+        IdKind.EMAIL,
+        IdKind.DIGIT_RUN,
+    }
+)
 
 
 def _pick_list(indices: Sequence[int]) -> Callable[[Sequence[str]], Sequence[str]]:
@@ -388,6 +435,9 @@ class View:
         self._party_indices = [
             kind.index(f.name) for f in kind.fields if f.type is FieldType.PARTY_NAME
         ]
+        self._org_indices = [
+            kind.index(f.name) for f in kind.fields if f.type is FieldType.ORG_NAME
+        ]
         self._withheld_classes: frozenset[SubjectClass] = frozenset(
             SubjectClass
             if audience in kind.withhold
@@ -409,7 +459,11 @@ class View:
         )
         self._runners = {cls: _runner(ops, self._pick) for cls, ops in self._plans.items()}
         self._guard = audience in policy.settings.guard_audiences
-        self._guard_positions = [pos for pos, f in enumerate(kept) if f.type not in _GUARD_SKIP]
+        self._guard_positions = [
+            (pos, f.type is FieldType.CODE)
+            for pos, f in enumerate(kept)
+            if f.type not in _GUARD_SKIP
+        ]
         if kind.subject == "natural":
             self._fixed_class: SubjectClass | None = SubjectClass.NATURAL
         elif kind.subject == "legal":
@@ -447,20 +501,65 @@ class View:
         raise UsageError(f"operator {op!r} cannot be compiled for {f.name}")  # parse_rule guards
 
     def _scrubber(self, form: str, mask: str, cls: SubjectClass) -> Op:
+        """The ``scrub`` operator for one text column and subject class.
+
+        Every identifier *shape* goes (xinan.shapes). A person of the record (法定代表人, or the
+        party when it is not a legal person) is shown in the text exactly as this view shows
+        that person's own column: clear where the policy shows the column clear (双公示 legal
+        representatives in ``public``), 张** where it masks it, the marker where the view drops
+        the column. So one row never masks a name in its text and prints it in a column, nor
+        the reverse (issue 11). Organisation names of the record stay whole.
+        """
         today = self.ctx.today
         stats = self.stats
-        name_idx = list(self._name_indices)
-        if cls is not SubjectClass.LEGAL:
-            name_idx += self._party_indices  # the party is a person (or a personal business)
+        fields = self.kind.fields
+        people: list[tuple[int, Op | None, bool]] = []  # (index, column op or None, name check)
+        orgs: list[tuple[int, bool]] = []  # (index, only when not a personal name)
+        for i in self._name_indices:
+            people.append((i, self._column_op(fields[i], cls, mask), False))
+        for i in self._party_indices:
+            if cls is SubjectClass.LEGAL:
+                orgs.append((i, False))
+            elif cls is SubjectClass.INDIVIDUAL_BUSINESS:
+                # registered under the operator's own name (a person) or a shop name (an org)
+                people.append((i, self._column_op(fields[i], cls, mask), True))
+                orgs.append((i, True))
+            else:
+                people.append((i, self._column_op(fields[i], cls, mask), False))
+        orgs += [(i, False) for i in self._org_indices]
 
         def scrub(v: str, row: Sequence[str]) -> str:
             # only the record's names that occur in this text matter (and keep the cache hot)
-            names = [row[i] for i in name_idx if row[i] and row[i] in v and _split_name(row[i])]
-            out, n = scrub_text(v, today=today, names=names, form=form, mask=mask)
-            stats.scrubbed += n
+            names: list[str] = []
+            render: dict[str, str] = {}
+            for i, op, check in people:
+                n = row[i].strip()
+                if len(n) < 2 or n not in v or (check and not _split_name(n)):
+                    continue
+                names.append(n)
+                if op is not None:
+                    shown = op(n, row)
+                    if render.get(n, shown) == n or n not in render:
+                        render[n] = shown  # two columns, two rules: the masked one wins
+            org_names = [
+                row[i].strip()
+                for i, check in orgs
+                if row[i] and row[i].strip() in v and not (check and _split_name(row[i]))
+            ]
+            out, c = scrub_text(
+                v, today=today, names=names, orgs=org_names, form=form, mask=mask, render=render
+            )
+            stats.scrubbed += c
             return out
 
         return scrub
+
+    def _column_op(self, f: FieldSpec, cls: SubjectClass, mask: str) -> Op | None:
+        """What this view does to column ``f`` for this subject class (None: dropped)."""
+        rule = f.rules[self.audience]
+        if rule.op in {"drop", "scrub"}:
+            return None
+        return self._compile(f, rule, cls, mask)
 
     # -- apply ------------------------------------------------------------------------------
     def subject_class(self, values: Sequence[str]) -> SubjectClass:
@@ -519,15 +618,18 @@ class View:
         return out
 
     def _guard_scan(self, out: list[str]) -> None:
-        """Last line of defence for guard audiences (docs/policy.md §2): no full resident ID,
-        phone or bank card leaves in any column, whatever column it was typed into."""
-        if not _DIGIT_RUN.search("\x1f".join(out)):
+        """Last line of defence for guard audiences (docs/policy.md §2): no resident ID, phone,
+        bank card or e-mail leaves in any column, whatever column it was typed into; by shape
+        (xinan.shapes), except in document numbers (文号), where only what validates is taken
+        out (a 16-digit traffic decision number is not a card)."""
+        if not has_shape("\x1f".join(out)):
             return
-        for pos in self._guard_positions:
+        mask = self.policy.settings.mask_char
+        for pos, strict in self._guard_positions:
             v = out[pos]
-            if v and _DIGIT_RUN.search(v):
+            if v and has_shape(v):
                 new, n = scrub_text(
-                    v, today=self.ctx.today, kinds=_GUARD_KINDS, mask=self.policy.settings.mask_char
+                    v, today=self.ctx.today, kinds=_GUARD_KINDS, mask=mask, shapes=not strict
                 )
                 if n:
                     out[pos] = new

@@ -1,0 +1,214 @@
+"""Fail-closed detection of identifier *shapes* in free text, for the views that leave xinan.
+
+This module owns one question: which spans of a free-text value look like an identifier, whatever
+their check character, number plan or Luhn digit says. A resident ID with one wrong check digit
+still identifies a person, and a mobile number in a block libphonenumber does not list yet
+(140, 154, 16x, 174, 179, 194 …) still rings someone (issue 11). So every view that scrubs free
+text (the ``scrub`` operator, docs/policy.md §7) removes every span found here; validity, decided
+by :mod:`xinan.identifiers`, only chooses the *label* of the marker (``Found.valid``).
+
+Shapes (docs/identifiers.md, "Shapes"), on text with full-width forms folded to ASCII:
+
+* a maximal run of 12 or more ASCII digits, or 17 digits and an ``X`` (resident ID, bank card,
+  legacy 15-digit ID, ``86`` + mobile; 20 digits or more: a digit run that may hold one), whatever
+  letters surround it (``ID370402…``, ``订单A13812345678B``);
+* 11 digits starting 1[3-9], with or without ``+86``/``0086`` and single spaces or hyphens
+  anywhere between the digits;
+* digit groups joined by single spaces or hyphens holding 12 digits or more (cards written
+  4-4-4-4, IDs written 6-8-4, and any other grouping), unless they are dates or date ranges;
+* any number of 7 or more digits after a phone cue (联系电话, 电话, 手机, 传真, Tel, Phone …),
+  and each further number of a list after it (、 , / 或);
+* 18 or more characters of the GB 32100 alphabet (case-insensitive) holding a digit (USCC);
+* anything ``local@domain`` (e-mail), valid or not.
+
+It does not own replacement (:mod:`xinan.masking`) or names (the name heuristic is the same as in
+:func:`xinan.identifiers.find_identifiers`, which :func:`find_shapes` calls). Each detector is a
+compiled regular expression plus a few comparisons, applied per value, so a column-wise engine can
+call :func:`find_shapes` (or :func:`has_shape` as a cheap gate) on each value of a column.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date
+from typing import Final
+
+from xinan.identifiers import (
+    _ALL_KINDS,
+    Found,
+    IdKind,
+    _classify_run,
+    _fold,
+    _rid_shaped,
+    find_identifiers,
+    is_valid_bank_card,
+    is_valid_email,
+    is_valid_fixed_phone,
+    is_valid_mobile,
+    is_valid_resident_id,
+    is_valid_uscc,
+    resolve_overlaps,
+)
+
+__all__ = ["find_shapes", "has_shape"]
+
+# Cheap gate: no numeric shape without 6 digits in a row, two digits joined by a separator or a
+# parenthesis ((0632)1234567), and no e-mail without an @. Most free text (处罚依据, 处罚内容)
+# fails it at the cost of one C-level search.
+_GATE_RE: Final = re.compile(r"[0-9]{6}|[0-9][ -][0-9]|[0-9]\)|@")
+
+# Maximal digit runs: 17 digits + X (resident ID), or 11 and more digits. No boundary on
+# letters: an identifier glued to letters (ID370402…) is still one.
+_RUN_RE: Final = re.compile(r"(?<![0-9])(?:[0-9]{17}[Xx]|[0-9]{11,})(?![0-9])")
+# 11 digits from 1[3-9], with an optional +86 / 0086 / 86 prefix and single separators anywhere.
+_MOBILE_RE: Final = re.compile(
+    r"(?<![0-9])(?:(?:\+|00)86[ -]?|86[ -])?1[3-9](?:[ -]?[0-9]){9}(?![0-9])"
+)
+# Digit groups joined by single spaces or hyphens, taken whole (maximal): cards written
+# 4-4-4-4, IDs written 6-8-4, and anything else of 12 digits or more. Whether a grouping is an
+# identifier is decided in code (_grouped_kind), not by the exact grouping: a mistyped grouping
+# must not let the digits through.
+_GROUPED_RE: Final = re.compile(r"(?<![0-9])[0-9]+(?:[ -][0-9]+)+[Xx]?(?![0-9])")
+# Dates and date ranges are the only long digit groupings that free text needs to keep:
+# 2023-05-01, 20230501-20230630, 2023-05-01 2023-06-30.
+_DATES_RE: Final = re.compile(
+    r"(?:(?:19|20)[0-9]{2}(?:-[01]?[0-9]-[0-3]?[0-9]|[01][0-9][0-3][0-9]))"
+    r"(?:[ -](?:19|20)[0-9]{2}(?:-[01]?[0-9]-[0-3]?[0-9]|[01][0-9][0-3][0-9]))*"
+)
+# A phone cue and the number after it, then further numbers of a list.
+_PHONE_CUE_RE: Final = re.compile(
+    r"(?:联系电话|联系方式|联系号码|电话号码|手机号码|手机号|移动电话|固定电话|办公电话|电话|手机|"
+    r"座机|固话|传真|(?:telephone|tel|phone|mobile|mob|fax)(?![A-Za-z]))"
+    r"[.:：]?[ ]*(?:为|是|号码)?[:：]?[ ]*",
+    re.IGNORECASE,
+)
+_NUMBER_RE: Final = re.compile(r"[+(]?[0-9]+(?:(?:[ -]|\)[ -]?|[ -]?\()[0-9]+)*")
+_LIST_SEP_RE: Final = re.compile(r"[ ]*(?:[、,/;；]|或|和|及)[ ]*")
+# 18 and more characters of the GB 32100 alphabet (no I O S V Z), at least one of them a digit.
+_USCC_RE: Final = re.compile(r"[0-9A-HJ-NP-RTUWXY]{18,}", re.IGNORECASE)
+# local@domain, loosely: what an e-mail address looks like, valid or not.
+_EMAIL_RE: Final = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+_MOBILE_FIRST: Final = frozenset("3456789")
+
+
+def _digits(s: str) -> str:
+    return "".join(c for c in s if "0" <= c <= "9")
+
+
+def _run_kind(run: str, today: date) -> tuple[IdKind, bool] | None:
+    """The label of a maximal digit run (or 17 digits + X), or None if it is no shape."""
+    n = len(run)
+    if n == 11:
+        if run[0] == "1" and run[1] in _MOBILE_FIRST:
+            return IdKind.MOBILE, is_valid_mobile(run)
+        return None
+    strict = _classify_run(run, today)
+    if strict is not None:
+        return strict, True
+    if n == 18 and (run[-1] in "Xx" or _rid_shaped(run, today)):
+        return IdKind.RESIDENT_ID, False  # region and birth date of an ID, wrong check character
+    if n <= 19 and is_valid_bank_card(run):
+        return IdKind.BANK_CARD, True
+    if n in (15, 18):
+        return IdKind.RESIDENT_ID, False
+    if n == 13 and run.startswith("861") and run[3] in _MOBILE_FIRST:
+        return IdKind.MOBILE, False
+    if n <= 19:
+        return IdKind.BANK_CARD, False
+    return IdKind.DIGIT_RUN, False
+
+
+def _grouped_kind(span: str, today: date) -> tuple[IdKind, bool] | None:
+    """The label of a digit grouping (``370403 19900101 1234``), or None if it is no shape."""
+    d = _digits(span) + ("X" if span[-1] in "Xx" else "")
+    n = len(d)
+    if n < 12 or _DATES_RE.fullmatch(span) is not None:
+        return None  # 11 digits from 1[3-9] are _MOBILE_RE's; fewer are no identifier
+    if n in (15, 18) and is_valid_resident_id(d, today=today):
+        return IdKind.RESIDENT_ID, True
+    if n <= 19 and is_valid_bank_card(span):
+        return IdKind.BANK_CARD, True
+    if n in (15, 18) and span[6:7] in (" ", "-"):  # grouped 6-… as IDs are written
+        return IdKind.RESIDENT_ID, False
+    if n <= 19:
+        return IdKind.BANK_CARD, False
+    return IdKind.DIGIT_RUN, False
+
+
+def _cued_kind(span: str) -> tuple[IdKind, bool]:
+    if is_valid_mobile(span):
+        return IdKind.MOBILE, True
+    if is_valid_fixed_phone(span):
+        return IdKind.FIXED_PHONE, True
+    d = _digits(span)
+    if d[-11:-10] == "1" and len(d) in (11, 13):
+        return IdKind.MOBILE, False
+    return IdKind.FIXED_PHONE, False
+
+
+def _numeric_shapes(norm: str, today: date, out: list[Found]) -> None:
+    for m in _RUN_RE.finditer(norm):
+        label = _run_kind(m[0], today)
+        if label is not None:
+            out.append(Found(label[0], m.start(), m.end(), label[1]))
+    for m in _MOBILE_RE.finditer(norm):
+        out.append(Found(IdKind.MOBILE, m.start(), m.end(), is_valid_mobile(m[0])))
+    for m in _GROUPED_RE.finditer(norm):
+        label = _grouped_kind(m[0], today)
+        if label is not None:
+            out.append(Found(label[0], m.start(), m.end(), label[1]))
+    for cue in _PHONE_CUE_RE.finditer(norm):
+        pos = cue.end()
+        while (num := _NUMBER_RE.match(norm, pos)) is not None:
+            if len(_digits(num[0])) < 7:  # 电话2次, 手机1部: no number
+                break
+            kind, valid = _cued_kind(num[0])
+            out.append(Found(kind, num.start(), num.end(), valid))
+            sep = _LIST_SEP_RE.match(norm, num.end())
+            if sep is None:
+                break
+            pos = sep.end()
+
+
+def _text_shapes(norm: str, today: date, out: list[Found]) -> None:
+    if _GATE_RE.search(norm) is not None:
+        _numeric_shapes(norm, today, out)
+    if len(norm) >= 18:
+        for m in _USCC_RE.finditer(norm):
+            v = m[0]
+            if v.isalpha():
+                continue  # letters only: a word, not a code
+            if v.isdigit() or (v[:-1].isdigit() and v[-1] in "Xx"):
+                continue  # digits only: a digit run, labelled above
+            out.append(Found(IdKind.USCC, m.start(), m.end(), len(v) == 18 and is_valid_uscc(v)))
+    if "@" in norm:
+        for m in _EMAIL_RE.finditer(norm):
+            out.append(Found(IdKind.EMAIL, m.start(), m.end(), is_valid_email(m[0])))
+
+
+def has_shape(text: str) -> bool:
+    """Cheap gate for column-wise engines: False means :func:`find_shapes` can find only
+    names in ``text`` (no digit groups, no ``@``, no 18-character code)."""
+    norm = _fold(text)
+    return _GATE_RE.search(norm) is not None or (len(norm) >= 18 and bool(_USCC_RE.search(norm)))
+
+
+def find_shapes(
+    text: str,
+    *,
+    today: date,
+    names: Iterable[str] = (),
+    orgs: Iterable[str] = (),
+) -> list[Found]:
+    """Every span of ``text`` shaped like an identifier, and the personal names the name
+    heuristic finds (``names`` and ``orgs`` as in :func:`xinan.identifiers.find_identifiers`).
+
+    Non-overlapping, sorted by start, offsets into the original ``text``. ``Found.valid`` says
+    whether the span validates as its kind (label only: a caller that publishes text removes
+    every span, valid or not).
+    """
+    found = find_identifiers(text, today=today, names=names, kinds=_ALL_KINDS, orgs=orgs)
+    _text_shapes(_fold(text), today, found)
+    return resolve_overlaps(found)
