@@ -32,8 +32,8 @@ from xinan.identifiers import (
 from xinan.masking import MaskContext, View
 from xinan.policy import Policy, SubjectClass, load_policy
 from xinan.provider import Validator
-from xinan.shapes import find_shapes
 from xinan.provider.synth import Synth
+from xinan.shapes import find_shapes
 
 # Prefixes libphonenumber's CN metadata does not list (new, unallocated or data-only blocks):
 # the 65 numbers of 300 that issue 11 saw published came from these.
