@@ -42,32 +42,33 @@ class SecretWrapper:
     share a wrapper never get the same nonce. The key schedule is done once, here.
     """
 
-    __slots__ = ("_aead", "_nonces", "_random")
+    __slots__ = ("_aead", "_nonces", "_random", "_seal")
 
     def __init__(self, suite: CryptoSuite, key: bytes) -> None:
         if len(key) != suite.key_len or suite.nonce_len != NONCE_LEN:
             raise KeyringError(f"a {suite.name.value} wrapping key is {suite.key_len} bytes")
         self._aead = suite.aead(key)
+        self._seal = self._aead.seal  # bound once: wrap is per record on ingest
         self._random = suite.random
         self._nonces: list[bytes] = []
 
     def __repr__(self) -> str:
         return "<SecretWrapper>"  # never the key
 
-    def _nonce(self) -> bytes:
-        try:
-            return self._nonces.pop()
-        except IndexError:
-            pool = self._random(NONCE_LEN * _NONCE_BATCH)
-            fresh = [pool[i : i + NONCE_LEN] for i in range(0, len(pool), NONCE_LEN)]
-            nonce = fresh.pop()
-            self._nonces = fresh
-            return nonce
+    def _refill(self) -> bytes:
+        pool = self._random(NONCE_LEN * _NONCE_BATCH)
+        fresh = [pool[i : i + NONCE_LEN] for i in range(0, len(pool), NONCE_LEN)]
+        nonce = fresh.pop()
+        self._nonces = fresh
+        return nonce
 
     def wrap(self, secret: bytes, aad: bytes) -> bytes:
         """``nonce ‖ AEAD.seal(nonce, secret, aad)`` under a nonce never handed out before."""
-        nonce = self._nonce()
-        return nonce + self._aead.seal(nonce, secret, aad)
+        try:
+            nonce = self._nonces.pop()  # atomic: one nonce, one caller
+        except IndexError:
+            nonce = self._refill()
+        return nonce + self._seal(nonce, secret, aad)
 
     def unwrap(self, wrapped: bytes, aad: bytes) -> bytes:
         """The secret inside ``wrapped``; IntegrityError if anything differs (key, aad, bytes)."""
