@@ -3,6 +3,7 @@ password KDFs, Ed25519 for notes; and SM3 wherever the gm suite fingerprints som
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -84,6 +85,30 @@ def test_wrapper_nonces_are_unique_across_refills_and_threads() -> None:
     for t in threads:
         t.join()
     assert len(seen) == 6000 and len(set(seen)) == 6000
+
+
+def test_a_forked_child_never_reuses_the_parents_nonces() -> None:
+    """GCM under one key must never see a nonce twice: a child forked after the parent drew
+    its batch starts from a fresh one (os.register_at_fork)."""
+    suite = get_suite("intl")
+    w = SecretWrapper(suite, suite.random(32))
+    first = w.wrap(b"k", b"")[:12]
+    parent_next = w.wrap(b"k", b"")[:12]
+    r, wr = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            os.write(wr, b"".join(w.wrap(b"k", b"")[:12] for _ in range(3)))
+        finally:
+            os._exit(0)
+    os.close(wr)
+    child = os.read(r, 36)
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert len(child) == 36
+    parent_more = {w.wrap(b"k", b"")[:12] for _ in range(10)}
+    child_nonces = {child[i : i + 12] for i in range(0, 36, 12)}
+    assert not child_nonces & (parent_more | {first, parent_next})
 
 
 # -- hashes by name --------------------------------------------------------------------------

@@ -18,6 +18,8 @@ and has no knob that can make it unsafe. Under them is :mod:`xinan.crypto.hazmat
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Callable, Mapping
 
 from xinan.crypto.base import CryptoSuite, PrivateKey, SuiteName
@@ -39,10 +41,12 @@ class SecretWrapper:
 
     Nonces are drawn from the suite's CSPRNG 1,024 at a time (one ``os.urandom`` call costs
     about as much as one seal) and handed out with ``list.pop``, which is atomic: threads that
-    share a wrapper never get the same nonce. The key schedule is done once, here.
+    share a wrapper never get the same nonce. A forked child forgets the nonces it inherited
+    (``os.register_at_fork``), so parent and child never hand out the same one. The key
+    schedule is done once, here.
     """
 
-    __slots__ = ("_aead", "_nonces", "_random", "_seal")
+    __slots__ = ("__weakref__", "_aead", "_nonces", "_random", "_seal")
 
     def __init__(self, suite: CryptoSuite, key: bytes) -> None:
         if len(key) != suite.key_len or suite.nonce_len != NONCE_LEN:
@@ -51,6 +55,7 @@ class SecretWrapper:
         self._seal = self._aead.seal  # bound once: wrap is per record on ingest
         self._random = suite.random
         self._nonces: list[bytes] = []
+        _WRAPPERS.add(self)
 
     def __repr__(self) -> str:
         return "<SecretWrapper>"  # never the key
@@ -75,6 +80,17 @@ class SecretWrapper:
         if len(wrapped) < NONCE_LEN + TAG_LEN:
             raise IntegrityError("wrapped secret did not open")
         return self._aead.open(wrapped[:NONCE_LEN], wrapped[NONCE_LEN:], aad)
+
+
+_WRAPPERS: weakref.WeakSet[SecretWrapper] = weakref.WeakSet()
+
+
+def _forget_inherited_nonces() -> None:
+    for w in list(_WRAPPERS):
+        w._nonces = []
+
+
+os.register_at_fork(after_in_child=_forget_inherited_nonces)
 
 
 # -- digests ---------------------------------------------------------------------------------
