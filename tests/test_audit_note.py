@@ -24,10 +24,11 @@ from xinan.audit.note import (
     cosignature_time,
     format_vkey,
     key_id,
-    load_note_verifier,
     open_note,
     parse_note,
     parse_vkey,
+    parse_vkeys,
+    read_vkeys,
     register_vkey_type,
     sign_note,
 )
@@ -66,9 +67,12 @@ def test_vkey_roundtrip_and_file(tmp_path) -> None:
     assert parse_vkey(WITNESS.verifier().vkey()) == WITNESS.verifier()
     f = tmp_path / "keys.vkey"
     f.write_text("# log\n" + vk + "\n" + WITNESS.verifier().vkey() + "\n")
-    assert len(load_note_verifier(str(f))) == 2
+    assert len(read_vkeys(f)) == 2
+    assert read_vkeys(f) == parse_vkeys(f.read_text())
     with pytest.raises(UsageError):
-        load_note_verifier(str(tmp_path / "missing"))
+        read_vkeys(tmp_path / "missing")
+    with pytest.raises(UsageError, match="not a verifier key"):
+        parse_vkeys(str(f))  # text is never taken for a file name
     with pytest.raises(UsageError):
         parse_vkey("a+b+c")
 

@@ -130,6 +130,13 @@ class VerificationError(XinanError):
     count mismatch, truncated log …). Specific, because the user needs to know which rule."""
 
 
+class MalformedJSON(VerificationError, ValueError):
+    """Bytes that are not the strict JSON an artifact is written in (not UTF-8, a lone
+    surrogate, a member named twice, a float, an integer beyond ±(2^53 − 1)), or not in the one
+    canonical encoding its spec requires (docs/encoding.md). Also a ``ValueError``, so that a
+    parser that turns ``ValueError`` into its own, more specific error keeps doing so."""
+
+
 class AccessDenied(XinanError):
     """Refused by policy or access control: which identity, which rule, which field."""
 

@@ -19,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from xinan._codec import no_duplicates as _no_duplicates
+from xinan._codec import canonical_json, loads_strict, pretty_json
 from xinan.crypto import CryptoSuite, PrivateKey, SuiteName, get_suite, get_suite_unchecked
 from xinan.crypto.compliance import Compliance
 from xinan.crypto.recipes import derive_passphrase_key, passphrase_kdf_for
@@ -198,11 +198,11 @@ def _unb64(s: object, what: str, where: str) -> bytes:
 
 
 def _encode(doc: dict[str, Any]) -> bytes:
-    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return pretty_json(doc)  # §2
 
 
 def _compact(doc: dict[str, Any]) -> bytes:
-    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    return canonical_json(doc)  # §3, §4: "compact canonical JSON" is RFC 8785
 
 
 _MEMBERS = {
@@ -248,12 +248,10 @@ def _parse(data: bytes, where: str) -> dict[str, Any]:
     if len(data) > MAX_FILE_BYTES:
         raise KeyringError(f"{where}: not a key file (too large)")
     try:
-        doc = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except KeyringError as e:
-        raise KeyringError(f"{where}: damaged key file ({e.message})") from None
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        doc = loads_strict(data)
+    except ValueError as e:  # MalformedJSON: not UTF-8, not JSON, a repeat, a lone surrogate
         raise KeyringError(
-            f"{where}: not a key file or damaged (invalid JSON)",
+            f"{where}: not a key file or damaged (invalid JSON: {e})",
             hint='a key file is JSON starting with "format": "xinan-key/1"',
         ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:

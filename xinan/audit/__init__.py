@@ -16,7 +16,8 @@ from xinan.audit.note import (
     Ed25519Verifier,
     NoteSigner,
     NoteVerifier,
-    load_note_verifier,
+    parse_vkeys,
+    read_vkeys,
 )
 from xinan.audit.proof import check_proof, prove_consistency, prove_inclusion
 from xinan.audit.verify import Report, verify_log
@@ -36,11 +37,12 @@ __all__ = [
     "Report",
     "TornLogError",
     "check_proof",
-    "load_note_verifier",
     "open_checkpoint",
+    "parse_vkeys",
     "prove_consistency",
     "prove_inclusion",
     "read_entries",
+    "read_vkeys",
     "sign_checkpoint",
     "verify_log",
 ]

@@ -10,13 +10,13 @@ and time (the store assigns them).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from xinan._codec import INT_MAX, INT_MIN, canonical_json, loads_strict
 from xinan.errors import AuditError
 
 __all__ = [
@@ -65,7 +65,6 @@ OBJECT_KEYS = {
 WHY_KEYS = frozenset({"purpose", "grant", "consent", "basis"})
 MAX_STR = 512
 MAX_ITEMS = 10_000
-INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 _TYPE_NAME = re.compile(r"[a-z0-9_.-]{1,32}")
 _PSEUDONYM = re.compile(r"[A-Za-z0-9+/=_:.-]{16,128}")
@@ -112,13 +111,6 @@ def parse_time(s: str) -> datetime:
     return t.astimezone(UTC)
 
 
-def canonical_json(obj: Any) -> bytes:
-    """Canonical JSON (docs/audit-log.md §2.1): sorted keys, no whitespace, UTF-8."""
-    return json.dumps(
-        obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-    ).encode("utf-8")
-
-
 def _check_str(where: str, s: object) -> str:
     if not isinstance(s, str):
         raise AuditError(f"audit event: {where} must be a string")
@@ -154,7 +146,8 @@ def _check_str_list(where: str, xs: object) -> list[str]:
 
 def _check_int(where: str, x: object) -> int:
     if isinstance(x, bool) or not isinstance(x, int) or not INT_MIN <= x <= INT_MAX:
-        raise AuditError(f"audit event: {where} must be a 64-bit integer")
+        # docs/audit-log.md §2.1: RFC 8785 / I-JSON integers
+        raise AuditError(f"audit event: {where} must be an integer within ±(2^53 - 1)")
     return x
 
 
@@ -237,9 +230,9 @@ def make_line(body: Mapping[str, Any], seq: int, time: str) -> bytes:
 def parse_entry(line: bytes) -> dict[str, Any]:
     """Parse and check one line: canonical, version, members. Raises :class:`ValueError`."""
     try:
-        obj = json.loads(line.decode("utf-8"), parse_float=_no_float, parse_constant=_no_float)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not JSON ({type(exc).__name__})") from None
+        obj = loads_strict(line)  # docs/encoding.md: no floats, repeats or lone surrogates
+    except ValueError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
     if not isinstance(obj, dict) or set(obj) != TOP_KEYS:
         raise ValueError("not an audit entry (members)")
     if obj["v"] != ENTRY_VERSION:
@@ -251,7 +244,3 @@ def parse_entry(line: bytes) -> dict[str, Any]:
     if canonical_json(obj) != line:
         raise ValueError("not canonical JSON")
     return obj
-
-
-def _no_float(s: str) -> Any:
-    raise ValueError("floats and constants are not allowed in audit entries")

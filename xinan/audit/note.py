@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -51,10 +52,12 @@ __all__ = [
     "add_signatures",
     "cosignature_time",
     "key_id",
-    "load_note_verifier",
+    "looks_like_vkey",
     "open_note",
     "parse_note",
     "parse_vkey",
+    "parse_vkeys",
+    "read_vkeys",
     "register_vkey_type",
     "sign_note",
 ]
@@ -296,16 +299,28 @@ def format_vkey(name: str, sig_type: bytes, public_key: bytes) -> str:
     return f"{name}+{kid:08x}+{base64.b64encode(sig_type + public_key).decode()}"
 
 
+# signed-note: <name>+<hex key id>+<base64(type ‖ key)>, the name without spaces or "+".
+_VKEY_SHAPE = re.compile(r"[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+={0,2}")
+_MAX_VKEY_CHARS = 8192  # far above any key type's length; bounds the work on hostile text
+
+
+def looks_like_vkey(text: str) -> bool:
+    """True when ``text`` has the shape of one vkey (a CLI telling a key from a file name)."""
+    return len(text) <= _MAX_VKEY_CHARS and _VKEY_SHAPE.fullmatch(text) is not None
+
+
 def parse_vkey(text: str) -> NoteVerifier:
-    """Parse a vkey; raises :class:`UsageError` if malformed, unknown, or its id is wrong."""
-    parts = text.strip().split("+", 2)
+    """Parse a vkey; raises :class:`UsageError` if malformed, unknown, or its id is wrong.
+
+    ``text`` is always data, never a file name (see :func:`read_vkeys` for files)."""
     bad = UsageError(
         "not a verifier key (expected <name>+<8 hex>+<base64>)",
         hint="pass the log's or witness's vkey, or a file holding one",
     )
-    if len(parts) != 3 or len(parts[1]) != 8:
+    text = text.strip()
+    if not looks_like_vkey(text):
         raise bad
-    name, hexid, b64 = parts
+    name, hexid, b64 = text.split("+", 2)
     try:
         raw = base64.b64decode(b64, validate=True)
         kid = int(hexid, 16)
@@ -320,21 +335,39 @@ def parse_vkey(text: str) -> NoteVerifier:
     raise UsageError(f"verifier key {name}: unsupported signature type")
 
 
-def load_note_verifier(arg: str) -> list[NoteVerifier]:
-    """A ``--key`` argument: a vkey, or a file holding one vkey per line (``#`` comments).
+def parse_vkeys(text: str, where: str = "verifier keys") -> list[NoteVerifier]:
+    """The vkeys in ``text``, one per line (blank lines and ``#`` comments skipped); at least
+    one. ``text`` is data, never a file name. Raises :class:`UsageError`."""
+    keys: list[NoteVerifier] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            keys.append(parse_vkey(line))
+        except UsageError as e:
+            raise UsageError(f"{where}: line {n}: {e.message}", hint=e.hint) from None
+    if not keys:
+        raise UsageError(f"{where}: no verifier key", hint="one vkey per line, # for comments")
+    return keys
 
-    The extension point for other key forms (xinan public key files) is here.
-    """
-    p = Path(arg)
-    if p.is_file():
-        lines = p.read_text(encoding="utf-8").splitlines()
-        keys = [parse_vkey(x) for x in lines if x.strip() and not x.lstrip().startswith("#")]
-        if not keys:
-            raise UsageError(f"{arg}: no verifier key in the file")
-        return keys
-    if "+" not in arg:
-        raise UsageError(f"{arg}: neither a verifier key nor a readable file")
-    return [parse_vkey(arg)]
+
+def read_vkeys(path: str | Path) -> list[NoteVerifier]:
+    """The vkeys in the file at ``path`` (UTF-8, :func:`parse_vkeys`). Raises
+    :class:`UsageError` when the file cannot be read or holds no valid key."""
+    shown = str(path) if len(str(path)) <= 200 else str(path)[:200] + "…"
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise UsageError(
+            f"{shown!r} is not a verifier key (<name>+<8 hex>+<base64>), nor a file that can "
+            f"be read ({e.strerror or type(e).__name__})",
+            hint="pass the log's or witness's vkey, or a file holding one per line",
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{shown}: not a verifier key file (not UTF-8)") from None
+    return parse_vkeys(text, shown)
 
 
 # -- notes -------------------------------------------------------------------------------
@@ -363,14 +396,21 @@ class Note:
 
 
 def parse_note(data: bytes | str) -> Note:
-    """Parse a signed note (no signature is checked). Raises :class:`NoteError`."""
-    if isinstance(data, bytes):
+    """Parse a signed note (no signature is checked). Raises :class:`NoteError`.
+
+    A note is UTF-8 bytes (signed-note); ``str`` is accepted when it is Unicode text (no lone
+    surrogate, so it has exactly one UTF-8 form: the bytes that are signed)."""
+    if isinstance(data, str):
         try:
-            s = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise NoteError("note is not UTF-8") from None
-    else:
-        s = data
+            data = data.encode("utf-8")
+        except UnicodeEncodeError:
+            raise NoteError("note is not Unicode text (a lone surrogate)") from None
+    if not isinstance(data, bytes):
+        raise NoteError("note is not bytes")
+    try:
+        s = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NoteError("note is not UTF-8") from None
     if any(c < " " and c != "\n" for c in s) or "\x7f" in s:
         raise NoteError("note contains control characters")
     if not s.endswith("\n"):

@@ -134,6 +134,12 @@ class ProofResult:
     signatures_checked: bool = False
 
 
+def _is_decimal(s: str) -> bool:
+    # ASCII digits without leading zeros (str.isdigit also admits "²" and "١", which int()
+    # refuses or reads: one number, one spelling), at most 20 digits (a uint64).
+    return 0 < len(s) <= 20 and s.isascii() and s.isdigit() and (s == "0" or s[0] != "0")
+
+
 def _split_proof(text: str) -> tuple[list[str], bytes]:
     head, sep, note = text.partition("\n\n")
     if not sep:
@@ -179,7 +185,7 @@ def check_proof(
         if len(lines) <= i or not lines[i].startswith("index "):
             raise InvalidProof("proof: no index line")
         idx_s = lines[i][6:]
-        if not (idx_s.isascii() and idx_s.isdigit()) or (idx_s != "0" and idx_s[0] == "0"):
+        if not _is_decimal(idx_s):
             raise InvalidProof("proof: malformed index")
         hashes = [_unb64(x) for x in lines[i + 1 :]]
         if carried != trusted:
@@ -193,7 +199,7 @@ def check_proof(
         if len(lines) < 2 or not lines[1].startswith("old "):
             raise InvalidProof("proof: no old size line")
         old_s = lines[1][4:]
-        if not (old_s.isascii() and old_s.isdigit()) or int(old_s) != trusted.size:
+        if not _is_decimal(old_s) or int(old_s) != trusted.size:
             raise InvalidProof("proof starts from another size than the trusted checkpoint")
         hashes = [_unb64(x) for x in lines[2:]]
         verify_consistency(h, trusted.size, carried.size, hashes, trusted.root, carried.root)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from xinan.access import Actor, Session, open_session
+from xinan.audit.note import NoteVerifier, looks_like_vkey, parse_vkeys, read_vkeys
 from xinan.cli._app import Env
 from xinan.errors import KeyringError, UsageError
 from xinan.masking import Pseudonymizer
@@ -207,3 +208,10 @@ def open_actor(env: Env, party: type[A]) -> A:
         audit_log=env.log_path(),
         clock=utc_now,
     )
+
+
+def verifier_keys(arg: str) -> list[NoteVerifier]:
+    """A ``--key VKEY|FILE`` argument: the vkey when it has a vkey's shape, else the file of
+    vkeys it names. The library never guesses whether data is a path (issue 11); this is the
+    one place the command line does."""
+    return parse_vkeys(arg) if looks_like_vkey(arg) else read_vkeys(arg)

@@ -23,11 +23,11 @@ from xinan.access import (
 from xinan.audit.entry import looks_like_resident_id, parse_time
 from xinan.audit.errors import AuditViolation
 from xinan.audit.log import _last_record, filter_time, read_entries
-from xinan.audit.note import SIG_TYPE_COSIGNATURE_V1, NoteVerifier, load_note_verifier
+from xinan.audit.note import SIG_TYPE_COSIGNATURE_V1, NoteVerifier, looks_like_vkey
 from xinan.audit.proof import check_proof, prove_consistency, prove_inclusion
 from xinan.audit.verify import load_trusted, verify_log
 from xinan.cli._app import app, emit, get_env, json_option, note
-from xinan.cli._common import read_passphrase
+from xinan.cli._common import read_passphrase, verifier_keys
 from xinan.errors import AuditError, UsageError, VerificationError
 from xinan.keys import Keyring, read_public_file
 
@@ -63,13 +63,18 @@ def _keys(
 
 
 def _load_key(arg: str, log: Path | None) -> list[NoteVerifier]:
-    p = Path(arg)
-    if p.is_file() and p.read_bytes()[:1] == b"{":
-        info = read_public_file(p)
-        if log is None:
-            raise UsageError(f"{arg}: a xinan key file needs the log it signs")
-        return [note_verifier(load_audit_config(log).origin, info)]
-    return load_note_verifier(arg)
+    if not looks_like_vkey(arg):
+        p = Path(arg)
+        try:
+            key_file = p.is_file() and p.read_bytes()[:1] == b"{"
+        except OSError:  # e.g. a name too long to be a path: verifier_keys says what it is
+            key_file = False
+        if key_file:
+            info = read_public_file(p)
+            if log is None:
+                raise UsageError(f"{arg}: a xinan key file needs the log it signs")
+            return [note_verifier(load_audit_config(log).origin, info)]
+    return verifier_keys(arg)
 
 
 def _require_reader() -> None:

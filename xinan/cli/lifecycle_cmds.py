@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from xinan.audit.note import NoteVerifier, load_note_verifier
+from xinan.audit.note import NoteVerifier
 from xinan.auditor.service import Auditor
 from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import (
@@ -22,6 +22,7 @@ from xinan.cli._common import (
     open_platform,
     policy_option,
     today_option,
+    verifier_keys,
 )
 from xinan.cli.vault_cmds import vault_option
 from xinan.errors import UsageError
@@ -151,7 +152,7 @@ def verify_cmd(cert: Path, log: Path | None, keys: tuple[str, ...], as_json: boo
       xinan destroy verify dc1abc.json --audit-log copy.log --key log.vkey --json
     """
     env = get_env()
-    log_keys: list[NoteVerifier] = [v for k in keys for v in load_note_verifier(k)]
+    log_keys: list[NoteVerifier] = [v for k in keys for v in verifier_keys(k)]
     res = verify_certificate(
         cert.read_bytes(), trust=Keyring(env.keyring), audit_log=log, log_keys=log_keys or None
     )

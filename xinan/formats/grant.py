@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import secrets
 import unicodedata
@@ -27,8 +26,7 @@ import jwt
 from jwt.algorithms import Algorithm
 from jwt.exceptions import InvalidKeyError, PyJWTError
 
-from xinan._codec import no_constant as _reject_constant
-from xinan._codec import no_duplicates as _no_duplicates
+from xinan._codec import canonical_json, compact_json, loads_strict, pretty_json
 from xinan.crypto import Compliance, CryptoSuite, PrivateKey, SuiteName, get_suite
 from xinan.crypto.compliance import require as require_suite
 from xinan.crypto.recipes import hash_function
@@ -555,8 +553,9 @@ _SM3 = hash_function("sm3")
 
 
 def _thumbprint_input(members: dict[str, str]) -> bytes:
-    # RFC 7638 §3.3: required members only, sorted, no white space, UTF-8
-    return json.dumps(members, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    # RFC 7638 §3.3: required members only, sorted, no white space, UTF-8 (for these ASCII
+    # member names JCS order is that order)
+    return canonical_json(members)
 
 
 def querent_binding(querent: PublicKeyInfo) -> tuple[str, str]:
@@ -728,7 +727,7 @@ def _encode_token(
 ) -> str:
     """Sign ``payload`` as a compact JWS with the platform key (``header`` overrides are for
     tests that build hostile tokens)."""
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = compact_json(payload)
     headers: dict[str, Any] = {"kid": platform.key_id, "typ": TYP}
     if header:
         headers.update(header)
@@ -742,15 +741,9 @@ def _encode_token(
 
 
 def _strict_json(data: bytes) -> Any:
-    """RFC 8259 JSON, UTF-8, no duplicate members, no NaN/Infinity; ValueError otherwise."""
-    try:
-        return json.loads(
-            data.decode("utf-8"),
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_reject_constant,
-        )
-    except (UnicodeDecodeError, RecursionError) as e:
-        raise ValueError("not JSON") from e
+    """docs/encoding.md strict JSON (UTF-8, no duplicate members, no NaN/Infinity, no floats,
+    integers within ±(2^53 - 1), no lone surrogate); ValueError (MalformedJSON) otherwise."""
+    return loads_strict(data)
 
 
 def _lookup(trust: Trust, kid: str) -> PublicKeyInfo | None:
@@ -1087,13 +1080,12 @@ _REV_ENTRY = ["jti", "revoked_at", "expires"]
 
 
 def _rev_encode(doc: dict[str, Any]) -> bytes:
-    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return pretty_json(doc)
 
 
 def _rev_signing_input(doc: dict[str, Any]) -> bytes:
     covered = {k: v for k, v in doc.items() if k != "sig"}
-    compact = json.dumps(covered, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return REVOCATIONS_FORMAT.encode() + b"\n" + compact.encode("utf-8")
+    return REVOCATIONS_FORMAT.encode() + b"\n" + canonical_json(covered)
 
 
 def sign_revocations(

@@ -29,14 +29,14 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import IO, Any, NamedTuple, Protocol
 
-from xinan._codec import no_constant as _reject_constant
-from xinan._codec import no_duplicates as _no_dup_object
+from xinan._codec import compact_json, is_compact_json, loads_canonical
 from xinan.crypto import get_suite
 from xinan.crypto.base import Aead, CryptoSuite, Hasher, PrivateKey, SuiteName
 from xinan.errors import (
     InputError,
     IntegrityError,
     KeyringError,
+    MalformedJSON,
     UsageError,
     VerificationError,
 )
@@ -100,7 +100,8 @@ _HEADER_KEYS = (
     "key_commitment",
     "recipients",
 )
-_CTRL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Control characters (C0, DEL, C1) and lone surrogates: a name or id holding one is not text.
+_CTRL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _JSON_ESC = re.compile(r'[\x00-\x1f"\\]')
 _HEX32 = re.compile(r"\A[0-9a-f]{32}\Z")
 _CREATED = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
@@ -486,7 +487,7 @@ def _write_header(
         "key_commitment": _b64(kc),
         "recipients": wrapped,
     }
-    line = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+    line = compact_json(header) + b"\n"  # §2: the one encoding a reader accepts
     if len(line) > limits.max_header_bytes:
         raise UsageError(f"the header would exceed {limits.max_header_bytes} bytes")
     out.write(line)
@@ -783,11 +784,13 @@ def build_share_package(
 # -- §8 reading -----------------------------------------------------------------------------
 
 
-def _loads(line: bytes, *, strict_objects: bool) -> Any:
-    text = line.decode("utf-8")  # strict: invalid UTF-8 raises
-    if strict_objects:
-        return json.loads(text, object_pairs_hook=_no_dup_object, parse_constant=_reject_constant)
-    return json.loads(text, parse_constant=_reject_constant)
+def _loads_record(line: bytes) -> Any:
+    """A record line's JSON (shape and canonical form are checked by the caller)."""
+    return json.loads(line.decode("utf-8"), parse_constant=_no_constant)  # strict UTF-8
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _read_line(stream: IO[bytes], limit: int, what: str) -> bytes:
@@ -809,9 +812,11 @@ def _parse_header(line: bytes, limits: Limits) -> tuple[PackageInfo, dict[str, A
     if not line.endswith(b"\n"):
         raise VerificationError("package header: truncated (no end of line)")
     try:
-        h = _loads(line[:-1], strict_objects=True)
-    except (ValueError, UnicodeDecodeError, RecursionError) as e:
-        raise VerificationError(f"package header: not valid JSON ({e})") from None
+        # §2: strict JSON in the one encoding the writer produces (so one package id has one
+        # header byte string): other escapes, spacing or number forms are refused.
+        h = loads_canonical(line[:-1], compact_json)
+    except MalformedJSON as e:
+        raise VerificationError(f"package header: {e.message}") from None
     if not isinstance(h, dict) or tuple(h) != _HEADER_KEYS:
         raise VerificationError(
             f"package header: members must be exactly {', '.join(_HEADER_KEYS)} in that order"
@@ -1022,7 +1027,7 @@ def _parse_record_inner(ctx: _Context, line: bytes) -> _Parsed:
     if not line.endswith(b"\n"):
         raise _Bad("truncated (no end of line)")
     try:
-        obj = _loads(line[:-1], strict_objects=False)
+        obj = _loads_record(line[:-1])
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise _Bad("not valid JSON") from None
     info = ctx.info
@@ -1077,6 +1082,9 @@ def _parse_record_inner(ctx: _Context, line: bytes) -> _Parsed:
             if len(wk) != wlen:
                 raise _Bad("wrapped record key has the wrong length")
             wraps = [wk]
+        # §2: one encoding per record (the shape above left strings, arrays and null only).
+        if not is_compact_json(obj, line[:-1]):
+            raise _Bad("not in canonical form (escapes, spacing or a lone surrogate)")
     except _Bad as b:
         raise _Bad(b.args[0], rid) from None
     return _Parsed(rid, src, tuple(clear), tuple(blobs), tuple(wraps))
@@ -1191,9 +1199,9 @@ def _parse_trailer(line: bytes) -> tuple[int, bytes, bytes]:
     if not line.endswith(b"\n"):
         raise VerificationError("package trailer: truncated (no end of line)")
     try:
-        t = _loads(line[:-1], strict_objects=True)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise VerificationError("package trailer: not valid JSON") from None
+        t = loads_canonical(line[:-1], compact_json)
+    except MalformedJSON as e:
+        raise VerificationError(f"package trailer: {e.message}") from None
     if (
         not isinstance(t, dict)
         or tuple(t) != ("trailer", "count", "records_digest", "signature")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 import re
 import secrets
@@ -31,11 +30,10 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from xinan._codec import no_constant as _no_constant
-from xinan._codec import no_duplicates as _no_duplicates
+from xinan._codec import canonical_json, loads_strict, pretty_json
 from xinan.access import PERMISSIONS, load_audit_config, note_verifier
 from xinan.audit.checkpoint import Checkpoint, open_checkpoint
-from xinan.audit.entry import canonical_json, looks_like_resident_id, parse_entry
+from xinan.audit.entry import looks_like_resident_id, parse_entry
 from xinan.audit.merkle import get_hash, verify_consistency, verify_inclusion
 from xinan.audit.note import NoteVerifier, parse_note
 from xinan.audit.proof import load_tree
@@ -754,7 +752,12 @@ def audit_reference(log: str | Path, seq: int) -> AuditReference:
     leaf = tree.h.leaf(line)
     proof = tree.inclusion_proof(seq, cp.size)
     verify_inclusion(tree.h, leaf, seq, cp.size, proof, cp.root)
-    entry = json.loads(line)
+    try:
+        entry = parse_entry(line)  # docs/audit-log.md §2: a canonical entry, or refused
+    except ValueError as e:
+        raise AuditEntryMismatch(
+            f"{path}: entry {seq} is not an audit entry ({e})", member="entry"
+        ) from None
     return AuditReference(
         origin=cp.origin,
         hash=cp.hash_name,
@@ -783,7 +786,7 @@ def _signed_bytes(body: Mapping[str, Any]) -> bytes:
 
 
 def _file_bytes(doc: Mapping[str, Any]) -> bytes:
-    return (json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8")
+    return pretty_json(doc, sort=True)  # §3.1
 
 
 def sign_certificate(cert: Certificate, identity: Identity) -> bytes:
@@ -830,13 +833,8 @@ def _parse_file(data: bytes) -> dict[str, Any]:
     if len(data) > MAX_FILE_BYTES:
         raise CertificateInvalid("destruction certificate is too large")
     try:
-        doc = json.loads(
-            data.decode("utf-8"),
-            object_pairs_hook=_no_duplicates,
-            parse_float=_no_constant,
-            parse_constant=_no_constant,
-        )
-    except (UnicodeDecodeError, ValueError):
+        doc = loads_strict(data)
+    except ValueError:  # MalformedJSON
         raise CertificateInvalid("not a destruction certificate (not JSON)") from None
     if not isinstance(doc, dict) or set(doc) != {"format", "certificate", "signature"}:
         raise CertificateInvalid("not a destruction certificate (members)")

@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
 
+from xinan._codec import canonical_json, loads_strict, pretty_json
 from xinan.access import Session
 from xinan.crypto import get_suite
 from xinan.crypto.base import CryptoSuite, SuiteName
@@ -250,13 +251,11 @@ class VaultConfig:
         }
 
     def mac_input(self) -> bytes:
-        return json.dumps(
-            self._doc(), ensure_ascii=False, sort_keys=True, separators=(",", ":")
-        ).encode("utf-8")
+        return canonical_json(self._doc())  # docs/vault.md §2: RFC 8785
 
     def to_bytes(self) -> bytes:
         doc = self._doc() | {"mac": _b64(self.mac)}
-        return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        return pretty_json(doc)
 
     @property
     def vid(self) -> bytes:
@@ -278,7 +277,7 @@ class VaultConfig:
                 hint="create one with `xinan vault init --vault DIR` (sys-admin)",
             ) from None
         try:
-            doc = json.loads(data.decode("utf-8"))
+            doc = loads_strict(data)
             if not isinstance(doc, dict) or doc.get("format") != FORMAT:
                 raise VerificationError(f"{p}: format must be {FORMAT!r}")
             cfg = VaultConfig(
@@ -1724,8 +1723,8 @@ def _peek_header(path: Path) -> dict[str, Any]:
     except OSError as e:
         raise UsageError(f"{path}: cannot read package ({e.strerror})") from None
     try:
-        head = json.loads(line.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+        head = loads_strict(line)
+    except ValueError:  # MalformedJSON
         raise VerificationError(f"{path}: not a package (header is not JSON)") from None
     if not isinstance(head, dict) or head.get("format") != "xinan-package/1":
         raise VerificationError(f"{path}: not a xinan-package/1 package")
