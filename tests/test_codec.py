@@ -53,9 +53,7 @@ def test_round_trips_and_one_byte_string(value: Any) -> None:
 
 def _below_e000(value: Any) -> bool:
     if isinstance(value, dict):
-        return all(
-            (not k or max(k) < "\ue000") and _below_e000(v) for k, v in value.items()
-        )
+        return all((not k or max(k) < "\ue000") and _below_e000(v) for k, v in value.items())
     if isinstance(value, list):
         return all(_below_e000(v) for v in value)
     return True
@@ -94,12 +92,10 @@ def test_rfc8785_sorting_example() -> None:
 
 
 def test_string_escapes_are_jcs() -> None:
-    s = "\u0000\u0001\b\t\n\u000b\f\r\u001f \"\\/\u007f\u2028é中😀"
+    s = '\u0000\u0001\b\t\n\u000b\f\r\u001f "\\/\u007f\u2028é中😀'
     assert canonical_json(s) == rfc8785.dumps(s)
     assert canonical_json(s) == (
-        b'"\\u0000\\u0001\\b\\t\\n\\u000b\\f\\r\\u001f \\"\\\\/\x7f'
-        + "\u2028é中😀".encode()
-        + b'"'
+        b'"\\u0000\\u0001\\b\\t\\n\\u000b\\f\\r\\u001f \\"\\\\/\x7f' + "\u2028é中😀".encode() + b'"'
     )
 
 
