@@ -22,11 +22,16 @@ with string keys, arrays, strings, integers, ``true``, ``false``, ``null``. Floa
 on both sides, so JCS's number serialisation reduces to the decimal integer (RFC 8785 §3.2.2.3
 for integers of magnitude below 2^53) and no artifact ever depends on float formatting.
 
-Does not own: what members an artifact has (each format checks its own), base64, line framing.
+Also base64 (RFC 4648 §4, with padding) in its one canonical spelling: :func:`b64decode`
+refuses any other alphabet, a character outside ASCII, missing padding and set trailing bits
+(decode then encode MUST give the text back), with a ``ValueError``.
+
+Does not own: what members an artifact has (each format checks its own), line framing.
 """
 
 from __future__ import annotations
 
+import binascii
 import json
 import re
 from collections.abc import Callable
@@ -37,6 +42,8 @@ from xinan.errors import MalformedJSON
 __all__ = [
     "INT_MAX",
     "INT_MIN",
+    "b64decode",
+    "b64encode",
     "canonical_json",
     "compact_json",
     "is_compact_json",
@@ -212,3 +219,23 @@ def loads_canonical(data: bytes, encode: Callable[[Any], bytes] = canonical_json
     if encode(value) != bytes(data):
         _fail("not in canonical form")
     return value
+
+
+def b64encode(data: bytes) -> str:
+    """Standard base64 with padding (RFC 4648 §4)."""
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
+
+
+def b64decode(text: str) -> bytes:
+    """The bytes of canonical standard base64 ``text``; ``ValueError`` for anything else
+    (whatever the input: non-ASCII text included, which the stdlib reports as a bare
+    ``ValueError`` that callers catching ``binascii.Error`` miss)."""
+    if type(text) is not str or not text.isascii():
+        raise ValueError("not base64")
+    try:
+        raw = binascii.a2b_base64(text, strict_mode=True)
+    except binascii.Error:
+        raise ValueError("not base64") from None
+    if binascii.b2a_base64(raw, newline=False).decode("ascii") != text:
+        raise ValueError("base64 not in canonical form")
+    return raw

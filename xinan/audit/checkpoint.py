@@ -13,6 +13,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from xinan._codec import b64decode
 from xinan.audit.errors import NoteError
 from xinan.audit.note import Note, NoteSigner, NoteVerifier, open_note, parse_note, sign_note
 
@@ -70,8 +71,8 @@ class Checkpoint:
         if not size_s.isascii() or not size_s.isdigit() or (size_s != "0" and size_s[0] == "0"):
             raise NoteError("checkpoint size must be decimal without leading zeros")
         try:
-            root = base64.b64decode(root_s, validate=True)
-        except ValueError:  # binascii.Error, or a non-ASCII character (issue 11)
+            root = b64decode(root_s)  # canonical, ASCII only (a non-ASCII byte crashed this)
+        except ValueError:
             raise NoteError("checkpoint root is not base64") from None
         cp = cls(origin, int(size_s), root, tuple(ext))
         if cp.text() != text:

@@ -18,7 +18,6 @@ Does not own: what a note says (see :mod:`xinan.audit.checkpoint`), key files.
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
@@ -27,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from xinan._codec import b64decode
 from xinan.audit.errors import NoteError
 from xinan.crypto.base import PrivateKey, SuiteName
 from xinan.crypto.recipes import (
@@ -322,9 +322,9 @@ def parse_vkey(text: str) -> NoteVerifier:
         raise bad
     name, hexid, b64 = text.split("+", 2)
     try:
-        raw = base64.b64decode(b64, validate=True)
+        raw = b64decode(b64)
         kid = int(hexid, 16)
-    except (binascii.Error, ValueError):
+    except ValueError:
         raise bad from None
     for sig_type in sorted(_VKEY_TYPES, key=len, reverse=True):
         if raw.startswith(sig_type):
@@ -428,10 +428,10 @@ def parse_note(data: bytes | str) -> Note:
         if len(parts) != 3 or parts[0] != EM_DASH or not parts[1] or "+" in parts[1]:
             raise NoteError("malformed note signature line")
         try:
-            blob = base64.b64decode(parts[2], validate=True)
-        except ValueError:  # binascii.Error, or a non-ASCII character (issue 11)
+            blob = b64decode(parts[2])
+        except ValueError:
             raise NoteError("malformed note signature line") from None
-        if len(blob) < 5 or base64.b64encode(blob).decode() != parts[2]:
+        if len(blob) < 5:
             raise NoteError("malformed note signature line")
         sigs.append(NoteSignature(parts[1], int.from_bytes(blob[:4], "big"), blob[4:]))
     return Note(text, tuple(sigs))

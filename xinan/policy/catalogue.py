@@ -398,6 +398,44 @@ _KIND_KEYS = {
 }
 
 
+# A policy is untrusted input like any other (issue 11): every value is checked for its TOML
+# type before it is used, so a wrong type is a problem with its place, never a TypeError.
+def _table(c: _Checker, path: list[Any], value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        c.add(path, "must be a table")
+        return {}
+    return value
+
+
+def _tables(c: _Checker, path: list[Any], value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        c.add(path, "must be an array of tables ([[…]])")
+        return []
+    return value
+
+
+def _bool(c: _Checker, path: list[Any], value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        c.add(path, "must be true or false")
+        return default
+    return value
+
+
+def _str(c: _Checker, path: list[Any], value: Any, default: str | None = None) -> str | None:
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        c.add(path, "must be a string")
+        return default
+    return value
+
+
 def _str_list(c: _Checker, path: list[Any], value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -422,49 +460,61 @@ def _parse(c: _Checker, data: dict[str, Any]) -> Policy | None:
         if aud not in audiences:
             c.add(["audiences"], f"required audience {aud!r} is missing")
 
-    raw_settings = data.get("settings", {})
+    raw_settings = _table(c, ["settings"], data.get("settings"))
+    sp: list[Any] = ["settings"]
     settings = Settings(
-        public_natural_persons=bool(raw_settings.get("public_natural_persons", False)),
+        public_natural_persons=_bool(
+            c, [*sp, "public_natural_persons"], raw_settings.get("public_natural_persons"), False
+        ),
         guard_audiences=frozenset(
-            _str_list(c, ["settings", "guard_audiences"], raw_settings.get("guard_audiences"))
+            _str_list(c, [*sp, "guard_audiences"], raw_settings.get("guard_audiences"))
             or ("public",)
         ),
-        pseudonym_namespace=str(raw_settings.get("pseudonym_namespace", "subject")),
-        mask_char=str(raw_settings.get("mask_char", "*")),
+        pseudonym_namespace=_str(
+            c, [*sp, "pseudonym_namespace"], raw_settings.get("pseudonym_namespace"), "subject"
+        )
+        or "subject",
+        mask_char=_str(c, [*sp, "mask_char"], raw_settings.get("mask_char"), "*") or "*",
     )
     if len(settings.mask_char) != 1:
         c.add(["settings", "mask_char"], "mask_char must be one character")
 
     grades: dict[int, str] = {}
-    for k, v in data.get("grades", {}).items():
-        try:
-            grades[int(k)] = str(v)
-        except ValueError:
+    for k, v in _table(c, ["grades"], data.get("grades")).items():
+        if not k.isascii() or not k.isdigit():
             c.add(["grades", k], "grade keys must be whole numbers")
+        elif _str(c, ["grades", k], v) is not None:
+            grades[int(k)] = v
     if not grades:
         c.add(["grades"], "no grades defined")
-    categories = {str(k): str(v) for k, v in data.get("categories", {}).items()}
+    categories = {
+        k: v
+        for k, v in _table(c, ["categories"], data.get("categories")).items()
+        if _str(c, ["categories", k], v) is not None
+    }
     if not categories:
         c.add(["categories"], "no categories defined")
 
     subject_classes: dict[str, SubjectClass] = {}
-    for k, v in data.get("subject_classes", {}).items():
+    for k, v in _table(c, ["subject_classes"], data.get("subject_classes")).items():
         try:
             subject_classes[k] = SubjectClass(v)
-        except ValueError:
-            c.add(["subject_classes", k], f"unknown subject class {v!r}")
+        except (ValueError, TypeError):
+            c.add(["subject_classes", k], f"unknown subject class {str(v)[:40]!r}")
 
     def categories_of(section: str) -> tuple[Category, ...]:
         out = []
-        for i, raw in enumerate(data.get(section, {}).get("category", [])):
-            path = [section, "category", i]
-            if not raw.get("id") or not raw.get("columns"):
+        table = _table(c, [section], data.get(section))
+        for i, raw in enumerate(_tables(c, [section, "category"], table.get("category"))):
+            path: list[Any] = [section, "category", i]
+            cid = _str(c, [*path, "id"], raw.get("id"))
+            if not cid or not raw.get("columns"):
                 c.add(path, "a category needs id and columns")
                 continue
             out.append(
                 Category(
-                    id=str(raw["id"]),
-                    label=str(raw.get("label", raw["id"])),
+                    id=cid,
+                    label=_str(c, [*path, "label"], raw.get("label"), cid) or cid,
                     columns=_str_list(c, [*path, "columns"], raw["columns"]),
                 )
             )
@@ -475,10 +525,13 @@ def _parse(c: _Checker, data: dict[str, Any]) -> Policy | None:
     prohibited_cols = {col: cat for cat in prohibited for col in cat.columns}
 
     kinds: dict[str, RecordKind] = {}
-    raw_kinds = data.get("kind", {})
+    raw_kinds = _table(c, ["kind"], data.get("kind"))
     if not raw_kinds:
         c.add(["kind"], "no record kinds defined")
     for kname, raw_kind in raw_kinds.items():
+        if not isinstance(raw_kind, dict):
+            c.add(["kind", kname], "a record kind must be a table")
+            continue
         kind = _parse_kind(
             c,
             kname,
@@ -542,7 +595,7 @@ def _parse_kind(
     subject = raw.get("subject")
     if subject not in ("natural", "legal", "mixed"):
         c.add([*kpath, "subject"], "subject must be natural, legal or mixed")
-    raw_fields = raw.get("field", [])
+    raw_fields = _tables(c, [*kpath, "field"], raw.get("field"))
     if not raw_fields:
         c.add([*kpath, "field"], "a record kind needs at least one field")
     fields: list[FieldSpec] = []
@@ -574,7 +627,7 @@ def _parse_kind(
     # does not cascade into "not a field of this kind" errors elsewhere.
     names = {str(rf.get("name")) for rf in raw_fields}
 
-    class_field = raw.get("class_field")
+    class_field = _str(c, [*kpath, "class_field"], raw.get("class_field"))
     if subject == "mixed":
         cf = next((f for f in fields if f.name == class_field), None)
         if class_field not in names:
@@ -600,7 +653,7 @@ def _parse_kind(
         if aud not in audiences:
             c.add([*kpath, "withhold"], f"unknown audience {aud!r}")
     class_requires: dict[str, tuple[str, ...]] = {}
-    for cls, refs in raw.get("class_requires", {}).items():
+    for cls, refs in _table(c, [*kpath, "class_requires"], raw.get("class_requires")).items():
         if cls not in SubjectClass.__members__.values():
             c.add([*kpath, "class_requires", cls], f"unknown subject class {cls!r}")
         refs_t = _str_list(c, [*kpath, "class_requires", cls], refs)
@@ -618,7 +671,7 @@ def _parse_kind(
             c.add([*kpath, "field"], f"{f.name}: id_type_field {f.id_type_field!r} is not a field")
     return RecordKind(
         name=kname,
-        title=str(raw.get("title", kname)),
+        title=_str(c, [*kpath, "title"], raw.get("title"), kname) or kname,
         subject=str(subject),
         fields=tuple(fields),
         class_field=class_field if subject == "mixed" else None,
@@ -671,22 +724,24 @@ def _parse_field(
     if category is None:
         c.add(path, "unclassified field: no category")
         ok = False
-    elif category not in categories:
+    elif not isinstance(category, str) or category not in categories:
         c.add([*path, "category"], f"unknown category {category!r} (not in [categories])")
         ok = False
     grade = rf.get("grade")
     if grade is None:
         c.add(path, "unclassified field: no grade")
         ok = False
-    elif not isinstance(grade, int) or grade not in grades:
+    elif isinstance(grade, bool) or not isinstance(grade, int) or grade not in grades:
         c.add([*path, "grade"], f"unknown grade {grade!r} (not in [grades])")
         ok = False
     personal = rf.get("personal")
     if not isinstance(personal, bool):
         c.add(path, "unclassified field: personal = true|false is required")
         ok = False
-    sensitive = bool(rf.get("sensitive", False))
-    sealed = bool(rf.get("sealed", False))
+    sensitive = _bool(c, [*path, "sensitive"], rf.get("sensitive"), False)
+    sealed = _bool(c, [*path, "sealed"], rf.get("sealed"), False)
+    required = _bool(c, [*path, "required"], rf.get("required"), False)
+    key = _str(c, [*path, "key"], rf.get("key"), name) or name
     if sensitive:
         if personal is False:
             c.add([*path, "sensitive"], "a sensitive field must also be personal")
@@ -698,9 +753,9 @@ def _parse_field(
     if ftype is FieldType.ENUM and not values:
         c.add([*path, "values"], "an enum field needs values")
     gated = rf.get("consent_gated")
-    if gated is not None and gated not in consent_ids:
+    if gated is not None and (not isinstance(gated, str) or gated not in consent_ids):
         c.add([*path, "consent_gated"], f"unknown consent-gated category {gated!r}")
-    id_type_field = rf.get("id_type_field")
+    id_type_field = _str(c, [*path, "id_type_field"], rf.get("id_type_field"))
     if id_type_field is not None and ftype is not FieldType.ID_NUMBER:
         c.add([*path, "id_type_field"], "id_type_field applies to id_number fields only")
 
@@ -745,16 +800,21 @@ def _parse_field(
     if not ok:
         return None
     max_length = rf.get("max_length")
+    if max_length is not None and (
+        isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
+    ):
+        c.add([*path, "max_length"], "max_length must be a whole number of at least 1")
+        return None
     return FieldSpec(
         name=name,
-        key=str(rf.get("key", name)),
+        key=key,
         type=ftype,
         category=str(category),
         grade=int(grade),  # type: ignore[arg-type]  # checked above
         personal=bool(personal),
         sensitive=sensitive,
         sealed=sealed,
-        required=bool(rf.get("required", False)),
+        required=required,
         rules=rules,
         values=values,
         max_length=int(max_length) if isinstance(max_length, int) else None,

@@ -1,0 +1,1 @@
+"""Fuzz harnesses for every parser of untrusted bytes (see fuzz/README.md)."""
