@@ -1,12 +1,17 @@
-"""Drive one target with atheris (libFuzzer, coverage-guided): see fuzz/README.md.
+"""Drive a target with atheris (libFuzzer, coverage-guided): see fuzz/README.md.
 
-    python -m fuzz.run TARGET [libFuzzer options] [extra corpus dirs]
+    python -m fuzz.run TARGET [libFuzzer options] [work corpus dir]
+    python -m fuzz.run all [libFuzzer options] [work corpus dir]
     python -m fuzz.run --list
 
-The target's seed corpus (fuzz/corpus/TARGET) is always given to libFuzzer read-only first; new
-interesting inputs go to the first extra directory given, if any. A crash is written by
-libFuzzer as ``crash-<sha1>`` (``-artifact_prefix=DIR/`` chooses where): copy it to
-fuzz/corpus/TARGET/ and commit it with the fix, and tests/test_fuzz.py replays it forever.
+``all`` fuzzes every target in one process (instrumented once): the first byte of an input
+picks the target, the rest is its input; the seeds of every target are given with their byte.
+The target's committed corpus (fuzz/corpus/TARGET) is read, never written: new inputs go to the
+work directory, by default $TMPDIR/xinan-fuzz-corpus/TARGET, which later runs build on. On a
+crash libFuzzer writes the input as ``crash-<sha1>`` (``-artifact_prefix=DIR/`` says where);
+for ``all`` its first byte names the target (``python -m fuzz.run --split FILE`` prints which
+and writes the target's input beside it). Copy the input to fuzz/corpus/TARGET/ and commit it
+with the fix: tests/test_fuzz.py replays it forever.
 """
 
 from __future__ import annotations
@@ -16,7 +21,39 @@ import tempfile
 from pathlib import Path
 
 
+def _names() -> list[str]:
+    from fuzz import targets
+
+    return sorted(targets.TARGETS)
+
+
+def split(path: str) -> tuple[str, Path]:
+    """The target and the input of a crash found by ``all``; writes the input beside it."""
+    data = Path(path).read_bytes()
+    names = _names()
+    name = names[data[0] % len(names)] if data else names[0]
+    out = Path(path).with_name(Path(path).name + "." + name)
+    out.write_bytes(data[1:])
+    return name, out
+
+
+def _all_seeds(work: Path) -> Path:
+    """Every target's corpus with its selector byte, in a directory libFuzzer reads."""
+    from fuzz import world
+
+    seeds = work / "seeds"
+    seeds.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(_names()):
+        for p in sorted((world.CORPUS / name).glob("*")):
+            (seeds / f"{name}-{p.name}").write_bytes(bytes([i]) + p.read_bytes())
+    return seeds
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--split"] and len(argv) == 2:
+        name, out = split(argv[1])
+        print(f"{name}: {out}")
+        return 0
     import atheris
 
     with atheris.instrument_imports(include=["xinan"]):
@@ -28,29 +65,35 @@ def main(argv: list[str]) -> int:
         import xinan.records  # noqa: F401  (imported to be instrumented)
     from fuzz import targets, world
 
+    names = _names()
     if not argv or argv[0] in {"-h", "--help", "--list"}:
-        print("targets:", " ".join(sorted(targets.TARGETS)))
+        print("targets:", " ".join(names), "(or: all)")
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
-    if name not in targets.TARGETS:
+    if name != "all" and name not in targets.TARGETS:
         print(f"unknown target {name!r}; try --list", file=sys.stderr)
         return 2
     opts = [a for a in rest if a.startswith("-")]
     dirs = [a for a in rest if not a.startswith("-")]
-    seeds = str(world.CORPUS / name)
-
-    def one(data: bytes) -> None:
-        targets.run(name, data)
-
     # libFuzzer reads every corpus directory given and writes new inputs to the first one:
-    # the work directory comes first, so the committed corpus stays as it is.
-    # (atheris.Fuzz ends the process, so the default work directory is a fixed one that
-    # later runs build on: $TMPDIR/xinan-fuzz-corpus/TARGET.)
-    work = Path(tempfile.gettempdir()) / "xinan-fuzz-corpus" / name
-    if not dirs:
-        work.mkdir(parents=True, exist_ok=True)
-        dirs = [str(work)]
-    atheris.Setup([sys.argv[0], *opts, *dirs, seeds], one)
+    # the work directory comes first, so the committed corpus stays as it is. (atheris.Fuzz
+    # ends the process, so the default work directory is a fixed one later runs build on.)
+    work = Path(dirs[0]) if dirs else Path(tempfile.gettempdir()) / "xinan-fuzz-corpus" / name
+    work.mkdir(parents=True, exist_ok=True)
+    if name == "all":
+        seeds = str(_all_seeds(work.parent / f"{work.name}-seeds"))
+
+        def one(data: bytes) -> None:
+            if data:
+                targets.run(names[data[0] % len(names)], data[1:])
+
+    else:
+        seeds = str(world.CORPUS / name)
+
+        def one(data: bytes) -> None:
+            targets.run(name, data)
+
+    atheris.Setup([sys.argv[0], *opts, str(work), seeds], one)
     atheris.Fuzz()
     return 0
 

@@ -256,17 +256,20 @@ def audit_lines() -> list[bytes]:
 def key_files(directory: Path) -> list[bytes]:
     """A public, a private and a secret key file (cheap Argon2id: fuzzing, not custody)."""
     old = keys.DEFAULT_KDF
-    keys.DEFAULT_KDF = keys.KdfParams(m_kib=64, t=1, p=1)
+    keys.DEFAULT_KDF = keys.KdfParams(m_kib=64, t=1, p=1, iterations=keys.PBKDF2_MIN_ITERATIONS)
     try:
         ring = keys.Keyring(directory)
         ring.generate("amr-fuzz", keys.Role.PROVIDER, "intl", PASSPHRASE, now=NOW)
         ring.generate_secret("ps-fuzz", "intl", PASSPHRASE, now=NOW)
+        ring.generate("amr-gm-fuzz", keys.Role.PROVIDER, "gm", PASSPHRASE, now=NOW)
     finally:
         keys.DEFAULT_KDF = old
     return [
         ring.public_path("amr-fuzz").read_bytes(),
         ring.private_path("amr-fuzz").read_bytes(),
         ring.private_path("ps-fuzz").read_bytes(),
+        ring.public_path("amr-gm-fuzz").read_bytes(),
+        ring.private_path("amr-gm-fuzz").read_bytes(),
     ]
 
 

@@ -9,7 +9,7 @@ import base64
 import hashlib
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
 import pytest
@@ -220,11 +220,55 @@ def test_proof_index_must_be_ascii_decimal(index: str) -> None:
         check_proof(proof, note)
 
 
-def _assert_policy_refused(text: str) -> None:
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    assert isinstance(value, dict)
+    return "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("subject_classes",), 1),
+        (("prohibited",), True),
+        (("settings",), "x"),
+        (("kind", "penalty"), True),
+        (("kind", "penalty", "field"), True),
+        (("kind", "penalty", "field", 0), "x"),
+        (("kind", "penalty", "field", 0, "category"), ["x"]),
+        (("kind", "penalty", "field", 0, "consent_gated"), ["x"]),
+        (("kind", "penalty", "class_requires"), ["x"]),
+        (("kind", "penalty", "class_field"), ["x"]),
+        (("consent_gated", "category", 0), "x"),
+        (("grades",), ["x"]),
+    ],
+)
+def test_policy_with_a_value_of_another_type_is_refused(path: tuple, value: object) -> None:
+    """Each of these raised TypeError or AttributeError from the policy loader."""
+    import tomllib
+    from pathlib import Path
+
     from xinan.policy import load_policy_text
 
-    with pytest.raises(PolicyError):
-        load_policy_text(text)
+    text = (Path(__file__).parent.parent / "policies" / "credit-default.toml").read_text("utf-8")
+    doc = tomllib.loads(text)
+    parent = doc
+    for k in path[:-1]:
+        parent = parent[k]
+    parent[path[-1]] = value
+    mutated = "".join(f"{json.dumps(k)} = {_toml(v)}\n" for k, v in doc.items())
+    with pytest.raises(PolicyError) as ei:
+        load_policy_text(mutated, "bad.toml")
+    assert any(p.path.startswith(path[0]) for p in ei.value.problems), ei.value.problems
 
 
 def test_cert_with_lone_surrogate_is_refused() -> None:

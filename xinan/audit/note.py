@@ -300,7 +300,7 @@ def format_vkey(name: str, sig_type: bytes, public_key: bytes) -> str:
 
 
 # signed-note: <name>+<hex key id>+<base64(type ‖ key)>, the name without spaces or "+".
-_VKEY_SHAPE = re.compile(r"[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+={0,2}")
+_VKEY_SHAPE = re.compile(r"[^+\s\ud800-\udfff]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+={0,2}")
 _MAX_VKEY_CHARS = 8192  # far above any key type's length; bounds the work on hostile text
 
 

@@ -976,10 +976,8 @@ class RecordReader:
     # -- XLSX (docs/records.md §3.3) -----------------------------------------------------------
 
     def _open_xlsx(self, sheet: str | None) -> Iterator[Row | BadRow]:
-        import zipfile
 
         import openpyxl  # imported here: it is slow to import and only XLSX needs it
-        from openpyxl.utils.exceptions import InvalidFileException
         from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
         source: str | IO[bytes] = self.path
@@ -997,12 +995,17 @@ class RecordReader:
                 # openpyxl warns about styles and extensions it ignores; they hold no data.
                 warnings.simplefilter("ignore", UserWarning)
                 workbook = openpyxl.load_workbook(source, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError):
+        except Exception:
+            # openpyxl parses hostile bytes (a zip of XML) and fails in many ways (BadZipFile,
+            # InvalidFileException, zlib.error, XML ParseError, KeyError, TypeError…); each means
+            # the same: this file cannot be read (issue 11: parsers raise only xinan's errors).
             raise self._error(
                 "not a readable .xlsx workbook",
                 hint="open it in Excel or WPS and save it again as .xlsx, or export CSV UTF-8",
             ) from None
         self._closer.callback(workbook.close)
+        if not workbook.worksheets:
+            raise self._error("has no sheet", hint="save the workbook with its data sheet")
         if sheet is None:
             worksheet = workbook.worksheets[0]
         elif sheet in workbook.sheetnames:
@@ -1017,7 +1020,7 @@ class RecordReader:
         # The <dimension> a file declares can be wrong (some exporters write "A1"); openpyxl
         # would stop reading at it. Forget it and read every row there is.
         worksheet.reset_dimensions()
-        rows = enumerate(worksheet.iter_rows(min_row=1, values_only=True), 1)
+        rows = enumerate(self._xlsx_guard(worksheet.iter_rows(min_row=1, values_only=True)), 1)
         for number, cells in rows:
             names = [_cell_text(cell) for cell in cells]
             while names and not names[-1].strip():
@@ -1028,6 +1031,17 @@ class RecordReader:
             self.header_row = number
             return self._xlsx_rows(rows)
         raise self._empty()
+
+    def _xlsx_guard(self, cells: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+        """openpyxl reads the sheet lazily: damage past the first rows surfaces while iterating.
+        Any failure there (zlib.error, a bad CRC, broken XML…) makes the file unusable."""
+        try:
+            yield from cells
+        except Exception:
+            raise self._error(
+                "not a readable .xlsx workbook (damaged inside)",
+                hint="open it in Excel or WPS and save it again as .xlsx, or export CSV UTF-8",
+            ) from None
 
     def _xlsx_rows(self, rows: Iterator[tuple[int, tuple[Any, ...]]]) -> Iterator[Row | BadRow]:
         ncols = len(self.header)
