@@ -15,6 +15,12 @@ the directory itself is ``fsync``-ed so that the rename survives a power cut.
 * On any exception (including ``KeyboardInterrupt``) the temporary file is removed and the final
   name keeps its previous content, or stays absent.
 * The path ``"-"`` means standard output: no temporary file and no atomicity.
+* **No output replaces a protected file** (issue 11): the audit log and its sidecars, the
+  vault's files, key files and the input a command is reading are registered here by the
+  parts that own them (:func:`protect`, :func:`protected`, :func:`open_input`), and every
+  output is checked against them by real path and by device and inode
+  (:func:`check_output`) before anything is written and again before the rename. The library
+  decides; a CLI only passes paths.
 
 It does not own what is written (see :mod:`xinan.records` for record formats) nor locking: two
 writers racing for one final name each produce a whole file and the last rename wins.
@@ -23,20 +29,31 @@ writers racing for one final name each produce a whole file and the last rename 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import secrets
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from xinan.errors import UsageError
+
 __all__ = [
     "STDIO",
+    "ProtectedOutputError",
     "atomic_writer",
+    "check_output",
     "clean_stale_temps",
+    "open_input",
+    "protect",
+    "protected",
     "write_bytes_atomic",
     "write_text_atomic",
 ]
@@ -98,6 +115,7 @@ def atomic_writer(
     encoding: str = "utf-8",
     newline: str | None = "",
     secret: bool = False,
+    owner: str | None = None,
 ) -> Iterator[IO[Any]]:
     """Open *path* for writing so that it appears whole or not at all.
 
@@ -108,6 +126,10 @@ def atomic_writer(
 
     ``path == "-"`` yields standard output (``sys.stdout``, or its binary buffer) and only
     flushes it at the end: there is nothing atomic about a pipe.
+
+    Raises :class:`ProtectedOutputError` if *path* names a protected file (see
+    :func:`protect`), unless *owner* is the owner that protected it (a keyring rewriting its
+    own key file).
     """
     if str(path) == STDIO:
         if binary:
@@ -120,6 +142,7 @@ def atomic_writer(
         return
 
     final = Path(path)
+    check_output(final, owner=owner)
     temp, fd = _open_temp(final, secret)
     try:
         if binary:
@@ -136,6 +159,7 @@ def atomic_writer(
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        check_output(final, owner=owner)  # again: an input may have been opened meanwhile
         os.replace(temp, final)
     except BaseException:
         # Covers the caller's exception, a failed flush (disk full) and a failed rename alike.
@@ -145,9 +169,11 @@ def atomic_writer(
     _fsync_directory(final.parent)
 
 
-def write_bytes_atomic(path: str | Path, data: bytes, *, secret: bool = False) -> None:
+def write_bytes_atomic(
+    path: str | Path, data: bytes, *, secret: bool = False, owner: str | None = None
+) -> None:
     """Write *data* to *path* atomically (see :func:`atomic_writer`)."""
-    with atomic_writer(path, binary=True, secret=secret) as handle:
+    with atomic_writer(path, binary=True, secret=secret, owner=owner) as handle:
         handle.write(data)
 
 
@@ -190,3 +216,130 @@ def clean_stale_temps(directory: str | Path, *, older_than: float = 3600.0) -> l
                 continue  # removed by someone else meanwhile
             removed.append(Path(entry.path))
     return removed
+
+
+# -- the no-overwrite guard (issue 11: no command writes over its input or the evidence) -------
+
+
+class ProtectedOutputError(UsageError):
+    """An output path names a file xinan must not replace: the command's input, the audit log
+    or one of its sidecars, a vault file or a key file."""
+
+
+@dataclass(frozen=True)
+class _Protected:
+    what: str  # what the file is, for the message ("the audit log", "the input", ...)
+    owner: str | None  # the module that may still replace it (see atomic_writer's owner=)
+    suffixes: tuple[str, ...] | None  # for a directory: which names in it (None: every file)
+
+
+_lock = threading.Lock()
+# real path -> protections (counted: the same input may be read twice at once)
+_files: dict[str, Counter[_Protected]] = {}
+_dirs: dict[str, Counter[_Protected]] = {}
+
+
+def _real(path: str | os.PathLike[str]) -> str:
+    return os.path.realpath(os.fspath(path))
+
+
+def protect(
+    path: str | os.PathLike[str],
+    what: str,
+    *,
+    owner: str | None = None,
+    directory: bool = False,
+    suffixes: Sequence[str] | None = None,
+) -> Callable[[], None]:
+    """Refuse, from now on, every :func:`atomic_writer` output that resolves to ``path``.
+
+    The match is by real path (symbolic links resolved) and, for a file that exists, by
+    device and inode as well (a hard link names the same file). With ``directory``, every
+    file directly in that directory is protected (or only names ending in ``suffixes``).
+    ``owner`` names the one writer that may still replace it (``owner=`` of
+    :func:`atomic_writer`). Returns the function that lifts this one protection again;
+    protecting the same path the same way twice is counted, never duplicated.
+    """
+    entry = _Protected(what, owner, tuple(suffixes) if suffixes is not None else None)
+    table = _dirs if directory else _files
+    key = _real(path)
+    with _lock:
+        table.setdefault(key, Counter())[entry] += 1
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        with _lock:
+            entries = table.get(key)
+            if released or entries is None:
+                return
+            released = True
+            entries[entry] -= 1
+            if entries[entry] <= 0:
+                del entries[entry]
+            if not entries:
+                del table[key]
+
+    return release
+
+
+@contextmanager
+def protected(path: str | os.PathLike[str], what: str) -> Iterator[None]:
+    """Protect ``path`` for the duration of the ``with`` block (e.g. while it is read)."""
+    if os.fspath(path) == STDIO:
+        yield
+        return
+    release = protect(path, what)
+    try:
+        yield
+    finally:
+        release()
+
+
+@contextmanager
+def open_input(
+    path: str | os.PathLike[str], what: str = "the input"
+) -> Iterator[io.BufferedReader]:
+    """Open ``path`` for reading; while it is open no output may replace it."""
+    with protected(path, what), Path(path).open("rb") as f:
+        yield f
+
+
+def check_output(path: str | os.PathLike[str], *, owner: str | None = None) -> None:
+    """Raise :class:`ProtectedOutputError` if writing ``path`` would replace a protected file.
+
+    Called by :func:`atomic_writer` for every output; callers may call it earlier to refuse
+    before any work is done.
+    """
+    if os.fspath(path) == STDIO:
+        return
+    real = _real(path)
+    try:
+        st: os.stat_result | None = os.stat(real)
+    except OSError:
+        st = None
+    with _lock:
+        files = {k: list(v) for k, v in _files.items()}
+        dirs = {k: list(v) for k, v in _dirs.items()}
+    hits: list[_Protected] = list(files.get(real, []))
+    if st is not None:
+        for other, entries in files.items():
+            if other == real:
+                continue
+            try:
+                ost = os.stat(other)
+            except OSError:
+                continue
+            if (ost.st_dev, ost.st_ino) == (st.st_dev, st.st_ino):
+                hits += entries
+    parent, name = os.path.split(real)
+    for e in dirs.get(parent, []):
+        if e.suffixes is None or name.endswith(e.suffixes):
+            hits.append(e)
+    hits = [e for e in hits if owner is None or e.owner != owner]
+    if hits:
+        raise ProtectedOutputError(
+            f"{path}: refusing to write over {hits[0].what}",
+            hint="choose another output path: no command writes over its input, the audit "
+            "log, the vault's files or a key file",
+        )

@@ -24,7 +24,8 @@ from xinan.crypto import CryptoSuite, PrivateKey, SuiteName, get_suite, get_suit
 from xinan.crypto.compliance import Compliance
 from xinan.crypto.recipes import derive_passphrase_key, passphrase_kdf_for
 from xinan.errors import IntegrityError, KeyringError, UsageError, WrongPassphrase
-from xinan.fileio import write_bytes_atomic
+from xinan.fileio import protect, write_bytes_atomic
+from xinan.process import disable_core_dumps
 
 FORMAT = "xinan-key/1"
 PAIR_PREFIX = "xk1"
@@ -471,6 +472,12 @@ class Keyring:
     def __init__(self, path: str | Path, *, compliance_mode: str | Compliance | None = None):
         self.path = Path(path)
         self.compliance_mode = compliance_mode
+        # issue 11: no output of any command replaces a key file (xinan.fileio); the keyring
+        # itself writes them with owner="keyring"
+        for sub, suffix in (("private", ".key"), ("public", ".pub")):
+            protect(
+                self.path / sub, "a key file", owner="keyring", directory=True, suffixes=(suffix,)
+            )
 
     def __repr__(self) -> str:
         return f"<Keyring {self.path}>"
@@ -543,8 +550,8 @@ class Keyring:
         material = _pack(s.export_private(sig_key), s.export_private(kem_key))
         _seal_doc(priv, s, passphrase, material, kdf_params or DEFAULT_KDF)
         self._ensure_dirs()
-        write_bytes_atomic(self.private_path(key_name), _encode(priv), secret=True)
-        write_bytes_atomic(self.public_path(key_name), public_bytes)
+        write_bytes_atomic(self.private_path(key_name), _encode(priv), secret=True, owner="keyring")
+        write_bytes_atomic(self.public_path(key_name), public_bytes, owner="keyring")
         return _public_info(doc, str(self.public_path(key_name)), self.compliance_mode)
 
     def generate_secret(
@@ -578,7 +585,7 @@ class Keyring:
         }
         _seal_doc(doc, s, passphrase, key, kdf_params or DEFAULT_KDF)
         self._ensure_dirs()
-        write_bytes_atomic(self.private_path(key_name), _encode(doc), secret=True)
+        write_bytes_atomic(self.private_path(key_name), _encode(doc), secret=True, owner="keyring")
         created = datetime.strptime(doc["created"], _TIME_FMT).replace(tzinfo=UTC)
         return SecretKeyInfo(key_name, doc["key_id"], role_v, s.name, created)
 
@@ -661,7 +668,7 @@ class Keyring:
                     hint="one key, one identity: ask the holder which id is right",
                 )
         self._ensure_dirs()
-        write_bytes_atomic(dest, data)
+        write_bytes_atomic(dest, data, owner="keyring")
         return info
 
     def _private_doc(self, ref: str, kind: str) -> tuple[Path, dict[str, Any]]:
@@ -675,6 +682,7 @@ class Keyring:
 
     def unlock(self, ref: str, passphrase: str) -> Identity:
         """Decrypt a private key file into an :class:`Identity` (WrongPassphrase on failure)."""
+        disable_core_dumps()  # the unlocked seeds must never reach a core file (issue 11)
         path, doc = self._private_doc(ref, "private")
         where = str(path)
         info = _public_info(doc, where, self.compliance_mode)
@@ -688,6 +696,7 @@ class Keyring:
 
     def secret(self, ref: str, passphrase: str) -> SecretKey:
         """Decrypt a secret key file (WrongPassphrase on failure)."""
+        disable_core_dumps()
         path, doc = self._private_doc(ref, "secret")
         where = str(path)
         role, suite_name, created = _parse_common(doc, where)

@@ -43,6 +43,7 @@ from xinan.audit.sidecar import (
     tail_records,
 )
 from xinan.errors import AuditError
+from xinan.fileio import protect
 
 __all__ = [
     "MIN_RETENTION_DAYS",
@@ -230,6 +231,7 @@ class AuditLog:
         self.sidecar_torn: int | None = None  # a torn sidecar record starts here
         self.unsigned_offset: int | None = None  # bytes no signature vouches for start here
         self._adoptable: list[bytes] = []
+        self._unprotect: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:
         return f"AuditLog({str(self.path)!r}, size={self.size})"
@@ -266,6 +268,10 @@ class AuditLog:
         log = cls(Path(path), get_hash(hash), signers, origin, clock)
         try:
             log._open_files()
+            # issue 11: while the log is open no output of this process may replace one of
+            # its files (xinan.fileio); this module writes them itself, never through fileio
+            for suffix in ("", ".checkpoints", ".pruned", ".lock", ".config"):
+                log._unprotect.append(protect(f"{log.path}{suffix}", "the audit log"))
             with log._lock():
                 log._load_state()
                 if not allow_torn:
@@ -306,6 +312,8 @@ class AuditLog:
         self._log_ino = os.fstat(self._fd).st_ino
 
     def close(self) -> None:
+        while self._unprotect:
+            self._unprotect.pop()()
         for name in ("_fd", "_cfd", "_lfd"):
             fd = getattr(self, name)
             if fd >= 0:

@@ -159,4 +159,7 @@ def note(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``xinan`` command (errors are mapped by :class:`XinanGroup`)."""
+    from xinan.process import disable_core_dumps
+
+    disable_core_dumps()  # before any passphrase is read (issue 11)
     app.main(args=argv, prog_name="xinan")

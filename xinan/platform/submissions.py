@@ -14,6 +14,7 @@ from pathlib import Path
 
 from xinan.access import Actor, Session
 from xinan.errors import XinanError
+from xinan.fileio import open_input
 from xinan.formats.package import OpenedRecord, PackageInfo, open_package, verify_package
 from xinan.keys import Identity, Keyring
 from xinan.records import open_writer
@@ -54,7 +55,7 @@ def open_submission_file(
     position = {name: i for i, name in enumerate(columns)}
     written = 0
     try:
-        with path.open("rb") as f, open_writer(output, columns, secret=True) as w:
+        with open_input(path) as f, open_writer(output, columns, secret=True) as w:
 
             def sink(r: OpenedRecord) -> None:
                 nonlocal written

@@ -46,7 +46,7 @@ from xinan.errors import (
     VerificationError,
     XinanError,
 )
-from xinan.fileio import atomic_writer, write_bytes_atomic
+from xinan.fileio import atomic_writer, protect, write_bytes_atomic
 from xinan.formats.grant import (
     Consent,
     Grant,
@@ -591,6 +591,8 @@ class Vault:
     operation that touches keys. Close it (``with``)."""
 
     def __init__(self, path: Path, cfg: VaultConfig) -> None:
+        # issue 11: no output of any command replaces a file of the vault (xinan.fileio)
+        protect(path, "the vault's files", owner="vault", directory=True)
         self.path = path
         self.config = cfg
         self.suite = get_suite(cfg.suite)
@@ -1246,7 +1248,7 @@ class Vault:
             if before_commit is not None:
                 before_commit(rl.number)
             out = self.path / REVOCATIONS_FILE
-            write_bytes_atomic(out, body)
+            write_bytes_atomic(out, body, owner="vault")
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")

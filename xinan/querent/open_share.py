@@ -20,6 +20,7 @@ from pathlib import Path
 
 from xinan.access import Session
 from xinan.errors import AccessDenied, IntegrityError, UsageError, VerificationError, XinanError
+from xinan.fileio import open_input
 from xinan.formats.grant import (
     GrantClaims,
     GrantInvalid,
@@ -174,7 +175,7 @@ def open_share_file(
     withheld_ids: list[str] = []
     released = rel.secrets if rel is not None else None
     try:
-        with path.open("rb") as f, open_writer(output, columns, secret=True) as w:
+        with open_input(path) as f, open_writer(output, columns, secret=True) as w:
 
             def sink(r: OpenedRecord) -> None:
                 nonlocal written, withheld

@@ -40,7 +40,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Self, cast
 
 from xinan.errors import InputError, Location, UsageError
-from xinan.fileio import STDIO, atomic_writer
+from xinan.fileio import STDIO, atomic_writer, protected
 
 if TYPE_CHECKING:
     from _csv import Reader as _CsvReader
@@ -413,6 +413,8 @@ class RecordReader:
         self._drop_lf = False  # see _skip_record
         self._text: IO[str] | None = None
         self._closer = contextlib.ExitStack()
+        # issue 11: while this file is read, no output may replace it (xinan.fileio)
+        self._closer.enter_context(protected(path, "the input"))
         self._rows: Iterator[Row | BadRow]
         try:
             if self.format is Format.XLSX:
