@@ -375,6 +375,42 @@ class MaskContext:
         return key
 
 
+def compile_op(
+    f: FieldSpec,
+    rule: Rule,
+    cls: SubjectClass,
+    mask: str,
+    default_namespace: str,
+    ctx: MaskContext,
+) -> Op:
+    """The operator of one rule for one field and subject class (docs/policy.md §7); ``scrub``
+    needs the record's names and is compiled by its caller (:class:`View`, the batch engine)."""
+    op = rule.op
+    shape = _SHAPES.get(f.type)
+    if op == "clear":
+        return op_clear()
+    if op == "redact":
+        return op_redact(mask)
+    if op == "keep":
+        a, b = rule.int_args()
+        return op_keep(a, b, mask, shape)
+    if op == "mask":
+        a, b = rule.int_args()
+        return op_mask_range(a, b, mask, shape)
+    if op == "name":
+        return op_name(rule.args[0], mask, f.type, cls)
+    if op in ("year", "month"):
+        return op_date_part(op, mask)
+    if op == "district":
+        return op_district(mask)
+    if op == "band":
+        return op_band(rule.args, mask)
+    if op == "pseudonym":
+        ns = rule.args[0] if rule.args else default_namespace
+        return op_pseudonym(ctx.pseudonymizer(ns), ns)
+    raise UsageError(f"operator {op!r} cannot be compiled for {f.name}")  # parse_rule guards
+
+
 # Types scanned by the guard; typed identifiers, dates and amounts were validated as such.
 _GUARD_SKIP = frozenset({FieldType.USCC, FieldType.DATE, FieldType.AMOUNT, FieldType.INTEGER})
 _GUARD_KINDS = frozenset(
@@ -473,32 +509,9 @@ class View:
 
     # -- compile ----------------------------------------------------------------------------
     def _compile(self, f: FieldSpec, rule: Rule, cls: SubjectClass, mask: str) -> Op:
-        op = rule.op
-        shape = _SHAPES.get(f.type)
-        if op == "clear":
-            return op_clear()
-        if op == "redact":
-            return op_redact(mask)
-        if op == "keep":
-            a, b = rule.int_args()
-            return op_keep(a, b, mask, shape)
-        if op == "mask":
-            a, b = rule.int_args()
-            return op_mask_range(a, b, mask, shape)
-        if op == "name":
-            return op_name(rule.args[0], mask, f.type, cls)
-        if op in ("year", "month"):
-            return op_date_part(op, mask)
-        if op == "district":
-            return op_district(mask)
-        if op == "band":
-            return op_band(rule.args, mask)
-        if op == "pseudonym":
-            ns = rule.args[0] if rule.args else self.policy.settings.pseudonym_namespace
-            return op_pseudonym(self.ctx.pseudonymizer(ns), ns)
-        if op == "scrub":
+        if rule.op == "scrub":
             return self._scrubber(rule.args[0] if rule.args else "tag", mask, cls)
-        raise UsageError(f"operator {op!r} cannot be compiled for {f.name}")  # parse_rule guards
+        return compile_op(f, rule, cls, mask, self.policy.settings.pseudonym_namespace, self.ctx)
 
     def _scrubber(self, form: str, mask: str, cls: SubjectClass) -> Op:
         """The ``scrub`` operator for one text column and subject class.

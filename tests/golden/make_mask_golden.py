@@ -53,7 +53,7 @@ def write_outputs() -> None:
         src = HERE / "in" / name
         if not src.exists():
             continue
-        stem = name.rsplit(".", 1)[0]
+        stem = name.replace(".", "_")
         out = HERE / "out" / stem
         out.mkdir(parents=True, exist_ok=True)
         ctx = MaskContext(today=TODAY, default_pseudonymizer=FixedPseudonymKey())

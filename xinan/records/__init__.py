@@ -1278,6 +1278,17 @@ class RecordWriter:
             raise self._unencodable(values) from None
         self.count += 1
 
+    def write_encoded(self, data: bytes, count: int) -> None:
+        """Append ``count`` CSV records already encoded in this file's encoding, exactly as
+        :meth:`write` would have written them (the batch engine encodes a whole batch at once,
+        docs/engine.md). CSV only: JSON Lines records go through :meth:`write`."""
+        if self.format is not Format.CSV:
+            raise ValueError("write_encoded is for CSV output")
+        stream = self._output.stream
+        stream.flush()  # the header (and its byte-order mark) go first
+        stream.buffer.write(data)
+        self.count += count
+
     def _unencodable(self, values: Sequence[str]) -> InputError:
         column = None
         for name, value in zip(self.header, values, strict=True):

@@ -1,0 +1,247 @@
+"""File jobs on the engine: ``mask`` (validate, mask for N audiences, rejects, counts).
+
+The job reads the file once, cuts it into batches (:mod:`xinan.engine.io`), runs the plan on
+each batch in worker processes (:mod:`xinan.engine.workers`) and writes the outputs and the
+rejects in file order, atomically (:mod:`xinan.fileio`): nothing appears under a final name
+before ``before_commit`` (the audit record) has returned. Every record read ends in exactly one
+place per audience, and the counts say so: read = written + withheld + rejected.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from xinan.engine.batch import BatchResult, reason_key, run_batch
+from xinan.engine.io import DEFAULT_BATCH_ROWS, Chunk, encode_batch, read_chunks
+from xinan.engine.plan import JobSpec, Plan, compile_plan
+from xinan.engine.workers import default_workers, ordered_map
+from xinan.errors import Counts
+from xinan.masking import MaskContext
+from xinan.policy import Policy
+from xinan.records import BadRow, Format, RecordWriter, open_records, open_rejects, open_writer
+
+Progress = Callable[[int, float | None], None]
+"""Called now and then with the records read so far and the fraction of the input read."""
+
+
+@dataclass
+class MaskSummary:
+    file: str
+    kind: str
+    encoding: str | None
+    read: int = 0
+    rejected: int = 0
+    per_audience: dict[str, Counts] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    rejects_file: str | None = None
+    reasons: Counter[str] = field(default_factory=Counter)
+    scrubbed: dict[str, int] = field(default_factory=dict)
+    guarded: dict[str, int] = field(default_factory=dict)
+    workers: int = 1
+
+    def counts(self, audience: str) -> Counts:
+        return self.per_audience[audience]
+
+    def balanced(self) -> bool:
+        return all(c.balanced() for c in self.per_audience.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "kind": self.kind,
+            "encoding": self.encoding,
+            "read": self.read,
+            "rejected": self.rejected,
+            "rejects_file": self.rejects_file,
+            "reject_reasons": dict(self.reasons.most_common()),
+            "audiences": {
+                a: {
+                    "output": self.outputs.get(a),
+                    "read": c.read,
+                    "written": c.written,
+                    "withheld": c.withheld,
+                    "rejected": c.rejected,
+                    "scrubbed_in_text": self.scrubbed.get(a, 0),
+                    "guard_hits": self.guarded.get(a, 0),
+                }
+                for a, c in self.per_audience.items()
+            },
+        }
+
+
+# -- the work of one batch, in whichever process runs it ---------------------------------------
+
+
+@dataclass
+class _Job:
+    plan: Plan
+    ctx: MaskContext
+    formats: dict[str, tuple[Format, str]]  # audience -> (output format, encoding)
+
+
+_JOB: _Job | None = None  # set before the workers fork; they inherit it (keys are not sent)
+
+
+@dataclass
+class _Done:
+    encoded: dict[str, bytes | pa.RecordBatch]  # CSV bytes, or the batch for JSON Lines
+    result: BatchResult
+
+
+def _mask_work(batch: pa.RecordBatch) -> _Done:
+    job = _JOB
+    if job is None:  # pragma: no cover - a worker always inherits the job
+        raise RuntimeError("no engine job in this process")
+    res = run_batch(job.plan, batch, row_offset=1, keys=job.ctx)
+    encoded: dict[str, bytes | pa.RecordBatch] = {}
+    for a, out in res.outputs.items():
+        fmt, enc = job.formats[a]
+        if fmt is Format.CSV and enc != "gbk":
+            encoded[a] = encode_batch(out, "csv", enc)
+        else:  # JSON Lines, and GBK (which cannot hold every character): through the writer
+            encoded[a] = out
+    res.outputs = {}
+    return _Done(encoded, res)
+
+
+def _rejects_in_order(bad: list[BadRow], res: BatchResult) -> Iterator[BadRow]:
+    """The reader's bad records and the batch's refusals, merged by row number."""
+    rj = res.rejects
+    refused = [
+        BadRow(r, c, why, rec)
+        for r, c, why, rec in zip(
+            rj.column(0).to_pylist(),
+            rj.column(1).to_pylist(),
+            rj.column(2).to_pylist(),
+            rj.column(3).to_pylist(),
+            strict=True,
+        )
+    ]
+    if not bad:
+        yield from refused
+        return
+    yield from sorted([*bad, *refused], key=lambda b: b.number)
+
+
+def _write(writer: RecordWriter, data: bytes | pa.RecordBatch, count: int) -> None:
+    if isinstance(data, bytes):
+        writer.write_encoded(data, count)
+        return
+    for row in zip(*(c.to_pylist() for c in data.columns), strict=True):
+        writer.write(row)
+
+
+def mask_file(
+    src: str | Path,
+    outputs: Mapping[str, str | Path],
+    *,
+    policy: Policy,
+    ctx: MaskContext,
+    kind: str | None = None,
+    rejects: str | Path | None = None,
+    encoding: str | None = None,
+    out_encoding: str = "utf-8",
+    workers: int | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    progress: Progress | None = None,
+    before_commit: Callable[[MaskSummary], None] | None = None,
+) -> MaskSummary:
+    """Validate every row of ``src`` and write one masked view per audience in ``outputs``.
+
+    Streams in batches of ``batch_rows`` over ``workers`` processes (default: every core); the
+    outputs are the same bytes whatever the number of workers. Outputs and the rejects file
+    are written atomically; ``before_commit`` (the audit record) runs after the last row and
+    before any output is renamed into place; if it raises, no output appears.
+    """
+    global _JOB
+    src_name = str(src)
+    nworkers = default_workers() if workers is None else max(1, workers)
+    with open_records(src, encoding=encoding) as reader:
+        spec = JobSpec(
+            header=tuple(reader.header),
+            audiences=tuple(outputs),
+            kind=kind,
+            today=ctx.today,
+            file=src_name,
+        )
+        plan = compile_plan(policy, spec)
+        summary = MaskSummary(
+            file=src_name, kind=plan.kind.name, encoding=reader.encoding, workers=nworkers
+        )
+        summary.per_audience = {a: Counts() for a in outputs}
+        summary.outputs = {a: str(p) for a, p in outputs.items()}
+        summary.rejects_file = str(rejects) if rejects else None
+        summary.scrubbed = dict.fromkeys(outputs, 0)
+        summary.guarded = dict.fromkeys(outputs, 0)
+        try:
+            size: int | None = os.stat(src).st_size if str(src) != "-" else None
+        except OSError:
+            size = None
+        with ExitStack() as stack:
+            writers = {
+                # only the public view is meant for everyone; the others hold personal data
+                a: stack.enter_context(
+                    open_writer(p, plan.columns(a), encoding=out_encoding, secret=a != "public")
+                )
+                for a, p in outputs.items()
+            }
+            rej = stack.enter_context(open_rejects(rejects))
+            formats = {a: (w.format, w.encoding) for a, w in writers.items()}
+            _JOB = _Job(plan, ctx, formats)
+            try:
+                chunks = ((c, c.batch) for c in read_chunks(reader, rows=batch_rows, size=size))
+                for chunk, done in ordered_map(_mask_work, chunks, workers=nworkers):
+                    _take(summary, writers, rej, chunk, done)
+                    if progress is not None:
+                        progress(summary.read, chunk.progress)
+            finally:
+                _JOB = None
+            for c in summary.per_audience.values():
+                c.read = summary.read
+                c.rejected = summary.rejected
+            if before_commit is not None:
+                before_commit(summary)
+    return summary
+
+
+def _take(
+    summary: MaskSummary,
+    writers: Mapping[str, RecordWriter],
+    rej: Any,
+    chunk: Chunk,
+    done: _Done,
+) -> None:
+    res = done.result
+    counts = res.counts
+    summary.read += counts.read + len(chunk.bad)
+    summary.rejected += counts.rejected + len(chunk.bad)
+    for b in chunk.bad:
+        summary.reasons[reason_key(b.column, b.reason)] += 1
+    summary.reasons.update(counts.reasons)
+    for bad in _rejects_in_order(chunk.bad, res):
+        rej.write(bad)
+    for a, w in writers.items():
+        _write(w, done.encoded[a], counts.written[a])
+        c = summary.per_audience[a]
+        c.written += counts.written[a]
+        c.withheld += counts.withheld[a]
+        summary.scrubbed[a] += counts.scrubbed[a]
+        summary.guarded[a] += counts.guarded[a]
+
+
+def compile_for(policy: Policy, src: str | Path, *, audiences: tuple[str, ...], kind: str | None,
+                encoding: str | None, today: Any) -> Plan:
+    """The plan of a file (reads only its header): to ask for the keys a job needs first."""
+    with open_records(src, encoding=encoding) as reader:
+        return compile_plan(
+            policy,
+            JobSpec(tuple(reader.header), audiences, kind, today=today, file=str(src)),
+        )

@@ -1,0 +1,242 @@
+"""Column-wise masking of validated batches, one audience at a time (docs/policy.md §7).
+
+Each output column is computed over the whole batch. ``clear``, ``redact``, ``keep`` and
+``mask`` run as Arrow string kernels, with the same fail-closed rules as their scalar
+definitions in :mod:`xinan.masking`; every other operator runs its scalar definition once per
+distinct value of the column (names, dates, districts, bands and pseudonyms repeat heavily);
+``scrub`` runs per value, since it depends on the record's own names. The guard of guard
+audiences (docs/policy.md §2) then rescans the columns that can still hold an identifier.
+
+Rows withheld from the audience (their subject class) are left out; the rest keep their order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from xinan.engine.plan import Plan
+from xinan.engine.validate import CLASSES, Validated
+from xinan.masking import (
+    _GUARD_KINDS,
+    _GUARD_SKIP,
+    _SHAPES,
+    MaskContext,
+    Op,
+    _split_name,
+    compile_op,
+    scrub_text,
+)
+from xinan.policy import FieldSpec, FieldType, Rule, SubjectClass
+
+_STRING = pa.string()
+_DIGIT_RUN = "[0-9０-９]{7}"
+
+
+@dataclass
+class ColumnOp:
+    """One operator on one column. ``key`` tells equal operators apart (same key, same
+    result), so a column whose rule does not depend on the subject class runs once."""
+
+    key: tuple[object, ...]
+    run: Callable[[pa.StringArray, np.ndarray], pa.StringArray]
+    # run(values, row positions in the batch) -> masked values
+
+
+def _repeat(mask: str, n: pa.Array) -> pa.StringArray:
+    return pc.binary_repeat(pa.array([mask] * len(n), type=_STRING), n)
+
+
+def _shape_ok(n: pa.Array, shape: frozenset[int] | None) -> pa.BooleanArray:
+    if shape is None:
+        return pa.array(np.ones(len(n), dtype=bool))
+    return pc.is_in(n, value_set=pa.array(sorted(shape), type=n.type))
+
+
+def vec_keep(first: int, last: int, mask: str, shape: frozenset[int] | None):  # type: ignore[no-untyped-def]
+    """masking.op_keep over a column: mask whole when fewer than a third would be hidden or
+    the value is not of its type's shape."""
+
+    def run(v: pa.StringArray, rows: np.ndarray) -> pa.StringArray:
+        n = pc.utf8_length(v)
+        hidden = pc.subtract(n, first + last)
+        whole = pc.or_(pc.less(pc.multiply(hidden, 3), n), pc.invert(_shape_ok(n, shape)))
+        head = pc.utf8_slice_codeunits(v, 0, first)
+        tail = (
+            pc.utf8_slice_codeunits(v, -last) if last else pa.array([""] * len(v), type=_STRING)
+        )
+        middle = _repeat(mask, pc.max_element_wise(hidden, 0))
+        kept = pc.binary_join_element_wise(head, middle, tail, "")
+        return pc.if_else(whole, _repeat(mask, n), kept)
+
+    return run
+
+
+def vec_mask_range(start: int, end: int, mask: str, shape: frozenset[int] | None):  # type: ignore[no-untyped-def]
+    """masking.op_mask_range over a column (characters start..end, 1-based, inclusive)."""
+    lo = start - 1
+
+    def run(v: pa.StringArray, rows: np.ndarray) -> pa.StringArray:
+        n = pc.utf8_length(v)
+        hi = pc.min_element_wise(n, end)
+        hidden = pc.subtract(hi, lo)
+        whole = pc.or_(
+            pc.or_(pc.less(pc.multiply(hidden, 3), n), pc.less_equal(hidden, 0)),
+            pc.invert(_shape_ok(n, shape)),
+        )
+        head = pc.utf8_slice_codeunits(v, 0, lo)
+        tail = pc.if_else(
+            pc.greater_equal(n, end),
+            pc.utf8_slice_codeunits(v, end),
+            pa.array([""] * len(v), type=_STRING),
+        )
+        middle = _repeat(mask, pc.max_element_wise(hidden, 0))
+        kept = pc.binary_join_element_wise(head, middle, tail, "")
+        return pc.if_else(whole, _repeat(mask, n), kept)
+
+    return run
+
+
+def per_distinct(op: Op):  # type: ignore[no-untyped-def]
+    """A row-independent scalar operator, run once per distinct value of the column."""
+
+    def run(v: pa.StringArray, rows: np.ndarray) -> pa.StringArray:
+        if len(v) == 0:
+            return v
+        enc = pc.dictionary_encode(v)
+        masked = pa.array([op(x, ()) for x in enc.dictionary.to_pylist()], type=_STRING)
+        return masked.take(enc.indices)
+
+    return run
+
+
+class AudienceMasker:
+    """The compiled view of one audience over a plan's kind."""
+
+    def __init__(self, plan: Plan, audience: str, ctx: MaskContext) -> None:
+        self.plan = plan
+        self.audience = audience
+        self.ctx = ctx
+        k = plan.kind
+        mask = plan.settings.mask_char
+        self.kept: list[tuple[int, FieldSpec]] = [
+            (i, f) for i, f in enumerate(k.fields) if f.rules[audience].op != "drop"
+        ]
+        self.columns = tuple(f.name for _, f in self.kept)
+        self.withheld = {
+            i for i, c in enumerate(CLASSES) if c in plan.withheld_classes(audience)
+        }
+        self._names = [i for i, f in enumerate(k.fields) if f.type is FieldType.PERSON_NAME]
+        self._parties = [i for i, f in enumerate(k.fields) if f.type is FieldType.PARTY_NAME]
+        self.ops: list[dict[int, ColumnOp]] = [
+            {ci: self._compile(f, f.rules[audience], c, mask) for ci, c in enumerate(CLASSES)}
+            for _, f in self.kept
+        ]
+        self.guard = audience in plan.settings.guard_audiences
+        self.guard_positions = [p for p, (_, f) in enumerate(self.kept) if f.type not in _GUARD_SKIP]
+        self.scrubbed = 0
+        self.guarded = 0
+        self._cols: Sequence[pa.StringArray] = ()
+
+    def _compile(self, f: FieldSpec, rule: Rule, cls: SubjectClass, mask: str) -> ColumnOp:
+        shape = _SHAPES.get(f.type)
+        op = rule.op
+        if op == "clear":
+            return ColumnOp(("clear",), lambda v, rows: v)
+        if op == "redact":
+            return ColumnOp(("redact",), lambda v, rows: _repeat(mask, pc.utf8_length(v)))
+        if op == "keep":
+            a, b = rule.int_args()
+            return ColumnOp(("keep", a, b), vec_keep(a, b, mask, shape))
+        if op == "mask":
+            a, b = rule.int_args()
+            return ColumnOp(("mask", a, b), vec_mask_range(a, b, mask, shape))
+        if op == "scrub":
+            return self._scrubber(rule.args[0] if rule.args else "tag", mask, cls)
+        scalar = compile_op(f, rule, cls, mask, self.plan.settings.pseudonym_namespace, self.ctx)
+        class_bound = op == "name" and f.type is FieldType.PARTY_NAME
+        return ColumnOp((op, rule.args, cls if class_bound else None), per_distinct(scalar))
+
+    def _scrubber(self, form: str, mask: str, cls: SubjectClass) -> ColumnOp:
+        today = self.ctx.today
+        name_idx = list(self._names)
+        if cls is not SubjectClass.LEGAL:
+            name_idx += self._parties  # the party is a person (or a personal business)
+
+        def run(v: pa.StringArray, rows: np.ndarray) -> pa.StringArray:
+            take = pa.array(rows)
+            name_cols = [self._cols[i].take(take).to_pylist() for i in name_idx]
+            out: list[str] = []
+            count = 0
+            for j, text in enumerate(v.to_pylist()):
+                names = [
+                    nc[j] for nc in name_cols if nc[j] and nc[j] in text and _split_name(nc[j])
+                ]
+                new, found = scrub_text(text, today=today, names=names, form=form, mask=mask)
+                count += found
+                out.append(new)
+            self.scrubbed += count
+            return pa.array(out, type=_STRING)
+
+        return ColumnOp(("scrub", form, tuple(name_idx)), run)
+
+    def apply(self, data: Validated) -> pa.RecordBatch:
+        """The audience's output rows (withheld and rejected rows left out), in order."""
+        classes = data.classes
+        visible = classes >= 0
+        for c in self.withheld:
+            visible &= classes != c
+        rows = np.flatnonzero(visible)
+        self._cols = data.columns
+        take = pa.array(rows)
+        present = sorted({int(c) for c in np.unique(classes[rows])})
+        groups = {c: np.flatnonzero(classes[rows] == c) for c in present}
+        out: list[pa.StringArray] = []
+        for (src, _f), ops in zip(self.kept, self.ops, strict=True):
+            values = data.columns[src].take(take)
+            keys = {ops[c].key for c in present}
+            if len(keys) <= 1:
+                op = ops[present[0]] if present else ops[0]
+                out.append(op.run(values, rows))
+                continue
+            parts = []
+            order = []
+            for c in present:
+                g = groups[c]
+                parts.append(ops[c].run(values.take(pa.array(g)), rows[g]))
+                order.append(g)
+            joined = pa.concat_arrays(parts)
+            inverse = np.argsort(np.concatenate(order), kind="stable")
+            out.append(joined.take(pa.array(inverse)))
+        if self.guard:
+            for p in self.guard_positions:
+                out[p] = self._guard_column(out[p])
+        self._cols = ()
+        return pa.RecordBatch.from_arrays(out, names=list(self.columns))
+
+    def _guard_column(self, col: pa.StringArray) -> pa.StringArray:
+        """docs/policy.md §2: no full resident ID, phone or bank card leaves a guard audience,
+        whatever column it was typed into."""
+        hit = pc.fill_null(pc.match_substring_regex(col, _DIGIT_RUN), False)
+        if not pc.any(hit).as_py():
+            return col
+        idx = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+        new_idx: list[int] = []
+        new_vals: list[str] = []
+        for j, v in zip(idx.tolist(), col.take(pa.array(idx)).to_pylist(), strict=True):
+            new, n = scrub_text(
+                v, today=self.ctx.today, kinds=_GUARD_KINDS, mask=self.plan.settings.mask_char
+            )
+            if n:
+                new_idx.append(j)
+                new_vals.append(new)
+                self.guarded += n
+        if not new_idx:
+            return col
+        mask = np.zeros(len(col), dtype=bool)
+        mask[new_idx] = True
+        return pc.replace_with_mask(col, pa.array(mask), pa.array(new_vals, type=_STRING))

@@ -1,0 +1,251 @@
+"""Column-wise validation of one batch (docs/policy.md §4–§6).
+
+The outcome is exactly that of checking each row on its own, in this order, the first failure
+deciding the row's reason: prohibited columns; each field's type, in the kind's order; required
+fields; the subject class; fields the class requires; identity documents by their type; consent-
+gated fields. Every stage runs over whole columns and only records a failure for rows that no
+earlier stage refused, so "first failure wins" holds row by row.
+
+Values are stripped first (Python's ``str.strip``, i.e. Unicode whitespace). Type checks are
+vector checks where one exists (:mod:`xinan.engine.rules`); what a vector check does not accept
+goes to the scalar checker, which decides it and gives the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from xinan.engine.plan import Plan, fixed_class
+from xinan.engine.rules import (
+    BAD_RESIDENT_ID,
+    ID_OTHER,
+    RESIDENT_ID_DOC_TYPES,
+    accept_resident_id,
+    checker,
+    vector_accept,
+)
+from xinan.identifiers import is_valid_resident_id
+from xinan.policy import FieldType, SubjectClass
+
+#: Subject classes as small integer codes in :attr:`Validated.classes` (-1: rejected row).
+CLASSES: tuple[SubjectClass, ...] = tuple(SubjectClass)
+_CLASS_CODE = {c: i for i, c in enumerate(CLASSES)}
+
+# Every character str.isspace() accepts (what str.strip() removes), as an RE2 class.
+_WS = (
+    r"[\t-\r\x1c- \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+)
+_EDGE_WS = f"^{_WS}|{_WS}$"
+_STRING = pa.string()
+
+
+def as_strings(arr: pa.Array | pa.ChunkedArray) -> pa.StringArray:
+    """A column as a plain string array with no nulls (a null is an empty value)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != _STRING:
+        arr = pc.cast(arr, _STRING)
+    if arr.null_count:
+        arr = pc.fill_null(arr, "")
+    return arr
+
+
+def strip(arr: pa.StringArray) -> pa.StringArray:
+    """``str.strip()`` of every value: only values with whitespace at an edge go through Python."""
+    edge = pc.fill_null(pc.match_substring_regex(arr, _EDGE_WS), False)
+    if not pc.any(edge).as_py():
+        return arr
+    idx = np.flatnonzero(edge.to_numpy(zero_copy_only=False))
+    return _patch(arr, idx, [v.strip() for v in arr.take(pa.array(idx)).to_pylist()])
+
+
+def _patch(arr: pa.StringArray, idx: np.ndarray, values: list[str]) -> pa.StringArray:
+    """``arr`` with the values at ``idx`` replaced."""
+    if not len(idx):
+        return arr
+    mask = np.zeros(len(arr), dtype=bool)
+    mask[idx] = True
+    # replace_with_mask takes the replacements in order of the True positions
+    return pc.replace_with_mask(arr, pa.array(mask), pa.array(values, type=_STRING))
+
+
+def _nonempty(arr: pa.StringArray) -> np.ndarray:
+    return (pc.binary_length(arr).to_numpy(zero_copy_only=False) > 0).astype(bool)
+
+
+@dataclass
+class Validated:
+    """A validated batch: canonical values in the kind's column order, each row's subject class
+    code (-1 where rejected), and the rejects as (row index in batch, column, reason)."""
+
+    columns: list[pa.StringArray]
+    classes: np.ndarray
+    rejected: np.ndarray
+    rejects: list[tuple[int, str | None, str]] = field(default_factory=list)
+
+    @property
+    def valid(self) -> np.ndarray:
+        return ~self.rejected
+
+
+class _Refusals:
+    """First-failure bookkeeping over the rows of a batch."""
+
+    def __init__(self, n: int) -> None:
+        self.rejected = np.zeros(n, dtype=bool)
+        self.found: list[tuple[int, str | None, str]] = []
+
+    def refuse(self, fail: np.ndarray, column: str | None, reason: str) -> None:
+        new = fail & ~self.rejected
+        if new.any():
+            self.rejected |= new
+            self.found.extend((int(i), column, reason) for i in np.flatnonzero(new))
+
+    def refuse_each(self, rows: np.ndarray, column: str | None, reasons: list[str]) -> None:
+        for i, reason in zip(rows.tolist(), reasons, strict=True):
+            if not self.rejected[i]:
+                self.rejected[i] = True
+                self.found.append((i, column, reason))
+
+
+def validate(plan: Plan, batch: pa.RecordBatch) -> Validated:
+    """Validate ``batch`` (columns in the file's order, as ``plan.header``) against the plan."""
+    n = batch.num_rows
+    k = plan.kind
+    today = plan.today
+    out = _Refusals(n)
+    empty = pa.array([""] * n, type=_STRING) if None in plan.source_index else None
+
+    # Prohibited columns (征信业管理条例 第十四条): any non-empty value refuses the row.
+    for col, name, cat_id, label in plan.prohibited:
+        values = strip(as_strings(batch.column(col)))
+        out.refuse(
+            _nonempty(values),
+            name,
+            f"prohibited:{cat_id} — {label} must not be collected (征信业管理条例 第十四条)",
+        )
+
+    cols: list[pa.StringArray] = []
+    for src in plan.source_index:
+        cols.append(strip(as_strings(batch.column(src))) if src is not None else empty)  # type: ignore[arg-type]
+    present = [_nonempty(c) for c in cols]
+
+    # Field types, in the kind's order.
+    for i, f in enumerate(k.fields):
+        todo = present[i]
+        if not todo.any():
+            continue
+        accept = vector_accept(f, today)
+        if accept is not None:
+            todo = todo & ~accept(cols[i])
+        if not todo.any():
+            continue
+        idx = np.flatnonzero(todo)
+        check = checker(f, today)
+        new_idx: list[int] = []
+        new_vals: list[str] = []
+        bad_idx: list[int] = []
+        bad_why: list[str] = []
+        for j, v in zip(idx.tolist(), cols[i].take(pa.array(idx)).to_pylist(), strict=True):
+            try:
+                c = check(v)
+            except ValueError as exc:
+                bad_idx.append(j)
+                bad_why.append(str(exc))
+                continue
+            if c != v:
+                new_idx.append(j)
+                new_vals.append(c)
+        if bad_idx:
+            out.refuse_each(np.array(bad_idx, dtype=np.int64), f.name, bad_why)
+        if new_idx:
+            cols[i] = _patch(cols[i], np.array(new_idx, dtype=np.int64), new_vals)
+            present[i] = _nonempty(cols[i])
+
+    for i, f in enumerate(k.fields):
+        if f.required:
+            out.refuse(~present[i], f.name, "required but empty")
+
+    # The subject class.
+    classes = np.full(n, -1, dtype=np.int8)
+    fixed = fixed_class(k)
+    if fixed is not None:
+        classes[:] = _CLASS_CODE[fixed]
+    else:
+        ci = k.index(k.class_field)  # type: ignore[arg-type]  # mixed kinds name one
+        codes = np.full(n, -1, dtype=np.int8)
+        for value, cls in plan.subject_classes:
+            hit = pc.equal(cols[ci], value).to_numpy(zero_copy_only=False)
+            codes[hit] = _CLASS_CODE[cls]
+        out.refuse(codes < 0, k.class_field, "unknown subject class")
+        classes = codes
+    for cls_name, names in k.class_requires.items():
+        code = _CLASS_CODE[SubjectClass(cls_name)]
+        of_class = classes == code
+        for name in names:
+            out.refuse(
+                of_class & ~present[k.index(name)],
+                name,
+                f"required for a {SubjectClass(cls_name).value} subject but empty",
+            )
+
+    # Identity documents: a resident ID when the document type says so (or none is given).
+    rid_accept = accept_resident_id(today)
+    for i, f in enumerate(k.fields):
+        if f.type is not FieldType.ID_NUMBER or not present[i].any():
+            continue
+        if f.id_type_field:
+            doc = cols[k.index(f.id_type_field)]
+            is_rid = pc.is_in(doc, value_set=pa.array(sorted(RESIDENT_ID_DOC_TYPES))).to_numpy(
+                zero_copy_only=False
+            )
+        else:
+            is_rid = np.ones(n, dtype=bool)
+        rid = present[i] & is_rid
+        other = present[i] & ~is_rid
+        if other.any():
+            ok = pc.fill_null(
+                pc.match_substring_regex(cols[i], ID_OTHER.pattern), False
+            ).to_numpy(zero_copy_only=False)
+            out.refuse(other & ~ok, f.name, "not a valid document number (5–32 letters or digits)")
+        if rid.any():
+            todo = rid & ~rid_accept(cols[i])
+            idx = np.flatnonzero(todo)
+            if len(idx):
+                fixed_idx: list[int] = []
+                fixed_vals: list[str] = []
+                bad = np.zeros(n, dtype=bool)
+                for j, v in zip(idx.tolist(), cols[i].take(pa.array(idx)).to_pylist(), strict=True):
+                    up = v.upper()
+                    if not is_valid_resident_id(up, today=today):
+                        bad[j] = True
+                    elif up != v:
+                        fixed_idx.append(j)
+                        fixed_vals.append(up)
+                out.refuse(bad, f.name, BAD_RESIDENT_ID)
+                if fixed_idx:
+                    cols[i] = _patch(cols[i], np.array(fixed_idx, dtype=np.int64), fixed_vals)
+
+    # Consent-gated fields need a basis (征信业管理条例 第十四条第二款).
+    if k.basis_fields:
+        has_basis = np.zeros(n, dtype=bool)
+        for b in k.basis_fields:
+            has_basis |= present[k.index(b)]
+    else:
+        has_basis = np.zeros(n, dtype=bool)
+    for i, f in enumerate(k.fields):
+        if f.consent_gated:
+            out.refuse(
+                present[i] & ~has_basis,
+                f.name,
+                f"consent-required:{f.consent_gated} — needs the subject's written consent or a "
+                f"legal basis in {'/'.join(k.basis_fields)} (征信业管理条例 第十四条)",
+            )
+
+    classes[out.rejected] = -1
+    out.found.sort(key=lambda r: r[0])
+    return Validated(columns=cols, classes=classes, rejected=out.rejected, rejects=out.found)
