@@ -224,7 +224,7 @@ def test_memory_stays_flat(policy, tmp_path, monkeypatch):
         src = tmp_path / f"e{n}.csv"
         write_kind(policy, src, "penalty", n, seed=n)
         tracemalloc.start()
-        run(policy, src, tmp_path, audiences=("public", "querent"), batch_size=256)
+        run(policy, src, tmp_path, audiences=("public", "querent"), batch_rows=256, workers=1)
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     assert peaks[1] < peaks[0] * 1.5, peaks

@@ -16,12 +16,13 @@ HERE = Path(__file__).resolve().parent / "mask"
 ROOT = HERE.parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
+from xinan.synth import Synth  # noqa: E402
+
 from tests.conftest import POLICY_FILE, TODAY, FixedPseudonymKey  # noqa: E402
 from xinan.masking import MaskContext  # noqa: E402
 from xinan.policy import load_policy  # noqa: E402
 from xinan.provider import mask_file  # noqa: E402
 from xinan.records import open_writer  # noqa: E402
-from xinan.synth import Synth  # noqa: E402
 
 AUDIENCES = ("public", "gov_share", "querent", "internal", "submission")
 # (file name, kind, rows, bad rate, encoding, seed)

@@ -215,3 +215,13 @@ def verifier_keys(arg: str) -> list[NoteVerifier]:
     vkeys it names. The library never guesses whether data is a path (issue 11); this is the
     one place the command line does."""
     return parse_vkeys(arg) if looks_like_vkey(arg) else read_vkeys(arg)
+
+
+def workers_option(f: F) -> F:
+    """``--workers N``: worker processes of the batch engine (default: every core)."""
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Worker processes (default: every core). The output is the same for any number.",
+    )(f)

@@ -115,9 +115,7 @@ def _csv_column(col: pa.StringArray) -> pa.StringArray:
     needs = pc.match_substring_regex(col, '[,"\r\n]')
     if not pc.any(needs).as_py():
         return col
-    quoted = pc.binary_join_element_wise(
-        '"', pc.replace_substring(col, '"', '""'), '"', ""
-    )
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(col, '"', '""'), '"', "")
     return pc.if_else(needs, quoted, col)
 
 
@@ -151,7 +149,8 @@ def jsonl_lines(batch: pa.RecordBatch) -> str:
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     names = batch.schema.names
     cols = [c.to_pylist() for c in batch.columns]
-    return "".join(encode(dict(zip(names, row, strict=True))) + "\n" for row in zip(*cols))
+    rows = zip(*cols, strict=True)
+    return "".join(encode(dict(zip(names, row, strict=True))) + "\n" for row in rows)
 
 
 def encode_batch(batch: pa.RecordBatch, fmt: str, encoding: str) -> bytes:

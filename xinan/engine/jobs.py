@@ -87,7 +87,8 @@ class _Job:
     formats: dict[str, tuple[Format, str]]  # audience -> (output format, encoding)
 
 
-_JOB: _Job | None = None  # set before the workers fork; they inherit it (keys are not sent)
+# The job of this process: set before the workers fork, so they inherit it (keys are not sent).
+_JOBS: list[_Job] = []
 
 
 @dataclass
@@ -97,9 +98,7 @@ class _Done:
 
 
 def _mask_work(batch: pa.RecordBatch) -> _Done:
-    job = _JOB
-    if job is None:  # pragma: no cover - a worker always inherits the job
-        raise RuntimeError("no engine job in this process")
+    job = _JOBS[-1]
     res = run_batch(job.plan, batch, row_offset=1, keys=job.ctx)
     encoded: dict[str, bytes | pa.RecordBatch] = {}
     for a, out in res.outputs.items():
@@ -161,7 +160,6 @@ def mask_file(
     are written atomically; ``before_commit`` (the audit record) runs after the last row and
     before any output is renamed into place; if it raises, no output appears.
     """
-    global _JOB
     src_name = str(src)
     nworkers = default_workers() if workers is None else max(1, workers)
     with open_records(src, encoding=encoding) as reader:
@@ -195,7 +193,7 @@ def mask_file(
             }
             rej = stack.enter_context(open_rejects(rejects))
             formats = {a: (w.format, w.encoding) for a, w in writers.items()}
-            _JOB = _Job(plan, ctx, formats)
+            _JOBS.append(_Job(plan, ctx, formats))
             try:
                 chunks = ((c, c.batch) for c in read_chunks(reader, rows=batch_rows, size=size))
                 for chunk, done in ordered_map(_mask_work, chunks, workers=nworkers):
@@ -203,7 +201,7 @@ def mask_file(
                     if progress is not None:
                         progress(summary.read, chunk.progress)
             finally:
-                _JOB = None
+                _JOBS.pop()
             for c in summary.per_audience.values():
                 c.read = summary.read
                 c.rejected = summary.rejected
@@ -237,8 +235,15 @@ def _take(
         summary.guarded[a] += counts.guarded[a]
 
 
-def compile_for(policy: Policy, src: str | Path, *, audiences: tuple[str, ...], kind: str | None,
-                encoding: str | None, today: Any) -> Plan:
+def compile_for(
+    policy: Policy,
+    src: str | Path,
+    *,
+    audiences: tuple[str, ...],
+    kind: str | None,
+    encoding: str | None,
+    today: Any,
+) -> Plan:
     """The plan of a file (reads only its header): to ask for the keys a job needs first."""
     with open_records(src, encoding=encoding) as reader:
         return compile_plan(

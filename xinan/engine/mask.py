@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from xinan import masking
 from xinan.engine.plan import Plan
 from xinan.engine.validate import CLASSES, Validated
 from xinan.masking import (
@@ -27,7 +28,6 @@ from xinan.masking import (
     _SHAPES,
     MaskContext,
     Op,
-    _split_name,
     compile_op,
     scrub_text,
 )
@@ -66,9 +66,7 @@ def vec_keep(first: int, last: int, mask: str, shape: frozenset[int] | None):  #
         hidden = pc.subtract(n, first + last)
         whole = pc.or_(pc.less(pc.multiply(hidden, 3), n), pc.invert(_shape_ok(n, shape)))
         head = pc.utf8_slice_codeunits(v, 0, first)
-        tail = (
-            pc.utf8_slice_codeunits(v, -last) if last else pa.array([""] * len(v), type=_STRING)
-        )
+        tail = pc.utf8_slice_codeunits(v, -last) if last else pa.array([""] * len(v), type=_STRING)
         middle = _repeat(mask, pc.max_element_wise(hidden, 0))
         kept = pc.binary_join_element_wise(head, middle, tail, "")
         return pc.if_else(whole, _repeat(mask, n), kept)
@@ -127,9 +125,7 @@ class AudienceMasker:
             (i, f) for i, f in enumerate(k.fields) if f.rules[audience].op != "drop"
         ]
         self.columns = tuple(f.name for _, f in self.kept)
-        self.withheld = {
-            i for i, c in enumerate(CLASSES) if c in plan.withheld_classes(audience)
-        }
+        self.withheld = {i for i, c in enumerate(CLASSES) if c in plan.withheld_classes(audience)}
         self._names = [i for i, f in enumerate(k.fields) if f.type is FieldType.PERSON_NAME]
         self._parties = [i for i, f in enumerate(k.fields) if f.type is FieldType.PARTY_NAME]
         self.ops: list[dict[int, ColumnOp]] = [
@@ -137,7 +133,9 @@ class AudienceMasker:
             for _, f in self.kept
         ]
         self.guard = audience in plan.settings.guard_audiences
-        self.guard_positions = [p for p, (_, f) in enumerate(self.kept) if f.type not in _GUARD_SKIP]
+        self.guard_positions = [
+            p for p, (_, f) in enumerate(self.kept) if f.type not in _GUARD_SKIP
+        ]
         self.scrubbed = 0
         self.guarded = 0
         self._cols: Sequence[pa.StringArray] = ()
@@ -172,10 +170,9 @@ class AudienceMasker:
             name_cols = [self._cols[i].take(take).to_pylist() for i in name_idx]
             out: list[str] = []
             count = 0
+            split = masking._split_name  # looked up per batch: tests bound its cache
             for j, text in enumerate(v.to_pylist()):
-                names = [
-                    nc[j] for nc in name_cols if nc[j] and nc[j] in text and _split_name(nc[j])
-                ]
+                names = [nc[j] for nc in name_cols if nc[j] and nc[j] in text and split(nc[j])]
                 new, found = scrub_text(text, today=today, names=names, form=form, mask=mask)
                 count += found
                 out.append(new)

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from xinan.identifiers import (
+    _PROVINCES,
     is_valid_bank_card,
     is_valid_email,
     is_valid_mobile,
@@ -185,9 +186,7 @@ VectorAccept = Callable[[pa.StringArray], np.ndarray]
 _RID_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
 _RID_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)  # check char for sum mod 11
 _PROVINCE_OK = np.zeros(100, dtype=bool)
-for _p in (
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71"
-).split():
+for _p in _PROVINCES:  # the same table the scalar check uses
     _PROVINCE_OK[int(_p)] = True
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 
@@ -210,7 +209,8 @@ def _real_dates(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
     mi = np.clip(m, 0, 12)
     days = _MONTH_DAYS[mi] + ((mi == 2) & leap)
-    return (m >= 1) & (m <= 12) & (d >= 1) & (d <= days)
+    ok: np.ndarray = (m >= 1) & (m <= 12) & (d >= 1) & (d <= days)
+    return ok
 
 
 def _digits(mat: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -278,7 +278,7 @@ def accept_date(arr: pa.StringArray) -> np.ndarray:
 
 
 def _lengths(arr: pa.StringArray) -> np.ndarray:
-    return pc.utf8_length(arr).to_numpy(zero_copy_only=False)
+    return np.asarray(pc.utf8_length(arr).to_numpy(zero_copy_only=False))
 
 
 def accept_length(limit: int) -> VectorAccept:
@@ -294,8 +294,10 @@ def accept_enum(values: tuple[str, ...]) -> VectorAccept:
 
 def accept_regex(pattern: str, limit: int | None = None) -> VectorAccept:
     def accept(arr: pa.StringArray) -> np.ndarray:
-        ok = pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(
-            zero_copy_only=False
+        ok = np.asarray(
+            pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(
+                zero_copy_only=False
+            )
         )
         return ok & (_lengths(arr) <= limit) if limit is not None else ok
 

@@ -36,9 +36,7 @@ CLASSES: tuple[SubjectClass, ...] = tuple(SubjectClass)
 _CLASS_CODE = {c: i for i, c in enumerate(CLASSES)}
 
 # Every character str.isspace() accepts (what str.strip() removes), as an RE2 class.
-_WS = (
-    r"[\t-\r\x1c- \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
-)
+_WS = r"[\t-\r\x1c- \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 _EDGE_WS = f"^{_WS}|{_WS}$"
 _STRING = pa.string()
 
@@ -74,7 +72,7 @@ def _patch(arr: pa.StringArray, idx: np.ndarray, values: list[str]) -> pa.String
 
 
 def _nonempty(arr: pa.StringArray) -> np.ndarray:
-    return (pc.binary_length(arr).to_numpy(zero_copy_only=False) > 0).astype(bool)
+    return np.asarray(pc.binary_length(arr).to_numpy(zero_copy_only=False) > 0)
 
 
 @dataclass
@@ -118,7 +116,7 @@ def validate(plan: Plan, batch: pa.RecordBatch) -> Validated:
     k = plan.kind
     today = plan.today
     out = _Refusals(n)
-    empty = pa.array([""] * n, type=_STRING) if None in plan.source_index else None
+    empty = pa.array([""] * n, type=_STRING)
 
     # Prohibited columns (征信业管理条例 第十四条): any non-empty value refuses the row.
     for col, name, cat_id, label in plan.prohibited:
@@ -129,9 +127,10 @@ def validate(plan: Plan, batch: pa.RecordBatch) -> Validated:
             f"prohibited:{cat_id} — {label} must not be collected (征信业管理条例 第十四条)",
         )
 
-    cols: list[pa.StringArray] = []
-    for src in plan.source_index:
-        cols.append(strip(as_strings(batch.column(src))) if src is not None else empty)  # type: ignore[arg-type]
+    cols: list[pa.StringArray] = [
+        strip(as_strings(batch.column(src))) if src is not None else empty
+        for src in plan.source_index
+    ]
     present = [_nonempty(c) for c in cols]
 
     # Field types, in the kind's order.
@@ -208,9 +207,9 @@ def validate(plan: Plan, batch: pa.RecordBatch) -> Validated:
         rid = present[i] & is_rid
         other = present[i] & ~is_rid
         if other.any():
-            ok = pc.fill_null(
-                pc.match_substring_regex(cols[i], ID_OTHER.pattern), False
-            ).to_numpy(zero_copy_only=False)
+            ok = pc.fill_null(pc.match_substring_regex(cols[i], ID_OTHER.pattern), False).to_numpy(
+                zero_copy_only=False
+            )
             out.refuse(other & ~ok, f.name, "not a valid document number (5–32 letters or digits)")
         if rid.any():
             todo = rid & ~rid_accept(cols[i])

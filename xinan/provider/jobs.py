@@ -19,33 +19,29 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from xinan.access import Session
-from xinan.errors import Counts, InputError, Location
+from xinan.engine.batch import reason_key
+from xinan.engine.io import DEFAULT_BATCH_ROWS
+from xinan.engine.jobs import MaskSummary, Progress
+from xinan.engine.jobs import mask_file as engine_mask_file
+from xinan.engine.rules import BAD_RESIDENT_ID as _BAD_RESIDENT_ID
+from xinan.engine.rules import ID_OTHER, RESIDENT_ID_DOC_TYPES, Check, checker
+from xinan.errors import InputError, Location
 from xinan.fileio import atomic_writer
 from xinan.formats.package import PackageMeta, SealRecord, seal_package
 from xinan.identifiers import (
     IdKind,
     classify_value,
     find_identifiers,
-    is_valid_bank_card,
-    is_valid_email,
-    is_valid_mobile,
-    is_valid_phone,
     is_valid_resident_id,
-    is_valid_uscc,
 )
 from xinan.keys import Identity, PublicKeyInfo
 from xinan.masking import MaskContext, View
 from xinan.policy.catalogue import Category, FieldSpec, FieldType, Policy, RecordKind, SubjectClass
-from xinan.records import BadRow, Row, open_records, open_rejects, open_writer
-
-_BAD_RESIDENT_ID = "not a valid resident ID (GB 11643-1999: check character, birth date, region)"
-BATCH_SIZE = 4096  # rows masked per View.apply_batch call: memory stays flat, loops stay in C
-RESIDENT_ID_DOC_TYPES = frozenset({"身份证", "居民身份证", "中华人民共和国居民身份证"})
+from xinan.records import BadRow, Row, open_records, open_rejects
 
 
 class Rejected(Exception):
@@ -127,143 +123,9 @@ def match_header(policy: Policy, header: Sequence[str], *, kind: str | None, fil
 # --------------------------------------------------------------------------------------------
 # Validation
 
-_DATE_RE = re.compile(r"^(\d{4})[-/]?(\d{1,2})[-/]?(\d{1,2})$")
-_CODE_BAD = re.compile(r"[\x00-\x1f\x7f]")
-_DIGITS = re.compile(r"\d")
-_ID_OTHER = re.compile(r"^[A-Za-z0-9()（）\-]{5,32}$")
-_SPACES = re.compile(r"[\s\-]")
-
-Check = Callable[[str], str]
-
-
-def _norm_date(v: str) -> str:
-    m = _DATE_RE.match(v)
-    if not m:
-        raise ValueError("not a date (YYYY-MM-DD)")
-    try:
-        d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        raise ValueError("not a real calendar date") from None
-    return d.isoformat()
-
-
-def _norm_amount(v: str) -> str:
-    try:
-        x = Decimal(v.replace(",", ""))
-    except InvalidOperation:
-        raise ValueError("not a number") from None
-    if not x.is_finite() or x < 0:
-        raise ValueError("must be a non-negative number")
-    return v.replace(",", "")
-
-
-def _norm_mobile(v: str) -> str:
-    if not is_valid_mobile(v):
-        raise ValueError("not a valid mainland mobile number")
-    digits = _SPACES.sub("", v)
-    for prefix in ("+86", "0086", "86"):
-        if digits.startswith(prefix) and len(digits) == 11 + len(prefix):
-            return digits[len(prefix) :]
-    return digits
-
-
-def _checker(f: FieldSpec, today: date) -> Check:
-    """The validator for one field: returns the canonical value or raises ValueError(reason)."""
-    t = f.type
-    limit = f.max_length or (4000 if t is FieldType.TEXT else 200)
-
-    def length(v: str) -> str:
-        if len(v) > limit:
-            raise ValueError(f"longer than {limit} characters")
-        return v
-
-    if t is FieldType.RESIDENT_ID:
-
-        def resident(v: str) -> str:
-            v = v.strip().upper()
-            if not is_valid_resident_id(v, today=today):
-                raise ValueError(_BAD_RESIDENT_ID)
-            return v
-
-        return resident
-    if t is FieldType.USCC:
-
-        def uscc(v: str) -> str:
-            v = v.strip().upper()
-            if not is_valid_uscc(v):
-                raise ValueError(
-                    "not a valid unified social credit code (GB 32100-2015 check character)"
-                )
-            return v
-
-        return uscc
-    if t is FieldType.MOBILE:
-        return _norm_mobile
-    if t is FieldType.PHONE:
-
-        def phone(v: str) -> str:
-            if is_valid_mobile(v):
-                return _norm_mobile(v)
-            if not is_valid_phone(v):
-                raise ValueError("not a valid phone number (mobile, or landline with area code)")
-            return v.strip()
-
-        return phone
-    if t is FieldType.EMAIL:
-
-        def email(v: str) -> str:
-            if not is_valid_email(v.strip()):
-                raise ValueError("not a valid e-mail address")
-            return v.strip()
-
-        return email
-    if t is FieldType.BANK_CARD:
-
-        def card(v: str) -> str:
-            if not is_valid_bank_card(v):
-                raise ValueError("not a valid bank card number (Luhn check)")
-            return _SPACES.sub("", v)
-
-        return card
-    if t is FieldType.DATE:
-        return _norm_date
-    if t is FieldType.AMOUNT:
-        return _norm_amount
-    if t is FieldType.INTEGER:
-
-        def integer(v: str) -> str:
-            if not v.strip().lstrip("-").isdigit():
-                raise ValueError("not a whole number")
-            return v.strip()
-
-        return integer
-    if t is FieldType.ENUM:
-        allowed = frozenset(f.values)
-        shown = "、".join(f.values[:8]) + ("…" if len(f.values) > 8 else "")
-
-        def enum(v: str) -> str:
-            if v not in allowed:
-                raise ValueError(f"not one of the allowed values ({shown})")
-            return v
-
-        return enum
-    if t is FieldType.CODE:
-
-        def code(v: str) -> str:
-            if len(v) > 64 or _CODE_BAD.search(v):
-                raise ValueError("not a valid code (≤ 64 characters, no control characters)")
-            return v
-
-        return code
-    if t is FieldType.PERSON_NAME:
-
-        def person(v: str) -> str:
-            if len(v) > 64 or _DIGITS.search(v):
-                raise ValueError("not a person's name (no digits, ≤ 64 characters)")
-            return v
-
-        return person
-    return length  # party/org names, address, text, id_number (handled per row)
+# The scalar rules are the engine's (one definition: xinan/engine/rules.py).
+_checker = checker
+_ID_OTHER = ID_OTHER
 
 
 @dataclass(frozen=True)
@@ -355,53 +217,8 @@ class Validator:
 # The mask job
 
 
-@dataclass
-class MaskSummary:
-    file: str
-    kind: str
-    encoding: str | None
-    read: int = 0
-    rejected: int = 0
-    per_audience: dict[str, Counts] = field(default_factory=dict)
-    outputs: dict[str, str] = field(default_factory=dict)
-    rejects_file: str | None = None
-    reasons: Counter[str] = field(default_factory=Counter)
-    scrubbed: dict[str, int] = field(default_factory=dict)
-    guarded: dict[str, int] = field(default_factory=dict)
-
-    def counts(self, audience: str) -> Counts:
-        return self.per_audience[audience]
-
-    def balanced(self) -> bool:
-        return all(c.balanced() for c in self.per_audience.values())
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "kind": self.kind,
-            "encoding": self.encoding,
-            "read": self.read,
-            "rejected": self.rejected,
-            "rejects_file": self.rejects_file,
-            "reject_reasons": dict(self.reasons.most_common()),
-            "audiences": {
-                a: {
-                    "output": self.outputs.get(a),
-                    "read": c.read,
-                    "written": c.written,
-                    "withheld": c.withheld,
-                    "rejected": c.rejected,
-                    "scrubbed_in_text": self.scrubbed.get(a, 0),
-                    "guard_hits": self.guarded.get(a, 0),
-                }
-                for a, c in self.per_audience.items()
-            },
-        }
-
-
 def _reason_key(column: str | None, reason: str) -> str:
-    head = reason.split(" — ", maxsplit=1)[0].split(" (", maxsplit=1)[0]
-    return f"{column}: {head}" if column else head
+    return reason_key(column, reason)
 
 
 def mask_file(
@@ -414,96 +231,33 @@ def mask_file(
     rejects: str | Path | None = None,
     encoding: str | None = None,
     out_encoding: str = "utf-8",
-    progress: Callable[[int], None] | None = None,
-    progress_every: int = 100_000,
-    batch_size: int = BATCH_SIZE,
+    workers: int | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    progress: Progress | None = None,
     before_commit: Callable[[MaskSummary], None] | None = None,
 ) -> MaskSummary:
     """Validate every row of ``src`` and write one masked view per audience in ``outputs``.
 
-    Streams: memory stays flat whatever the file size. Outputs and the rejects file are written
-    atomically, so a crash leaves nothing half-written under a final name. ``before_commit``
-    (the audit record) runs after the last row and before any output is renamed into place;
-    if it raises, no output appears.
+    Runs on the batch engine (:func:`xinan.engine.jobs.mask_file`, docs/engine.md): streams in
+    batches over ``workers`` processes (default: every core), with the same output bytes for
+    any number of workers. Outputs and the rejects file are written atomically;
+    ``before_commit`` (the audit record) runs after the last row and before any output is
+    renamed into place; if it raises, no output appears.
     """
-    src_name = str(src)
-    with open_records(src, encoding=encoding) as reader:
-        layout = match_header(policy, reader.header, kind=kind, file=src_name)
-        k = layout.kind
-        validator = Validator(policy, k, today=ctx.today)
-        views = {a: View(policy, k, a, ctx) for a in outputs}
-        summary = MaskSummary(file=src_name, kind=k.name, encoding=reader.encoding)
-        summary.per_audience = {a: Counts() for a in outputs}
-        summary.outputs = {a: str(p) for a, p in outputs.items()}
-        summary.rejects_file = str(rejects) if rejects else None
-        with ExitStack() as stack:
-            # Atomic writers: on any exception every output is discarded, never half-written.
-            writers = {
-                # only the public view is meant for everyone; the others hold personal data
-                a: stack.enter_context(
-                    open_writer(p, views[a].columns, encoding=out_encoding, secret=a != "public")
-                )
-                for a, p in outputs.items()
-            }
-            rej = stack.enter_context(open_rejects(rejects))
-            prohibited = layout.prohibited
-            to_kind = layout.to_kind_order
-            items = [(views[a], writers[a], summary.per_audience[a]) for a in outputs]
-            batch: list[list[str]] = []
-            classes: list[SubjectClass] = []
-
-            def flush() -> None:
-                # Valid rows are masked a batch at a time (View.apply_batch), in input order.
-                for view, writer, counts in items:
-                    for out in view.apply_batch(batch, classes):
-                        if out is None:
-                            counts.withheld += 1
-                        else:
-                            writer.write(out)
-                            counts.written += 1
-                batch.clear()
-                classes.clear()
-
-            for item in reader:
-                summary.read += 1
-                if progress is not None and summary.read % progress_every == 0:
-                    progress(summary.read)
-                if isinstance(item, BadRow):
-                    rej.write(item)
-                    summary.rejected += 1
-                    summary.reasons[_reason_key(item.column, item.reason)] += 1
-                    continue
-                try:
-                    for i, cat in prohibited:
-                        if item.values[i].strip():
-                            raise Rejected(
-                                reader.header[i],
-                                f"prohibited:{cat.id} — {cat.label} must not be collected "
-                                "(征信业管理条例 第十四条)",
-                            )
-                    valid = validator.check(to_kind(item.values))
-                except Rejected as r:
-                    rej.reject(item.number, r.column, r.reason, item.values)
-                    summary.rejected += 1
-                    summary.reasons[_reason_key(r.column, r.reason)] += 1
-                    continue
-                batch.append(valid.values)
-                classes.append(valid.subject_class)
-                if len(batch) >= batch_size:
-                    flush()
-            flush()
-            _finish_counts(summary, views)
-            if before_commit is not None:
-                before_commit(summary)
-    return summary
-
-
-def _finish_counts(summary: MaskSummary, views: Mapping[str, View]) -> None:
-    for a, counts in summary.per_audience.items():
-        counts.read = summary.read
-        counts.rejected = summary.rejected
-        summary.scrubbed[a] = views[a].stats.scrubbed
-        summary.guarded[a] = views[a].stats.guarded
+    return engine_mask_file(
+        src,
+        outputs,
+        policy=policy,
+        ctx=ctx,
+        kind=kind,
+        rejects=rejects,
+        encoding=encoding,
+        out_encoding=out_encoding,
+        workers=workers,
+        batch_rows=batch_rows,
+        progress=progress,
+        before_commit=before_commit,
+    )
 
 
 def mask_audit_hook(

@@ -8,11 +8,12 @@ collection is recorded first (its counts follow in the entry written at the end)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
 from xinan.access import Actor
+from xinan.engine.jobs import Progress
 from xinan.masking import MaskContext, Pseudonymizer
 from xinan.policy.catalogue import Policy
 from xinan.provider.jobs import (
@@ -56,9 +57,11 @@ class Provider(Actor):
         rejects: str | Path | None = None,
         encoding: str | None = None,
         out_encoding: str = "utf-8",
-        progress: Callable[[int], None] | None = None,
+        workers: int | None = None,
+        progress: Progress | None = None,
     ) -> MaskSummary:
-        """Validate ``file`` and write one masked view per audience in ``outputs``."""
+        """Validate ``file`` and write one masked view per audience in ``outputs``, on the
+        batch engine over ``workers`` processes (default: every core; docs/engine.md)."""
         self.require("mask")
         audiences = list(outputs)
         if "-" in [str(o) for o in outputs.values()] or str(rejects) == "-":
@@ -78,6 +81,7 @@ class Provider(Actor):
             rejects=rejects,
             encoding=encoding,
             out_encoding=out_encoding,
+            workers=workers,
             progress=progress,
             before_commit=mask_audit_hook(self.session, file, policy, audiences),
         )
