@@ -152,3 +152,39 @@ def test_a_key_that_is_not_a_recipient_cannot_open(runner, tmp_path):
     r = invoke(runner, "--as", "platform-b", "open", "e.xpkg", "-o", "x.csv")
     assert r.exit_code == 1 and "xinan: error:" in r.output
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_seal_with_views_in_one_pass(runner, tmp_path):
+    r = invoke(
+        runner, "--as", "sa", "keygen", "--id", "ps", "--role", "pseudonym", "--suite", "intl"
+    )
+    assert r.exit_code == 0, r.output
+    args = ["--as", "amr", "seal", "e.csv", "-o", "e.xpkg", "--to", "platform", "--rejects"]
+    for workers in ("1", "2"):
+        r = invoke(
+            runner,
+            *args,
+            f"rej{workers}.csv",
+            "--views",
+            "public,gov_share",
+            "--views-output",
+            f"w{workers}-{{audience}}.csv",
+            "--pseudonym-key",
+            "ps",
+            "--workers",
+            workers,
+            "--json",
+        )
+        assert r.exit_code == 3, r.output
+        s = json.loads(r.output)
+        assert s["read"] == s["sealed"] + s["rejected"]
+        for a in ("public", "gov_share"):
+            v = s["views"][a]
+            assert v["read"] == v["written"] + v["withheld"] + v["rejected"] == s["read"]
+    for a in ("public", "gov_share"):
+        assert (tmp_path / f"w1-{a}.csv").read_bytes() == (tmp_path / f"w2-{a}.csv").read_bytes()
+    assert (tmp_path / "rej1.csv").read_bytes() == (tmp_path / "rej2.csv").read_bytes()
+    r = invoke(runner, "--as", "platform", "verify", "e.xpkg", "--json")
+    assert r.exit_code == 0, r.output
+    r = invoke(runner, *args, "r.csv", "--views", "public", "--views-output", "x.csv")
+    assert r.exit_code == 2 and "{audience}" in r.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,16 @@ from typing import Any
 import click
 
 from xinan.cli._app import app, emit, get_env, json_option
-from xinan.cli._common import open_actor, policy_option, today_option
+from xinan.cli._common import (
+    load_pseudonymizers,
+    open_actor,
+    parse_audiences,
+    policy_option,
+    today_option,
+    workers_option,
+)
+from xinan.engine.jobs import compile_for
+from xinan.engine.progress import Progress
 from xinan.errors import EXIT_PARTIAL, UsageError
 from xinan.formats.grant import read_grant
 from xinan.keys import Keyring
@@ -40,8 +50,37 @@ from xinan.querent.service import Querent
     default=None,
     help="Write rejected rows and reasons here.",
 )
+@click.option(
+    "--views",
+    "views",
+    multiple=True,
+    metavar="AUDIENCES",
+    help="Also write these masked views in the same pass (e.g. public,gov_share).",
+)
+@click.option(
+    "--views-output",
+    default=None,
+    metavar="PATTERN",
+    help="Where the views go; must contain {audience} (default: <package>-{audience}.csv).",
+)
+@click.option(
+    "--out-encoding",
+    type=click.Choice(["utf-8", "utf-8-sig", "gb18030"], case_sensitive=False),
+    default="utf-8",
+    show_default=True,
+    help="Encoding of the views.",
+)
+@click.option(
+    "--pseudonym-key",
+    "pseudonym_keys",
+    multiple=True,
+    envvar="XINAN_PSEUDONYM_KEY",
+    metavar="KEY_ID",
+    help="Keyring secret for keyed pseudonyms in the views (else $XINAN_PSEUDONYM_KEY).",
+)
 @click.option("--kind", default=None, help="Record kind (default: matched from the header).")
 @click.option("--encoding", default=None, help="Input encoding (default: detect).")
+@workers_option
 @policy_option
 @today_option
 @json_option
@@ -51,8 +90,13 @@ def seal(
     sender: str | None,
     recipients: tuple[str, ...],
     rejects: str | None,
+    views: tuple[str, ...],
+    views_output: str | None,
+    out_encoding: str,
+    pseudonym_keys: tuple[str, ...],
     kind: str | None,
     encoding: str | None,
+    workers: int | None,
     policy_path: Path | None,
     today: date,
     as_json: bool,
@@ -62,19 +106,41 @@ def seal(
     Only the recipients' keys open the sealed fields; anyone with the sender's public key can
     check who sent what, and any change to any byte is caught. Rejected rows go to --rejects.
 
+    With --views, the masked views for those audiences are written in the same pass over the
+    export (a provider's whole job in one read): one rejects file, one summary in which
+    read = sealed + rejected and, per view, read = written + withheld + rejected. Runs on
+    every core (--workers); on a terminal, progress goes to stderr.
+
     \b
     Exit codes: 0 sealed, no rejects; 3 sealed, some rows rejected; 65 input unusable.
 
     \b
     Examples:
       xinan --as amr-zaozhuang seal export.csv -o export.xpkg --to platform --rejects rej.csv
+      xinan --as amr-zaozhuang seal export.csv -o export.xpkg --to platform \\
+          --views public,gov_share --pseudonym-key subject-ps --rejects rej.csv
     """
     env = get_env()
     if sender and env.identity and sender != env.identity:
         raise UsageError("--from and --as name different keys", hint="the sender is the actor")
     env.identity = env.identity or sender
     pol = load_policy(policy_path)
+    auds = parse_audiences(views, pol) if views else []
+    pattern = views_output or str(Path(output).with_suffix("")) + "-{audience}.csv"
+    if auds and "{audience}" not in pattern:
+        raise UsageError(
+            "--views-output must contain {audience}",
+            hint="e.g. --views-output 'out-{audience}.csv'",
+        )
+    view_paths = {a: pattern.replace("{audience}", a) for a in auds}
+    progress = Progress() if not as_json and sys.stderr.isatty() else None
     with open_actor(env, Provider) as provider:
+        needed: set[str] = set()
+        if auds:
+            plan = compile_for(
+                pol, file, audiences=tuple(auds), kind=kind, encoding=encoding, today=today
+            )
+            needed = plan.pseudonym_namespaces()
         summary = provider.seal(
             file,
             output,
@@ -84,15 +150,32 @@ def seal(
             kind=kind,
             encoding=encoding,
             rejects=rejects,
+            views=view_paths,
+            pseudonymizers=load_pseudonymizers(env, pseudonym_keys, needed),
+            out_encoding=out_encoding,
+            workers=workers,
+            progress=progress,
         )
-    emit(
-        as_json,
-        summary.to_json(),
-        f"{summary.package}: package {summary.package_id} ({summary.suite}), kind {summary.kind}\n"
-        f"read {summary.read}, sealed {summary.sealed}, rejected {summary.rejected}"
-        + (f" → {rejects}" if rejects and summary.rejected else "")
-        + f"\nrecipients: {', '.join(summary.recipients)}",
-    )
+        if progress is not None:
+            progress.done()
+
+    def text() -> str:
+        lines = [
+            f"{summary.package}: package {summary.package_id} ({summary.suite}), "
+            f"kind {summary.kind}",
+            f"read {summary.read}, sealed {summary.sealed}, rejected {summary.rejected}"
+            + (f" → {rejects}" if rejects and summary.rejected else ""),
+            f"recipients: {', '.join(summary.recipients)}",
+        ]
+        if summary.views is not None:
+            for a, c in summary.views.per_audience.items():
+                lines.append(
+                    f"view {a}: written {c.written}, withheld {c.withheld}, "
+                    f"rejected {c.rejected} → {summary.views.outputs[a]}"
+                )
+        return "\n".join(lines)
+
+    emit(as_json, summary.to_json(), text)
     if summary.rejected:
         raise SystemExit(EXIT_PARTIAL)
 

@@ -522,6 +522,196 @@ def _finish(
 
 
 # -- seal (submission) --------------------------------------------------------------------
+class RecordSealer:
+    """The part of a submission record line (§4.1) that does not depend on the record's place
+    in the package: its id, clear values and sealed values (§5.3), up to the wrapped record key.
+
+    Pure given (package id, record key): the batch engine runs it in worker processes, and
+    :class:`SubmissionWriter` then adds the record key wrapped under the package key, whose
+    nonce is the record's index (§5.2). Values are the caller's; nothing is kept.
+    """
+
+    def __init__(
+        self,
+        suite: CryptoSuite,
+        package_id: bytes,
+        sealed_fields: Sequence[str],
+        n_clear: int,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self.suite = suite
+        self.key_len = suite.key_len
+        self._enames = [enc(n) for n in sealed_fields]
+        self._nc = n_clear
+        self._fk_label = L_FK + package_id
+        self._value_label = L_VALUE + package_id
+        self._max_rid = limits.max_record_id_chars
+
+    def line_head(
+        self, record_id: str, record_key: bytes, clear: Sequence[str], sealed: Sequence[str]
+    ) -> bytes:
+        """``[record_id,[clear…],["sealed…"],"`` — raises ValueError (TypeError …) when the
+        record cannot be sealed (a bad id, the wrong number of values, invalid Unicode)."""
+        rid = record_id
+        if (
+            type(rid) is not str
+            or not 0 < len(rid) <= self._max_rid
+            or _CTRL.search(rid)
+            or len(clear) != self._nc
+            or len(sealed) != len(self._enames)
+        ):
+            raise ValueError
+        digest = self.suite.digest
+        new_aead = self.suite.aead
+        kl = self.key_len
+        b2a = _b2a
+        erid = rid.encode()
+        erid = len(erid).to_bytes(2, "big") + erid
+        kdf_pre = _CTR1 + record_key + self._fk_label + erid
+        aad_pre = self._value_label + erid
+        parts = []
+        for en, v in zip(self._enames, sealed, strict=True):
+            fk = digest(kdf_pre + en)[:kl]
+            parts.append(
+                b2a(
+                    digest(L_FC + fk) + new_aead(fk).seal(_ZERO_NONCE, v.encode(), aad_pre + en),
+                    newline=False,
+                )
+            )
+        # json.encoder (ensure_ascii=False) escapes exactly '"', '\\' and C0 controls: when the
+        # joined values hold none of them, '","'.join is already their JSON (one scan, not n).
+        if self._nc:
+            joined = '","'.join(clear)
+            clear_json = (
+                b'"' + joined.encode() + b'"'
+                if not _JSON_ESC.search(joined)
+                else ",".join([encode_basestring(c) for c in clear]).encode()
+            )
+        else:
+            clear_json = b""
+        return b"".join(
+            (
+                b"[",
+                encode_basestring(rid).encode("utf-8"),
+                b",[",
+                clear_json,
+                b'],["',
+                b'","'.join(parts),
+                b'"],"',
+            )
+        )
+
+
+class SubmissionWriter:
+    """A submission package written in order: the header at construction, then record lines,
+    then the trailer and the one signature (:meth:`finish`, §7).
+
+    :func:`seal_package` is this writer fed one record at a time; the batch engine builds line
+    heads in worker processes (:class:`RecordSealer`) and ends each line here
+    (:meth:`line`), in package order. ``random`` is the CSPRNG (the suite's by default; tests
+    pass a seeded one to compare outputs byte for byte). On an exception the output is
+    incomplete: write through :func:`xinan.fileio.atomic_writer`.
+    """
+
+    def __init__(
+        self,
+        out: IO[bytes],
+        *,
+        suite: CryptoSuite,
+        sender: SignerKey,
+        recipients: Sequence[PublicKeys],
+        meta: PackageMeta,
+        now: datetime,
+        limits: Limits = DEFAULT_LIMITS,
+        random: Callable[[int], bytes] | None = None,
+    ) -> None:
+        _check_meta(meta, limits)
+        _check_parties(suite, sender, recipients, limits)
+        self.suite = suite
+        self.random = random or suite.random
+        self.out = out
+        self.meta = meta
+        self.limits = limits
+        self.key_len = suite.key_len
+        self.package_id = self.random(16)
+        package_key = self.random(self.key_len)
+        self._sender = sender
+        self._wraps = len(recipients)
+        self.header_line = _write_header(
+            out,
+            suite,
+            pid=self.package_id,
+            package_key=package_key,
+            audience="submission",
+            sender=sender,
+            recipients=recipients,
+            meta=meta,
+            now=now,
+            grant=None,
+            release="none",
+            limits=limits,
+        )
+        self._pk_seal = suite.aead(package_key).seal
+        self._rk_label = L_RK + self.package_id
+        self._hasher = suite.hasher()
+        self.count = 0
+
+    def sealer(self) -> RecordSealer:
+        return RecordSealer(
+            self.suite,
+            self.package_id,
+            self.meta.sealed_fields,
+            len(self.meta.clear_fields),
+            self.limits,
+        )
+
+    def line(self, head: bytes, index: int, record_id: str, record_key: bytes) -> bytes:
+        """A whole record line: ``head`` (from :meth:`RecordSealer.line_head`) and the record
+        key wrapped under the package key with nonce ``u32(0) ‖ u64(index)`` (§5.2)."""
+        erid = record_id.encode()
+        erid = len(erid).to_bytes(2, "big") + erid
+        nonce = b"\x00\x00\x00\x00" + index.to_bytes(8, "big")
+        wrapped = _b2a(
+            nonce + self._pk_seal(nonce, record_key, self._rk_label + erid), newline=False
+        )
+        line = b"".join((head, wrapped, b'"]\n'))
+        if len(line) > self.limits.max_line_bytes:
+            raise InputError(
+                f"record {index + 1}: sealed line longer than {self.limits.max_line_bytes} bytes",
+                hint="shorten the values or raise the line limit on both sides",
+            )
+        return line
+
+    def write_lines(self, data: bytes, count: int) -> None:
+        """Append ``count`` whole record lines (their indexes must follow :attr:`count`)."""
+        if self.count + count > self.limits.max_records:
+            raise InputError(f"more than {self.limits.max_records} records (the package limit)")
+        self._hasher.update(data)
+        self.out.write(data)
+        self.count += count
+
+    def finish(self) -> SealSummary:
+        return _finish(
+            self.out,
+            suite=self.suite,
+            sender=self._sender,
+            header_line=self.header_line,
+            count=self.count,
+            hasher=self._hasher,
+            pid=self.package_id,
+            audience="submission",
+            wraps=self._wraps,
+        )
+
+
+def _unsealable(index: int, limits: Limits, nc: int, ns: int) -> InputError:
+    return InputError(
+        f"record {index + 1}: cannot be sealed (record id must be 1..{limits.max_record_id_chars} "
+        f"characters without control characters; {nc} clear and {ns} sealed string "
+        "values, valid Unicode)",
+    )
+
+
 def seal_package(
     out: IO[bytes],
     records: Iterable[SealRecord],
@@ -540,139 +730,36 @@ def seal_package(
     UsageError for bad parameters (mixed suites, too many recipients). On an exception the
     output is incomplete: write through :func:`xinan.fileio.atomic_writer`.
     """
-    _check_meta(meta, limits)
-    _check_parties(suite, sender, recipients, limits)
-    kl = suite.key_len
-    pid = suite.random(16)
-    package_key = suite.random(kl)
-    header_line = _write_header(
-        out,
-        suite,
-        pid=pid,
-        package_key=package_key,
-        audience="submission",
-        sender=sender,
-        recipients=recipients,
-        meta=meta,
-        now=now,
-        grant=None,
-        release="none",
-        limits=limits,
+    writer = SubmissionWriter(
+        out, suite=suite, sender=sender, recipients=recipients, meta=meta, now=now, limits=limits
     )
-    hasher = suite.hasher()
-    nc = len(meta.clear_fields)
-    ns = len(meta.sealed_fields)
-    enames = [enc(n) for n in meta.sealed_fields]
-    # Hot loop: everything bound to locals; see module docstring.
-    digest = suite.digest
-    new_aead = suite.aead
-    pk_seal = suite.aead(package_key).seal
-    random = suite.random
-    b2a = _b2a
-    esc = encode_basestring
-    ctrl = _CTRL.search
-    # json.encoder (ensure_ascii=False) escapes exactly '"', '\\' and C0 controls: when the
-    # joined values hold none of them, '","'.join is already their JSON (one scan, not n).
-    needs_esc = _JSON_ESC.search
-    kdf_head = _CTR1
-    fk_label = L_FK + pid
-    value_label = L_VALUE + pid
-    rk_label = L_RK + pid
-    fc = L_FC
-    zn = _ZERO_NONCE
-    max_rid = limits.max_record_id_chars
-    max_records = limits.max_records
-    max_line = limits.max_line_bytes
+    sealer = writer.sealer()
+    kl = suite.key_len
+    nc, ns = len(meta.clear_fields), len(meta.sealed_fields)
     pool = b""
-    pool_at = 0
-    pool_len = 0
+    pool_at = pool_len = 0
     batch: list[bytes] = []
-    count = 0
-    for rec in records:
-        if count >= max_records:
-            raise InputError(f"more than {max_records} records (the package limit)")
+    for count, rec in enumerate(records):
+        if count >= limits.max_records:
+            raise InputError(f"more than {limits.max_records} records (the package limit)")
+        if pool_at == pool_len:
+            pool = suite.random(kl * _RNG_BATCH)
+            pool_at = 0
+            pool_len = len(pool)
+        rk = pool[pool_at : pool_at + kl]
+        pool_at += kl
         try:
             rid, clear, sealed = rec
-            if (
-                type(rid) is not str
-                or not 0 < len(rid) <= max_rid
-                or ctrl(rid)
-                or len(clear) != nc
-                or len(sealed) != ns
-            ):
-                raise ValueError
-            if pool_at == pool_len:
-                pool = random(kl * _RNG_BATCH)
-                pool_at = 0
-                pool_len = len(pool)
-            rk = pool[pool_at : pool_at + kl]
-            pool_at += kl
-            erid = rid.encode()
-            erid = len(erid).to_bytes(2, "big") + erid
-            kdf_pre = kdf_head + rk + fk_label + erid
-            aad_pre = value_label + erid
-            parts = []
-            for en, v in zip(enames, sealed, strict=True):
-                fk = digest(kdf_pre + en)[:kl]
-                parts.append(
-                    b2a(
-                        digest(fc + fk) + new_aead(fk).seal(zn, v.encode(), aad_pre + en),
-                        newline=False,
-                    )
-                )
-            nonce = b"\x00\x00\x00\x00" + count.to_bytes(8, "big")
-            line = b"".join(
-                (
-                    b"[",
-                    esc(rid).encode("utf-8"),
-                    b",[",
-                    (
-                        b'"' + joined.encode() + b'"'
-                        if not needs_esc(joined := '","'.join(clear))
-                        else ",".join([esc(c) for c in clear]).encode()
-                    )
-                    if nc
-                    else b"",
-                    b'],["',
-                    b'","'.join(parts),
-                    b'"],"',
-                    b2a(nonce + pk_seal(nonce, rk, rk_label + erid), newline=False),
-                    b'"]\n',
-                )
-            )
+            head = sealer.line_head(rid, rk, clear, sealed)
         except (ValueError, TypeError, AttributeError, UnicodeEncodeError):
-            raise InputError(
-                f"record {count + 1}: cannot be sealed (record id must be 1..{max_rid} "
-                f"characters without control characters; {nc} clear and {ns} sealed string "
-                "values, valid Unicode)",
-            ) from None
-        if len(line) > max_line:
-            raise InputError(
-                f"record {count + 1}: sealed line longer than {max_line} bytes",
-                hint="shorten the values or raise the line limit on both sides",
-            )
-        batch.append(line)
-        count += 1
+            raise _unsealable(count, limits, nc, ns) from None
+        batch.append(writer.line(head, count, rid, rk))
         if len(batch) == _B64_CHUNK:
-            chunk = b"".join(batch)
-            hasher.update(chunk)
-            out.write(chunk)
+            writer.write_lines(b"".join(batch), len(batch))
             batch.clear()
     if batch:
-        chunk = b"".join(batch)
-        hasher.update(chunk)
-        out.write(chunk)
-    return _finish(
-        out,
-        suite=suite,
-        sender=sender,
-        header_line=header_line,
-        count=count,
-        hasher=hasher,
-        pid=pid,
-        audience="submission",
-        wraps=len(recipients),
-    )
+        writer.write_lines(b"".join(batch), len(batch))
+    return writer.finish()
 
 
 # -- §6 share -------------------------------------------------------------------------------

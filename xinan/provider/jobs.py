@@ -11,12 +11,9 @@ without +86 or spaces, dates as YYYY-MM-DD) so that masks and pseudonyms see one
 
 from __future__ import annotations
 
-import base64
 import re
-import secrets
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -29,9 +26,9 @@ from xinan.engine.jobs import MaskSummary, Progress
 from xinan.engine.jobs import mask_file as engine_mask_file
 from xinan.engine.rules import BAD_RESIDENT_ID as _BAD_RESIDENT_ID
 from xinan.engine.rules import ID_OTHER, RESIDENT_ID_DOC_TYPES, Check, checker
+from xinan.engine.seal import SealJobSummary
+from xinan.engine.seal import seal_file as engine_seal_file
 from xinan.errors import InputError, Location
-from xinan.fileio import atomic_writer
-from xinan.formats.package import PackageMeta, SealRecord, seal_package
 from xinan.identifiers import (
     IdKind,
     classify_value,
@@ -39,9 +36,9 @@ from xinan.identifiers import (
     is_valid_resident_id,
 )
 from xinan.keys import Identity, PublicKeyInfo
-from xinan.masking import MaskContext, View
+from xinan.masking import MaskContext
 from xinan.policy.catalogue import Category, FieldSpec, FieldType, Policy, RecordKind, SubjectClass
-from xinan.records import BadRow, Row, open_records, open_rejects
+from xinan.records import BadRow, open_records
 
 
 class Rejected(Exception):
@@ -408,88 +405,24 @@ def scan_file(
     )
 
 
-def iter_valid(
-    src: str | Path,
-    *,
-    policy: Policy,
-    today: date,
-    kind: str | None = None,
-    encoding: str | None = None,
-) -> Iterator[tuple[Row, ValidRow | Rejected | BadRow]]:
-    """Stream a file's rows with their validation outcome (the seal job builds on this)."""
-    with open_records(src, encoding=encoding) as reader:
-        layout = match_header(policy, reader.header, kind=kind, file=str(src))
-        validator = Validator(policy, layout.kind, today=today)
-        for item in reader:
-            if isinstance(item, BadRow):
-                yield Row(item.number, []), item
-                continue
-            try:
-                for i, cat in layout.prohibited:
-                    if item.values[i].strip():
-                        raise Rejected(reader.header[i], f"prohibited:{cat.id}")
-                yield item, validator.check(layout.to_kind_order(item.values))
-            except Rejected as r:
-                yield item, r
-
-
 __all__ = [
     "IdKind",
     "Layout",
     "MaskSummary",
     "Rejected",
     "ScanReport",
+    "SealJobSummary",
     "ValidRow",
     "Validator",
     "mask_file",
     "match_header",
     "scan_file",
+    "seal_file",
 ]
 
 
 # --------------------------------------------------------------------------------------------
 # The seal job (docs/package.md): validate, mask for submission, seal what the policy marks
-
-
-@dataclass
-class SealJobSummary:
-    file: str
-    package: str
-    package_id: str
-    kind: str
-    suite: str
-    read: int = 0
-    sealed: int = 0
-    rejected: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
-    recipients: tuple[str, ...] = ()
-    records_digest: str = ""
-
-    def balanced(self) -> bool:
-        return self.read == self.sealed + self.rejected
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "package": self.package,
-            "package_id": self.package_id,
-            "kind": self.kind,
-            "suite": self.suite,
-            "read": self.read,
-            "sealed": self.sealed,
-            "rejected": self.rejected,
-            "reject_reasons": dict(self.reasons.most_common()),
-            "recipients": list(self.recipients),
-            "records_digest": self.records_digest,
-        }
-
-
-def new_record_id() -> str:
-    """A fresh record id: 128 random bits, base32, lower case (26 characters).
-
-    Random rather than derived from the content: a hash of the content would let anyone who
-    sees the id confirm a guessed identity number."""
-    return "r" + base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
 
 
 def seal_file(
@@ -504,82 +437,39 @@ def seal_file(
     kind: str | None = None,
     encoding: str | None = None,
     rejects: str | Path | None = None,
+    views: Mapping[str, str | Path] | None = None,
+    ctx: MaskContext | None = None,
+    out_encoding: str = "utf-8",
+    workers: int | None = None,
+    progress: Progress | None = None,
     before_commit: Callable[[SealJobSummary], None] | None = None,
 ) -> SealJobSummary:
     """Validate ``src``, mask its clear part for ``submission``, seal the fields the policy
-    marks ``sealed`` to ``recipients``, sign as ``sender`` and write the package atomically.
+    marks ``sealed`` to ``recipients``, sign as ``sender`` and write the package atomically;
+    in the same pass write the masked ``views`` (audience → file). On the batch engine
+    (:func:`xinan.engine.seal.seal_file`, docs/engine.md §5).
 
     Rejected rows go to ``rejects`` with their reasons; read = sealed + rejected. The package
     appears under its final name only after ``before_commit`` (the audit record) returns.
     """
-    src_name = str(src)
-    with open_records(src, encoding=encoding) as reader:
-        layout = match_header(policy, reader.header, kind=kind, file=src_name)
-        k = layout.kind
-        validator = Validator(policy, k, today=today)
-        view = View(policy, k, "submission", MaskContext(today=today))
-        sealed_idx = [k.index(f.name) for f in k.fields if f.sealed]
-        meta = PackageMeta(
-            policy_id=policy.id,
-            policy_version=policy.version,
-            kind=k.name,
-            clear_fields=view.columns,
-            sealed_fields=tuple(k.columns[i] for i in sealed_idx),
-        )
-        summary = SealJobSummary(
-            file=src_name,
-            package=str(out),
-            package_id="",
-            kind=k.name,
-            suite=sender.info.suite.value,
-            recipients=tuple(r.key_id for r in recipients),
-        )
-        with ExitStack() as stack:
-            rej = stack.enter_context(open_rejects(rejects))
-            sink = stack.enter_context(atomic_writer(out, binary=True))
-
-            def records() -> Iterator[SealRecord]:
-                for item in reader:
-                    summary.read += 1
-                    if isinstance(item, BadRow):
-                        rej.write(item)
-                        summary.rejected += 1
-                        summary.reasons[_reason_key(item.column, item.reason)] += 1
-                        continue
-                    try:
-                        for i, cat in layout.prohibited:
-                            if item.values[i].strip():
-                                raise Rejected(
-                                    reader.header[i],
-                                    f"prohibited:{cat.id} — {cat.label} must not be collected "
-                                    "(征信业管理条例 第十四条)",
-                                )
-                        valid = validator.check(layout.to_kind_order(item.values))
-                    except Rejected as r:
-                        rej.reject(item.number, r.column, r.reason, item.values)
-                        summary.rejected += 1
-                        summary.reasons[_reason_key(r.column, r.reason)] += 1
-                        continue
-                    clear = view.apply(valid.values, valid.subject_class)
-                    if clear is None:  # submission withholds nothing; a policy that does is refused
-                        raise InputError(f"the policy withholds {k.name} from submission")
-                    summary.sealed += 1
-                    yield SealRecord(new_record_id(), clear, [valid.values[i] for i in sealed_idx])
-
-            result = seal_package(
-                sink,
-                records(),
-                suite=sender.suite,
-                sender=sender,
-                recipients=recipients,
-                meta=meta,
-                now=now,
-            )
-            summary.package_id = result.package_id
-            summary.records_digest = base64.b64encode(result.records_digest).decode()
-            if before_commit is not None:
-                before_commit(summary)
-    return summary
+    return engine_seal_file(
+        src,
+        out,
+        policy=policy,
+        sender=sender,
+        recipients=recipients,
+        today=today,
+        now=now,
+        kind=kind,
+        encoding=encoding,
+        rejects=rejects,
+        views=views,
+        ctx=ctx,
+        out_encoding=out_encoding,
+        workers=workers,
+        progress=progress,
+        before_commit=before_commit,
+    )
 
 
 def seal_audit_hook(session: Session, policy: Policy) -> Callable[[SealJobSummary], None]:

@@ -20,6 +20,7 @@ from xinan.provider.jobs import (
     MaskSummary,
     ScanReport,
     SealJobSummary,
+    audit_counts,
     mask_audit_hook,
     mask_file,
     record_scan,
@@ -97,11 +98,37 @@ class Provider(Actor):
         kind: str | None = None,
         encoding: str | None = None,
         rejects: str | Path | None = None,
+        views: Mapping[str, str | Path] | None = None,
+        pseudonymizers: Mapping[str, Pseudonymizer] | None = None,
+        out_encoding: str = "utf-8",
+        workers: int | None = None,
+        progress: Progress | None = None,
     ) -> SealJobSummary:
         """Validate, mask for submission, seal the policy's sealed fields to ``recipients``
-        (key ids or names in the trust store), sign as the actor; the ``seal`` entry is
-        durable before the package appears."""
+        (key ids or names in the trust store), sign as the actor; in the same pass write the
+        masked ``views`` (audience → file). The ``seal`` entry (and, with views, the
+        ``collect`` entry of the views) is durable before anything appears."""
         self.require("seal")
+        if views:
+            self.require("mask")
+        seal_hook = seal_audit_hook(self.session, policy)
+        audiences = list(views or {})
+
+        def record(s: SealJobSummary) -> None:
+            seal_hook(s)
+            if s.views is not None:
+                # the rows refused are the same rows: the seal's reject entry covers them
+                collect, _ = audit_counts(s.views)
+                self.session.record(
+                    "collect",
+                    objects={
+                        "ref": f"mask:{Path(file).name}",
+                        "policy": policy.label,
+                        "counts": collect,
+                    },
+                    why={"purpose": "mask:" + ",".join(audiences)},
+                )
+
         return seal_file(
             file,
             output,
@@ -113,5 +140,10 @@ class Provider(Actor):
             kind=kind,
             encoding=encoding,
             rejects=rejects,
-            before_commit=seal_audit_hook(self.session, policy),
+            views=views,
+            ctx=MaskContext(today=today, pseudonymizers=dict(pseudonymizers or {})),
+            out_encoding=out_encoding,
+            workers=workers,
+            progress=progress,
+            before_commit=record,
         )
