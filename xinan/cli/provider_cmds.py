@@ -18,14 +18,13 @@ from xinan.cli._common import (
     today_option,
     workers_option,
 )
+from xinan.engine.jobs import compile_for
 from xinan.engine.progress import Progress
 from xinan.errors import EXIT_PARTIAL, UsageError
-from xinan.masking import audiences_needing_pseudonyms
 from xinan.policy.catalogue import load_policy
-from xinan.provider.jobs import match_header
 from xinan.provider.service import Provider
 from xinan.provider.synth import KINDS, Synth
-from xinan.records import open_records, open_writer
+from xinan.records import open_writer
 
 
 @app.command()
@@ -242,15 +241,16 @@ def mask(
     progress = Progress() if not as_json and sys.stderr.isatty() else None
     with open_actor(env, Provider) as provider:
         # Resolve the kind first so that only the keys this job needs are asked for.
-        with open_records(file, encoding=encoding) as reader:
-            layout = match_header(pol, reader.header, kind=kind, file=file)
-        needed = audiences_needing_pseudonyms(pol, layout.kind, auds)
+        plan = compile_for(
+            pol, file, audiences=tuple(auds), kind=kind, encoding=encoding, today=today
+        )
+        needed = plan.pseudonym_namespaces()
         summary = provider.mask(
             file,
             outputs,
             policy=pol,
             today=today,
-            kind=layout.kind.name,
+            kind=plan.kind.name,
             pseudonymizers=load_pseudonymizers(env, pseudonym_keys, needed),
             rejects=rejects,
             encoding=encoding,

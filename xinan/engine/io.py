@@ -15,7 +15,7 @@ with Arrow string kernels over whole columns, so a batch becomes one buffer of b
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from xinan.engine.batch import ROW_COLUMN
 from xinan.records import BadRow, RecordReader, open_records
 
-DEFAULT_BATCH_ROWS = 8192
+DEFAULT_BATCH_ROWS = 4096
 _STRING = pa.string()
 
 
@@ -89,22 +89,94 @@ def read_chunks(
         yield cut()
 
 
-def open_input(path: str | Path, *, encoding: str | None = None) -> RecordReader:
-    return open_records(path, encoding=encoding)
+class ParquetSource:
+    """A Parquet file read as chunks (values cast to text, row numbers 1, 2, …), with the
+    interface the jobs use: ``header``, ``encoding``, :meth:`chunks`, a context manager."""
+
+    def __init__(self, path: str | Path) -> None:
+        import pyarrow.parquet as pq
+
+        self.path = str(path)
+        self.encoding: str | None = None
+        self._file = pq.ParquetFile(path)
+        self.header = list(self._file.schema_arrow.names)
+
+    def chunks(self, *, rows: int = DEFAULT_BATCH_ROWS, size: int | None = None) -> Iterator[Chunk]:
+        first = 1
+        total = self._file.metadata.num_rows or 1
+        for index, b in enumerate(self._file.iter_batches(batch_size=rows)):
+            cols = [pc.cast(c, _STRING) for c in b.columns]
+            cols.append(pa.array(range(first, first + b.num_rows), type=pa.int64()))
+            names = [*b.schema.names, ROW_COLUMN]
+            first += b.num_rows
+            batch = pa.RecordBatch.from_arrays(cols, names=names)
+            yield Chunk(index, batch, progress=min((first - 1) / total, 1.0))
+
+    def __enter__(self) -> ParquetSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
 
 
-def read_parquet_chunks(path: str | Path, *, rows: int = DEFAULT_BATCH_ROWS) -> Iterator[Chunk]:
-    """A Parquet file as chunks (values cast to strings; row numbers 1, 2, …)."""
-    import pyarrow.parquet as pq
+class RecordSource:
+    """A record file (CSV, JSON Lines, XLSX) through :mod:`xinan.records`, as chunks."""
 
-    f = pq.ParquetFile(path)
-    first = 1
-    for index, b in enumerate(f.iter_batches(batch_size=rows)):
-        cols = [pc.cast(c, _STRING) for c in b.columns]
-        cols.append(pa.array(range(first, first + b.num_rows), type=pa.int64()))
-        names = [*b.schema.names, ROW_COLUMN]
-        first += b.num_rows
-        yield Chunk(index, pa.RecordBatch.from_arrays(cols, names=names))
+    def __init__(self, path: str | Path, encoding: str | None) -> None:
+        self.path = str(path)
+        self._reader = open_records(path, encoding=encoding)
+        self.header = list(self._reader.header)
+        self.encoding = self._reader.encoding
+
+    def chunks(self, *, rows: int = DEFAULT_BATCH_ROWS, size: int | None = None) -> Iterator[Chunk]:
+        return read_chunks(self._reader, rows=rows, size=size)
+
+    def __enter__(self) -> RecordSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._reader.__exit__(None, None, None)
+
+
+def is_parquet(path: str | Path) -> bool:
+    return str(path) != "-" and Path(path).suffix.lower() == ".parquet"
+
+
+def open_source(path: str | Path, *, encoding: str | None = None) -> RecordSource | ParquetSource:
+    """The input of a job: Parquet by its extension, anything else through the record readers."""
+    return ParquetSource(path) if is_parquet(path) else RecordSource(path, encoding)
+
+
+class ParquetSink:
+    """An output view as a Parquet file (every column text), written atomically like the
+    record writers (docs/records.md §9): ``write_batch``, ``count``, a context manager."""
+
+    def __init__(self, path: str | Path, header: Sequence[str], *, secret: bool) -> None:
+        import pyarrow.parquet as pq
+
+        from xinan.fileio import atomic_writer
+
+        self.path = str(path)
+        self.count = 0
+        self.schema = pa.schema([(h, _STRING) for h in header])
+        self._ctx = atomic_writer(path, binary=True, secret=secret)
+        self._file = self._ctx.__enter__()
+        self._writer = pq.ParquetWriter(self._file, self.schema)
+
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows:
+            self._writer.write_batch(batch.rename_columns(self.schema.names))
+            self.count += batch.num_rows
+
+    def __enter__(self) -> ParquetSink:
+        return self
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is None:
+            self._writer.close()
+            self._ctx.__exit__(None, None, None)
+        else:
+            self._ctx.__exit__(type(exc), exc, exc.__traceback__)
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,13 +20,20 @@ from typing import Any
 import pyarrow as pa
 
 from xinan.engine.batch import BatchResult, reason_key, run_batch
-from xinan.engine.io import DEFAULT_BATCH_ROWS, Chunk, encode_batch, read_chunks
+from xinan.engine.io import (
+    DEFAULT_BATCH_ROWS,
+    Chunk,
+    ParquetSink,
+    encode_batch,
+    is_parquet,
+    open_source,
+)
 from xinan.engine.plan import JobSpec, Plan, compile_plan
 from xinan.engine.workers import default_workers, ordered_map
 from xinan.errors import Counts
 from xinan.masking import MaskContext
 from xinan.policy import Policy
-from xinan.records import BadRow, Format, RecordWriter, open_records, open_rejects, open_writer
+from xinan.records import BadRow, Format, open_rejects, open_writer
 
 Progress = Callable[[int, float | None], None]
 """Called now and then with the records read so far and the fraction of the input read."""
@@ -84,7 +91,7 @@ class MaskSummary:
 class _Job:
     plan: Plan
     ctx: MaskContext
-    formats: dict[str, tuple[Format, str]]  # audience -> (output format, encoding)
+    formats: dict[str, tuple[str, str]]  # audience -> (output format, encoding)
 
 
 # The job of this process: set before the workers fork, so they inherit it (keys are not sent).
@@ -103,9 +110,9 @@ def _mask_work(batch: pa.RecordBatch) -> _Done:
     encoded: dict[str, bytes | pa.RecordBatch] = {}
     for a, out in res.outputs.items():
         fmt, enc = job.formats[a]
-        if fmt is Format.CSV and enc != "gbk":
+        if fmt == Format.CSV.value and enc != "gbk":
             encoded[a] = encode_batch(out, "csv", enc)
-        else:  # JSON Lines, and GBK (which cannot hold every character): through the writer
+        else:  # Parquet, JSON Lines, and GBK (which cannot hold every character): as a batch
             encoded[a] = out
     res.outputs = {}
     return _Done(encoded, res)
@@ -130,7 +137,24 @@ def _rejects_in_order(bad: list[BadRow], res: BatchResult) -> Iterator[BadRow]:
     yield from sorted([*bad, *refused], key=lambda b: b.number)
 
 
-def _write(writer: RecordWriter, data: bytes | pa.RecordBatch, count: int) -> None:
+def open_output(path: str | Path, header: tuple[str, ...], encoding: str, *, secret: bool) -> Any:
+    """An output view: Parquet by its extension, else a record writer (CSV, JSON Lines)."""
+    if is_parquet(path):
+        return ParquetSink(path, header, secret=secret)
+    return open_writer(path, header, encoding=encoding, secret=secret)
+
+
+def output_format(w: Any) -> tuple[str, str]:
+    if isinstance(w, ParquetSink):
+        return ("parquet", "")
+    return (w.format.value, w.encoding)
+
+
+def _write(writer: Any, data: bytes | pa.RecordBatch, count: int) -> None:
+    if isinstance(writer, ParquetSink):
+        assert isinstance(data, pa.RecordBatch)  # parquet outputs travel as batches
+        writer.write_batch(data)
+        return
     if isinstance(data, bytes):
         writer.write_encoded(data, count)
         return
@@ -162,7 +186,7 @@ def mask_file(
     """
     src_name = str(src)
     nworkers = default_workers() if workers is None else max(1, workers)
-    with open_records(src, encoding=encoding) as reader:
+    with open_source(src, encoding=encoding) as reader:
         spec = JobSpec(
             header=tuple(reader.header),
             audiences=tuple(outputs),
@@ -187,15 +211,15 @@ def mask_file(
             writers = {
                 # only the public view is meant for everyone; the others hold personal data
                 a: stack.enter_context(
-                    open_writer(p, plan.columns(a), encoding=out_encoding, secret=a != "public")
+                    open_output(p, plan.columns(a), out_encoding, secret=a != "public")
                 )
                 for a, p in outputs.items()
             }
             rej = stack.enter_context(open_rejects(rejects))
-            formats = {a: (w.format, w.encoding) for a, w in writers.items()}
+            formats = {a: output_format(w) for a, w in writers.items()}
             _JOBS.append(_Job(plan, ctx, formats))
             try:
-                chunks = ((c, c.batch) for c in read_chunks(reader, rows=batch_rows, size=size))
+                chunks = ((c, c.batch) for c in reader.chunks(rows=batch_rows, size=size))
                 for chunk, done in ordered_map(_mask_work, chunks, workers=nworkers):
                     _take(summary, writers, rej, chunk, done)
                     if progress is not None:
@@ -212,7 +236,7 @@ def mask_file(
 
 def _take(
     summary: MaskSummary,
-    writers: Mapping[str, RecordWriter],
+    writers: Mapping[str, Any],
     rej: Any,
     chunk: Chunk,
     done: _Done,
@@ -245,7 +269,7 @@ def compile_for(
     today: Any,
 ) -> Plan:
     """The plan of a file (reads only its header): to ask for the keys a job needs first."""
-    with open_records(src, encoding=encoding) as reader:
+    with open_source(src, encoding=encoding) as reader:
         return compile_plan(
             policy,
             JobSpec(tuple(reader.header), audiences, kind, today=today, file=str(src)),

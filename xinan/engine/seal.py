@@ -30,8 +30,15 @@ import numpy as np
 import pyarrow as pa
 
 from xinan.engine.batch import BatchResult, reason_key, run_batch
-from xinan.engine.io import DEFAULT_BATCH_ROWS, Chunk, encode_batch, read_chunks
-from xinan.engine.jobs import MaskSummary, Progress, _rejects_in_order, _write
+from xinan.engine.io import DEFAULT_BATCH_ROWS, Chunk, encode_batch, open_source
+from xinan.engine.jobs import (
+    MaskSummary,
+    Progress,
+    _rejects_in_order,
+    _write,
+    open_output,
+    output_format,
+)
 from xinan.engine.plan import JobSpec, compile_plan
 from xinan.engine.workers import default_workers, ordered_map
 from xinan.errors import Counts, InputError
@@ -40,7 +47,7 @@ from xinan.formats.package import PackageMeta, RecordSealer, SubmissionWriter
 from xinan.keys import Identity, PublicKeyInfo
 from xinan.masking import MaskContext
 from xinan.policy import Policy
-from xinan.records import Format, open_records, open_rejects, open_writer
+from xinan.records import Format, open_rejects
 
 RID_BYTES = 16  # record ids: 128 random bits (docs/package.md §4.1; never derived from content)
 
@@ -96,7 +103,7 @@ def record_id(raw: bytes) -> str:
 class _SealJob:
     plan: Any
     ctx: MaskContext
-    formats: dict[str, tuple[Format, str]]
+    formats: dict[str, tuple[str, str]]
     views: tuple[str, ...]
     sealer: RecordSealer
     sealed_index: tuple[int, ...]
@@ -141,7 +148,8 @@ def _seal_work(arg: tuple[pa.RecordBatch, bytes]) -> _Sealed:
     for a in job.views:
         fmt, enc = job.formats[a]
         out = res.outputs[a]
-        encoded[a] = encode_batch(out, "csv", enc) if fmt is Format.CSV and enc != "gbk" else out
+        csv_out = fmt == Format.CSV.value and enc != "gbk"
+        encoded[a] = encode_batch(out, "csv", enc) if csv_out else out
     res.outputs = {}
     res.valid = None
     return _Sealed(encoded, res, positions, heads)
@@ -182,7 +190,7 @@ def seal_file(
     view_paths = dict(views or {})
     suite = sender.suite
     draw = random or suite.random
-    with open_records(src, encoding=encoding) as reader:
+    with open_source(src, encoding=encoding) as reader:
         audiences = (*view_paths, *(() if "submission" in view_paths else ("submission",)))
         plan = compile_plan(
             policy,
@@ -224,7 +232,7 @@ def seal_file(
         with ExitStack() as stack:
             writers = {
                 a: stack.enter_context(
-                    open_writer(p, plan.columns(a), encoding=out_encoding, secret=a != "public")
+                    open_output(p, plan.columns(a), out_encoding, secret=a != "public")
                 )
                 for a, p in view_paths.items()
             }
@@ -244,7 +252,7 @@ def seal_file(
                 _SealJob(
                     plan,
                     mask_ctx,
-                    {a: (w.format, w.encoding) for a, w in writers.items()},
+                    {a: output_format(w) for a, w in writers.items()},
                     tuple(view_paths),
                     package.sealer(),
                     sealed_index,
@@ -254,7 +262,7 @@ def seal_file(
             try:
                 chunks = (
                     ((c, rand), (c.batch, rand))
-                    for c in read_chunks(reader, rows=batch_rows, size=size)
+                    for c in reader.chunks(rows=batch_rows, size=size)
                     for rand in (draw(stride * c.batch.num_rows),)
                 )
                 for (chunk, rand), done in ordered_map(_seal_work, chunks, workers=nworkers):
