@@ -1,8 +1,12 @@
-"""Write the mask golden files: inputs (synthetic, committed) and the outputs of `mask_file`.
+"""Write the mask golden files: inputs (synthetic, committed) and the outputs of a
+row-at-a-time mask job (`reference_mask` below: the loop `mask_file` ran before the batch
+engine replaced it, issue 13 — one row through `Validator.check`, `View.apply_batch` per
+batch), so that the engine is held to an independent implementation of the same rules.
 
-The outputs in tests/golden/mask/ were taken from the row-at-a-time mask job (commit 2e69136)
-before the batch engine replaced it (issue 13); tests/test_engine_golden.py checks that the
-engine writes the same bytes. Rerun only to add a fixture, never to "fix" a failing comparison:
+The outputs were first taken at commit 2e69136; they were taken again after issue 11 changed
+what free-text scrubbing writes (scrub by identifier shape, names as their columns show them).
+tests/test_engine_golden.py checks that the engine writes the same bytes. Rerun only to add a
+fixture or after a rule change, never to "fix" a failing comparison:
 
     .venv/bin/python tests/golden/make_mask_golden.py [--inputs]
 """
@@ -16,13 +20,81 @@ HERE = Path(__file__).resolve().parent / "mask"
 ROOT = HERE.parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
-from xinan.synth import Synth  # noqa: E402
-
 from tests.conftest import POLICY_FILE, TODAY, FixedPseudonymKey  # noqa: E402
-from xinan.masking import MaskContext  # noqa: E402
+from xinan.errors import Counts  # noqa: E402
+from xinan.masking import MaskContext, View  # noqa: E402
 from xinan.policy import load_policy  # noqa: E402
-from xinan.provider import mask_file  # noqa: E402
-from xinan.records import open_writer  # noqa: E402
+from xinan.provider.jobs import MaskSummary, Rejected, Validator, match_header  # noqa: E402
+from xinan.provider.synth import Synth  # noqa: E402
+from xinan.records import BadRow, open_records, open_rejects, open_writer  # noqa: E402
+
+
+def _reason_key(column, reason):
+    head = reason.split(" — ", maxsplit=1)[0].split(" (", maxsplit=1)[0]
+    return f"{column}: {head}" if column else head
+
+
+def reference_mask(src, outputs, *, policy, ctx, rejects):
+    """The row-at-a-time mask job (as xinan.provider.mask_file was before issue 13)."""
+    with open_records(src) as reader:
+        layout = match_header(policy, reader.header, kind=None, file=str(src))
+        k = layout.kind
+        validator = Validator(policy, k, today=ctx.today)
+        views = {a: View(policy, k, a, ctx) for a in outputs}
+        summary = MaskSummary(file=str(src), kind=k.name, encoding=reader.encoding)
+        summary.per_audience = {a: Counts() for a in outputs}
+        writers = {
+            a: open_writer(p, views[a].columns, secret=a != "public") for a, p in outputs.items()
+        }
+        rej = open_rejects(rejects)
+        batch, classes = [], []
+
+        def flush():
+            for a, view in views.items():
+                for out in view.apply_batch(batch, classes):
+                    if out is None:
+                        summary.per_audience[a].withheld += 1
+                    else:
+                        writers[a].write(out)
+                        summary.per_audience[a].written += 1
+            batch.clear()
+            classes.clear()
+
+        for item in reader:
+            summary.read += 1
+            if isinstance(item, BadRow):
+                rej.write(item)
+                summary.rejected += 1
+                summary.reasons[_reason_key(item.column, item.reason)] += 1
+                continue
+            try:
+                for i, cat in layout.prohibited:
+                    if item.values[i].strip():
+                        raise Rejected(
+                            reader.header[i],
+                            f"prohibited:{cat.id} — {cat.label} must not be collected "
+                            "(征信业管理条例 第十四条)",
+                        )
+                valid = validator.check(layout.to_kind_order(item.values))
+            except Rejected as r:
+                rej.reject(item.number, r.column, r.reason, item.values)
+                summary.rejected += 1
+                summary.reasons[_reason_key(r.column, r.reason)] += 1
+                continue
+            batch.append(valid.values)
+            classes.append(valid.subject_class)
+            if len(batch) >= 4096:
+                flush()
+        flush()
+        for w in writers.values():
+            w.close()
+        rej.close()
+        for a, c in summary.per_audience.items():
+            c.read, c.rejected = summary.read, summary.rejected
+            summary.scrubbed[a] = views[a].stats.scrubbed
+            summary.guarded[a] = views[a].stats.guarded
+    return summary
+
 
 AUDIENCES = ("public", "gov_share", "querent", "internal", "submission")
 # (file name, kind, rows, bad rate, encoding, seed)
@@ -58,7 +130,7 @@ def write_outputs() -> None:
         out = HERE / "out" / stem
         out.mkdir(parents=True, exist_ok=True)
         ctx = MaskContext(today=TODAY, default_pseudonymizer=FixedPseudonymKey())
-        summary = mask_file(
+        summary = reference_mask(
             src,
             {a: out / f"{a}.csv" for a in AUDIENCES},
             policy=policy,

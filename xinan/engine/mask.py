@@ -14,27 +14,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from xinan import masking
 from xinan.engine.plan import Plan
 from xinan.engine.validate import CLASSES, Validated
 from xinan.masking import (
-    _GUARD_KINDS,
-    _GUARD_SKIP,
     _SHAPES,
     MaskContext,
     Op,
+    View,
     compile_op,
-    scrub_text,
 )
-from xinan.policy import FieldSpec, FieldType, Rule, SubjectClass
+from xinan.policy import FieldSpec, FieldType, Policy, Rule, SubjectClass
 
 _STRING = pa.string()
-_DIGIT_RUN = "[0-9０-９]{7}"
 
 
 @dataclass
@@ -112,13 +109,33 @@ def per_distinct(op: Op):  # type: ignore[no-untyped-def]
     return run
 
 
+@dataclass(frozen=True)
+class _PlanPolicy:
+    """What :class:`xinan.masking.View` reads from a policy, taken from a plan."""
+
+    audiences: tuple[str, ...]
+    settings: object
+    subject_classes: dict[str, SubjectClass]
+
+
 class AudienceMasker:
-    """The compiled view of one audience over a plan's kind."""
+    """The compiled view of one audience over a plan's kind.
+
+    The scalar definitions are :class:`xinan.masking.View`'s (one definition of every rule):
+    ``scrub`` is the view's own operator, called per value with the record's row, and the
+    guard is the view's own scan, called per output row. Only ``clear``, ``redact``, ``keep``
+    and ``mask`` run as Arrow kernels, and other operators once per distinct value."""
 
     def __init__(self, plan: Plan, audience: str, ctx: MaskContext) -> None:
         self.plan = plan
         self.audience = audience
         self.ctx = ctx
+        shim = _PlanPolicy(
+            audiences=tuple(a for a in (*plan.audiences, audience)),
+            settings=plan.settings,
+            subject_classes=dict(plan.subject_classes),
+        )
+        self.view = View(cast(Policy, shim), plan.kind, audience, ctx)
         k = plan.kind
         mask = plan.settings.mask_char
         self.kept: list[tuple[int, FieldSpec]] = [
@@ -129,18 +146,15 @@ class AudienceMasker:
         self._names = [i for i, f in enumerate(k.fields) if f.type is FieldType.PERSON_NAME]
         self._parties = [i for i, f in enumerate(k.fields) if f.type is FieldType.PARTY_NAME]
         self.ops: list[dict[int, ColumnOp]] = [
-            {ci: self._compile(f, f.rules[audience], c, mask) for ci, c in enumerate(CLASSES)}
-            for _, f in self.kept
+            {ci: self._compile(f, f.rules[audience], c, mask, pos) for ci, c in enumerate(CLASSES)}
+            for pos, (_, f) in enumerate(self.kept)
         ]
         self.guard = audience in plan.settings.guard_audiences
-        self.guard_positions = [
-            p for p, (_, f) in enumerate(self.kept) if f.type not in _GUARD_SKIP
-        ]
-        self.scrubbed = 0
-        self.guarded = 0
         self._cols: Sequence[pa.StringArray] = ()
 
-    def _compile(self, f: FieldSpec, rule: Rule, cls: SubjectClass, mask: str) -> ColumnOp:
+    def _compile(
+        self, f: FieldSpec, rule: Rule, cls: SubjectClass, mask: str, pos: int
+    ) -> ColumnOp:
         shape = _SHAPES.get(f.type)
         op = rule.op
         if op == "clear":
@@ -154,32 +168,29 @@ class AudienceMasker:
             a, b = rule.int_args()
             return ColumnOp(("mask", a, b), vec_mask_range(a, b, mask, shape))
         if op == "scrub":
-            return self._scrubber(rule.args[0] if rule.args else "tag", mask, cls)
+            return self._scrubber(rule.args[0] if rule.args else "tag", mask, cls, pos)
         scalar = compile_op(f, rule, cls, mask, self.plan.settings.pseudonym_namespace, self.ctx)
         class_bound = op == "name" and f.type is FieldType.PARTY_NAME
         return ColumnOp((op, rule.args, cls if class_bound else None), per_distinct(scalar))
 
-    def _scrubber(self, form: str, mask: str, cls: SubjectClass) -> ColumnOp:
-        today = self.ctx.today
-        name_idx = list(self._names)
-        if cls is not SubjectClass.LEGAL:
-            name_idx += self._parties  # the party is a person (or a personal business)
+    def _scrubber(self, form: str, mask: str, cls: SubjectClass, pos: int) -> ColumnOp:
+        op = self.view._plans[cls][pos]  # the view's own scrub operator for this column
 
         def run(v: pa.StringArray, rows: np.ndarray) -> pa.StringArray:
             take = pa.array(rows)
-            name_cols = [self._cols[i].take(take).to_pylist() for i in name_idx]
-            out: list[str] = []
-            count = 0
-            split = masking._split_name  # looked up per batch: tests bound its cache
-            for j, text in enumerate(v.to_pylist()):
-                names = [nc[j] for nc in name_cols if nc[j] and nc[j] in text and split(nc[j])]
-                new, found = scrub_text(text, today=today, names=names, form=form, mask=mask)
-                count += found
-                out.append(new)
-            self.scrubbed += count
-            return pa.array(out, type=_STRING)
+            records = list(zip(*(c.take(take).to_pylist() for c in self._cols), strict=True))
+            texts = v.to_pylist()
+            return pa.array([op(t, r) for t, r in zip(texts, records, strict=True)], type=_STRING)
 
-        return ColumnOp(("scrub", form, tuple(name_idx)), run)
+        return ColumnOp(("scrub", form, cls), run)
+
+    @property
+    def scrubbed(self) -> int:
+        return int(self.view.stats.scrubbed)
+
+    @property
+    def guarded(self) -> int:
+        return int(self.view.stats.guarded)
 
     def apply(self, data: Validated) -> pa.RecordBatch:
         """The audience's output rows (withheld and rejected rows left out), in order."""
@@ -209,31 +220,21 @@ class AudienceMasker:
             joined = pa.concat_arrays(parts)
             inverse = np.argsort(np.concatenate(order), kind="stable")
             out.append(joined.take(pa.array(inverse)))
-        if self.guard:
-            for p in self.guard_positions:
-                out[p] = self._guard_column(out[p])
+        if self.guard and rows.size:
+            out = self._guard(out)
         self._cols = ()
         return pa.RecordBatch.from_arrays(out, names=list(self.columns))
 
-    def _guard_column(self, col: pa.StringArray) -> pa.StringArray:
-        """docs/policy.md §2: no full resident ID, phone or bank card leaves a guard audience,
-        whatever column it was typed into."""
-        hit = pc.fill_null(pc.match_substring_regex(col, _DIGIT_RUN), False)
-        if not pc.any(hit).as_py():
-            return col
-        idx = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
-        new_idx: list[int] = []
-        new_vals: list[str] = []
-        for j, v in zip(idx.tolist(), col.take(pa.array(idx)).to_pylist(), strict=True):
-            new, n = scrub_text(
-                v, today=self.ctx.today, kinds=_GUARD_KINDS, mask=self.plan.settings.mask_char
-            )
-            if n:
-                new_idx.append(j)
-                new_vals.append(new)
-                self.guarded += n
-        if not new_idx:
-            return col
-        mask = np.zeros(len(col), dtype=bool)
-        mask[new_idx] = True
-        return pc.replace_with_mask(col, pa.array(mask), pa.array(new_vals, type=_STRING))
+    def _guard(self, out: list[pa.StringArray]) -> list[pa.StringArray]:
+        """docs/policy.md §2, by the view's own scan of each output row."""
+        cols = [c.to_pylist() for c in out]
+        changed: set[int] = set()
+        scan = self.view._guard_scan
+        for j, row in enumerate(zip(*cols, strict=True)):
+            values = list(row)
+            scan(values)
+            for p, (old, new) in enumerate(zip(row, values, strict=True)):
+                if old is not new and old != new:
+                    cols[p][j] = new
+                    changed.add(p)
+        return [pa.array(cols[p], type=_STRING) if p in changed else c for p, c in enumerate(out)]
