@@ -93,8 +93,19 @@ class ExecutorKeys:
     def pseudonymizers(self) -> dict[str, _Pseudonymizer]:
         return {ns: _Pseudonymizer(m, self.compliance_mode) for ns, m in self.pseudonyms.items()}
 
+    def fingerprint(self) -> bytes:
+        """A hash of every key held (for caches keyed by job: two jobs never share state)."""
+        parts = [self.suite.value.encode(), self.package_id.encode(), self.package_key or b""]
+        for ns, m in sorted(self.pseudonyms.items()):
+            parts += [ns.encode(), m.key_id.encode(), m.material]
+        return self.crypto().digest(b"xinan-spark/1 cache\x00" + b"".join(enc(p) for p in parts))
+
     def key_ids(self) -> list[str]:
         return sorted({m.key_id for m in self.pseudonyms.values()})
+
+
+def enc(b: bytes) -> bytes:
+    return len(b).to_bytes(4, "big") + b
 
 
 def _position(partition: int, row: int) -> bytes:

@@ -91,8 +91,7 @@ class StageSpec:
             self.native_inputs,
             self.seal,
             self.today,
-            self.keys.package_id,
-            tuple(sorted((ns, m.key_id) for ns, m in self.keys.pseudonyms.items())),
+            self.keys.fingerprint(),
         )
 
 
