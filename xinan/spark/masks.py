@@ -15,7 +15,6 @@ with no round trip through Python; only what needs Python pays for it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -39,10 +38,31 @@ NATIVE_OPS = frozenset({"clear", "redact", "keep", "mask"})
 # Types the guard scan of xinan.masking skips (validated as such): their clear values may be
 # computed natively even in a guard audience.
 GUARD_SKIP = frozenset({FieldType.USCC, FieldType.DATE, FieldType.AMOUNT, FieldType.INTEGER})
-# xinan.masking's guard looks for 7 digits in a row; a native mask whose kept parts are all
-# shorter than that can never feed the guard, so skipping the guard for it changes nothing.
+# xinan.masking's guard (View._guard_scan over xinan.shapes) acts on a value of a guard
+# audience that holds an identifier *shape*: 11+ digits (with or without separators), a phone cue
+# and 7+ digits, 18 characters of the USCC alphabet, or anything ``x@y``. A native mask is safe
+# when no kept run of characters can hold one: every kept run shorter than 7 characters between
+# masked ones (no digit, cue or USCC shape fits), and, unless the type cannot hold an ``@`` once
+# validated, shorter than 3 (``a@b`` is the shortest e-mail shape). The mask character itself
+# must not be part of a shape (a letter or digit mask could build a USCC or digit run).
+_NAME_TYPES = frozenset({FieldType.PERSON_NAME, FieldType.PARTY_NAME})
 _GUARD_RUN = 7
-_DIGIT = re.compile(r"[0-9０-９]")
+_EMAIL_RUN = 3
+_NO_AT = frozenset(
+    {
+        FieldType.RESIDENT_ID,
+        FieldType.ID_NUMBER,
+        FieldType.USCC,
+        FieldType.MOBILE,
+        FieldType.PHONE,
+        FieldType.BANK_CARD,
+    }
+)
+_UNSAFE_MASK = frozenset("@-() ._%+\t")
+
+
+def _safe_mask(mask: str) -> bool:
+    return len(mask) == 1 and not mask.isalnum() and mask not in _UNSAFE_MASK
 
 
 @dataclass(frozen=True)
@@ -80,13 +100,19 @@ def native_rule(policy: Policy, f: FieldSpec, audience: str) -> NativeRule | Non
     rule = f.rules[audience]
     if rule.op not in NATIVE_OPS:
         return None
+    if f.type in _NAME_TYPES:
+        # a scrubbed text shows the record's people as this view shows their own columns
+        # (xinan.masking View._scrubber): the Python view needs those columns' rules
+        return None
     mask = policy.settings.mask_char
-    if _DIGIT.search(mask) or len(mask) != 1:
-        return None  # a digit mask could build the digit runs the guard looks for
+    if not _safe_mask(mask):
+        return None
     shape = _SHAPES.get(f.type)
     if audience in policy.settings.guard_audiences and f.type not in GUARD_SKIP:
         run = _max_kept_run(rule, shape)
         if run is None or run >= _GUARD_RUN:
+            return None
+        if run >= _EMAIL_RUN and f.type not in _NO_AT:
             return None
     args = rule.int_args() if rule.op in ("keep", "mask") else ()
     return NativeRule(f.name, rule.op, args, shape, mask)
