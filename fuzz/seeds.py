@@ -13,13 +13,15 @@ from pathlib import Path
 
 from fuzz import world
 
+_DATA: dict[str, bytes] = {}
+
 
 def seeds() -> dict[str, list[bytes]]:
     sub = world.submission()
     share_none, _ = world.share("none")
     share_pr, rel = world.release_file()
-    (world.ROOT / "data").mkdir(exist_ok=True)
-    (world.ROOT / "data" / "release-share.xpkg").write_bytes(share_pr)
+    # the release seed opens against this share (fuzz/data/, read by the release target)
+    _DATA["release-share.xpkg"] = share_pr
     token = world.grant_token()
     payload = token.split(".")[1]
     import base64
@@ -51,7 +53,18 @@ def seeds() -> dict[str, list[bytes]]:
         "records_csv": [world.csv_file(), world.csv_file().decode().encode("gb18030")],
         "records_jsonl": [world.jsonl_file()],
         "records_xlsx": [world.xlsx_file()],
+        "correction": [
+            '{"联系电话": "13800138000", "违法事实": "更正后的事实"}'.encode(),
+            'field,value\n联系电话,13800138000\n违法事实,"更正, 后"\n'.encode(),
+        ],
+        "audit_config": [_audit_config()],
     }
+
+
+def _audit_config() -> bytes:
+    from xinan.access import AuditConfig
+
+    return AuditConfig(world.ORIGIN, "sha256", "platform-fuzz", world.platform().key_id).to_bytes()
 
 
 def _certificate() -> bytes:
@@ -134,6 +147,9 @@ def main(argv: list[str]) -> int:
         for i, data in enumerate(items):
             (d / f"seed-{i}").write_bytes(data)
         print(f"{name}: {len(items)} seeds")
+    (world.ROOT / "data").mkdir(exist_ok=True)
+    for fname, data in _DATA.items():
+        (world.ROOT / "data" / fname).write_bytes(data)
     return 0
 
 

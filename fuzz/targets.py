@@ -187,7 +187,7 @@ def proof(data: bytes) -> None:
     _each(
         lambda: check_proof(text, old, keys=keys_),
         lambda: check_proof(text, new, keys=keys_),
-        lambda: check_proof(text, new),
+        lambda: check_proof(data, new),
     )
 
 
@@ -283,3 +283,26 @@ def records_jsonl(data: bytes) -> None:
 def records_xlsx(data: bytes) -> None:
     """XLSX (a zip of XML)."""
     _records(data, ".xlsx")
+
+
+@target("correction")
+def correction(data: bytes) -> None:
+    """A credit-repair correction file (docs/lifecycle.md §3.3), as JSON and as CSV."""
+    from xinan.platform.lifecycle import read_correction
+
+    with tempfile.TemporaryDirectory() as d:
+        for suffix in (".json", ".csv"):
+            p = Path(d) / ("correction" + suffix)
+            p.write_bytes(data)
+            _each(lambda p=p: read_correction(p))
+
+
+@target("audit_config")
+def audit_config(data: bytes) -> None:
+    """``<log>.config``: which log this is and which key signs it."""
+    from xinan.access import AuditConfig, load_audit_config
+
+    with tempfile.TemporaryDirectory() as d:
+        log = Path(d) / "audit.log"
+        AuditConfig.path_for(log).write_bytes(data)
+        load_audit_config(log)

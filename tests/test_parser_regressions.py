@@ -283,3 +283,43 @@ def test_cert_with_lone_surrogate_is_refused() -> None:
 def test_every_regression_error_is_a_xinan_error() -> None:
     assert issubclass(NoteError, XinanError) and issubclass(InvalidProof, XinanError)
     assert base64  # imported for the helpers above
+
+
+@pytest.mark.parametrize("data", [b"[]", b'{"format": "xinan-audit-config/1"}', b"[" * 100_000])
+def test_audit_config_that_is_not_an_object_is_refused(tmp_path, data: bytes) -> None:
+    """Was AttributeError / KeyError / RecursionError."""
+    from xinan.access import AuditConfig, load_audit_config
+    from xinan.errors import AuditError
+
+    log = tmp_path / "audit.log"
+    AuditConfig.path_for(log).write_bytes(data)
+    with pytest.raises(AuditError):
+        load_audit_config(log)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "data"),
+    [
+        (".json", b"[" * 100_000),  # was RecursionError
+        (".json", b'{"a": 1' + b"0" * 5000 + b"}"),  # was ValueError (int digits limit)
+        (".json", b'{"a": "\\ud800"}'),  # a lone surrogate
+        (".csv", b"field,value\nx," + b"a" * 200_000 + b"\n"),  # was csv.Error (field limit)
+    ],
+)
+def test_correction_file_is_refused_cleanly(tmp_path, suffix: str, data: bytes) -> None:
+    from xinan.platform.lifecycle import read_correction
+
+    p = tmp_path / ("c" + suffix)
+    p.write_bytes(data)
+    with pytest.raises(UsageError):
+        read_correction(p)
+
+
+def test_proof_given_as_text_with_a_lone_surrogate_is_refused() -> None:
+    """Was UnicodeEncodeError (the note part is encoded to bytes)."""
+    from fuzz import world
+    from xinan.audit.proof import TLOG_PROOF_HEADER, check_proof
+
+    proof = f"{TLOG_PROOF_HEADER}\nindex 0\n\no\ud800\n1\nAAAA\n\n— n AAAAAAAA\n"
+    with pytest.raises(InvalidProof):
+        check_proof(proof, world.checkpoint_note(5))

@@ -13,7 +13,6 @@ signed-note signers. It never reads the wall clock itself: the clock is passed i
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
+from xinan._codec import loads_strict, pretty_json
 from xinan.audit.entry import AuditEvent
 from xinan.audit.errors import NoteError
 from xinan.audit.log import AuditLog
@@ -161,7 +161,7 @@ class AuditConfig:
             "log_key": self.log_key,
             "log_key_id": self.log_key_id,
         }
-        return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode()
+        return pretty_json(doc)
 
     @staticmethod
     def path_for(log: Path) -> Path:
@@ -197,15 +197,18 @@ def init_audit_log(
 def load_audit_config(log: Path) -> AuditConfig:
     cfg_path = AuditConfig.path_for(log)
     try:
-        doc = json.loads(cfg_path.read_text(encoding="utf-8"))
+        doc = loads_strict(cfg_path.read_bytes())
     except FileNotFoundError:
         raise AuditError(
             f"{log}: no audit log is set up here ({cfg_path.name} is missing)",
             hint="set one up with `xinan audit init --key KEY_ID`, or point --audit-log / "
             "XINAN_AUDIT_LOG at the existing log",
         ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except ValueError:  # MalformedJSON (issue 11: a damaged file is refused, never a crash)
         raise AuditError(f"{cfg_path}: not a valid audit log configuration") from None
+    members = ("origin", "hash", "log_key", "log_key_id")
+    if not isinstance(doc, dict) or not all(isinstance(doc.get(m), str) for m in members):
+        raise AuditError(f"{cfg_path}: not a valid audit log configuration")
     if doc.get("format") != CONFIG_FORMAT:
         raise AuditError(f"{cfg_path}: format must be {CONFIG_FORMAT!r}")
     return AuditConfig(

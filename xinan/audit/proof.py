@@ -138,7 +138,14 @@ def _is_decimal(s: str) -> bool:
     return 0 < len(s) <= 20 and s.isascii() and s.isdigit() and (s == "0" or s[0] != "0")
 
 
-def _split_proof(text: str) -> tuple[list[str], bytes]:
+def _split_proof(proof: bytes | str) -> tuple[list[str], bytes]:
+    # A proof file is UTF-8 text; as str it must be Unicode text (no lone surrogate), so that
+    # the note it carries has exactly one byte string (issue 11).
+    try:
+        text = proof.decode("utf-8") if isinstance(proof, bytes) else proof
+        text.encode("utf-8")
+    except UnicodeError:
+        raise InvalidProof("proof: not UTF-8 text") from None
     head, sep, note = text.partition("\n\n")
     if not sep:
         raise InvalidProof("proof: no checkpoint after the proof lines")
@@ -146,7 +153,7 @@ def _split_proof(text: str) -> tuple[list[str], bytes]:
 
 
 def check_proof(
-    proof: str,
+    proof: bytes | str,
     checkpoint: bytes,
     *,
     entry: bytes | None = None,

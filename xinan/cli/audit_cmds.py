@@ -388,9 +388,7 @@ def check_proof_cmd(
             hint="pass --key VKEY|FILE (the log's verifier key: `xinan audit vkey` on its host)",
         )
     data = entry.read_bytes().rstrip(b"\n") if entry else None
-    res = check_proof(
-        proof.read_text(encoding="utf-8"), checkpoint.read_bytes(), entry=data, keys=tuple(logs)
-    )
+    res = check_proof(proof.read_bytes(), checkpoint.read_bytes(), entry=data, keys=tuple(logs))
     if not res.signatures_checked:
         raise VerificationError("the checkpoint carries no signature by the given key")
     out: dict[str, Any] = {

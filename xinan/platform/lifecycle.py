@@ -35,6 +35,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from xinan._codec import loads_strict
 from xinan.access import PERMISSIONS, Session
 from xinan.audit.entry import looks_like_resident_id
 from xinan.errors import AccessDenied, UsageError
@@ -685,8 +686,8 @@ def read_correction(path: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     if path.suffix.lower() == ".json":
         try:
-            doc = json.loads(text)
-        except json.JSONDecodeError:
+            doc = loads_strict(text)  # docs/encoding.md §4: a lone surrogate or a repeat refused
+        except ValueError:
             raise UsageError(f"{path}: not JSON") from None
         if not isinstance(doc, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in doc.items()
@@ -694,7 +695,10 @@ def read_correction(path: Path) -> dict[str, str]:
             raise UsageError(f"{path}: a correction is a JSON object of field → string value")
         out = dict(doc)
     else:
-        rows = list(csv.reader(io.StringIO(text)))
+        try:
+            rows = list(csv.reader(io.StringIO(text)))
+        except csv.Error as e:  # a NUL, a field over the csv module's limit…
+            raise UsageError(f"{path}: not a readable CSV correction ({e})") from None
         if not rows or [c.strip() for c in rows[0]] != ["field", "value"]:
             raise UsageError(f"{path}: a CSV correction has the header field,value")
         for i, r in enumerate(rows[1:], start=2):

@@ -832,6 +832,11 @@ def check_policy_text(
 ) -> tuple[Policy | None, list[PolicyProblem]]:
     """Parse and check a policy; return the policy (None when invalid) and every problem."""
     c = _Checker(source, text)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")  # a policy is bound by the digest of its UTF-8 bytes
+        except UnicodeEncodeError:
+            return None, [PolicyProblem("(file)", "not Unicode text (a lone surrogate)")]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
