@@ -8,7 +8,6 @@ primitives (:mod:`xinan.crypto`) nor passphrase prompts (the CLI passes the pass
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 import struct
@@ -19,7 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from xinan._codec import canonical_json, loads_strict, pretty_json
+from xinan._codec import b64decode, canonical_json, loads_strict, pretty_json
 from xinan.crypto import CryptoSuite, PrivateKey, SuiteName, get_suite, get_suite_unchecked
 from xinan.crypto.compliance import Compliance
 from xinan.crypto.recipes import derive_passphrase_key, passphrase_kdf_for
@@ -193,8 +192,8 @@ def _unb64(s: object, what: str, where: str) -> bytes:
     if not isinstance(s, str):
         raise KeyringError(f"{where}: {what} is not a base64 string")
     try:
-        return base64.b64decode(s.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return b64decode(s)  # §2: canonical only, so one key has one file and one key id
+    except ValueError:
         raise KeyringError(f"{where}: {what} is not valid base64") from None
 
 
