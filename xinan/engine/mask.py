@@ -176,11 +176,20 @@ class AudienceMasker:
     def _scrubber(self, form: str, mask: str, cls: SubjectClass, pos: int) -> ColumnOp:
         op = self.view._plans[cls][pos]  # the view's own scrub operator for this column
 
+        # The operator reads only the record's people and organisations (row[i] for these i):
+        # each record is handed over as {i: value} for them, not as its whole row (a rule that
+        # read another column would fail loudly with a KeyError, never pass a value through).
+        view = self.view
+        needed = sorted({*view._name_indices, *view._party_indices, *view._org_indices})
+
         def run(v: pa.StringArray, rows: np.ndarray) -> pa.StringArray:
             take = pa.array(rows)
-            records = list(zip(*(c.take(take).to_pylist() for c in self._cols), strict=True))
-            texts = v.to_pylist()
-            return pa.array([op(t, r) for t, r in zip(texts, records, strict=True)], type=_STRING)
+            cols = [self._cols[i].take(take).to_pylist() for i in needed]
+            out = []
+            for j, t in enumerate(v.to_pylist()):
+                record = {i: c[j] for i, c in zip(needed, cols, strict=True)}
+                out.append(op(t, record))  # type: ignore[arg-type]  # read as row[i] only
+            return pa.array(out, type=_STRING)
 
         return ColumnOp(("scrub", form, cls), run)
 
