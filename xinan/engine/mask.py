@@ -32,6 +32,8 @@ from xinan.masking import (
 from xinan.policy import FieldSpec, FieldType, Policy, Rule, SubjectClass
 
 _STRING = pa.string()
+# A superset of what xinan.shapes.has_shape finds after folding full-width forms to ASCII.
+_MAYBE_SHAPE = "[0-9０-９@＠]|[A-Za-zＡ-Ｚａ-ｚ]{18,}"
 
 
 @dataclass
@@ -235,15 +237,36 @@ class AudienceMasker:
         return pa.RecordBatch.from_arrays(out, names=list(self.columns))
 
     def _guard(self, out: list[pa.StringArray]) -> list[pa.StringArray]:
-        """docs/policy.md §2, by the view's own scan of each output row."""
-        cols = [c.to_pylist() for c in out]
-        changed: set[int] = set()
+        """docs/policy.md §2, by the view's own scan (``View._guard_scan``).
+
+        The scan changes a guarded column only where that value has an identifier shape
+        (``xinan.shapes.has_shape``), whatever the other columns hold. So each guarded column
+        is scanned on its own: its values that can have a shape at all (a digit or ``@``,
+        ASCII or full-width, or a run of 18 letters: a superset of what ``has_shape`` looks
+        for after folding full-width forms) go through the scan, alone in an otherwise empty
+        row; the others cannot change."""
+        width = len(out)
         scan = self.view._guard_scan
-        for j, row in enumerate(zip(*cols, strict=True)):
-            values = list(row)
-            scan(values)
-            for p, (old, new) in enumerate(zip(row, values, strict=True)):
-                if old is not new and old != new:
-                    cols[p][j] = new
-                    changed.add(p)
-        return [pa.array(cols[p], type=_STRING) if p in changed else c for p, c in enumerate(out)]
+        result = list(out)
+        for p in sorted({pos for pos, _strict in self.view._guard_positions}):
+            col = out[p]
+            maybe = pc.fill_null(pc.match_substring_regex(col, _MAYBE_SHAPE), False)
+            if not pc.any(maybe).as_py():
+                continue
+            idx = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
+            new_idx: list[int] = []
+            new_vals: list[str] = []
+            for j, v in zip(idx.tolist(), col.take(pa.array(idx)).to_pylist(), strict=True):
+                row = [""] * width
+                row[p] = v
+                scan(row)
+                if row[p] != v:
+                    new_idx.append(j)
+                    new_vals.append(row[p])
+            if new_idx:
+                mask = np.zeros(len(col), dtype=bool)
+                mask[new_idx] = True
+                result[p] = pc.replace_with_mask(
+                    col, pa.array(mask), pa.array(new_vals, type=_STRING)
+                )
+        return result
