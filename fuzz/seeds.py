@@ -48,6 +48,7 @@ def seeds() -> dict[str, list[bytes]]:
         "proof": [inclusion.encode(), consistency.encode()],
         "certificate": [_certificate()],
         "audit_entry": world.audit_lines()[:2],
+        "sidecar": list(world.audit_log_files()[1:]),
         "keyfile": key_files,
         "policy": [world.policy_text()],
         "records_csv": [world.csv_file(), world.csv_file().decode().encode("gb18030")],

@@ -205,6 +205,42 @@ def certificate(data: bytes) -> None:
         _parse_body(doc["certificate"])
 
 
+def _sidecar_as(data: bytes, suffix: str) -> None:
+    from xinan.audit.log import AuditLog
+    from xinan.audit.sidecar import read_prune_state, read_sidecar_records, tail_records
+    from xinan.audit.verify import verify_log
+
+    lines = world.audit_log_files()[0]
+    signer = world.log_signer()
+
+    def repair(log: Path) -> None:
+        with AuditLog.open(
+            log, signer=signer, origin=world.ORIGIN, clock=lambda: world.NOW, allow_torn=True
+        ) as a:
+            a.quarantine_torn_tail()
+
+    with tempfile.TemporaryDirectory() as d:
+        log = Path(d) / "audit.log"
+        log.write_bytes(lines)
+        Path(f"{log}{suffix}").write_bytes(data)
+        side = Path(f"{log}.checkpoints")
+        _each(
+            lambda: read_sidecar_records(side),
+            lambda: tail_records(side),
+            lambda: read_prune_state(log),
+            lambda: verify_log(log, keys=[signer.verifier()]),
+            lambda: repair(log),
+        )
+
+
+@target("sidecar")
+def sidecar(data: bytes) -> None:
+    """The checkpoint sidecar (checkpoint and intent records) and the prune record, as `audit
+    verify` reads them and as a writer opens and repairs the log (docs/audit-log.md §5–§8)."""
+    _sidecar_as(data, ".checkpoints")
+    _sidecar_as(data, ".pruned")
+
+
 @target("audit_entry", allowed=(XinanError, ValueError))
 def audit_entry(data: bytes) -> None:
     """One audit-log line (parse_entry's contract: ValueError, which MalformedJSON is)."""

@@ -253,6 +253,39 @@ def audit_lines() -> list[bytes]:
     return _tree(3)[1]
 
 
+@cache
+def audit_log_files() -> tuple[bytes, bytes, bytes]:
+    """A real log written with the fixed log key and clock: a pruned prefix, single appends and
+    a batch. Returns its entries, its checkpoint sidecar (checkpoint and intent records) and
+    its prune record (docs/audit-log.md §5, §8), the same bytes on every run."""
+    import tempfile
+
+    from xinan.audit.log import AuditLog
+
+    t = [NOW - timedelta(days=400)]
+
+    def clock() -> datetime:
+        t[0] += timedelta(seconds=1)
+        return t[0]
+
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "audit.log"
+        with AuditLog.open(p, signer=log_signer(), origin=ORIGIN, clock=clock) as log:
+            for i in range(3):
+                log.append(
+                    AuditEvent("verify", "xk1fuzzplatform", "platform", objects={"ref": f"p{i}"})
+                )
+            t[0] = NOW
+            with log.batch():
+                for i in range(2):
+                    log.append(
+                        AuditEvent("open", "xk1fuzzquerent", "querent", objects={"ref": f"q{i}"})
+                    )
+            log.prune(NOW, retention_days=180, now=NOW)
+        side = Path(f"{p}.checkpoints").read_bytes()
+        return p.read_bytes(), side, Path(f"{p}.pruned").read_bytes()
+
+
 def key_files(directory: Path) -> list[bytes]:
     """A public, a private and a secret key file (cheap Argon2id: fuzzing, not custody)."""
     old = keys.DEFAULT_KDF

@@ -110,7 +110,7 @@ def mutated(draw: st.DrawFn, name: str) -> bytes:
 
 
 # Examples per target: a few seconds each on the reference machine.
-BUDGET = {"keyfile": 40, "policy": 25, "records_xlsx": 40, "certificate": 60}
+BUDGET = {"keyfile": 40, "policy": 25, "records_xlsx": 40, "certificate": 60, "sidecar": 60}
 
 
 @pytest.mark.parametrize("name", sorted(targets.TARGETS))

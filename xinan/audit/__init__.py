@@ -8,7 +8,13 @@ Public surface (docs/audit-log.md): :class:`AuditLog` and :class:`AuditEvent` to
 from xinan.audit.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from xinan.audit.entry import AuditEvent
 from xinan.audit.errors import AuditViolation
-from xinan.audit.log import MIN_RETENTION_DAYS, AuditLog, TornLogError, read_entries
+from xinan.audit.log import (
+    MIN_RETENTION_DAYS,
+    AuditLog,
+    TornLogError,
+    UnsignedEntriesError,
+    read_entries,
+)
 from xinan.audit.note import (
     CosignatureSigner,
     CosignatureVerifier,
@@ -36,6 +42,7 @@ __all__ = [
     "NoteVerifier",
     "Report",
     "TornLogError",
+    "UnsignedEntriesError",
     "check_proof",
     "open_checkpoint",
     "parse_vkeys",

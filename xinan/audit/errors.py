@@ -11,10 +11,45 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from xinan.errors import IntegrityError, UsageError, VerificationError
+from xinan.errors import AuditError, IntegrityError, UsageError, VerificationError
 
 if TYPE_CHECKING:
     from xinan.audit.verify import Report
+
+
+_VERIFY_HINT = (
+    "the audit administrator runs `xinan audit verify` (it names what was added, removed or "
+    "cut) and restores the log and its .checkpoints from a backup; the log key never signs "
+    "entries it did not write"
+)
+
+
+class TornLogError(AuditError):
+    """A file of the log ends in a partial write (a crash cut it)."""
+
+    def __init__(self, message: str, *, offset: int, file: str) -> None:
+        super().__init__(
+            message,
+            hint="run `xinan audit verify` to check the rest, then move the torn bytes aside "
+            "(kept as evidence, recorded in the log) with `xinan --as AUDIT_ADMIN audit repair`",
+        )
+        self.offset = offset
+        self.file = file
+
+
+class UnsignedEntriesError(AuditError):
+    """The log holds bytes that no signature the writer can verify vouches for.
+
+    Entries after the last signed checkpoint with no signed intent of this log's key for
+    exactly those bytes: written without the key, or the checkpoints that covered them were
+    removed. The writer refuses to append (it would sign them) until an audit administrator
+    has verified and restored the log (docs/audit-log.md §7).
+    """
+
+    def __init__(self, message: str, *, offset: int, file: str) -> None:
+        super().__init__(message, hint=_VERIFY_HINT)
+        self.offset = offset
+        self.file = file
 
 
 class InvalidProof(IntegrityError):

@@ -18,16 +18,29 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from xinan.audit._files import (
+    CLOEXEC,
+    NOFOLLOW,
+    atomic_replace,
+    create_exclusive,
+    fsync_dir,
+    write_all,
+)
 from xinan.audit.checkpoint import Checkpoint, sign_checkpoint
 from xinan.audit.entry import AuditEvent, format_time, make_line, parse_entry, parse_time
-from xinan.audit.errors import AuditRetentionError, NoteError
+from xinan.audit.errors import (
+    _VERIFY_HINT,
+    AuditRetentionError,
+    NoteError,
+    TornLogError,
+    UnsignedEntriesError,
+)
 from xinan.audit.merkle import CompactRange, HashAlgorithm, get_hash, root_from_frontier
 from xinan.audit.note import Note, NoteSigner, NoteVerifier, open_note, parse_note, sign_note
 from xinan.audit.sidecar import (
@@ -60,99 +73,6 @@ __all__ = [
 MIN_RETENTION_DAYS = 180  # Cybersecurity Law art. 21: logs kept at least six months
 BATCH_MAX_LINES = 20_000
 BATCH_MAX_BYTES = 8 << 20
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_VERIFY_HINT = (
-    "the audit administrator runs `xinan audit verify` (it names what was added, removed or "
-    "cut) and restores the log and its .checkpoints from a backup; the log key never signs "
-    "entries it did not write"
-)
-
-
-class TornLogError(AuditError):
-    """A file of the log ends in a partial write (a crash cut it)."""
-
-    def __init__(self, message: str, *, offset: int, file: str) -> None:
-        super().__init__(
-            message,
-            hint="run `xinan audit verify` to check the rest, then move the torn bytes aside "
-            "(kept as evidence, recorded in the log) with `xinan --as AUDIT_ADMIN audit repair`",
-        )
-        self.offset = offset
-        self.file = file
-
-
-class UnsignedEntriesError(AuditError):
-    """The log holds bytes that no signature the writer can verify vouches for.
-
-    Entries after the last signed checkpoint with no signed intent of this log's key for
-    exactly those bytes: written without the key, or the checkpoints that covered them were
-    removed. The writer refuses to append (it would sign them) until an audit administrator
-    has verified and restored the log (docs/audit-log.md §7).
-    """
-
-    def __init__(self, message: str, *, offset: int, file: str) -> None:
-        super().__init__(message, hint=_VERIFY_HINT)
-        self.offset = offset
-        self.file = file
-
-
-# -- files -----------------------------------------------------------------------------------
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    # One os.write: with O_APPEND a record lands whole or (if the OS crashes) is cut, and the
-    # cut is detected as a torn tail. A short write is a failure, never retried piecemeal.
-    n = os.write(fd, data)
-    if n != len(data):
-        raise OSError(f"short write ({n} of {len(data)} bytes)")
-
-
-def _create_exclusive(directory: Path, stem: str, data: bytes) -> Path:
-    """Write ``data`` to a new file ``<stem>-<32 hex>`` in ``directory``, fsynced.
-
-    Created with ``O_EXCL | O_NOFOLLOW`` under a name nobody can predict, so a file or a
-    symbolic link planted in advance is never followed, reused or overwritten (issue 11).
-    """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
-    for _ in range(8):
-        path = directory / f"{stem}-{secrets.token_hex(16)}"
-        try:
-            fd = os.open(path, flags, 0o600)
-        except FileExistsError:
-            continue
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-            raise
-        os.close(fd)
-        _fsync_dir(path)
-        return path
-    raise AuditError(f"{directory}: cannot create a fresh file for {stem}")
-
-
-def _atomic_replace(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` through an exclusively created temporary file."""
-    tmp = _create_exclusive(path.parent, f".{path.name}.tmp", data)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path)
 
 
 def _note_size(note: bytes) -> int:
@@ -290,19 +210,19 @@ class AuditLog:
         try:
             if writable:
                 self._lfd = os.open(
-                    self._lock_path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o600
+                    self._lock_path, os.O_RDWR | os.O_CREAT | NOFOLLOW | CLOEXEC, 0o600
                 )
                 created = not self.path.exists()
-                flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC
+                flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | NOFOLLOW | CLOEXEC
                 self._fd = os.open(self.path, flags, 0o600)
                 self._cfd = os.open(self._sidecar, flags, 0o600)
                 if os.fstat(self._cfd).st_size == 0:
-                    _write_all(self._cfd, SIDECAR_MAGIC)
+                    write_all(self._cfd, SIDECAR_MAGIC)
                     os.fsync(self._cfd)
                 if created:
-                    _fsync_dir(self.path)
+                    fsync_dir(self.path)
             else:
-                self._fd = os.open(self.path, os.O_RDONLY | _CLOEXEC)
+                self._fd = os.open(self.path, os.O_RDONLY | CLOEXEC)
         except OSError as exc:
             raise AuditError(
                 f"{self.path}: cannot open the audit log ({exc.strerror})",
@@ -350,7 +270,7 @@ class AuditLog:
         if ino != self._log_ino:
             os.close(self._fd)
             flags = os.O_RDWR | os.O_APPEND if self._signers else os.O_RDONLY
-            self._fd = os.open(self.path, flags | _NOFOLLOW | _CLOEXEC)
+            self._fd = os.open(self.path, flags | NOFOLLOW | CLOEXEC)
             self._log_ino = os.fstat(self._fd).st_ino
         try:
             self._load_records()
@@ -570,7 +490,7 @@ class AuditLog:
             )
         )
         try:
-            _write_all(self._fd, data)
+            write_all(self._fd, data)
             os.fsync(self._fd)
         except OSError as exc:
             raise AuditError(
@@ -584,7 +504,7 @@ class AuditLog:
 
     def _append_sidecar(self, record: bytes) -> None:
         try:
-            _write_all(self._cfd, record)
+            write_all(self._cfd, record)
             os.fsync(self._cfd)
         except OSError as exc:
             raise AuditError(
@@ -601,7 +521,7 @@ class AuditLog:
 
     def _upgrade_sidecar(self) -> None:
         """Version 1 → 2 in place: the one byte that differs, before the first intent."""
-        fd = os.open(self._sidecar, os.O_RDWR | _NOFOLLOW | _CLOEXEC)
+        fd = os.open(self._sidecar, os.O_RDWR | NOFOLLOW | CLOEXEC)
         try:
             if os.pread(fd, len(SIDECAR_MAGIC_V1), 0) != SIDECAR_MAGIC_V1:
                 raise AuditError(f"{self._sidecar}: changed while being upgraded")
@@ -696,7 +616,7 @@ class AuditLog:
     def _move_aside(self, fd: int, path: Path, off: int, events: list[dict[str, Any]]) -> int:
         length = os.fstat(fd).st_size
         torn = os.pread(fd, length - off, off)
-        side = _create_exclusive(path.parent, f"{path.name}.torn-{off}", torn)
+        side = create_exclusive(path.parent, f"{path.name}.torn-{off}", torn)
         os.ftruncate(fd, off)
         os.fsync(fd)
         events.append(
@@ -761,10 +681,10 @@ class AuditLog:
             # L.pruned first (it holds the cut's signed checkpoint), then the new L. The
             # sidecar is left alone: its last record stays the largest tree head.
             rest = data[pos:]
-            new_log = _create_exclusive(self.path.parent, f".{self.path.name}.new", rest)
-            _atomic_replace(Path(str(self.path) + ".pruned"), state.to_bytes())
+            new_log = create_exclusive(self.path.parent, f".{self.path.name}.new", rest)
+            atomic_replace(Path(str(self.path) + ".pruned"), state.to_bytes())
             os.replace(new_log, self.path)
-            _fsync_dir(self.path)
+            fsync_dir(self.path)
             self._load_state()
             self._append_locked(
                 self._system_event(
