@@ -110,7 +110,13 @@ class _Runner:
 
 
 def run_demo(
-    directory: Path, *, records: int, today: date, seed: int = 2026, say: Say = print
+    directory: Path,
+    *,
+    records: int,
+    today: date,
+    seed: int = 2026,
+    say: Say = print,
+    passphrase: str | None = None,
 ) -> DemoResult:
     directory = directory.resolve()
     if directory.exists() and any(directory.iterdir()):
@@ -121,7 +127,8 @@ def run_demo(
     directory.mkdir(parents=True, exist_ok=True)
     result = DemoResult(directory)
     xinan = _Runner(directory)
-    passphrase = secrets.token_urlsafe(24)
+    # Random and never shown unless a caller (a test that goes on to act as a party) passes one.
+    passphrase = passphrase or secrets.token_urlsafe(24)
     environment = {
         "XINAN_PASSPHRASE": passphrase,
         "XINAN_TODAY": today.isoformat(),
@@ -332,6 +339,22 @@ def _script(
     for party in LOG_KEYS:
         a = xinan(party, None, "audit", "verify", "--json")
         say(f"    {party:<9} ok: {a['size']} entries, {a['checkpoints']} signed checkpoints")
+
+    step("reports people look at: the auditor's, the data subject's, the provider's")
+    reports = root / "reports"
+    reports.mkdir()
+    audit_html = reports / "审计报告.html"
+    ar = xinan("platform", "audit-admin", "report", "audit",
+               str(plat / "audit" / "audit.log"), str(bank / "audit" / "audit.log"),
+               "--certificate", str(cert), "-o", str(audit_html), "--json")  # fmt: skip
+    (reports / "审计报告.json").write_text(
+        json.dumps(ar, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    t = ar["totals"]
+    say(f"    审计报告 (audit): {t['logs']} logs intact, {t['entries']} entries, "
+        f"{t['certificates_ok']}/{t['certificates']} certificates check")  # fmt: skip
+    say(f"        → {audit_html}")
+    result.files["audit_report"] = audit_html
 
     say(f"\ndone: every file is under {root}")
 

@@ -209,7 +209,8 @@ def describe(res: VerifiedCertificate) -> str:
 # -------------------------------------------------------------------------------- report
 @app.group("report")
 def report() -> None:
-    """Reports for data subjects (征信业管理条例 第十八条: who queried my data)."""
+    """Reports people look at: the auditor's, the data subject's (征信业管理条例 第十八条),
+    the provider's data quality (docs/report.md)."""
 
 
 @report.command("subject")

@@ -1,0 +1,20 @@
+# Sourced by .ci/run: the system packages the report tests and the subject report's PDF need.
+#   chromium        the real browser the report tests render every page in (tests/test_reports.py)
+#   fonts-noto-cjk  Chinese glyphs for the browser and for the PDF, which embeds them (no boxes)
+#   libpango        WeasyPrint's text layout (the PDF of `xinan report subject`)
+# Installed only when missing; CI runs as root on a fresh machine. Elsewhere, a hint.
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if ! (command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh-cn family | grep -qi "CJK"); then
+  need+=(fonts-noto-cjk)
+fi
+ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0" || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing ${need[*]} (apt-get) =="
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "xinan: the report tests need: ${need[*]} (apt-get install -y ${need[*]})" >&2
+  fi
+fi

@@ -1,0 +1,333 @@
+"""Reports people look at (docs/report.md): rendered from a real demo world, looked at in a
+real headless browser, and every number checked against the --json twin and the CLI's own
+counts. A tampered log makes the audit report's first line name the wrong entry."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from xinan.cli import app
+
+PASS = "correct horse battery staple"
+SCREENSHOTS = Path(os.environ.get("XINAN_SCREENSHOTS", tempfile.gettempdir())) / "xinan-reports"
+
+
+# ------------------------------------------------------------------------------ the world
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's whole life cycle, with a passphrase this test knows (to act as parties)."""
+    from xinan.demo import run_demo
+
+    root = tmp_path_factory.mktemp("demo") / "d"
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("XINAN_IDENTITY", "XINAN_AUDIT_LOG", "XINAN_KEYRING", "XINAN_VAULT"):
+            mp.delenv(var, raising=False)
+        run_demo(root, records=200, today=date(2026, 11, 25), say=lambda _: None, passphrase=PASS)
+    return root
+
+
+def xinan(demo: Path, party: str, actor: str | None, *args: str) -> Any:
+    argv = ["--keyring", str(demo / party / "keys")]
+    argv += ["--audit-log", str(demo / party / "audit" / "audit.log")]
+    if actor:
+        argv += ["--as", actor]
+    env = {"XINAN_PASSPHRASE": PASS, "XINAN_TODAY": "2026-11-25", "XINAN_IDENTITY": None}
+    return CliRunner().invoke(app, argv + list(args), env=env, catch_exceptions=False)
+
+
+# ------------------------------------------------------------------------------ the page
+
+
+class _Page(HTMLParser):
+    """Collects the tagged numbers (<data data-key=…>), the visible text lines, and any
+    element that could run code or fetch something."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.numbers: list[tuple[str, str]] = []
+        self.text: list[str] = []
+        self.active: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "data" and "data-key" in a:
+            self.numbers.append((a["data-key"] or "", a.get("value") or ""))
+        if tag in ("script", "iframe", "object", "embed", "link", "img"):
+            self.active.append(tag)
+        for k, v in attrs:
+            if k.startswith("on") or (k in ("src", "href") and v and ":" in v):
+                self.active.append(f"{tag}[{k}]")
+        if tag in ("style", "title", "head"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "title", "head"):
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.text.append(data.strip())
+
+
+def page(path: Path) -> _Page:
+    p = _Page()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def lookup(doc: Any, key: str) -> Any:
+    for part in key.split("."):
+        doc = doc[int(part)] if isinstance(doc, list) else doc[part]
+    return doc
+
+
+def assert_numbers_match(html: Path, doc: dict[str, Any]) -> int:
+    """Every number shown on the page equals the one at its path in the --json twin."""
+    numbers = page(html).numbers
+    assert numbers, "the page shows no tagged numbers"
+    for key, value in numbers:
+        expected = lookup(doc, key)
+        assert value == ("" if expected is None else repr(expected)), key
+    return len(numbers)
+
+
+# ------------------------------------------------------------------------------ the browser
+
+
+def chromium() -> str:
+    """Debian's chromium; in CI its absence is a failure, never a silent skip."""
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe:
+        return exe
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("chromium is not installed in CI: .ci/run installs it (scripts/_system.sh)")
+    pytest.skip("chromium not installed: apt-get install -y chromium fonts-noto-cjk")
+
+
+def screenshot(html: Path, name: str, *, height: int = 2000) -> tuple[Path, list[str]]:
+    """Render ``html`` headless (no network, fresh profile) to a PNG; return it and the
+    console messages the page produced (any message at all — a CSP violation, a script
+    error — counts)."""
+    exe = chromium()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    out = SCREENSHOTS / f"{name}.png"
+    out.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as profile:
+        res = subprocess.run(
+            [
+                exe,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--hide-scrollbars",
+                f"--window-size=1200,{height}",
+                f"--screenshot={out}",
+                html.resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert out.is_file(), res.stderr[-2000:]
+    console = [line for line in res.stderr.splitlines() if ":CONSOLE" in line]
+    return out, console
+
+
+def assert_not_blank(png: Path) -> None:
+    from PIL import Image
+
+    with Image.open(png) as im:
+        rgb = im.convert("RGB")
+        colours = rgb.getcolors(maxcolors=1 << 20) or []
+        dark = sum(n for n, (r, g, b) in colours if r + g + b < 200)
+        total = rgb.width * rgb.height
+    assert len(colours) > 20, f"{png}: only {len(colours)} colours — blank?"
+    assert dark > total // 500, f"{png}: almost no dark pixels (text) — blank?"
+
+
+def test_the_browser_check_can_fail(tmp_path: Path) -> None:
+    """The console check is real: a page with a script error and a fetch is caught."""
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        "<!DOCTYPE html><html><body><p>x</p><script>undefinedFn()</script>"
+        '<img src="http://example.invalid/a.png"></body></html>',
+        encoding="utf-8",
+    )
+    _, console = screenshot(bad, "negative-control", height=300)
+    assert any("undefinedFn" in line for line in console)
+    blank = tmp_path / "blank.html"
+    blank.write_text("<!DOCTYPE html><html><body></body></html>", encoding="utf-8")
+    png, console = screenshot(blank, "blank", height=300)
+    assert not console
+    with pytest.raises(AssertionError):
+        assert_not_blank(png)
+
+
+# ------------------------------------------------------------------------------ audit report
+
+
+def test_demo_leaves_an_audit_report_whose_numbers_are_its_json_twin_and_the_logs(demo: Path):
+    html = demo / "reports" / "审计报告.html"
+    doc = json.loads((demo / "reports" / "审计报告.json").read_text(encoding="utf-8"))
+    assert doc["format"] == "xinan-audit-report/1"
+    assert doc["ok"] is True and doc["first_problem"] is None
+    assert assert_numbers_match(html, doc) > 20
+    # the CLI's own counts: `audit verify --json` of each log
+    sizes = []
+    for party, lg in zip(("platform", "querent"), doc["logs"], strict=True):
+        r = xinan(demo, party, None, "audit", "verify", "--json")
+        assert r.exit_code == 0, r.output
+        v = json.loads(r.stdout)
+        # the report was recorded in the platform's log after it was built: one more entry
+        extra = 1 if party == "platform" else 0
+        assert v["size"] == lg["size"] + extra
+        assert lg["checkpoints"] <= v["checkpoints"]
+        sizes.append(lg["size"])
+    assert doc["totals"]["entries"] == sum(sizes)
+    assert doc["totals"]["certificates"] == doc["totals"]["certificates_ok"] == 1
+    bank = next(q for q in doc["querents"] if q["name"] == "bank-a")
+    assert (bank["grants"], bank["shares"], bank["opens"]) == (1, 2, 1)
+    text = page(html).text
+    assert text[0] == "全部审计日志验证通过：无修改、删除、重排或回滚。"
+
+
+def test_the_audit_report_is_recorded_in_the_log(demo: Path):
+    last = (demo / "platform" / "audit" / "audit.log").read_bytes().splitlines()[-1]
+    e = json.loads(last)
+    assert e["type"] == "audit.report" and e["actor"]["role"] == "audit-admin"
+    assert e["objects"]["ref"] == "report:audit"
+
+
+def test_audit_report_in_a_real_browser(demo: Path):
+    png, console = screenshot(demo / "reports" / "审计报告.html", "audit-report")
+    assert console == []
+    assert_not_blank(png)
+
+
+def test_a_tampered_log_gives_a_report_whose_first_line_names_the_entry(demo: Path, tmp_path):
+    src = demo / "platform" / "audit" / "audit.log"
+    copy = tmp_path / "audit.log"
+    for suffix in ("", ".checkpoints", ".config"):
+        shutil.copy(str(src) + suffix, str(copy) + suffix)
+    lines = copy.read_bytes().splitlines(keepends=True)
+    target = next(i for i, line in enumerate(lines) if b'"type":"grant"' in line)
+    lines[target] = lines[target].replace(b"\xe4\xbf\xa1\xe6\x98\x93\xe8\xb4\xb7", b"XXXXXXXXX")
+    copy.write_bytes(b"".join(lines))
+    out = tmp_path / "审计报告.html"
+    r = xinan(demo, "platform", "audit-admin", "report", "audit", str(copy), "-o", str(out))
+    assert r.exit_code == 1
+    first_line = r.output.splitlines()[0]
+    assert first_line.startswith("FAILED:") and f"entry {target} modified" in first_line
+    first_text = page(out).text[0]
+    assert first_text.startswith("审计日志验证未通过") and f"entry {target} modified" in first_text
+    png, console = screenshot(out, "audit-report-tampered", height=900)
+    assert console == []
+    assert_not_blank(png)
+    en = tmp_path / "audit-en.html"
+    r = xinan(demo, "platform", "audit-admin", "report", "audit", str(copy), "-o", str(en),
+              "--lang", "en", "--json")  # fmt: skip
+    doc = json.loads(r.stdout)
+    assert doc["first_problem"]["seq"] == target
+    assert page(en).text[0].startswith("Audit log verification FAILED")
+    assert_numbers_match(en, doc)
+
+
+def test_only_audit_roles_read_the_entries_for_a_report(demo: Path, tmp_path):
+    r = xinan(demo, "platform", "platform", "report", "audit", "-o", str(tmp_path / "x.html"))
+    assert r.exit_code == 77
+    assert not (tmp_path / "x.html").exists()
+    last = (demo / "platform" / "audit" / "audit.log").read_bytes().splitlines()[-1]
+    assert json.loads(last)["outcome"] == "denied"
+
+
+def test_subject_query_entries_carry_proofs_that_check_proof_accepts(demo: Path, tmp_path):
+    consent = next(
+        json.loads(line)
+        for line in (demo / "platform" / "audit" / "audit.log").read_bytes().splitlines()
+        if b'"type":"consent"' in line
+    )
+    subject = consent["subjects"][0]
+    r = xinan(demo, "platform", "audit-admin", "report", "audit", "--subject", subject,
+              "--since", "2026-01-01", "-o", str(tmp_path / "q.html"), "--json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    q = json.loads(r.stdout)["query"]
+    assert q["entries"] >= 4 and q["proven"] == q["entries"]
+    for m in q["matches"]:
+        proof, cp = tmp_path / f"e{m['seq']}.proof", tmp_path / "cp.txt"
+        proof.write_text(m["proof"], encoding="utf-8")
+        cp.write_text(m["checkpoint"], encoding="utf-8")
+        c = xinan(demo, "platform", None, "audit", "check-proof", str(proof),
+                  "--checkpoint", str(cp), "--json")  # fmt: skip
+        assert c.exit_code == 0, c.output
+        assert json.loads(c.stdout)["index"] == m["seq"]
+    with contextlib.suppress(FileNotFoundError):
+        (tmp_path / "q.html").unlink()
+
+
+def test_strings_from_the_log_are_escaped(tmp_path: Path):
+    from datetime import UTC, datetime
+
+    from xinan.reports.render import render_audit
+
+    evil = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    model = {
+        "format": "xinan-audit-report/1",
+        "generated_at": "2026-11-25T01:00:00Z",
+        "ok": False,
+        "first_problem": {"log": evil, "message": evil, "violation": "modified", "seq": 3},
+        "totals": dict.fromkeys(
+            [
+                "logs",
+                "entries",
+                "denied",
+                "grants",
+                "shares",
+                "opens",
+                "destroy_entries",
+                "certificates",
+                "certificates_ok",
+            ],
+            1,
+        ),
+        "logs": [],
+        "types": [{"type": evil, "entries": 1}],
+        "by_day": [{"day": "2026-11-25", "entries": 1, "types": {evil: 1}}],
+        "actors": [{"key_id": evil, "name": evil, "role": evil, "entries": 1}],
+        "denials": [],
+        "querents": [],
+        "certificates": [],
+        "query": None,
+    }
+    del datetime, UTC
+    out = tmp_path / "evil.html"
+    out.write_text(render_audit(model), encoding="utf-8")
+    text = out.read_text(encoding="utf-8")
+    assert evil not in text and "<script>alert" not in text
+    assert page(out).active == []
+    _, console = screenshot(out, "escaping", height=600)
+    assert console == []

@@ -1,0 +1,139 @@
+"""``xinan report audit|quality|verify``: reports people look at (docs/report.md).
+
+Parse, call one library function (:mod:`xinan.auditor`, :mod:`xinan.provider.quality`),
+render (:mod:`xinan.reports`). ``report subject`` lives beside ``destroy`` for now
+(:mod:`xinan.cli.lifecycle_cmds`) and shares the group.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from xinan.cli._app import emit, get_env, json_option
+from xinan.cli._common import open_cli_session, utc_now
+from xinan.cli.audit_cmds import _keys
+from xinan.cli.lifecycle_cmds import report
+from xinan.errors import UsageError, VerificationError
+from xinan.keys import Keyring
+
+__all__ = ["audit_cmd"]
+
+lang_option = click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Language of the page (Chinese first; English available).",
+)
+
+
+def _date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"not a date: {value!r}", hint="use YYYY-MM-DD (Beijing date)") from None
+
+
+@report.command("audit")
+@click.argument("logs", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the HTML page (e.g. 审计报告.html).",
+)
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    metavar="VKEY|FILE",
+    help="Verifier key of the logs (default: each log's own key from the trust store).",
+)
+@click.option(
+    "--trusted-checkpoint",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A signed checkpoint kept earlier: the (first) log must extend it.",
+)
+@click.option("--subject", metavar="PSEUDONYM", help="List this subject's entries, with proofs.")
+@click.option("--since", metavar="YYYY-MM-DD", help="With --subject: from this Beijing date.")
+@click.option(
+    "--certificate",
+    "certificates",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A destruction certificate to check against the (first) log; repeatable.",
+)
+@lang_option
+@json_option
+def audit_cmd(
+    logs: tuple[Path, ...],
+    output: Path | None,
+    keys: tuple[str, ...],
+    trusted_checkpoint: Path | None,
+    subject: str | None,
+    since: str | None,
+    certificates: tuple[Path, ...],
+    lang: str,
+    as_json: bool,
+) -> None:
+    """The auditor's report: is each log intact, who did what, who saw whose data.
+
+    One self-contained HTML file (inline charts, no script, opens offline) and, with --json,
+    its twin with the same numbers on standard output. Audit roles only; the report is
+    recorded in the acting identity's audit log. Exit 0 only when every log verifies and every
+    certificate checks; 1 names the first violation — the page is written either way, and its
+    first line says which entry is wrong.
+
+    \b
+    Examples:
+      xinan --as audit-admin report audit -o 审计报告.html
+      xinan --as audit-admin report audit audit/audit.log bank.log --certificate dc1….json \\
+          --subject ps1.xs1….abcd --since 2026-01-01 -o 审计报告.html --json > 审计报告.json
+    """
+    from xinan.audit.verify import load_trusted
+    from xinan.auditor.audit_report import LogInput, run_audit_report
+    from xinan.destruction import verify_certificate
+    from xinan.reports.render import render_audit, write_html
+
+    env = get_env()
+    paths = list(logs) or [env.log_path()]
+    ring = Keyring(env.keyring)
+    trusted = load_trusted(trusted_checkpoint) if trusted_checkpoint else None
+    inputs = []
+    for i, p in enumerate(paths):
+        log_keys, witnesses = _keys(keys, p)
+        inputs.append(LogInput(p, tuple(log_keys), tuple(witnesses), trusted if i == 0 else None))
+    entries = ring.list()
+    with open_cli_session(env, "audit.read") as session:
+        rep = run_audit_report(
+            session,
+            inputs,
+            now=utc_now(),
+            names={e.key_id: e.id for e in entries},
+            roles={e.key_id: e.role for e in entries},
+            subject=subject,
+            since=_date(since),
+            certificates=[(str(c), c.read_bytes()) for c in certificates],
+            check_certificate=lambda data, log: verify_certificate(data, trust=ring, audit_log=log),
+        )
+    doc = rep.to_json()
+    if output is not None:
+        write_html(output, render_audit(doc, lang=lang))
+    first = doc["first_problem"]
+    verdict = (
+        f"ok: {len(rep.logs)} log(s) verify; {doc['totals']['entries']} entries"
+        if first is None
+        else f"FAILED: {first['log']}: {first['message']}"
+    )
+    emit(as_json, doc, verdict + (f"\nreport → {output}" if output else ""))
+    if first is not None:
+        raise VerificationError(
+            f"{first['log']}: {first['message']}",
+            hint="the report lists every violation; restore the log from a verified copy",
+        )

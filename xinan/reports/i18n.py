@@ -1,0 +1,158 @@
+"""The reports' words, Chinese first, English available (``--lang zh|en``).
+
+Owns every fixed text of the report pages; the templates look words up by key, so a missing
+translation fails the render (a KeyError in tests) instead of showing an empty heading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["LANGS", "texts"]
+
+LANGS = ("zh", "en")
+
+_ZH: dict[str, str] = {
+    "lang_name": "中文",
+    "generated": "生成时间（北京时间）",
+    "ok": "完好",
+    "violated": "异常",
+    # audit report
+    "audit_title": "审计报告",
+    "audit_ok_line": "全部审计日志验证通过：无修改、删除、重排或回滚。",
+    "audit_bad_line": "审计日志验证未通过",
+    "entry_n": "第 {} 条记录",
+    "certificates_ok": "销毁证明（通过/总数）",
+    "v_modified": "被修改",
+    "v_missing": "之前的记录被删除",
+    "v_reordered": "顺序被打乱",
+    "v_truncated": "日志被截断",
+    "v_fork": "日志分叉",
+    "v_rolled-back": "日志被回滚",
+    "v_bad-signature": "签名无效",
+    "v_missing-signature": "缺少签名",
+    "v_uncovered": "未被签名检查点覆盖",
+    "v_torn-tail": "末行不完整",
+    "v_unreadable": "无法读取",
+    "v_certificate": "销毁证明核对失败",
+    "logs": "日志验证",
+    "log": "日志",
+    "origin": "日志名称",
+    "result": "结果",
+    "entries": "记录数",
+    "pruned": "已裁剪",
+    "checkpoints": "检查点",
+    "latest_checkpoint": "最新检查点覆盖",
+    "signers": "签名者（日志密钥、见证者）",
+    "witnesses": "见证者",
+    "violations": "违规项",
+    "unreadable": "无法解析的行",
+    "activity": "按日期和类型统计的记录",
+    "by_actor": "按操作者统计",
+    "actor": "操作者",
+    "role": "角色",
+    "type": "类型",
+    "day": "日期",
+    "denials": "拒绝记录",
+    "none": "无",
+    "querents": "各查询方的授权、共享与打开",
+    "querent": "查询方",
+    "grants": "授权",
+    "shares": "共享",
+    "opens": "打开",
+    "certificates": "销毁证明及其与日志的核对",
+    "certificate": "证明",
+    "destroy_entries": "日志中的销毁记录",
+    "records": "记录",
+    "query": "谁访问了该主体的数据",
+    "subject": "主体（假名）",
+    "since": "起始日期",
+    "time": "时间（北京时间）",
+    "purpose": "目的",
+    "outcome": "结果",
+    "proof": "包含证明",
+    "proof_howto": "复核方法：把证明保存为 e.proof、检查点保存为 cp.txt，运行",
+    "no_proof": "无（该记录不在最新签名检查点之下）",
+    "seq": "序号",
+    "totals": "概览",
+    "json_twin": "本报告的数字与 --json 输出一致。",
+    # subject report
+    "subject_title": "个人信用信息查询记录报告",
+    # quality report
+    "quality_title": "数据质量报告",
+}
+
+_EN: dict[str, str] = {
+    "lang_name": "English",
+    "generated": "Generated (Beijing time)",
+    "ok": "intact",
+    "violated": "violated",
+    "audit_title": "Audit report",
+    "audit_ok_line": (
+        "Every audit log verifies: nothing modified, deleted, reordered or rolled back."
+    ),
+    "audit_bad_line": "Audit log verification FAILED",
+    "entry_n": " entry {}",
+    "certificates_ok": "Certificates (checked/all)",
+    "v_modified": " modified",
+    "v_missing": ": entries before it deleted",
+    "v_reordered": " out of order",
+    "v_truncated": ": log truncated",
+    "v_fork": ": log forked",
+    "v_rolled-back": ": log rolled back",
+    "v_bad-signature": ": bad signature",
+    "v_missing-signature": ": signature missing",
+    "v_uncovered": ": not covered by a signed checkpoint",
+    "v_torn-tail": ": torn last line",
+    "v_unreadable": ": unreadable",
+    "v_certificate": ": certificate check failed",
+    "logs": "Log verification",
+    "log": "Log",
+    "origin": "Origin",
+    "result": "Result",
+    "entries": "Entries",
+    "pruned": "Pruned",
+    "checkpoints": "Checkpoints",
+    "latest_checkpoint": "Latest checkpoint covers",
+    "signers": "Signers (log key, witnesses)",
+    "witnesses": "Witnesses",
+    "violations": "Violations",
+    "unreadable": "Unparseable lines",
+    "activity": "Entries by day and type",
+    "by_actor": "Entries by actor",
+    "actor": "Actor",
+    "role": "Role",
+    "type": "Type",
+    "day": "Day",
+    "denials": "Denials",
+    "none": "none",
+    "querents": "Grants, shares and opens per querent",
+    "querent": "Querent",
+    "grants": "Grants",
+    "shares": "Shares",
+    "opens": "Opens",
+    "certificates": "Destruction certificates checked against the log",
+    "certificate": "Certificate",
+    "destroy_entries": "Destroy entries in the log",
+    "records": "Records",
+    "query": "Who accessed this subject's data",
+    "subject": "Subject (pseudonym)",
+    "since": "Since",
+    "time": "Time (Beijing)",
+    "purpose": "Purpose",
+    "outcome": "Outcome",
+    "proof": "Inclusion proof",
+    "proof_howto": "To re-check: save the proof as e.proof and the checkpoint as cp.txt, then run",
+    "no_proof": "none (the entry is not under the latest signed checkpoint)",
+    "seq": "Seq",
+    "totals": "Overview",
+    "json_twin": "Every number here equals the --json output.",
+    "subject_title": "Credit information access report",
+    "quality_title": "Data quality report",
+}
+
+_ALL = {"zh": _ZH, "en": _EN}
+
+
+def texts(lang: str) -> Mapping[str, str]:
+    return _ALL[lang]
