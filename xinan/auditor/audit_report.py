@@ -13,7 +13,7 @@ them, 8.1.4.2): :func:`run_audit_report` checks the session's role and records t
 the session's log before the model is returned for display.
 
 Does not own: verification itself (:mod:`xinan.audit.verify`), proofs (:mod:`xinan.audit.proof`),
-certificates (:mod:`xinan.destruction`), rendering (:mod:`xinan.reports`).
+certificates (:mod:`xinan.platform.destruction`), rendering (:mod:`xinan.reports`).
 """
 
 from __future__ import annotations

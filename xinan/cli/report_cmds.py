@@ -98,7 +98,7 @@ def audit_cmd(
     """
     from xinan.audit.verify import load_trusted
     from xinan.auditor.audit_report import LogInput, run_audit_report
-    from xinan.destruction import verify_certificate
+    from xinan.platform.destruction import verify_certificate
     from xinan.reports.render import render_audit, write_html
 
     env = get_env()
