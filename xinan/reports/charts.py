@@ -5,16 +5,17 @@ columns over time, and a KPI bar against its threshold. No JavaScript, no fonts 
 fetched: a report opens offline and shows the same picture in every browser and in the PDF.
 
 Every label comes from data (actor names, event types, column names from a provider's file)
-and is untrusted: it is XML-escaped here (:func:`markupsafe.escape`) before it joins the
-markup, and the result is handed to the templates as :class:`markupsafe.Markup` so that it is
-not escaped twice. Numbers are formatted by this module, never taken as text from data.
+and is untrusted: markup is only ever built as ``Markup("literal").format(…)``, which
+XML-escapes every argument, so a label never becomes markup; the result reaches the templates
+as :class:`markupsafe.Markup` and is not escaped twice. Numbers are formatted here, never
+taken as text from data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 __all__ = ["PALETTE", "bars", "kpi_bar", "stacked_columns"]
 
@@ -41,13 +42,13 @@ def _n(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
-def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
-    head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" style="{_FONT};font-size:12px">'
-        f"<title>{escape(title)}</title>"
-    )
-    return Markup(head + "".join(body) + "</svg>")  # noqa: S704  every piece escaped above
+def _svg(width: int, height: int, title: str, body: list[Markup]) -> Markup:
+    # Markup("…").format(…) escapes every argument: labels from data never become markup.
+    head = Markup(
+        '<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{}" height="{}" '
+        'viewBox="0 0 {} {}" style="{}"><title>{}</title>'
+    ).format(width, height, width, height, _FONT + ";font-size:12px", title)
+    return head + Markup("").join(body) + Markup("</svg>")
 
 
 def bars(
@@ -55,21 +56,36 @@ def bars(
 ) -> Markup:
     """Horizontal bars, one per (label, count), largest scale at the longest bar."""
     if not items:
-        return _svg(width, 24, title, ['<text x="0" y="16">—</text>'])
+        return _svg(width, 24, title, [Markup('<text x="0" y="16">—</text>')])
     label_w = min(260, 14 + 13 * max(len(label) for label, _ in items))
     row = 22
     height = row * len(items) + 8
     top = max((v for _, v in items), default=0) or 1
     span = width - label_w - 70
-    out: list[str] = []
+    out: list[Markup] = []
     for i, (label, value) in enumerate(items):
         y = 4 + i * row
         w = span * value / top
         out.append(
-            f'<text x="{label_w - 6}" y="{_n(y + 14)}" text-anchor="end">{escape(label)}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{_n(w)}" height="{row - 6}" fill="{color}">'
-            f"<title>{escape(label)}: {value}</title></rect>"
-            f'<text x="{_n(label_w + w + 4)}" y="{_n(y + 14)}">{value}</text>'
+            Markup(
+                '<text x="{}" y="{}" text-anchor="end">{}</text>'
+                '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}: {}</title></rect>'
+                '<text x="{}" y="{}">{}</text>'
+            ).format(
+                label_w - 6,
+                _n(y + 14),
+                label,
+                label_w,
+                y,
+                _n(w),
+                row - 6,
+                color,
+                label,
+                value,
+                _n(label_w + w + 4),
+                _n(y + 14),
+                value,
+            )
         )
     return _svg(width, height, title, out)
 
@@ -92,10 +108,12 @@ def stacked_columns(
     left = 36
     slot = (width - left - 8) / n
     bar_w = max(2.0, min(40.0, slot * 0.7))
-    out: list[str] = [
-        f'<line x1="{left}" y1="{plot_h}" x2="{width - 4}" y2="{plot_h}" stroke="#888"/>',
-        f'<text x="{left - 4}" y="16" text-anchor="end">{top}</text>',
-        f'<text x="{left - 4}" y="{plot_h}" text-anchor="end">0</text>',
+    out: list[Markup] = [
+        Markup(
+            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#888"/>'
+            '<text x="{}" y="16" text-anchor="end">{}</text>'
+            '<text x="{}" y="{}" text-anchor="end">0</text>'
+        ).format(left, plot_h, width - 4, plot_h, left - 4, top, left - 4, plot_h)
     ]
     every = max(1, n // 8)  # at most ~8 axis labels
     for i, (label, counts) in enumerate(columns):
@@ -108,20 +126,25 @@ def stacked_columns(
             h = (plot_h - 8) * v / top
             y -= h
             out.append(
-                f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(bar_w)}" height="{_n(h)}" '
-                f'fill="{colors[s]}"><title>{escape(label)} {escape(s)}: {v}</title></rect>'
+                Markup(
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
+                    "<title>{} {}: {}</title></rect>"
+                ).format(_n(x), _n(y), _n(bar_w), _n(h), colors[s], label, s, v)
             )
         if i % every == 0:
             out.append(
-                f'<text x="{_n(x + bar_w / 2)}" y="{plot_h + 16}" text-anchor="middle">'
-                f"{escape(label)}</text>"
+                Markup('<text x="{}" y="{}" text-anchor="middle">{}</text>').format(
+                    _n(x + bar_w / 2), plot_h + 16, label
+                )
             )
     for j, s in enumerate(series):
         lx = 8 + (j % 4) * ((width - 16) / 4)
         ly = height + 4 + (j // 4) * 18
         out.append(
-            f'<rect x="{_n(lx)}" y="{ly - 10}" width="10" height="10" fill="{colors[s]}"/>'
-            f'<text x="{_n(lx + 14)}" y="{ly}">{escape(s)}</text>'
+            Markup(
+                '<rect x="{}" y="{}" width="10" height="10" fill="{}"/>'
+                '<text x="{}" y="{}">{}</text>'
+            ).format(_n(lx), ly - 10, colors[s], _n(lx + 14), ly, s)
         )
     return _svg(width, total_h, title, out)
 
@@ -129,15 +152,18 @@ def stacked_columns(
 def kpi_bar(value: float | None, threshold: float, *, title: str, width: int = 320) -> Markup:
     """A 0–100 % bar with the threshold marked: green at or above it, vermilion below."""
     h = 26
-    out = [f'<rect x="0" y="4" width="{width}" height="{h - 8}" fill="#eee"/>']
+    out = [Markup('<rect x="0" y="4" width="{}" height="{}" fill="#eee"/>').format(width, h - 8)]
     if value is not None:
         color = "#009E73" if value >= threshold else "#D55E00"
         out.append(
-            f'<rect x="0" y="4" width="{_n(width * max(0.0, min(1.0, value)))}" '
-            f'height="{h - 8}" fill="{color}"/>'
+            Markup('<rect x="0" y="4" width="{}" height="{}" fill="{}"/>').format(
+                _n(width * max(0.0, min(1.0, value))), h - 8, color
+            )
         )
-    tx = width * threshold
+    tx = _n(width * threshold)
     out.append(
-        f'<line x1="{_n(tx)}" y1="0" x2="{_n(tx)}" y2="{h}" stroke="#000" stroke-width="2"/>'
+        Markup('<line x1="{}" y1="0" x2="{}" y2="{}" stroke="#000" stroke-width="2"/>').format(
+            tx, tx, h
+        )
     )
     return _svg(width, h, title, out)
