@@ -210,6 +210,24 @@ def _script(
         result.files[f"view:{a}"] = Path(c["output"])
     say(f"    rejects (row, column, reason) → {prov / 'rejects.csv'}")
 
+    step("provider: the data-quality report before submission (the platform's KPIs)")
+    reports = root / "reports"
+    reports.mkdir()
+    quality_html = reports / "质量报告.html"
+    q = xinan(*amr, "report", "quality", str(export), "-o", str(quality_html), "--json")
+    (reports / "质量报告.json").write_text(
+        json.dumps(q, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    kpis = ", ".join(
+        f"{k['kpi']} {'—' if k['value'] is None else format(k['value'], '.2%')}"
+        f"{'' if k['pass'] else ' (below ' + format(k['threshold'], '.0%') + ')'}"
+        for k in q["kpis"]
+    )
+    say(f"    read {q['counts']['read']}, valid {q['counts']['valid']}, rejected "
+        f"{q['counts']['rejected']} (as mask counted); {kpis}")  # fmt: skip
+    say(f"        → {quality_html}")
+    result.files["quality_report"] = quality_html
+
     step("provider: seal for the platform (sensitive fields encrypted, whole package signed)")
     package = prov / "penalty.xpkg"
     p = xinan(*amr, "seal", str(export), "-o", str(package), "--to", "platform",
@@ -340,9 +358,7 @@ def _script(
         a = xinan(party, None, "audit", "verify", "--json")
         say(f"    {party:<9} ok: {a['size']} entries, {a['checkpoints']} signed checkpoints")
 
-    step("reports people look at: the auditor's, the data subject's, the provider's")
-    reports = root / "reports"
-    reports.mkdir()
+    step("auditor: the audit report (and the data subject's signed access report)")
     audit_html = reports / "审计报告.html"
     ar = xinan("platform", "audit-admin", "report", "audit",
                str(plat / "audit" / "audit.log"), str(bank / "audit" / "audit.log"),

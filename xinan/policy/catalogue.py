@@ -25,6 +25,7 @@ from typing import Any
 from xinan.crypto.recipes import hex_fingerprint
 from xinan.errors import PolicyError, PolicyProblem, UsageError
 from xinan.policy.periods import LIFECYCLE_KEYS, LifecycleRules, check_lifecycle
+from xinan.policy.quality import QUALITY_KEY, QualityRules, check_quality
 
 FORMAT = "xinan-policy/2"
 # /1: catalogue, classification and audiences. /2 adds the life-cycle tables (disclosure
@@ -215,6 +216,7 @@ class Policy:
     kinds: Mapping[str, RecordKind]
     source: str = "<memory>"
     lifecycle: LifecycleRules | None = None  # None only for a xinan-policy/1 file
+    quality: QualityRules | None = None  # the [quality] table (KPI thresholds), if any
     raw: bytes = field(default=b"", repr=False)  # the file's exact bytes (UTF-8)
 
     def kind(self, name: str) -> RecordKind:
@@ -370,6 +372,7 @@ _TOP_KEYS = {
     "consent_gated",
     "kind",
     *LIFECYCLE_KEYS,
+    QUALITY_KEY,
 }
 _FIELD_KEYS = {
     "name",
@@ -555,6 +558,16 @@ def _parse(c: _Checker, data: dict[str, Any]) -> Policy | None:
         lifecycle, more = check_lifecycle(tables, line_of=c.locator.line)
         c.problems.extend(more)
 
+    quality = check_quality(
+        data.get(QUALITY_KEY),
+        c.add,
+        kinds={n: k.columns for n, k in kinds.items()},
+        date_columns={
+            n: frozenset(f.name for f in k.fields if f.type is FieldType.DATE)
+            for n, k in kinds.items()
+        },
+    )
+
     if any(p.severity == "error" for p in c.problems):
         return None
     return Policy(
@@ -572,6 +585,7 @@ def _parse(c: _Checker, data: dict[str, Any]) -> Policy | None:
         kinds=kinds,
         source=c.source,
         lifecycle=lifecycle,
+        quality=quality,
     )
 
 

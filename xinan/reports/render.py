@@ -27,7 +27,15 @@ from xinan.fileio import write_bytes_atomic
 from xinan.reports import charts
 from xinan.reports.i18n import LANGS, texts
 
-__all__ = ["BEIJING", "LANGS", "beijing_time", "render_audit", "render_html", "write_html"]
+__all__ = [
+    "BEIJING",
+    "LANGS",
+    "beijing_time",
+    "render_audit",
+    "render_html",
+    "render_quality",
+    "write_html",
+]
 
 # China Standard Time is UTC+8 all year (no daylight saving since 1991): a fixed offset needs
 # no time-zone database on the machine that renders.
@@ -46,7 +54,7 @@ def beijing_time(value: str | datetime, *, seconds: bool = True) -> str:
     return t.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
-def _pct(value: float | None, digits: int = 1) -> str:
+def _pct(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value * 100:.{digits}f}%"
 
 
@@ -117,3 +125,23 @@ def render_audit(model: Mapping[str, Any], *, lang: str = "zh") -> str:
         "actors": charts.bars(actors, title=t["by_actor"]),
     }
     return render_html("audit.html.j2", model, lang=lang, svg=svg)
+
+
+def render_quality(model: Mapping[str, Any], *, lang: str = "zh") -> str:
+    """The provider's quality report page (docs/report.md §7)."""
+    t = texts(lang) if lang in LANGS else texts("zh")
+    svg = {
+        f"kpi_{k['kpi']}": charts.kpi_bar(k["value"], k["threshold"], title=t[f"kpi_{k['kpi']}"])
+        for k in model["kpis"]
+    }
+    svg["reasons"] = charts.bars(
+        [(x["reason"], x["rows"]) for x in model["reject_reasons"][:15]],
+        title=t["reject_reasons"],
+        color=charts.PALETTE[3],
+    )
+    svg["columns"] = charts.bars(
+        [(x["column"], x["rows"]) for x in model["reject_columns"][:15]],
+        title=t["by_column"],
+        color=charts.PALETTE[1],
+    )
+    return render_html("quality.html.j2", model, lang=lang, svg=svg)
