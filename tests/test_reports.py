@@ -206,3 +206,16 @@ def test_strings_from_the_log_are_escaped(tmp_path: Path):
     assert page(out).active == []
     _, console = screenshot(out, "escaping", height=600)
     assert console == []
+
+
+# ------------------------------------------------------------------------------ quality report
+
+
+def test_demo_leaves_a_quality_report_whose_numbers_are_its_json_twin(demo: Path):
+    html = demo / "reports" / "质量报告.html"
+    doc = json.loads((demo / "reports" / "质量报告.json").read_text(encoding="utf-8"))
+    assert doc["format"] == "xinan-quality-report/1"
+    assert assert_numbers_match(html, doc) > 20
+    png, console = screenshot(html, "quality-report-demo")
+    assert console == []
+    assert_not_blank(png)

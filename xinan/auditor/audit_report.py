@@ -9,8 +9,8 @@ start date — the matching entries each with an inclusion proof that a reader r
 ``xinan audit check-proof`` (docs/audit-log.md §10).
 
 Reading the entries is an audited act (GB/T 22239-2019 8.1.4.3; only the audit roles read
-them, 8.1.4.2): :func:`run_audit_report` checks the session's role and records the report in
-the session's log before the model is returned for display.
+them, 8.1.4.2): :meth:`xinan.auditor.service.Auditor.audit_report` checks the role and records
+:func:`report_event` in the auditor's log before the model is returned for display.
 
 Does not own: verification itself (:mod:`xinan.audit.verify`), proofs (:mod:`xinan.audit.proof`),
 certificates (:mod:`xinan.platform.destruction`), rendering (:mod:`xinan.reports`).
@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from xinan.audit.checkpoint import Checkpoint
 from xinan.audit.entry import parse_entry, parse_time
@@ -41,27 +41,13 @@ __all__ = [
     "AuditReport",
     "LogInput",
     "build_audit_report",
-    "run_audit_report",
+    "report_event",
 ]
 
 FORMAT = "xinan-audit-report/1"
 REPORT_EVENT_TYPE = "audit.report"  # docs/audit-log.md §2.2: audit.<name>
 MAX_PROOFS = 500  # proofs are per entry; beyond this the reader asks `xinan audit prove N`
 MAX_LISTED = 200  # denials, certificates … listed one by one; counts are always complete
-
-
-class _Recorder(Protocol):
-    def require(self, operation: str, *, objects: Mapping[str, Any] | None = None) -> None: ...
-
-    def record(
-        self,
-        type_: str,
-        *,
-        outcome: str = ...,
-        objects: Mapping[str, Any] | None = ...,
-        why: Mapping[str, str] | None = ...,
-        subjects: Sequence[str] = ...,
-    ) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -391,49 +377,21 @@ def _check_cert(name: str, data: bytes, logs: Sequence[LogInput], check: Any) ->
     )
 
 
-def run_audit_report(
-    session: _Recorder,
-    logs: Sequence[LogInput],
-    *,
-    now: datetime,
-    names: Mapping[str, str] | None = None,
-    roles: Mapping[str, str] | None = None,
-    subject: str | None = None,
-    since: date | None = None,
-    certificates: Sequence[tuple[str, bytes]] = (),
-    check_certificate: Any = None,
-) -> AuditReport:
-    """Build the report as the session's actor, recording it in the session's log first.
-
-    Only the audit roles may read entries (``audit.read``; a refusal is logged by
-    ``require``). The record names the logs' sizes and the counts shown, never an entry's
-    content; with a subject query, the subject's pseudonym is in ``subjects``, so the subject's
-    own access report shows that an auditor looked.
-    """
-    session.require("audit.read", objects={"ref": "report:audit"})
-    rep = build_audit_report(
-        logs,
-        now=now,
-        names=names,
-        roles=roles,
-        subject=subject,
-        since=since,
-        certificates=certificates,
-        check_certificate=check_certificate,
-    )
-    doc = rep.to_json()
+def report_event(rep: AuditReport, subject: str | None) -> dict[str, Any]:
+    """``Session.record`` keyword arguments for the report itself (docs/report.md §4): the
+    logs' count, the entries shown and the violations found — never an entry's content. With a
+    subject query, the subject's pseudonym is in ``subjects``, so that subject's own access
+    report shows that an auditor looked."""
     counts = {
         "logs": len(rep.logs),
-        "entries": doc["totals"]["entries"],
+        "entries": sum(rep.types.values()),
         "violations": sum(len(lg["violations"]) for lg in rep.logs),
     }
     if rep.query is not None:
         counts["matches"] = rep.query["entries"]
-    session.record(
-        REPORT_EVENT_TYPE,
-        outcome="success",
-        objects={"ref": "report:audit", "counts": counts},
-        why={"purpose": "audit-report"},
-        subjects=[subject] if subject else [],
-    )
-    return rep
+    return {
+        "type_": REPORT_EVENT_TYPE,
+        "objects": {"ref": "report:audit", "counts": counts},
+        "why": {"purpose": "audit-report"},
+        "subjects": [subject] if subject else [],
+    }

@@ -6,9 +6,12 @@ audited act, so each report is recorded in the log before it is returned.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from xinan.access import Actor
+from xinan.auditor.audit_report import AuditReport, LogInput, build_audit_report
+from xinan.auditor.audit_report import report_event as audit_report_event
 from xinan.auditor.subject_report import (
     SubjectReport,
     key_names,
@@ -19,6 +22,7 @@ from xinan.auditor.subject_report import (
 )
 from xinan.errors import UsageError
 from xinan.masking import Pseudonymizer
+from xinan.platform.destruction import verify_certificate
 
 
 class Auditor(Actor):
@@ -43,4 +47,33 @@ class Auditor(Actor):
                 hint="pass --pseudonym-key with the platform's subject pseudonym key",
             )
         self.session.record(**report_event(rep))  # durable before the report is shown
+        return rep
+
+    def audit_report(
+        self,
+        logs: Sequence[LogInput],
+        *,
+        subject: str | None = None,
+        since: date | None = None,
+        certificates: Sequence[tuple[str, bytes]] = (),
+    ) -> AuditReport:
+        """The auditor's report over ``logs`` (docs/report.md §5): each log verified, then read.
+
+        Only the audit roles read entries (``audit.read``); the report is recorded in this
+        identity's log before it is returned. Key names and roles come from the trust store;
+        certificates are checked against the first log with the trust store's keys."""
+        self.require("audit.read", objects={"ref": "report:audit"})
+        entries = self.keyring.list()
+        ring = self.keyring
+        rep = build_audit_report(
+            logs,
+            now=self.clock(),
+            names={e.key_id: e.id for e in entries},
+            roles={e.key_id: e.role for e in entries},
+            subject=subject,
+            since=since,
+            certificates=certificates,
+            check_certificate=lambda data, log: verify_certificate(data, trust=ring, audit_log=log),
+        )
+        self.session.record(**audit_report_event(rep, subject))
         return rep

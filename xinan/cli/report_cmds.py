@@ -13,11 +13,10 @@ from pathlib import Path
 import click
 
 from xinan.cli._app import emit, get_env, json_option
-from xinan.cli._common import open_cli_session, policy_option, today_option, utc_now
+from xinan.cli._common import open_actor, policy_option, today_option
 from xinan.cli.audit_cmds import _keys
 from xinan.cli.lifecycle_cmds import report
 from xinan.errors import UsageError, VerificationError
-from xinan.keys import Keyring
 
 __all__ = ["audit_cmd", "quality_cmd"]
 
@@ -97,30 +96,23 @@ def audit_cmd(
           --subject ps1.xs1….abcd --since 2026-01-01 -o 审计报告.html --json > 审计报告.json
     """
     from xinan.audit.verify import load_trusted
-    from xinan.auditor.audit_report import LogInput, run_audit_report
-    from xinan.platform.destruction import verify_certificate
+    from xinan.auditor.audit_report import LogInput
+    from xinan.auditor.service import Auditor
     from xinan.reports.render import render_audit, write_html
 
     env = get_env()
     paths = list(logs) or [env.log_path()]
-    ring = Keyring(env.keyring)
     trusted = load_trusted(trusted_checkpoint) if trusted_checkpoint else None
     inputs = []
     for i, p in enumerate(paths):
         log_keys, witnesses = _keys(keys, p)
         inputs.append(LogInput(p, tuple(log_keys), tuple(witnesses), trusted if i == 0 else None))
-    entries = ring.list()
-    with open_cli_session(env, "audit.read") as session:
-        rep = run_audit_report(
-            session,
+    with open_actor(env, Auditor) as auditor:
+        rep = auditor.audit_report(
             inputs,
-            now=utc_now(),
-            names={e.key_id: e.id for e in entries},
-            roles={e.key_id: e.role for e in entries},
             subject=subject,
             since=_date(since),
             certificates=[(str(c), c.read_bytes()) for c in certificates],
-            check_certificate=lambda data, log: verify_certificate(data, trust=ring, audit_log=log),
         )
     doc = rep.to_json()
     if output is not None:
@@ -178,14 +170,12 @@ def quality_cmd(
       xinan --as amr-zaozhuang report quality export.csv --today 2026-12-01 --json
     """
     from xinan.policy import load_policy
-    from xinan.provider.quality import run_quality_report
+    from xinan.provider.service import Provider
     from xinan.reports.render import render_quality, write_html
 
     pol = load_policy(policy_path)
-    with open_cli_session(get_env(), "scan") as session:
-        rep = run_quality_report(
-            session, file, policy=pol, today=today, kind=kind, encoding=encoding
-        )
+    with open_actor(get_env(), Provider) as provider:
+        rep = provider.quality_report(file, policy=pol, today=today, kind=kind, encoding=encoding)
     doc = rep.to_json()
     if output is not None:
         write_html(output, render_quality(doc, lang=lang))

@@ -1,6 +1,6 @@
 """The data-quality KPIs' thresholds and deadlines: the policy's ``[quality]`` table.
 
-Owns parsing and checking ``[quality]`` (docs/policy.md §8, docs/report.md §7) into a frozen
+Owns parsing and checking ``[quality]`` (docs/policy.md §9, docs/report.md §7) into a frozen
 :class:`QualityRules`. The KPIs are those a municipal credit centre scores providers on
 (shared brief, "How platforms exchange and score data"): 数据有效入库率 = 有效入库记录数 /
 提供记录数, 完整率 = 实际提供的数据项 / 要求提供的数据项, 准确率, full marks at ≥ 95 %; 双公示

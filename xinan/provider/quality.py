@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from xinan.errors import UsageError
 from xinan.policy.calendar import CalendarError, WorkCalendar
@@ -38,7 +37,7 @@ from xinan.policy.quality import QualityRules
 from xinan.provider.jobs import Rejected, Validator, _norm_date, _reason_key, match_header
 from xinan.records import BadRow, open_records
 
-__all__ = ["FORMAT", "KPIS", "QualityReport", "build_quality_report", "run_quality_report"]
+__all__ = ["FORMAT", "KPIS", "QualityReport", "build_quality_report", "report_event"]
 
 FORMAT = "xinan-quality-report/1"
 KPIS = ("valid_rate", "completeness", "accuracy", "timeliness")
@@ -51,20 +50,6 @@ WORST_ROWS = 20
 # D > 2N + 30; make-up working days only add working days.
 def _surely_late(decision: date, as_of: date, n: int) -> bool:
     return (as_of - decision).days > 2 * n + 30
-
-
-class _Recorder(Protocol):
-    def require(self, operation: str, *, objects: Mapping[str, Any] | None = None) -> None: ...
-
-    def record(
-        self,
-        type_: str,
-        *,
-        outcome: str = ...,
-        objects: Mapping[str, Any] | None = ...,
-        why: Mapping[str, str] | None = ...,
-        subjects: Sequence[str] = ...,
-    ) -> int: ...
 
 
 @dataclass
@@ -179,7 +164,7 @@ def build_quality_report(
     if rules is None:
         raise UsageError(
             f"the policy {policy.label} has no [quality] table: no thresholds to score against",
-            hint="add [quality] (docs/policy.md §8), or use the built-in credit-default policy",
+            hint="add [quality] (docs/policy.md §9), or use the built-in credit-default policy",
         )
     cal = calendar or WorkCalendar.default()
     with open_records(src, encoding=encoding) as reader:
@@ -289,26 +274,15 @@ def _keep_worst(
         heapq.heapreplace(heap, entry)
 
 
-def run_quality_report(
-    session: _Recorder,
-    src: str | Path,
-    *,
-    policy: Policy,
-    today: date,
-    kind: str | None = None,
-    encoding: str | None = None,
-) -> QualityReport:
-    """Build the report as the session's provider and record the read of the file (like
-    ``scan``: counts only, never a value) before the report is returned for display."""
-    session.require("scan", objects={"ref": f"quality:{Path(src).name}"})
-    rep = build_quality_report(src, policy=policy, today=today, kind=kind, encoding=encoding)
-    session.record(
-        "collect",
-        objects={
-            "ref": f"quality:{Path(src).name}",
-            "policy": policy.label,
+def report_event(rep: QualityReport) -> dict[str, Any]:
+    """``Session.record`` keyword arguments for reading the file (like ``scan``: counts only,
+    never a value)."""
+    return {
+        "type_": "collect",
+        "objects": {
+            "ref": f"quality:{Path(rep.file).name}",
+            "policy": rep.policy,
             "counts": {"rows": rep.read, "rejected": rep.rejected, "valid": rep.valid},
         },
-        why={"purpose": "quality-report"},
-    )
-    return rep
+        "why": {"purpose": "quality-report"},
+    }

@@ -28,6 +28,8 @@ from xinan.provider.jobs import (
     seal_audit_hook,
     seal_file,
 )
+from xinan.provider.quality import QualityReport, build_quality_report
+from xinan.provider.quality import report_event as quality_report_event
 
 
 class Provider(Actor):
@@ -147,3 +149,19 @@ class Provider(Actor):
             progress=progress,
             before_commit=record,
         )
+
+    def quality_report(
+        self,
+        file: str | Path,
+        *,
+        policy: Policy,
+        today: date,
+        kind: str | None = None,
+        encoding: str | None = None,
+    ) -> QualityReport:
+        """The platform's KPIs on ``file`` before it is submitted (docs/report.md §7); the read
+        is recorded like ``scan`` (counts only) before the report is returned."""
+        self.require("scan", objects={"ref": f"quality:{Path(file).name}"})
+        rep = build_quality_report(file, policy=policy, today=today, kind=kind, encoding=encoding)
+        self.session.record(**quality_report_event(rep))
+        return rep
