@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
+import subprocess
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,22 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tests.support.reports import assert_not_blank, assert_numbers_match, page, screenshot
+from tests.support.reports import (
+    SCREENSHOTS,
+    assert_not_blank,
+    assert_numbers_match,
+    page,
+    screenshot,
+)
 from xinan.cli import app
+from xinan.errors import VerificationError
+
+
+def datetime_utc() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+
 
 PASS = "correct horse battery staple"
 
@@ -219,3 +235,157 @@ def test_demo_leaves_a_quality_report_whose_numbers_are_its_json_twin(demo: Path
     png, console = screenshot(html, "quality-report-demo")
     assert console == []
     assert_not_blank(png)
+
+
+# ------------------------------------------------------------------------------ subject report
+
+
+def _person(demo: Path) -> str:
+    import csv
+
+    with (demo / "provider" / "penalty-export.csv").open(encoding="gb18030", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["行政相对人类别"] == "自然人" and len(row["证件号码"]) == 18:
+                return row["证件号码"]
+    raise AssertionError("no natural person in the demo export")
+
+
+def test_demo_leaves_a_signed_subject_report_that_a_third_party_verifies(demo: Path):
+    for name in ("报告.html", "报告.pdf"):
+        f = demo / "reports" / name
+        assert f.is_file() and (demo / "reports" / (name + ".sig")).is_file()
+        # the bank holds only the platform's public key
+        r = xinan(demo, "querent", None, "report", "verify", str(f), "--json")
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["signer"]["id"] == "platform"
+
+
+def test_subject_report_numbers_times_and_no_other_person(demo: Path, tmp_path: Path):
+    person = _person(demo)
+    out = tmp_path / "报告.html"
+    r = xinan(demo, "platform", "platform", "report", "subject", person, "-o", str(out),
+              "--vault", str(demo / "platform" / "vault"), "--json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["format"] == "xinan-subject-report/1"
+    assert assert_numbers_match(out, doc) >= 4
+    t = doc["totals"]
+    assert (t["receipts"], t["institutions"], t["denied"]) == (3, 1, 0)
+    assert doc["institutions"] == ["bank-a"]
+    grant = next(x for x in doc["receipts"] if x["action"] == "grant")
+    assert grant["purpose"] == "信易贷授信审查"
+    assert grant["fields"] == ["证件号码", "罚款金额"]
+    assert grant["consent"]["ref"] == "纸质授权书 SQ-0001"
+    assert grant["consent"]["last_day"] == "2099-12-31"
+    text = page(out).text
+    # Beijing time: the entry's UTC time plus eight hours, as the page shows it
+    from datetime import datetime, timedelta
+
+    utc = datetime.fromisoformat(grant["time"].replace("Z", "+00:00"))
+    assert (utc + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S") in text
+    html = out.read_text(encoding="utf-8")
+    # names no other person: only this subject's masked ID, no other 18-character ID, no other
+    # subject's pseudonym, no staff key name, no record id
+    assert person not in html and doc["subject"]["masked_id"] in html
+    assert doc["subject"]["masked_id"] == person[0] + "*" * 13 + person[-4:]
+    import re
+
+    assert not re.search(r"\d{17}[\dX]", html)
+    log = (demo / "platform" / "audit" / "audit.log").read_bytes().decode()
+    others = set(re.findall(r"ps1\.[a-z0-9]+\.[a-z2-7]{26}", log)) - {doc["subject"]["pseudonym"]}
+    assert others and not any(o in html for o in others)
+    assert "sec-admin" not in html and not re.search(r"\br[a-z2-7]{26}\b", html)
+    # the read of the log and the consents is itself recorded, before the files
+    last = json.loads(log.strip().splitlines()[-1])
+    assert last["why"]["purpose"] == "subject-access-report"
+    assert last["objects"]["counts"]["consents"] == 1
+
+
+def test_subject_report_page_and_pdf_look_right(demo: Path, tmp_path: Path):
+    png, console = screenshot(demo / "reports" / "报告.html", "subject-report")
+    assert console == []
+    assert_not_blank(png)
+    pdf = demo / "reports" / "报告.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    pdffonts, pdftoppm = shutil.which("pdffonts"), shutil.which("pdftoppm")
+    if not (pdffonts and pdftoppm):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("poppler-utils missing in CI: .ci/run installs it (scripts/_system.sh)")
+        pytest.skip("poppler-utils not installed (apt-get install -y poppler-utils)")
+    fonts = subprocess.run([pdffonts, str(pdf)], capture_output=True, text=True, check=True)
+    cjk = [line for line in fonts.stdout.splitlines() if "CJK" in line]
+    assert cjk and all(" yes yes " in line for line in cjk), fonts.stdout  # embedded subsets
+    subprocess.run(
+        [
+            pdftoppm,
+            "-r",
+            "80",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            str(pdf),
+            str(SCREENSHOTS / "subject-pdf"),
+        ],
+        check=True,
+    )
+    assert_not_blank(next(SCREENSHOTS.glob("subject-pdf*.png")))
+
+
+def test_the_signature_fails_after_one_byte_is_changed(demo: Path, tmp_path: Path):
+    from xinan.errors import IntegrityError
+    from xinan.keys import Keyring
+    from xinan.reports.signature import verify_report
+
+    trust = Keyring(demo / "querent" / "keys")
+    for name in ("报告.html", "报告.pdf"):
+        data = (demo / "reports" / name).read_bytes()
+        sig = (demo / "reports" / (name + ".sig")).read_bytes()
+        verify_report(data, sig, trust=trust)
+        step = max(1, len(data) // 300)
+        for i in [*range(0, len(data), step), len(data) - 1]:
+            changed = bytearray(data)
+            changed[i] ^= 0x01
+            with pytest.raises(IntegrityError):
+                verify_report(bytes(changed), sig, trust=trust)
+        for other in (data + b"\n", data[:-1]):
+            with pytest.raises(IntegrityError):
+                verify_report(other, sig, trust=trust)
+        for i in range(len(sig)):  # every byte of the signature file
+            changed = bytearray(sig)
+            changed[i] ^= 0x01
+            with pytest.raises((IntegrityError, VerificationError)):
+                verify_report(data, bytes(changed), trust=trust)
+    # and through the command: exit 1 after one byte changed
+    copy = tmp_path / "报告.html"
+    raw = bytearray((demo / "reports" / "报告.html").read_bytes())
+    raw[len(raw) // 2] ^= 0x20
+    copy.write_bytes(bytes(raw))
+    r = xinan(demo, "querent", None, "report", "verify", str(copy), "--sig",
+              str(demo / "reports" / "报告.html.sig"))  # fmt: skip
+    assert r.exit_code == 1 and "does not match" in r.output
+
+
+def test_only_a_platform_key_signs_a_citizen_report(demo: Path):
+    from xinan.keys import Keyring
+    from xinan.reports.signature import sign_report, verify_report
+
+    bank = Keyring(demo / "querent" / "keys").unlock("bank-a", PASS)
+    data = b"<!DOCTYPE html><p>forged</p>"
+    sig = sign_report(data, name="x.html", signer=bank, now=datetime_utc())
+    with pytest.raises(VerificationError, match="not by a platform key"):
+        verify_report(data, sig, trust=Keyring(demo / "platform" / "keys"))
+    with pytest.raises(VerificationError, match="does not hold"):
+        verify_report(data, sig, trust=Keyring(demo / "provider" / "keys"))
+
+
+def test_a_pdf_is_refused_rather_than_printed_with_boxes():
+    from xinan.reports.pdf import PdfError, html_to_pdf
+
+    ok = html_to_pdf('<html lang="zh-CN"><body><p>信用信息使用记录报告</p></body></html>')
+    assert ok.startswith(b"%PDF-")
+    with pytest.raises(PdfError, match="boxes"):
+        html_to_pdf('<html lang="zh-CN"><body><p>信用 \U0010fffd</p></body></html>')
+    with pytest.raises(PdfError):
+        html_to_pdf('<html><body><img src="http://example.invalid/x.png"></body></html>')

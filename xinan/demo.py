@@ -345,20 +345,30 @@ def _script(
     )
     result.files["certificate"] = cert
 
-    step("data subject: who received my data, when, and why")
-    rep = xinan("platform", "platform", "report", "subject", person, "--json")
-    for e in rep.get("entries", [])[:5]:
-        actor = e.get("actor", {})
-        who = f"{actor.get('name') or actor.get('key_id', '')} ({actor.get('role', '')})"
-        say(f"    {e.get('time', '')[:19]} {who} {e.get('type', '')} "
-            f"{e.get('why', {}).get('purpose', '')}")  # fmt: skip
+    step("data subject: who received my data, when, and why — a report signed by the platform")
+    subject_html, subject_pdf = reports / "报告.html", reports / "报告.pdf"
+    rep = xinan("platform", "platform", "report", "subject", person, "-o", str(subject_html),
+                "--pdf", str(subject_pdf), "--json")  # fmt: skip
+    from xinan.reports.render import beijing_time
+
+    for e in rep["receipts"][:5]:
+        fields = "、".join(e["fields"] or []) or "—"
+        say(f"    {beijing_time(e['time'])} 北京时间  {e['institution'] or '本平台'}  "
+            f"{e['action']}  {e['purpose']}  [{fields}]")  # fmt: skip
+    for f in (subject_html, subject_pdf):
+        v = xinan("querent", None, "report", "verify", str(f), "--json")
+        say(f"    {f.name}: signed by {v['signer']['id']}; the bank checks it with the "
+            "platform's public key")  # fmt: skip
+        say(f"        → {f}  (signature {f.name}.sig)")
+    result.files["subject_report"] = subject_html
+    result.files["subject_report_pdf"] = subject_pdf
 
     step("auditor: verify every party's log offline, with nothing but public keys")
     for party in LOG_KEYS:
         a = xinan(party, None, "audit", "verify", "--json")
         say(f"    {party:<9} ok: {a['size']} entries, {a['checkpoints']} signed checkpoints")
 
-    step("auditor: the audit report (and the data subject's signed access report)")
+    step("auditor: the audit report")
     audit_html = reports / "审计报告.html"
     ar = xinan("platform", "audit-admin", "report", "audit",
                str(plat / "audit" / "audit.log"), str(bank / "audit" / "audit.log"),

@@ -223,12 +223,38 @@ def report() -> None:
     metavar="KEY_ID",
     help="Keyring secret of subject pseudonyms (else $XINAN_PSEUDONYM_KEY).",
 )
+@click.option(
+    "-o",
+    "--output",
+    "html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the citizen's signed report page here (e.g. 报告.html; needs the vault).",
+)
+@click.option(
+    "--pdf",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write it as PDF (e.g. 报告.pdf), signed the same way.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Language of the report files.",
+)
+@vault_option
 @policy_option
 @today_option
 @json_option
 def subject_cmd(
     identifier: str,
     pseudonym_keys: tuple[str, ...],
+    html: Path | None,
+    pdf: Path | None,
+    lang: str,
+    vault_dir: Path | None,
     policy_path: Path | None,
     today: date,
     as_json: bool,
@@ -240,14 +266,36 @@ def subject_cmd(
     input (keeps it out of shell history and the process list). Acts as a platform or
     audit-admin identity; the report itself is recorded in the audit log.
 
+    With -o (and --pdf) it writes the document for the citizen: Chinese (or --lang en), Beijing
+    time, institutions by name, purpose, fields and the authorisation each use rested on (from
+    the vault), naming no other person, each file signed by the platform key in FILE.sig
+    (docs/report.md §6, §8). Check one with `xinan report verify FILE`.
+
     \b
     Examples:
       xinan report subject - --pseudonym-key subject-ps < id.txt
       xinan --as audit-admin report subject 91370400MA3C1234X5 --json
+      xinan --as platform report subject - -o 报告.html --pdf 报告.pdf < id.txt
+      xinan report verify 报告.pdf --sig 报告.pdf.sig
     """
     env = get_env()
     if identifier == "-":
         identifier = sys.stdin.readline()
+    if html is not None or pdf is not None:
+        from xinan.auditor.subject_document import write_subject_document
+
+        with open_platform(env, vault_dir, policy_path) as platform:
+            out = write_subject_document(platform, identifier, html=html, pdf=pdf, lang=lang)
+        del identifier
+        doc = out.to_json()
+        emit(
+            as_json,
+            doc,
+            f"{doc['totals']['receipts']} receipt(s) by {doc['totals']['institutions']} "
+            f"institution(s), {doc['totals']['handling']} other handling entries\n"
+            + "\n".join(f"report → {f}  (signature {s})" for f, s in out.files),
+        )
+        return
     namespace = load_policy(policy_path).settings.pseudonym_namespace
     with open_actor(env, Auditor) as auditor:
         keys = load_pseudonymizers(env, pseudonym_keys, {namespace})

@@ -17,8 +17,9 @@ from xinan.cli._common import open_actor, policy_option, today_option
 from xinan.cli.audit_cmds import _keys
 from xinan.cli.lifecycle_cmds import report
 from xinan.errors import UsageError, VerificationError
+from xinan.keys import Keyring
 
-__all__ = ["audit_cmd", "quality_cmd"]
+__all__ = ["audit_cmd", "quality_cmd", "verify_cmd"]
 
 lang_option = click.option(
     "--lang",
@@ -191,4 +192,36 @@ def quality_cmd(
         )
         + (f"; below threshold: {', '.join(below)}" if below else "; every KPI meets its threshold")
         + (f"\nreport → {output}" if output else ""),
+    )
+
+
+@report.command("verify")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--sig",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The signature file (default: FILE.sig).",
+)
+@json_option
+def verify_cmd(file: Path, sig: Path | None, as_json: bool) -> None:
+    """Check that a report file is exactly what the platform signed (docs/report.md §8).
+
+    Needs only the platform's public key in the trust store (--keyring). Exit 0 when the
+    signature holds over every byte of FILE; 1 when it does not (changed, or another file).
+
+    \b
+    Examples:
+      xinan report verify 报告.html
+      xinan --keyring citizen-keys report verify 报告.pdf --sig 报告.pdf.sig --json
+    """
+    from xinan.reports.signature import read_pair, verify_report
+
+    data, signature = read_pair(file, sig)
+    res = verify_report(data, signature, trust=Keyring(get_env().keyring))
+    emit(
+        as_json,
+        res.to_json(),
+        f"ok: {file} is the report signed by {res.signer_id} ({res.signer_key_id}) "
+        f"at {res.signed_at}",
     )

@@ -80,6 +80,7 @@ _ENV = jinja2.Environment(
     keep_trailing_newline=True,
 )
 _ENV.filters["bj"] = beijing_time
+_ENV.filters["bjdate"] = lambda v: beijing_time(v)[:10]
 _ENV.filters["pct"] = _pct
 _ENV.filters["num"] = _num
 
@@ -90,6 +91,7 @@ def render_html(
     *,
     lang: str = "zh",
     svg: Mapping[str, Markup] | None = None,
+    for_pdf: bool = False,
 ) -> str:
     """The page for ``model`` (a report's ``to_json()``), in ``lang`` (``zh`` or ``en``), with
     the charts ``svg`` (built by :mod:`xinan.reports.charts` from the same model)."""
@@ -104,7 +106,9 @@ def render_html(
         raw = "" if value is None else repr(value)
         return Markup('<data class="n" value="{}" data-key="{}">{}</data>').format(raw, path, shown)
 
-    return _ENV.get_template(template).render(r=model, t=t, lang=lang, n=n, svg=dict(svg or {}))
+    return _ENV.get_template(template).render(
+        r=model, t=t, lang=lang, n=n, svg=dict(svg or {}), for_pdf=for_pdf
+    )
 
 
 def write_html(path: str | Path, html: str) -> Path:
@@ -125,6 +129,21 @@ def render_audit(model: Mapping[str, Any], *, lang: str = "zh") -> str:
         "actors": charts.bars(actors, title=t["by_actor"]),
     }
     return render_html("audit.html.j2", model, lang=lang, svg=svg)
+
+
+def render_subject(model: Mapping[str, Any], *, lang: str = "zh", for_pdf: bool = False) -> str:
+    """The data subject's access report page (docs/report.md §6); ``for_pdf`` adds page rules."""
+    t = texts(lang) if lang in LANGS else texts("zh")
+    counts: dict[str, int] = {}
+    for x in model["receipts"]:
+        who = x["institution"] or t["this_platform"]
+        counts[who] = counts.get(who, 0) + 1
+    svg = {
+        "institutions": charts.bars(
+            sorted(counts.items(), key=lambda kv: -kv[1]), title=t["who_received"]
+        )
+    }
+    return render_html("subject.html.j2", model, lang=lang, svg=svg, for_pdf=for_pdf)
 
 
 def render_quality(model: Mapping[str, Any], *, lang: str = "zh") -> str:
