@@ -2,6 +2,7 @@
 #   chromium        the real browser the report tests render every page in (tests/test_reports.py)
 #   fonts-noto-cjk  Chinese glyphs for the browser and for the PDF, which embeds them (no boxes)
 #   libpango        WeasyPrint's text layout (the PDF of `xinan report subject`)
+#   poppler-utils   pdffonts / pdftoppm: the tests check the PDF embeds its CJK fonts and look at it
 # Installed only when missing; CI runs as root on a fresh machine. Elsewhere, a hint.
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
@@ -9,6 +10,7 @@ if ! (command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh-cn family | grep -q
   need+=(fonts-noto-cjk)
 fi
 ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0" || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${need[*]} (apt-get) =="

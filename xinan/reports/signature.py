@@ -132,7 +132,7 @@ def verify_report(data: bytes, sig: bytes, *, trust: Keyring) -> VerifiedReport:
             f"the report is signed by {info.id} ({info.role.value}), not by a platform key",
             hint="a citizen's access report is signed by the credit information platform",
         )
-    suite = get_suite(info.suite)
+    suite = get_suite(info.suite, what=f"report signer {info.id}")
     try:
         digest = base64.b64decode(doc["digest"], validate=True)
         signature = base64.b64decode(doc["sig"], validate=True)
