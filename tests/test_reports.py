@@ -272,6 +272,11 @@ def test_subject_report_numbers_times_and_no_other_person(demo: Path, tmp_path: 
     t = doc["totals"]
     assert (t["receipts"], t["institutions"], t["denied"]) == (3, 1, 0)
     assert doc["institutions"] == ["bank-a"]
+    # the CLI's own count: the plain `report subject --json` lists the same accesses
+    plain = xinan(demo, "platform", "platform", "report", "subject", person, "--json",
+                  "--pseudonym-key", "subject-ps")  # fmt: skip
+    assert plain.exit_code == 0, plain.output
+    assert json.loads(plain.stdout)["accesses"] == t["receipts"]
     grant = next(x for x in doc["receipts"] if x["action"] == "grant")
     assert grant["purpose"] == "信易贷授信审查"
     assert grant["fields"] == ["证件号码", "罚款金额"]
