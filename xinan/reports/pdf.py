@@ -1,4 +1,4 @@
-"""The PDF of a report page, with its Chinese glyphs embedded (docs/adr/0005-reports.md).
+"""The PDF of a report page, with its Chinese glyphs embedded (docs/adr/0006-reports.md).
 
 Owns turning a rendered page into PDF bytes with WeasyPrint: the same HTML, so the same
 numbers; fonts found by fontconfig (Debian: ``fonts-noto-cjk``) and embedded as subsets, so

@@ -3,7 +3,7 @@
 Owns the Jinja2 environment (autoescape on for every template: each string from data is
 untrusted), the report texts in Chinese and English, the filters that format Beijing times,
 percentages and counts, and the atomic write of the result (docs/report.md §2–§4; the choice
-of Jinja2 and of the PDF engine: docs/adr/0005-reports.md).
+of Jinja2 and of the PDF engine: docs/adr/0006-reports.md).
 
 Does not own the numbers: every model is computed by the library (:mod:`xinan.auditor`,
 :mod:`xinan.provider`) and passed in as its ``to_json()`` form, so the page and the ``--json``
