@@ -9,6 +9,7 @@ trusted checkpoint.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ __all__ = [
     "load_tree",
     "prove_consistency",
     "prove_inclusion",
+    "prove_inclusions",
 ]
 
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
@@ -97,6 +99,28 @@ def prove_inclusion(path: str | Path, index: int) -> str:
     lines = [_inclusion_header(cp.hash_name), f"extra {_b64(entry)}", f"index {index}"]
     lines += [_b64(x) for x in hashes]
     return "\n".join(lines) + "\n\n" + note.decode()
+
+
+def prove_inclusions(path: str | Path, entries: Mapping[int, bytes]) -> dict[int, str]:
+    """Inclusion proofs (the text :func:`prove_inclusion` prints) for many entries at once:
+    ``entries`` maps a seq to the entry's line as the caller read it. The tree is built once
+    (the auditor's report proves every entry it lists). Entries not under the latest
+    checkpoint, or whose line does not verify against its signed root, get no proof."""
+    tree, note = load_tree(path)
+    cp = Checkpoint.parse(parse_note(note).text)
+    out: dict[int, str] = {}
+    for index, entry in entries.items():
+        if not tree.start <= index < cp.size:
+            continue
+        hashes = tree.inclusion_proof(index, cp.size)
+        try:
+            verify_inclusion(tree.h, tree.h.leaf(entry), index, cp.size, hashes, cp.root)
+        except InvalidProof:
+            continue
+        lines = [_inclusion_header(cp.hash_name), f"extra {_b64(entry)}", f"index {index}"]
+        lines += [_b64(x) for x in hashes]
+        out[index] = "\n".join(lines) + "\n\n" + note.decode()
+    return out
 
 
 def prove_consistency(path: str | Path, old_size: int) -> str:

@@ -30,7 +30,7 @@ from xinan.audit.checkpoint import Checkpoint
 from xinan.audit.entry import parse_entry, parse_time
 from xinan.audit.errors import AuditViolation
 from xinan.audit.note import NoteVerifier, parse_note
-from xinan.audit.proof import TLOG_PROOF_HEADER, load_tree
+from xinan.audit.proof import prove_inclusions
 from xinan.audit.verify import Report, verify_log
 from xinan.errors import XinanError
 from xinan.reports.render import BEIJING
@@ -323,23 +323,19 @@ def build_audit_report(
 def _with_proofs(
     path: Path, matched: list[tuple[int, bytes, dict[str, Any]]], names: Mapping[str, str]
 ) -> list[dict[str, Any]]:
-    """Each matching entry with a C2SP tlog-proof against the log's latest checkpoint
-    (the same text ``xinan audit prove N`` prints), built from one pass over the tree."""
+    """Each matching entry with an inclusion proof against the log's latest checkpoint (the
+    same text ``xinan audit prove N`` prints), the tree built once for all of them. An entry
+    whose line no longer verifies under the signed root gets no proof."""
     if not matched:
         return []
+    listed = matched[:MAX_PROOFS]
     try:
-        tree, note = load_tree(path)
-        cp = Checkpoint.parse(parse_note(note).text)
+        proofs = prove_inclusions(path, {seq: raw for seq, raw, _ in listed})
     except XinanError:
-        tree, note, cp = None, b"", None
+        proofs = {}
     out: list[dict[str, Any]] = []
-    for seq, raw, e in matched[:MAX_PROOFS]:
-        proof = None
-        if tree is not None and cp is not None and tree.start <= seq < cp.size:
-            hashes = tree.inclusion_proof(seq, cp.size)
-            lines = [TLOG_PROOF_HEADER, f"extra {_b64(raw)}", f"index {seq}"]
-            lines += [_b64(x) for x in hashes]
-            proof = "\n".join(lines) + "\n\n" + note.decode()
+    for seq, raw, e in listed:
+        proof = proofs.get(seq)
         actor = e["actor"]
         out.append(
             {
@@ -354,7 +350,7 @@ def _with_proofs(
                 "purpose": e["why"].get("purpose", ""),
                 "entry": raw.decode("utf-8"),
                 "proof": proof,
-                "checkpoint": note.decode() if proof else None,
+                "checkpoint": proof.partition("\n\n")[2] if proof else None,
             }
         )
     return out
