@@ -103,7 +103,7 @@ def check_quality(
         if kind not in kinds:
             add([*base, "date_field", kind], f"unknown record kind {kind!r}")
             ok = False
-        elif col not in date_columns.get(kind, frozenset()):
+        elif not isinstance(col, str) or col not in date_columns.get(kind, frozenset()):
             add([*base, "date_field", kind], f"{col!r} is not a date column of kind {kind!r}")
             ok = False
     citation = raw.get("citation", "")
