@@ -34,7 +34,7 @@ from xinan.errors import UsageError
 from xinan.policy.calendar import CalendarError, WorkCalendar
 from xinan.policy.catalogue import Policy
 from xinan.policy.quality import QualityRules
-from xinan.provider.jobs import Rejected, Validator, _norm_date, _reason_key, match_header
+from xinan.provider.jobs import Rejected, Validator, _reason_key, match_header
 from xinan.records import BadRow, open_records
 
 __all__ = ["FORMAT", "KPIS", "QualityReport", "build_quality_report", "report_event"]
@@ -231,8 +231,8 @@ def build_quality_report(
 
 
 def _timeliness(rep: QualityReport, value: str, cal: WorkCalendar, *, dual: bool) -> None:
-    try:
-        decided = date.fromisoformat(_norm_date(value))
+    try:  # a valid row's date is already canonical (YYYY-MM-DD): the validator made it so
+        decided = date.fromisoformat(value)
     except ValueError:
         return
     rep.timely_checked += 1
