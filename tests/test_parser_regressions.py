@@ -225,6 +225,8 @@ def _toml(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float):  # the [quality] thresholds (0.95)
+        return repr(value)
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, date):
