@@ -160,10 +160,11 @@ def build_world(
     people: int = 30,
     kind: str = "person",
     prepare: Callable[[list[dict[str, str]]], None] | None = None,
+    suite: str = "intl",
 ) -> World:
     """Keys for every party, audit logs, a provider's export sealed to the platform, a vault
     with that package ingested. ``fast_kdf`` must be active. ``prepare`` may edit the
-    synthetic rows (in place) before they are sealed."""
+    synthetic rows (in place) before they are sealed. ``suite``: every key's crypto suite."""
     clock = Clock()
     monkeypatch.setattr(_common, "utc_now", clock)
     monkeypatch.setenv("XINAN_PASSPHRASE", PASS)
@@ -185,7 +186,7 @@ def build_world(
     }
     for party, ids in keys.items():
         for name, role in ids:
-            w.ok(party, None, "keygen", "--id", name, "--role", role, "--suite", "intl")
+            w.ok(party, None, "keygen", "--id", name, "--role", role, "--suite", suite)
 
     def give(src: str, name: str, dst: str) -> None:
         w.ok(dst, None, "keys", "add", str(w.ring(src) / "public" / f"{name}.pub"))
