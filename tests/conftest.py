@@ -54,7 +54,8 @@ CLI_PASSPHRASE = "correct horse battery staple"
 
 def cli_workplace(tmp_path, monkeypatch, *setup: list[str]):
     """A CliRunner in a fresh workplace (keyring and audit log under ``tmp_path``, a fixed
-    'today', a passphrase in the environment) after running each ``setup`` command line."""
+    'today', a passphrase and a token directory in the environment) after running each
+    ``setup`` command line (keys, ``audit init``, then ``keys bootstrap`` as the sys-admin)."""
     from click.testing import CliRunner
 
     from xinan.cli import app
@@ -62,7 +63,16 @@ def cli_workplace(tmp_path, monkeypatch, *setup: list[str]):
     monkeypatch.setenv("XINAN_KEYRING", str(tmp_path / "keys"))
     monkeypatch.setenv("XINAN_PASSPHRASE", CLI_PASSPHRASE)
     monkeypatch.setenv("XINAN_TODAY", "2026-11-25")
-    for var in ("XINAN_IDENTITY", "XINAN_AUDIT_LOG", "XINAN_VAULT", "XINAN_PSEUDONYM_KEY"):
+    # administrators' second factor without a prompt (README: scripts and CI)
+    monkeypatch.setenv("XINAN_TOKEN_DIR", str(tmp_path / "tokens"))
+    for var in (
+        "XINAN_IDENTITY",
+        "XINAN_AUDIT_LOG",
+        "XINAN_VAULT",
+        "XINAN_PSEUDONYM_KEY",
+        "XINAN_TOKEN",
+        "XINAN_NEW_PASSPHRASE",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
@@ -70,3 +80,29 @@ def cli_workplace(tmp_path, monkeypatch, *setup: list[str]):
         res = runner.invoke(app, args, catch_exceptions=False)
         assert res.exit_code == 0, (args, res.output)
     return runner
+
+
+def bootstrap_keyring(
+    ring, log, tokens, *, passphrase: str, admin: str = "sa", now=None, suite: str = "intl"
+):
+    """The explicit bootstrap for library-level tests: a sys-admin ``admin`` (made here if the
+    keyring has none by that name) signs the first roster, bound to ``log`` (already set up
+    with ``init_audit_log``); administrators' tokens go to ``tokens``. Returns the token
+    source sessions pass as ``tokens=``."""
+    from datetime import UTC, datetime
+
+    from xinan.authn import TokenDir
+    from xinan.key_management import bootstrap
+
+    now = now or datetime(2026, 11, 1, tzinfo=UTC)
+    if not ring.private_path(admin).exists():
+        ring.generate(admin, "sys-admin", suite, passphrase, now=now)
+    bootstrap(
+        ring,
+        admin=admin,
+        log_path=log,
+        passphrase=lambda _: passphrase,
+        clock=lambda: now,
+        token_out=lambda holder: tokens / f"{holder}.token",
+    )
+    return TokenDir(tokens)

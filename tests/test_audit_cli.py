@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 import xinan.cli.audit_cmds  # noqa: F401  registers the group
+from tests.conftest import bootstrap_keyring
 from tests.test_audit_log import KEYS, ORIGIN, SIGNER, Clock, event, lines, make_log, write_lines
 from xinan.audit import AuditLog
 from xinan.cli._app import app
@@ -21,17 +22,35 @@ def run(*args: str, env: dict[str, str] | None = None):
 
 
 def reader_env(tmp_path: Path, role: str = "auditor") -> dict[str, str]:
-    """A keyring holding one identity of ``role``, acting as it: reading entries needs an
-    audit role (GB/T 22239-2019 8.1.4.3)."""
+    """A keyring holding one identity of ``role``, bootstrapped with its own audit log, acting
+    as it: reading entries needs an audit role (GB/T 22239-2019 8.1.4.3), and each read (or
+    refusal) is recorded in the reader's own log, ``reader_log(tmp_path, role)``."""
     from datetime import UTC, datetime
 
+    from tests.conftest import bootstrap_keyring
+    from xinan.access import init_audit_log
     from xinan.keys import KdfParams, Keyring
 
-    ring = tmp_path / f"ring-{role}"
-    Keyring(ring).generate(
-        f"r-{role}", role, "intl", PASS, now=datetime.now(UTC), kdf_params=KdfParams(1024, 1, 1)
-    )
-    return {"XINAN_KEYRING": str(ring), "XINAN_IDENTITY": f"r-{role}", "XINAN_PASSPHRASE": PASS}
+    ring = Keyring(tmp_path / f"ring-{role}")
+    fast = KdfParams(1024, 1, 1)
+    now = datetime.now(UTC)
+    ring.generate(f"r-{role}", role, "intl", PASS, now=now, kdf_params=fast)
+    ring.generate("sa", "sys-admin", "intl", PASS, now=now, kdf_params=fast)
+    log = reader_log(tmp_path, role)
+    init_audit_log(log, keyring=ring, log_key=f"r-{role}")
+    tokens = tmp_path / f"tokens-{role}"
+    bootstrap_keyring(ring, log, tokens, passphrase=PASS)
+    return {
+        "XINAN_KEYRING": str(ring.path),
+        "XINAN_IDENTITY": f"r-{role}",
+        "XINAN_PASSPHRASE": PASS,
+        "XINAN_TOKEN_DIR": str(tokens),
+        "XINAN_AUDIT_LOG": "",
+    }
+
+
+def reader_log(tmp_path: Path, role: str) -> Path:
+    return tmp_path / f"reader-{role}" / "audit.log"
 
 
 def said(r) -> str:
@@ -213,7 +232,14 @@ def test_prune_by_audit_admin_keeps_verification(tmp_path: Path, fast_kdf) -> No
         t = now - timedelta(days=age_days)
         with AuditLog.open(log, signer=signer, origin=cfg.origin, clock=lambda t=t: t) as a:
             a.append(AuditEvent("verify", "xk1platform", "platform"))
-    env = {"XINAN_KEYRING": str(ring.path), "XINAN_PASSPHRASE": PASS, "XINAN_AUDIT_LOG": str(log)}
+    tokens = tmp_path / "tokens"
+    bootstrap_keyring(ring, log, tokens, passphrase=PASS, admin="sysadm", now=now)
+    env = {
+        "XINAN_KEYRING": str(ring.path),
+        "XINAN_PASSPHRASE": PASS,
+        "XINAN_AUDIT_LOG": str(log),
+        "XINAN_TOKEN_DIR": str(tokens),
+    }
     r = run("--as", "sa", "audit", "prune", env=env)
     assert r.exit_code == 77  # only the audit administrator prunes
     r = run("--as", "aa", "audit", "prune", "--json", env=env)
@@ -260,18 +286,26 @@ def test_repair_moves_a_torn_tail_aside_and_the_log_verifies(tmp_path: Path, fas
         ring.generate(name, role, "intl", PASS, now=now)
     log = tmp_path / "audit" / "audit.log"
     cfg = init_audit_log(log, keyring=ring, log_key="platform")
+    tokens = tmp_path / "tokens"
+    bootstrap_keyring(ring, log, tokens, passphrase=PASS, now=now)
     signer = IdentityNoteSigner(cfg.origin, ring.unlock("platform", PASS))
     with AuditLog.open(log, signer=signer, origin=cfg.origin, clock=lambda: now) as a:
         a.append(AuditEvent("verify", "xk1platformtest", "platform"))
         a.append(AuditEvent("verify", "xk1platformtest", "platform"))
     # A power cut in the middle of the second commit: its signed intent reached the disk,
-    # 20 of its bytes reached the log, its checkpoint did not.
+    # 20 of its bytes reached the log, its checkpoint did not. (Line 0 is the bootstrap.)
     side = Path(f"{log}.checkpoints")
     data = side.read_bytes()
     side.write_bytes(data[: data.rfind(b"@checkpoint ")])
+    kept = sum(len(x) + 1 for x in log.read_bytes().split(b"\n")[:2])
     with log.open("r+b") as f:
-        f.truncate(len(log.read_bytes().split(b"\n")[0]) + 1 + 20)
-    env = {"XINAN_KEYRING": str(ring.path), "XINAN_PASSPHRASE": PASS, "XINAN_AUDIT_LOG": str(log)}
+        f.truncate(kept + 20)
+    env = {
+        "XINAN_KEYRING": str(ring.path),
+        "XINAN_PASSPHRASE": PASS,
+        "XINAN_AUDIT_LOG": str(log),
+        "XINAN_TOKEN_DIR": str(tokens),
+    }
     r = run("audit", "verify", env=env)
     assert r.exit_code == 1 and "cut short" in said(r)
     assert run("--as", "pl", "audit", "repair", env=env).exit_code == 77  # audit-admin only
@@ -279,3 +313,34 @@ def test_repair_moves_a_torn_tail_aside_and_the_log_verifies(tmp_path: Path, fas
     assert r.exit_code == 0 and "moved" in r.output, said(r)
     assert run("audit", "verify", env=env).exit_code == 0
     assert list(log.parent.glob("audit.log.torn-*"))  # kept as evidence
+
+
+def test_reads_and_refused_reads_are_logged_in_the_readers_own_log(tmp_path: Path) -> None:
+    """Issue 12: 'Refused audit show and the audit administrator's own reads of the log are
+    not logged.' Both are entries of the reader's own (bound) log now; the log read is not
+    written."""
+    path = make_log(tmp_path, 3)
+    env = reader_env(tmp_path, "audit-admin")
+    assert run("audit", "show", str(path), "--type", "open", env=env).exit_code == 0
+    own = [json.loads(x) for x in reader_log(tmp_path, "audit-admin").read_text().splitlines()]
+    assert own[-1]["type"] == "audit.read" and own[-1]["actor"]["role"] == "audit-admin"
+    assert "show" in own[-1]["objects"]["ref"] and "type=open" in own[-1]["objects"]["ref"]
+    env = reader_env(tmp_path, "sec-admin")
+    r = run("audit", "show", str(path), env=env)
+    assert r.exit_code == 77
+    own = [json.loads(x) for x in reader_log(tmp_path, "sec-admin").read_text().splitlines()]
+    assert own[-1]["type"] == "denied" and own[-1]["objects"]["ref"] == "operation:audit.read"
+    # an administrator without its token is refused too; this reader's key signs its own log,
+    # which therefore cannot be opened: the failure is logged by the next session
+    tokens = env["XINAN_TOKEN_DIR"]
+    env["XINAN_TOKEN_DIR"] = str(tmp_path / "no-tokens")
+    assert run("audit", "show", str(path), env=env).exit_code == 77
+    env["XINAN_TOKEN_DIR"] = tokens
+    assert run("audit", "show", str(path), env=env).exit_code == 77
+    own = [json.loads(x) for x in reader_log(tmp_path, "sec-admin").read_text().splitlines()]
+    kinds = [(e["type"], e["objects"]["ref"].split("@")[0]) for e in own]
+    assert kinds[-3:] == [
+        ("denied", "operation:audit.read"),  # the first refused read
+        ("key.auth", "authn:token-missing"),  # the read without a token, logged late
+        ("denied", "operation:audit.read"),  # the third read
+    ]

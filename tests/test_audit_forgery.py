@@ -178,6 +178,9 @@ def test_refused_command_on_a_forged_log_signs_nothing(tmp_path: Path) -> None:
     with AuditLog.open(log, signer=signer, origin=cfg.origin, clock=lambda: now) as a:
         for _ in range(3):
             a.append(AuditEvent("verify", "xk1platformtest", "platform"))
+    from tests.conftest import bootstrap_keyring
+
+    bootstrap_keyring(ring, log, tmp_path / "tokens", passphrase=pw, now=now)  # the roster
     sidecar(log).unlink()
     ls = lines(log)
     write_lines(log, renumber(ls[1:]))

@@ -23,6 +23,7 @@ def runner(tmp_path, monkeypatch, fast_kdf):
         ["keygen", "--id", "bank", "--role", "querent", "--suite", "intl"],
         ["keygen", "--id", "sa", "--role", "sys-admin", "--suite", "intl"],
         ["audit", "init", "--key", "platform"],
+        ["--as", "sa", "keys", "bootstrap"],
         [
             "fake",
             "penalty",
@@ -77,7 +78,7 @@ def test_seal_verify_open(runner, tmp_path):
     types = [
         json.loads(x)["type"] for x in (tmp_path / "audit" / "audit.log").read_text().splitlines()
     ]
-    assert types == ["seal", "reject", "verify", "open"]
+    assert types == ["key.roster", "seal", "reject", "verify", "open"]  # after the bootstrap
 
 
 def _sealed(runner):

@@ -23,6 +23,7 @@ def runner(tmp_path, monkeypatch, fast_kdf):
         ["keygen", "--id", "amr", "--role", "provider", "--suite", "intl"],
         ["keygen", "--id", "sa", "--role", "sys-admin", "--suite", "intl"],
         ["audit", "init", "--key", "amr"],
+        ["--as", "sa", "keys", "bootstrap"],
     )
     monkeypatch.setenv("XINAN_IDENTITY", "amr")
     return r
@@ -212,7 +213,8 @@ def test_mask_and_scan_are_audited(runner, tmp_path):
     r = invoke(runner, "audit", "verify")
     assert r.exit_code == 0, r.output
     log = (tmp_path / "audit" / "audit.log").read_text(encoding="utf-8").splitlines()
-    entries = [json.loads(x) for x in log]
+    bootstrap, *entries = [json.loads(x) for x in log]
+    assert bootstrap["type"] == "key.roster" and bootstrap["why"] == {"purpose": "bootstrap"}
     types = [e["type"] for e in entries]
     assert types == ["collect", "collect", "reject"]
     assert all(e["actor"]["role"] == "provider" for e in entries)
@@ -242,7 +244,7 @@ def test_mask_by_a_non_provider_is_denied_and_logged(runner, tmp_path):
 
 def test_key_events_are_audited_when_acting_as_an_identity(runner, tmp_path):
     r = invoke(runner, "keygen", "--id", "subject-ps", "--role", "pseudonym", "--suite", "intl")
-    assert r.exit_code == 77  # once a log exists, only the system administrator manages keys
+    assert r.exit_code == 77  # once bootstrapped, only the system administrator manages keys
     r = invoke(
         runner,
         "--as",
@@ -263,7 +265,8 @@ def test_key_events_are_audited_when_acting_as_an_identity(runner, tmp_path):
     Keyring(tmp_path / "other").generate("plat", "platform", "intl", PASS, now=datetime.now(UTC))
     r = invoke(runner, "--as", "sa", "keys", "add", str(tmp_path / "other" / "public" / "plat.pub"))
     assert r.exit_code == 0, r.output
-    entries = [json.loads(x) for x in (tmp_path / "audit" / "audit.log").read_text().splitlines()]
+    log = (tmp_path / "audit" / "audit.log").read_text().splitlines()
+    _bootstrap, *entries = [json.loads(x) for x in log]
     assert [e["type"] for e in entries] == ["denied", "key.generate", "key.add"]
     assert entries[1]["actor"]["role"] == "sys-admin"
     assert entries[1]["objects"]["key_ids"][0].startswith("xs1")

@@ -18,9 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 import xinan.cli.lifecycle_cmds  # noqa: F401  registers destroy / report
-from tests.conftest import FixedPseudonymKey
-from xinan.access import init_audit_log, open_session
-from xinan.audit.entry import canonical_json
+from tests.conftest import FixedPseudonymKey, bootstrap_keyring
+from xinan.access import IdentityNoteSigner, init_audit_log, load_audit_config, open_session
+from xinan.audit.entry import AuditEvent, canonical_json
+from xinan.audit.log import AuditLog
 from xinan.audit.merkle import get_hash
 from xinan.cli._app import app
 from xinan.errors import AccessDenied, UsageError, XinanError
@@ -94,6 +95,9 @@ class World:
             self.ring.generate(name, role, suite, PASS, now=now)
         self.log = root / "audit" / "audit.log"
         init_audit_log(self.log, keyring=self.ring, log_key="platform")
+        self.tokens = bootstrap_keyring(
+            self.ring, self.log, root / "tokens", passphrase=PASS, suite=suite
+        )
         self.clock = Clock()
         self.ps = FixedPseudonymKey()
 
@@ -105,6 +109,7 @@ class World:
             passphrase=lambda _: PASS,
             clock=self.clock,
             operation=operation,
+            tokens=self.tokens,
         )
 
     def subject(self, rid: str) -> str:
@@ -342,26 +347,29 @@ def test_entry_not_under_the_checkpoint(world: World, tmp_path: Path) -> None:
         verify_certificate(world.sign_raw(bad, "sec"), trust=world.ring)
 
 
+def _append_to(world: World, log: Path, ref: str) -> None:
+    """One entry in another log (a session writes only to its keyring's bound log)."""
+    cfg = load_audit_config(log)
+    signer = IdentityNoteSigner(cfg.origin, world.ring.unlock("platform", PASS))
+    with AuditLog.open(
+        log, hash=cfg.hash, signer=signer, origin=cfg.origin, clock=world.clock
+    ) as a:
+        a.append(AuditEvent("verify", "xk1sectest", "sec-admin", objects={"ref": ref}))
+
+
 def test_missing_log_and_missing_entry(world: World, tmp_path: Path) -> None:
     with world.session("platform", None) as s:
         s.record("verify", objects={"ref": "before"})
         s.record("verify", objects={"ref": "before"})
     data, seq = world.destroy()
-    assert seq == 2
+    assert seq == 3  # after the bootstrap's key.roster entry and the two above
     with pytest.raises(AuditLogUnavailable, match=r"nope\.log"):
         verify_certificate(data, trust=world.ring, audit_log=tmp_path / "nope.log")
     # another log under the same origin, shorter than the certificate's seq
     short = tmp_path / "short" / "audit.log"
     origin = json.loads(Path(f"{world.log}.config").read_text())["origin"]
     init_audit_log(short, keyring=world.ring, log_key="platform", origin=origin)
-    with open_session(
-        keyring=world.ring,
-        identity="sec",
-        log_path=short,
-        passphrase=lambda _: PASS,
-        clock=world.clock,
-    ) as s:
-        s.record("verify", objects={"ref": "z"})
+    _append_to(world, short, "z")
     with pytest.raises(AuditEntryMissing, match="ends before"):
         verify_certificate(data, trust=world.ring, audit_log=short)
 
@@ -370,14 +378,7 @@ def test_log_of_another_origin(world: World, tmp_path: Path) -> None:
     data, _ = world.destroy()
     other = tmp_path / "o" / "audit.log"
     init_audit_log(other, keyring=world.ring, log_key="platform", origin="xinan.test/other")
-    with open_session(
-        keyring=world.ring,
-        identity="sec",
-        log_path=other,
-        passphrase=lambda _: PASS,
-        clock=world.clock,
-    ) as s:
-        s.record("verify", objects={"ref": "z"})
+    _append_to(world, other, "z")
     with pytest.raises(AuditEntryMismatch, match="is for log") as exc:
         verify_certificate(data, trust=world.ring, audit_log=other)
     assert exc.value.member == "audit.origin"

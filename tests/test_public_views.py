@@ -418,7 +418,9 @@ def test_cli_mask_public_holds_no_planted_identifier(tmp_path, monkeypatch, fast
         tmp_path,
         monkeypatch,
         ["keygen", "--id", "amr", "--role", "provider", "--suite", "intl"],
+        ["keygen", "--id", "sa", "--role", "sys-admin", "--suite", "intl"],
         ["audit", "init", "--key", "amr"],
+        ["--as", "sa", "keys", "bootstrap"],
     )
     monkeypatch.setenv("XINAN_IDENTITY", "amr")
     r = runner.invoke(app, ["fake", "penalty", "-n", "80", "-o", "e.csv", "--seed", "4"])

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import xinan.cli.lifecycle_cmds  # noqa: F401  registers destroy / report
-from tests.conftest import TODAY
+from tests.conftest import TODAY, bootstrap_keyring
 from xinan.access import init_audit_log, open_session
 from xinan.audit.log import read_entries
 from xinan.auditor.subject_report import (
@@ -22,6 +22,7 @@ from xinan.auditor.subject_report import (
     subject_pseudonym,
     subject_report,
 )
+from xinan.authn import TokenDir
 from xinan.cli._app import app
 from xinan.errors import UsageError
 from xinan.identifiers import resident_id_check_char, uscc_check_char
@@ -61,11 +62,17 @@ def world(tmp_path: Path, fast_kdf):
     ps = {x: pseudonym(key, "subject", x) for x in (RID_A, RID_B, USCC_C)}
     log = tmp_path / "audit" / "audit.log"
     init_audit_log(log, keyring=ring, log_key="platform")
+    tokens = bootstrap_keyring(ring, log, tmp_path / "tokens", passphrase=PASS)
     clock = Clock()
 
     def session(who: str):
         return open_session(
-            keyring=ring, identity=who, log_path=log, passphrase=lambda _: PASS, clock=clock
+            keyring=ring,
+            identity=who,
+            log_path=log,
+            passphrase=lambda _: PASS,
+            clock=clock,
+            tokens=tokens,
         )
 
     with session("platform") as s:
@@ -124,7 +131,7 @@ def test_report_filters_by_pseudonym(world) -> None:
         ("ingest", "success"),
         ("share", "denied"),
     ]
-    assert rep.scanned == rep_b.scanned == 6 and rep.last_seq == 5
+    assert rep.scanned == rep_b.scanned == 7 and rep.last_seq == 6  # after the bootstrap
     text = rep.text()
     assert "who queried or received the data:" in text and "bank (" in text
     assert json.loads(json.dumps(rep.to_json()))["accesses"] == 3
@@ -144,6 +151,7 @@ def test_report_event(world) -> None:
         passphrase=lambda _: PASS,
         clock=Clock(),
         operation="report.subject",
+        tokens=TokenDir(ring.path.parent / "tokens"),
     ) as s:
         seq = s.record(**ev)
     again = subject_report(log, ps[RID_A])
@@ -173,6 +181,7 @@ def cli(world, monkeypatch):
     monkeypatch.setenv("XINAN_PASSPHRASE", PASS)
     monkeypatch.setenv("XINAN_TODAY", TODAY.isoformat())
     monkeypatch.setenv("XINAN_PSEUDONYM_KEY", "subject-ps")
+    monkeypatch.setenv("XINAN_TOKEN_DIR", str(tmp / "tokens"))
     monkeypatch.delenv("XINAN_AUDIT_LOG", raising=False)
     monkeypatch.delenv("XINAN_IDENTITY", raising=False)
     monkeypatch.chdir(tmp)

@@ -169,7 +169,8 @@ def build_world(
     monkeypatch.setattr(_common, "utc_now", clock)
     monkeypatch.setenv("XINAN_PASSPHRASE", PASS)
     monkeypatch.setenv("XINAN_TODAY", "2026-11-25")
-    for var in ("XINAN_IDENTITY", "XINAN_AUDIT_LOG", "XINAN_VAULT", "XINAN_KEYRING"):
+    monkeypatch.setenv("XINAN_TOKEN_DIR", str(root / "tokens"))
+    for var in ("XINAN_IDENTITY", "XINAN_AUDIT_LOG", "XINAN_VAULT", "XINAN_KEYRING", "XINAN_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(root)
     w = World(root, CliRunner(), clock)
@@ -201,6 +202,10 @@ def build_world(
     w.ok("prov", None, "audit", "init", "--key", "amr")
     w.ok("plat", None, "audit", "init", "--key", "platform")
     w.ok("bank", None, "audit", "init", "--key", "bank")
+    # the explicit, logged bootstrap of each keyring's roster by its first sys-admin; the
+    # administrators' tokens go to one directory the environment names (no prompt)
+    for party, admin in (("prov", "provsa"), ("plat", "sysadm"), ("bank", "banksa")):
+        w.ok(party, admin, "keys", "bootstrap")
 
     export = root / "prov" / f"{kind}.csv"
     w.ok("prov", "amr", "fake", kind, "-n", str(people), "-o", str(export), "--seed", "11")

@@ -14,12 +14,12 @@ signed-note signers. It never reads the wall clock itself: the clock is passed i
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from xinan._codec import loads_strict, pretty_json
 from xinan.audit.entry import AuditEvent
@@ -34,9 +34,14 @@ from xinan.audit.note import (
 )
 from xinan.crypto import get_suite
 from xinan.crypto.base import SuiteName
-from xinan.errors import AccessDenied, AuditError, IntegrityError, UsageError
+from xinan.errors import AccessDenied, AuditError, IntegrityError, UsageError, WrongPassphrase
 from xinan.fileio import write_bytes_atomic
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
+
+if TYPE_CHECKING:
+    from xinan.authn import AuthPolicy, LockoutStore, TokenSource
+    from xinan.policy.catalogue import RecordKind
+    from xinan.roster import Member
 
 CONFIG_FORMAT = "xinan-audit-config/1"
 
@@ -66,6 +71,10 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "destroy": frozenset({Role.SEC_ADMIN}),
     "policy.change": frozenset({Role.SEC_ADMIN}),
     "key.manage": frozenset({Role.SYS_ADMIN}),
+    # security labels are the security administrator's (GB/T 22239-2019 8.1.5.3)
+    "key.clearance": frozenset({Role.SEC_ADMIN}),
+    # a holder changes its own passphrase (8.1.4.1 a)
+    "key.passphrase": frozenset(Role) - {Role.PSEUDONYM},
     "audit.read": frozenset({Role.AUDIT_ADMIN, Role.AUDITOR}),
     "audit.prune": frozenset({Role.AUDIT_ADMIN}),
     "audit.repair": frozenset({Role.AUDIT_ADMIN}),
@@ -73,6 +82,23 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "report.subject": frozenset({Role.PLATFORM, Role.AUDIT_ADMIN}),
 }
 ADMIN_ROLES = frozenset({Role.SYS_ADMIN, Role.SEC_ADMIN, Role.AUDIT_ADMIN})
+
+
+def field_labels(
+    kind: RecordKind, fields: Iterable[str] | None = None, *, audience: str | None = None
+) -> dict[str, int]:
+    """Security labels (GB/T 22239-2019 8.1.4.2 g): each field's label is its grade in the
+    policy (1 公开 … 4 高敏感), for ``fields`` of ``kind`` (all when None). With ``audience``,
+    only the fields that audience's view releases verbatim (rule ``clear``): a masked, banded
+    or dropped value releases less than its grade. Pass the result to
+    :meth:`Session.require_clearance` before releasing those fields."""
+    wanted = None if fields is None else set(fields)
+    return {
+        f.name: f.grade
+        for f in kind.fields
+        if (wanted is None or f.name in wanted)
+        and (audience is None or f.rules[audience].op == "clear")
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,10 +266,27 @@ class Session:
     operation fails (:class:`AuditError`).
     """
 
-    def __init__(self, actor: PublicKeyInfo, identity: Identity | None, log: AuditLog) -> None:
+    def __init__(
+        self,
+        actor: PublicKeyInfo,
+        identity: Identity | None,
+        log: AuditLog,
+        member: Member | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.actor = actor
         self.identity = identity
         self.log = log
+        # the roster's word on the actor (role, clearance); set by open_session
+        self.member = member
+        self._clock = clock
+
+    def now(self) -> datetime:
+        """The session's clock (the one its audit entries are stamped with)."""
+        if self._clock is None:
+            raise UsageError("this session was opened without a clock")
+        return self._clock()
 
     def __repr__(self) -> str:
         return f"<Session {self.actor.id} {self.actor.key_id} {self.actor.role.value}>"
@@ -294,6 +337,34 @@ class Session:
             "security and audit administrator roles are held by different keys)",
         )
 
+    @property
+    def clearance(self) -> int:
+        """The actor's clearance from the roster (0: none, when opened without a roster)."""
+        return self.member.clearance if self.member is not None else 0
+
+    def require_clearance(
+        self, labels: Mapping[str, int], *, objects: Mapping[str, Any] | None = None
+    ) -> None:
+        """Security labels (GB/T 22239-2019 8.1.4.2 g): a read of fields labelled ``labels``
+        (field name → grade, the policy's grades) needs a clearance at least the highest of
+        them. A refusal is logged (``denied``, rule ``label:FIELD``) before it is raised."""
+        over = sorted(f for f, grade in labels.items() if grade > self.clearance)
+        if not over:
+            return
+        self.record(
+            "denied",
+            outcome="denied",
+            objects={**(objects or {}), "ref": f"label:{','.join(over)}"[:512]},
+        )
+        top = max(labels[f] for f in over)
+        raise AccessDenied(
+            f"{self.actor.id} has clearance {self.clearance}; {', '.join(over)} "
+            f"{'is' if len(over) == 1 else 'are'} labelled up to grade {top}",
+            rule=f"label:{over[0]}",
+            hint="ask the security administrator for a clearance (xinan keys clearance), or "
+            "read a view without those fields",
+        )
+
     def close(self) -> None:
         self.log.close()
 
@@ -310,26 +381,146 @@ def authenticate_reader(
     identity: str | None,
     passphrase: Callable[[str], str],
     operation: str,
+    clock: Callable[[], datetime],
+    tokens: TokenSource | None = None,
+    log_path: Path | None = None,
+    what: str = "",
 ) -> PublicKeyInfo:
-    """For commands that only read the audit log (and so must not write to it): unlock the
-    acting identity and check its role, without opening the log for writing. A refusal here
-    cannot be logged — reading never writes — so it fails closed with a specific message."""
+    """For commands that show audit entries: authenticate the reader (roster, factors), check
+    its role, and record the read — or the refusal — in the reader's own bound log
+    (GB/T 22239-2019 8.1.4.3: the audit administrator's reads are audited too). ``what`` names
+    the log read and the filter, e.g. ``audit.log --type grant``."""
     if not identity:
         raise UsageError(
             f"{operation} shows audit entries, which only the audit roles may read",
             hint="pass --as KEY_ID of an audit-admin or auditor key (or set XINAN_IDENTITY)",
         )
+    from xinan.roster import load_roster
+
+    bound = Path(load_roster(keyring).log.path)
+    with open_session(
+        keyring=keyring,
+        identity=identity,
+        log_path=log_path or bound,
+        passphrase=passphrase,
+        clock=clock,
+        tokens=tokens,
+        operation=None,
+    ) as session:
+        session.require(operation)
+        session.record("audit.read", objects={"ref": f"{operation}:{what}"[:512]})
+        return session.actor
+
+
+def authenticate_deferred(
+    *,
+    keyring: Keyring,
+    identity: str | None,
+    passphrase: Callable[[str], str],
+    operation: str,
+    clock: Callable[[], datetime],
+    tokens: TokenSource | None = None,
+    auth_policy: AuthPolicy | None = None,
+) -> PublicKeyInfo:
+    """Authenticate and role-check without writing to the log — for ``audit repair``, whose log
+    cannot be written until it is repaired. Failures and refusals are kept in the keyring's
+    authentication state and logged by the next session that opens the log."""
+    from xinan.authn import (
+        DEFAULT_POLICY,
+        Deferred,
+        LockoutStore,
+        tokens_from_environment,
+        unlock_member,
+    )
+    from xinan.roster import ADMIN_ROLES, load_roster
+
+    if not identity:
+        raise UsageError(f"{operation}: who acts?", hint="pass --as KEY_ID")
+    tokens = tokens if tokens is not None else tokens_from_environment()
+    roster = load_roster(keyring)
     actor = keyring.get_public(identity)
-    keyring.unlock(identity, passphrase(f"{actor.id} ({actor.role.value})"))
+    member = roster.member(actor.key_id)
+    store = LockoutStore(keyring.path, auth_policy or DEFAULT_POLICY)
+    now = clock()
+
+    def deferred(reason: str, outcome: str, failures: int) -> None:
+        store.defer(Deferred(now.isoformat(), actor.key_id, actor.role.value, reason, outcome))
+
+    if member is None:
+        deferred("not-in-roster", "denied", 0)
+        raise AccessDenied(f"{actor.id} is not in this keyring's roster", rule="roster:member")
+    try:
+        member.check_usable(now)
+    except AccessDenied as e:
+        deferred((e.rule or "roster").split(":", 1)[-1], "denied", 0)
+        raise
+    unlock_member(
+        keyring=keyring,
+        member=member,
+        passphrase=passphrase,
+        tokens=tokens,
+        origin=roster.log.origin,
+        now=now,
+        store=store,
+        report=deferred,
+        needs_token=member.role in ADMIN_ROLES,
+    )
     allowed = PERMISSIONS.get(operation, frozenset())
-    if actor.role not in allowed:
-        roles = ", ".join(sorted(r.value for r in allowed))
+    if member.role not in allowed:
+        deferred(f"operation:{operation}", "denied", 0)
         raise AccessDenied(
-            f"{actor.id} ({actor.role.value}) may not {operation}; allowed: {roles}",
+            f"{actor.id} ({member.role.value}) may not {operation}; allowed: "
+            + ", ".join(sorted(r.value for r in allowed)),
             rule=f"role:{operation}",
-            hint="only the audit administrator (and auditors) read the full audit log",
         )
     return actor
+
+
+# --------------------------------------------------------------------------------------------
+# Opening a session: roster, factors, lockout (GB/T 22239-2019 8.1.4.1–8.1.4.2)
+
+
+def _auth_event(key_id: str, role: str, reason: str, outcome: str, failures: int) -> AuditEvent:
+    return AuditEvent(
+        "key.auth",
+        actor_key_id=key_id,
+        actor_role=role,
+        outcome=outcome,
+        objects={"key_ids": [key_id], "ref": f"authn:{reason}", "counts": {"failures": failures}},
+    )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.expanduser().resolve() == b.expanduser().resolve()
+
+
+def _open_log(
+    path: Path, cfg: AuditConfig, identity: Identity, clock: Callable[[], datetime]
+) -> AuditLog:
+    if identity.key_id != cfg.log_key_id:
+        raise IntegrityError(f"{path}: the keyring's {cfg.log_key} is not the log's key")
+    return AuditLog.open(
+        path,
+        hash=cfg.hash,
+        signer=IdentityNoteSigner(cfg.origin, identity),
+        origin=cfg.origin,
+        clock=clock,
+    )
+
+
+def _flush_deferred(log: AuditLog, store: LockoutStore) -> None:
+    """Failures that happened while the log could not be opened, logged now (with their time
+    in the ``ref``, since the entry's own time is the time of writing)."""
+    for d in store.take_deferred():
+        log.append(
+            AuditEvent(
+                "key.auth",
+                actor_key_id=d.key_id,
+                actor_role=d.role,
+                outcome=d.outcome,
+                objects={"key_ids": [d.key_id], "ref": f"authn:{d.reason}@{d.time}"},
+            )
+        )
 
 
 def open_session(
@@ -340,40 +531,115 @@ def open_session(
     passphrase: Callable[[str], str],
     clock: Callable[[], datetime],
     operation: str | None = None,
-    unlock: bool = True,
+    tokens: TokenSource | None = None,
+    auth_policy: AuthPolicy | None = None,
 ) -> Session:
-    """Resolve and unlock the acting identity, open the audit log with its signer, and (when
-    ``operation`` is given) check the role — logging a denial before refusing."""
+    """Authenticate the acting identity and open the keyring's audit log for its entries.
+
+    In order: the keyring's roster is loaded and verified (:func:`xinan.roster.load_roster`);
+    ``log_path`` must be the log the roster is bound to; the actor must be an active,
+    unexpired member; its key must not be locked; its passphrase must unlock the private key
+    the roster names; an administrator's token must answer a fresh challenge
+    (:func:`xinan.authn.unlock_member`). Every failure and refusal is an audit entry
+    (``key.auth``) — logged at once, or, when the failing key is the log's own key, by the
+    next session that opens the log. Then (when ``operation`` is given) the roster's role is
+    checked, a denial logged before it is raised."""
+    from xinan.authn import (
+        DEFAULT_POLICY,
+        Deferred,
+        LockoutStore,
+        tokens_from_environment,
+        unlock_member,
+    )
+    from xinan.roster import ADMIN_ROLES, load_roster
+
     if not identity:
         raise UsageError(
             "no acting identity: every operation on credit data, keys or grants is done as someone",
             hint="pass --as KEY_ID (or set XINAN_IDENTITY) naming a key in the keyring",
         )
+    tokens = tokens if tokens is not None else tokens_from_environment()
+    roster = load_roster(keyring)
+    bound = Path(roster.log.path)
+    if not _same_file(log_path, bound):
+        raise AccessDenied(
+            f"{log_path} is not this keyring's audit log ({bound})",
+            rule="roster:log",
+            hint="whoever acts does not choose where its audit entries go: drop --audit-log "
+            "/ XINAN_AUDIT_LOG, or point it at the bound log",
+        )
+    cfg = load_audit_config(bound)
     actor = keyring.get_public(identity)
-    unlocked = (
-        keyring.unlock(identity, passphrase(f"{actor.id} ({actor.role.value})")) if unlock else None
-    )
-    cfg = load_audit_config(log_path)
-    if unlocked is not None and cfg.log_key in (actor.id, actor.key_id):
-        log_identity = unlocked
-    else:
-        log_identity = keyring.unlock(cfg.log_key, passphrase(f"audit log key {cfg.log_key}"))
-    if log_identity.key_id != cfg.log_key_id:
-        raise IntegrityError(f"{log_path}: the keyring's {cfg.log_key} is not the log's key")
-    log = AuditLog.open(
-        log_path,
-        hash=cfg.hash,
-        signer=IdentityNoteSigner(cfg.origin, log_identity),
-        origin=cfg.origin,
-        clock=clock,
-    )
-    session = Session(actor, unlocked, log)
-    if operation is not None:
+    member = roster.member(actor.key_id)
+    policy = auth_policy or DEFAULT_POLICY
+    store = LockoutStore(keyring.path, policy)
+    now = clock()
+    stamp = now.isoformat()
+
+    def deferred(reason: str, outcome: str, failures: int) -> None:
+        store.defer(Deferred(stamp, actor.key_id, actor.role.value, reason, outcome))
+
+    def refuse(report: Callable[[str, str, int], None]) -> Member:
+        if member is None:
+            report("not-in-roster", "denied", 0)
+            raise AccessDenied(
+                f"{actor.id} ({actor.key_id}) is not in this keyring's roster",
+                rule="roster:member",
+                hint="the system administrator adds keys (xinan keygen / keys bootstrap); a "
+                "key file placed by hand never acts",
+            )
         try:
-            session.require(operation)
-        except AccessDenied:
-            session.close()
+            member.check_usable(now)
+        except AccessDenied as e:
+            report((e.rule or "roster").split(":", 1)[-1], "denied", 0)
             raise
+        return member
+
+    def unlock(m: Member, report: Callable[[str, str, int], None]) -> Identity:
+        return unlock_member(
+            keyring=keyring,
+            member=m,
+            passphrase=passphrase,
+            tokens=tokens,
+            origin=cfg.origin,
+            now=now,
+            store=store,
+            report=report,
+            needs_token=m.role in ADMIN_ROLES,
+        )
+
+    unlocked: Identity | None = None
+    if cfg.log_key in (actor.id, actor.key_id):
+        # the log opens with the actor's own key: a failure before that is logged later
+        unlocked = unlock(refuse(deferred), deferred)
+        log = _open_log(bound, cfg, unlocked, clock)
+    else:
+        try:
+            store.check(cfg.log_key_id, now)
+            log_identity = keyring.unlock(cfg.log_key, passphrase(f"audit log key {cfg.log_key}"))
+        except WrongPassphrase:
+            store.failure(cfg.log_key_id, now)
+            store.defer(Deferred(stamp, cfg.log_key_id, "log-key", "passphrase", "failed"))
+            raise
+        log = _open_log(bound, cfg, log_identity, clock)
+    try:
+        _flush_deferred(log, store)
+
+        def logged(reason: str, outcome: str, failures: int) -> None:
+            role = member.role.value if member is not None else actor.role.value
+            log.append(_auth_event(actor.key_id, role, reason, outcome, failures))
+
+        if unlocked is None:
+            unlocked = unlock(refuse(logged), logged)
+        assert member is not None  # refuse() raised otherwise
+        if actor.role is not member.role:  # the key id pins the role; a mismatch is tampering
+            raise IntegrityError(f"{actor.id}: key file and roster disagree on its role")
+        session = Session(actor, unlocked, log, member, clock=clock)
+        if operation is not None:
+            session.require(operation)
+    except BaseException:
+        log.close()
+        raise
     return session
 
 

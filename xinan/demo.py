@@ -30,7 +30,11 @@ Say = Callable[[str], None]
 
 # Party → the keys it holds (name, role). One role per key: 三权分立 for the administrators.
 PARTIES: dict[str, tuple[tuple[str, str], ...]] = {
-    "provider": (("amr-zaozhuang", "provider"), ("amr-ps", "pseudonym")),
+    "provider": (
+        ("amr-zaozhuang", "provider"),
+        ("amr-admin", "sys-admin"),
+        ("amr-ps", "pseudonym"),
+    ),
     "platform": (
         ("platform", "platform"),
         ("sys-admin", "sys-admin"),
@@ -38,8 +42,10 @@ PARTIES: dict[str, tuple[tuple[str, str], ...]] = {
         ("audit-admin", "audit-admin"),
         ("subject-ps", "pseudonym"),
     ),
-    "querent": (("bank-a", "querent"),),
+    "querent": (("bank-a", "querent"), ("bank-admin", "sys-admin")),
 }
+# Each party's first system administrator, who bootstraps its keyring's roster.
+FIRST_ADMINS = {"provider": "amr-admin", "platform": "sys-admin", "querent": "bank-admin"}
 LOG_KEYS = {"provider": "amr-zaozhuang", "platform": "platform", "querent": "bank-a"}
 # Who hands whose public key to whom (the trust stores).
 TRUST = (
@@ -134,8 +140,19 @@ def run_demo(
         "XINAN_TODAY": today.isoformat(),
         "XINAN_VAULT": str(directory / "platform" / "vault"),
         "XINAN_PSEUDONYM_KEY": "subject-ps",
+        # the administrators' tokens (second factor), one <id>.token each, read without a prompt
+        "XINAN_TOKEN_DIR": str(directory / "tokens"),
     }
-    with _env(environment), _cleared("XINAN_IDENTITY", "XINAN_AUDIT_LOG", "XINAN_KEYRING"):
+    with (
+        _env(environment),
+        _cleared(
+            "XINAN_IDENTITY",
+            "XINAN_AUDIT_LOG",
+            "XINAN_KEYRING",
+            "XINAN_TOKEN",
+            "XINAN_NEW_PASSPHRASE",
+        ),
+    ):
         _script(directory, xinan, result, records=records, seed=seed, say=say)
     return result
 
@@ -178,6 +195,12 @@ def _script(
         a = xinan(party, None, "audit", "init", "--key", key, "--json")
         say(f"    {party:<9} {a['log']}  vkey {a['vkey'][:48]}…")
         result.files[f"{party}_audit_log"] = Path(a["log"])
+
+    step("roster: each party's first sys-admin signs its roster; administrators get tokens")
+    for party, admin in FIRST_ADMINS.items():
+        r = xinan(party, admin, "keys", "bootstrap", "--json")
+        say(f"    {party:<9} roster {r['serial']}: {len(r['members'])} keys, "
+            f"tokens for {', '.join(sorted(r['tokens']))}")  # fmt: skip
 
     step("provider: a GB18030 export of administrative penalties (synthetic, some bad rows)")
     export = prov / "penalty-export.csv"

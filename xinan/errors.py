@@ -147,6 +147,15 @@ class AccessDenied(XinanError):
         self.rule = rule
 
 
+class AuthenticationFailed(AccessDenied):
+    """An identity could not be authenticated: a second factor missing or wrong, a key not
+    the roster's, a key disabled, revoked or expired (GB/T 22239-2019 8.1.4.1)."""
+
+
+class AccountLocked(AuthenticationFailed):
+    """Too many failed unlocks in a row: the key is locked for a while (8.1.4.1 b)."""
+
+
 class ComplianceError(AccessDenied):
     """An algorithm or setting is not allowed under the active compliance mode (e.g. gm-only)."""
 

@@ -360,15 +360,36 @@ def _public_info(doc: dict[str, Any], where: str, mode: str | Compliance | None)
 
 # -- §4 encryption at rest ---------------------------------------------------------------------
 MIN_PASSPHRASE_CHARS = 12
+# zxcvbn's score (0-4) of the guesses an attacker needs; 3 = "safely unguessable: moderate
+# protection from an offline slow-hash attack" (Wheeler, USENIX Security 2016), which is what a
+# key file under Argon2id faces once stolen. Twelve spaces score 0.
+MIN_PASSPHRASE_SCORE = 3
 
 
-def _new_passphrase(passphrase: str) -> None:
-    """GB/T 22239-2019 8.1.4.1 a): passwords of sufficient complexity. A new key's passphrase
-    has at least 12 characters (a few words); keys made before keep unlocking as they are."""
-    if len(unicodedata.normalize("NFC", passphrase)) < MIN_PASSPHRASE_CHARS:
+def check_new_passphrase(passphrase: str, *, user_inputs: tuple[str, ...] = ()) -> None:
+    """GB/T 22239-2019 8.1.4.1 a): passwords of sufficient complexity. A new passphrase (new key,
+    passphrase change) has at least 12 characters *and* a zxcvbn score of at least 3, so that
+    length made of repeats, keyboard walks, common words or the key's own name does not pass.
+    ``user_inputs`` are words the estimator treats as known (the key id, its role). Keys made
+    before keep unlocking as they are."""
+    text = unicodedata.normalize("NFC", passphrase)
+    if len(text) < MIN_PASSPHRASE_CHARS:
         raise UsageError(
             f"a new key's passphrase needs at least {MIN_PASSPHRASE_CHARS} characters",
             hint="use a few unrelated words, e.g. from a diceware list",
+        )
+    from zxcvbn import zxcvbn
+
+    # the estimator's matchers grow faster than linearly with length; 100 characters is plenty
+    verdict = zxcvbn(text[:100], user_inputs=list(user_inputs))
+    score = int(verdict["score"])
+    if score < MIN_PASSPHRASE_SCORE:
+        warning = str(verdict["feedback"].get("warning") or "too easy to guess")
+        raise UsageError(
+            f"this passphrase is too easy to guess ({warning.rstrip('.')}; strength {score}/4, "
+            f"needs {MIN_PASSPHRASE_SCORE})",
+            hint="use four or more unrelated words, e.g. from a diceware list; avoid repeats, "
+            "keyboard patterns, common words and the key's own name",
         )
 
 
@@ -529,7 +550,7 @@ class Keyring:
             )
         s = get_suite(suite, compliance_mode=self.compliance_mode)
         _passphrase_bytes(passphrase)
-        _new_passphrase(passphrase)
+        check_new_passphrase(passphrase, user_inputs=(key_name, role_v.value))
         self._refuse_existing(key_name)
         sig_key, kem_key = s.generate_signing_key(), s.generate_kem_key()
         doc: dict[str, Any] = {
@@ -570,7 +591,7 @@ class Keyring:
             raise UsageError(f"role {role_v.value!r} is a key pair, not a secret key")
         s = get_suite(suite, compliance_mode=self.compliance_mode)
         _passphrase_bytes(passphrase)
-        _new_passphrase(passphrase)
+        check_new_passphrase(passphrase, user_inputs=(key_name, role_v.value))
         self._refuse_existing(key_name)
         key = s.random(SECRET_LEN)
         doc: dict[str, Any] = {
@@ -705,6 +726,34 @@ class Keyring:
             raise KeyringError(f"{where}: key id does not match the secret key")
         return SecretKey(SecretKeyInfo(doc["id"], doc["key_id"], role, suite_name, created), key)
 
+    def change_passphrase(
+        self, ref: str, old: str, new: str, *, kdf_params: KdfParams | None = None
+    ) -> str:
+        """Re-seal a private or secret key file under a new passphrase (§4: new salt, new
+        nonce; the key and its key id do not change). The new passphrase must pass
+        :func:`check_new_passphrase` and differ from the old. Returns the key id.
+
+        Audit is the caller's (:func:`xinan.key_management.change_passphrase` logs it)."""
+        found = self._find(ref, self.private_dir, ".key")
+        if found is None:
+            raise self._not_found(ref, "private key")
+        path, doc = found
+        where = str(path)
+        if unicodedata.normalize("NFC", old) == unicodedata.normalize("NFC", new):
+            raise UsageError("the new passphrase is the old one", hint="choose a new passphrase")
+        check_new_passphrase(new, user_inputs=(doc["id"], doc["role"], old))
+        _, suite_name, _ = _parse_common(doc, where)
+        s = get_suite(suite_name, compliance_mode=self.compliance_mode, what=f"key {doc['id']}")
+        material = _open_doc(doc, s, old, where)
+        if doc["kind"] == "private":
+            self.unlock(ref, old)  # every check of an unlock (key id, key pair) before re-sealing
+        else:
+            self.secret(ref, old)
+        header = {k: v for k, v in doc.items() if k not in ("kdf", "cipher", "nonce", "sealed")}
+        _seal_doc(header, s, new, material, kdf_params or DEFAULT_KDF)
+        write_bytes_atomic(path, _encode(header), secret=True)
+        return str(doc["key_id"])
+
     # -- exports (§6) ----------------------------------------------------------------------
     def export(self, ref: str, fmt: str = "pem", *, part: str = "sig") -> str:
         info = self.get_public(ref)
@@ -743,6 +792,7 @@ def _role(role: str | Role) -> Role:
 __all__ = [
     "DEFAULT_KDF",
     "FORMAT",
+    "MIN_PASSPHRASE_SCORE",
     "Identity",
     "KdfParams",
     "KeyEntry",
@@ -751,4 +801,5 @@ __all__ = [
     "Role",
     "SecretKey",
     "SecretKeyInfo",
+    "check_new_passphrase",
 ]

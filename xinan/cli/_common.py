@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from xinan.access import Actor, Session, open_session
 from xinan.audit.note import NoteVerifier, looks_like_vkey, parse_vkeys, read_vkeys
+
+if TYPE_CHECKING:
+    from xinan.authn import Token, TokenSource
 from xinan.cli._app import Env
 from xinan.errors import KeyringError, UsageError
 from xinan.masking import Pseudonymizer
@@ -90,6 +94,15 @@ def read_passphrase(what: str, *, confirm: bool = False) -> str:
     return value
 
 
+def read_new_passphrase(what: str) -> str:
+    """A new passphrase: $XINAN_NEW_PASSPHRASE, else $XINAN_PASSPHRASE (scripts), else a
+    hidden prompt asked twice."""
+    env = os.environ.get("XINAN_NEW_PASSPHRASE")
+    if env:
+        return env
+    return read_passphrase(what, confirm=True)
+
+
 def load_pseudonymizers(
     env: Env, refs: Sequence[str], needed: set[str]
 ) -> dict[str, Pseudonymizer]:
@@ -134,9 +147,44 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def read_tokens() -> TokenSource:
+    """Where an administrator's second factor comes from (GB/T 22239-2019 8.1.4.1 d):
+    ``$XINAN_TOKEN`` (a token file), else ``$XINAN_TOKEN_DIR`` (``<id>.token`` files, for
+    scripts acting as several administrators), else a prompt for the token file's path."""
+    from xinan.authn import tokens_from_environment
+
+    return tokens_from_environment() or _prompt_token
+
+
+def _prompt_token(holder: str) -> Token | None:
+    from xinan.authn import Token
+
+    if not sys.stdin.isatty():  # a script without XINAN_TOKEN: no factor, refused (and logged)
+        return None
+    try:
+        path: str = click.prompt(
+            f"Token file for {holder}", err=True, default="", show_default=False
+        )
+    except click.exceptions.Abort:
+        return None
+    return Token.load(Path(path)) if path else None
+
+
+def token_out(path: Path | None) -> Callable[[str], Path] | None:
+    """Where a new administrator's token is written: ``--token-out``, else
+    ``$XINAN_TOKEN_DIR/<id>.token``, else nowhere (the library then refuses)."""
+    if path is not None:
+        return lambda _holder: path
+    directory = os.environ.get("XINAN_TOKEN_DIR")
+    if directory:
+        return lambda holder: Path(directory) / f"{holder}.token"
+    return None
+
+
 def open_cli_session(env: Env, operation: str | None) -> Session:
-    """The acting identity (``--as``), unlocked, role-checked for ``operation``, with the
-    audit log open. Close it (``with``) when the command is done."""
+    """The acting identity (``--as``), authenticated (roster, passphrase, an administrator's
+    token), role-checked for ``operation``, with the keyring's audit log open. Close it
+    (``with``) when the command is done."""
     from xinan.keys import Keyring
 
     return open_session(
@@ -146,27 +194,29 @@ def open_cli_session(env: Env, operation: str | None) -> Session:
         passphrase=read_passphrase,
         clock=utc_now,
         operation=operation,
+        tokens=read_tokens(),
     )
 
 
-def key_session(env: Env) -> Session | None:
-    """Key management acts as the system administrator once an audit log exists.
+def key_session(env: Env, operation: str = "key.manage") -> Session | None:
+    """Key management acts as the system administrator once the keyring is bootstrapped, on
+    the log the keyring is bound to (not the one --audit-log names). Before the bootstrap no
+    identity can act and key commands run unlogged: the bootstrap lists what they made."""
+    from xinan.key_management import admin_session
+    from xinan.keys import Keyring
+    from xinan.roster import is_bootstrapped
 
-    Keys come before logs (a log is bound to a key), so the first keys of a deployment are made
-    before any log: that bootstrap is the only time key commands run without an identity.
-    Afterwards ``keygen`` and ``keys add`` need ``--as`` a sys-admin key (deny by default), and
-    each is recorded (``key.generate`` / ``key.add``)."""
-    from xinan.access import AuditConfig
-
-    if not AuditConfig.path_for(env.log_path()).exists():
+    ring = Keyring(env.keyring)
+    if not is_bootstrapped(ring):
         return None
-    if not env.identity:
-        raise UsageError(
-            "an audit log is set up here: key management acts as the system administrator",
-            hint="pass --as KEY_ID of a sys-admin key (keys made before the log was set up "
-            "need none)",
-        )
-    return open_cli_session(env, "key.manage")
+    return admin_session(
+        ring,
+        identity=env.identity,
+        passphrase=read_passphrase,
+        clock=utc_now,
+        tokens=read_tokens(),
+        operation=operation,
+    )
 
 
 def parse_datetime(value: str) -> datetime:

@@ -77,16 +77,21 @@ def _load_key(arg: str, log: Path | None) -> list[NoteVerifier]:
     return verifier_keys(arg)
 
 
-def _require_reader() -> None:
+def _require_reader(what: str) -> None:
     """GB/T 22239-2019 8.1.4.2/8.1.4.3: only the audit administrator (and auditors) read the
     entries; checking the log's integrity (verify, checkpoint, check-proof) is open to anyone
     with the public keys."""
+    from xinan.cli._common import read_tokens, utc_now
+
     env = get_env()
     authenticate_reader(
         keyring=Keyring(env.keyring),
         identity=env.identity,
         passphrase=read_passphrase,
         operation="audit.read",
+        clock=utc_now,
+        tokens=read_tokens(),
+        what=what,
     )
 
 
@@ -259,8 +264,17 @@ def repair_cmd(log: Path | None, as_json: bool) -> None:
     env = get_env()
     path = _log(log)
     ring = Keyring(env.keyring)
-    authenticate_reader(
-        keyring=ring, identity=env.identity, passphrase=read_passphrase, operation="audit.repair"
+    from xinan.access import authenticate_deferred
+    from xinan.cli._common import read_tokens
+
+    # the log cannot take an entry until it is repaired: a refusal is logged after the repair
+    authenticate_deferred(
+        keyring=ring,
+        identity=env.identity,
+        passphrase=read_passphrase,
+        operation="audit.repair",
+        clock=utc_now,
+        tokens=read_tokens(),
     )
     cfg = load_audit_config(path)
     signer = IdentityNoteSigner(
@@ -344,7 +358,7 @@ def prove_cmd(n: str | None, log: str | None, old_size: int | None) -> None:
     xinan audit prove 42 [LOG]          C2SP tlog-proof of entry 42
     xinan audit prove --from 1000 [LOG] consistency from size 1000
     """
-    _require_reader()
+    _require_reader(f"prove {n or ''} {log or ''}".strip())
     if old_size is not None:
         if n is not None and log is not None:
             raise UsageError("with --from, give only LOG")
@@ -434,7 +448,7 @@ def show_cmd(
     until: str | None,
 ) -> None:
     """List entries (display only: `audit verify` checks integrity). Audit roles only."""
-    _require_reader()
+    _require_reader(f"show {log or ''} type={type_ or '*'} actor={actor or '*'}")
     t0, t1 = _time(since), _time(until)
     for off, e in read_entries(_log(log)):
         if type_ and not (
@@ -454,7 +468,7 @@ def show_cmd(
 @json_option
 def subject_cmd(ref: str, log: Path | None, as_json: bool) -> None:
     """Who touched the data of the subject with pseudonym REF: when, what, why. Audit roles only."""
-    _require_reader()
+    _require_reader(f"subject {log or ''}".strip())
     if looks_like_resident_id(ref.strip()):
         raise UsageError(
             "REF looks like a clear resident ID; the log holds only pseudonyms",

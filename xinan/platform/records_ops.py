@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xinan.access import field_labels
 from xinan.masking import MaskContext, View
 from xinan.platform.lifecycle import archive_entries
 from xinan.platform.service import PlatformCore
@@ -110,6 +111,11 @@ class RecordOps(PlatformCore):
         ctx = MaskContext(today=self.today())
         for rec in recs:
             if rec.kind not in views:
+                # security labels (8.1.4.2 g): what the internal view releases verbatim
+                self.session.require_clearance(
+                    field_labels(pol.kind(rec.kind), audience="internal"),
+                    objects={"ref": f"vault:{self.vault.config.id}:list"},
+                )
                 views[rec.kind] = View(pol, pol.kind(rec.kind), "internal", ctx)
             rows.append(RecordView(rec, internal_view(rec, pol, views[rec.kind], None)))
         self.session.record(
@@ -129,6 +135,11 @@ class RecordOps(PlatformCore):
         rec = vault.get(record_id)
         if rec.status.get("archived_at"):  # only the audit administrator's archive lists it
             self.session.require("vault.archive", objects={"record_ids": [rec.record_id]})
+        # security labels (8.1.4.2 g): what the internal view releases verbatim
+        self.session.require_clearance(
+            field_labels(pol.kind(rec.kind), audience="internal"),
+            objects={"record_ids": [rec.record_id]},
+        )
         view = View(pol, pol.kind(rec.kind), "internal", MaskContext(today=self.today()))
         self.session.record(
             "open",
