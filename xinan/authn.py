@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from xinan._codec import no_duplicates
+from xinan._codec import loads_strict
 from xinan.crypto import CryptoSuite, PrivateKey, SuiteName, get_suite, get_suite_unchecked
 from xinan.errors import (
     AccountLocked,
@@ -190,7 +190,7 @@ class Token:
         if len(data) > MAX_TOKEN_BYTES:
             raise KeyringError(f"{where}: not a token file (too large)")
         try:
-            doc = json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
+            doc = loads_strict(data)
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise KeyringError(f"{where}: not a token file (invalid JSON)") from None
         if not isinstance(doc, dict) or doc.get("format") != TOKEN_FORMAT:
@@ -373,7 +373,7 @@ class LockoutStore:
         except FileNotFoundError:
             return {"format": STATE_FORMAT, "keys": {}, "deferred": []}
         try:
-            doc = json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
+            doc = loads_strict(data)
         except (UnicodeDecodeError, ValueError, RecursionError):
             doc = None
         if (

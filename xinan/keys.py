@@ -751,7 +751,7 @@ class Keyring:
             self.secret(ref, old)
         header = {k: v for k, v in doc.items() if k not in ("kdf", "cipher", "nonce", "sealed")}
         _seal_doc(header, s, new, material, kdf_params or DEFAULT_KDF)
-        write_bytes_atomic(path, _encode(header), secret=True)
+        write_bytes_atomic(path, _encode(header), secret=True, owner="keyring")
         return str(doc["key_id"])
 
     # -- exports (§6) ----------------------------------------------------------------------

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from xinan._codec import no_duplicates
+from xinan._codec import loads_strict
 from xinan.audit.entry import parse_entry
 from xinan.audit.log import read_prune_state
 from xinan.crypto import CryptoSuite, SuiteName, get_suite_unchecked
@@ -241,7 +241,7 @@ def parse_roster(data: bytes, where: str) -> Roster:
     if len(data) > MAX_FILE_BYTES:
         raise _bad(where, "too large")
     try:
-        doc = json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
+        doc = loads_strict(data)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise _bad(where, "not JSON") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
