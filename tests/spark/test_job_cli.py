@@ -37,6 +37,7 @@ def job(spark, tmp_path_factory):
             ["keygen", "--id", "subject-ps", "--role", "pseudonym", "--suite", "intl"],
             ["keygen", "--id", "sa", "--role", "sys-admin", "--suite", "intl"],
             ["audit", "init", "--key", "platform"],
+            ["--as", "sa", "keys", "bootstrap"],
             ["fake", "penalty", "-n", "240", "-o", "e.csv", "--encoding", "gb18030",
              "--bad-rate", "0.05"],
         )  # fmt: skip
