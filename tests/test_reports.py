@@ -57,7 +57,12 @@ def xinan(demo: Path, party: str, actor: str | None, *args: str) -> Any:
     argv += ["--audit-log", str(demo / party / "audit" / "audit.log")]
     if actor:
         argv += ["--as", actor]
-    env = {"XINAN_PASSPHRASE": PASS, "XINAN_TODAY": "2026-11-25", "XINAN_IDENTITY": None}
+    env = {
+        "XINAN_PASSPHRASE": PASS,
+        "XINAN_TODAY": "2026-11-25",
+        "XINAN_IDENTITY": None,
+        "XINAN_TOKEN_DIR": str(demo / "tokens"),  # the administrators' tokens from the demo
+    }
     return CliRunner().invoke(app, argv + list(args), env=env, catch_exceptions=False)
 
 

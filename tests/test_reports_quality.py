@@ -29,7 +29,9 @@ def runner(tmp_path, monkeypatch, fast_kdf):
         monkeypatch,
         ["keygen", "--id", "amr", "--role", "provider", "--suite", "intl"],
         ["keygen", "--id", "platform", "--role", "platform", "--suite", "intl"],
+        ["keygen", "--id", "sa", "--role", "sys-admin", "--suite", "intl"],
         ["audit", "init", "--key", "amr"],
+        ["--as", "sa", "keys", "bootstrap"],
     )
     monkeypatch.setenv("XINAN_IDENTITY", "amr")
     monkeypatch.setenv("XINAN_TODAY", AS_OF)
