@@ -207,6 +207,20 @@ def test_uscc_shapes_and_emails_are_scrubbed(policy, rows):
     assert "91370400" not in out and "@" not in out
 
 
+def test_guard_scrubs_shapes_typed_into_other_columns(policy, rows):
+    """The public guard scan works by shape in every guarded column (an unlisted mobile and a
+    wrong-check ID in 处罚机关), but keeps a long decision number (文号) that does not validate."""
+    bad = _wrong_check("11010519491231002X")
+    row = legal_row(policy, rows)
+    row = set_col(policy, row, "处罚机关", f"枣庄市市场监督管理局A14012345678BCDEFGH{bad}")
+    row = set_col(policy, row, "行政处罚决定书文号", "3704021234567890")
+    view = public_view(policy)
+    out = apply(view, row)
+    assert "14012345678" not in out["处罚机关"] and bad not in out["处罚机关"]
+    assert out["行政处罚决定书文号"] == "3704021234567890"
+    assert view.stats.guarded == 2
+
+
 # -- property tests -----------------------------------------------------------------------------
 
 DIGITS = "0123456789"

@@ -282,11 +282,16 @@ def _masked_form(kind: IdKind, v: str, mask: str) -> str:
 
 
 def _find_spans(
-    text: str, names: tuple[str, ...], orgs: tuple[str, ...], today: date, shapes: bool
+    text: str,
+    names: tuple[str, ...],
+    orgs: tuple[str, ...],
+    today: date,
+    shapes: bool,
+    kinds: frozenset[IdKind],
 ) -> tuple[Found, ...]:
     if shapes:
-        return tuple(find_shapes(text, today=today, names=names, orgs=orgs))
-    return tuple(find_identifiers(text, today=today, names=names, orgs=orgs))
+        return tuple(find_shapes(text, today=today, names=names, orgs=orgs, kinds=kinds))
+    return tuple(find_identifiers(text, today=today, names=names, orgs=orgs, kinds=kinds))
 
 
 # Detection is the costly part of scrubbing; the same text is scrubbed for several audiences
@@ -319,15 +324,13 @@ def scrub_text(
     """
     if not text:
         return text, 0
-    found = _find_cached(text, tuple(names), tuple(orgs), today, shapes)
+    found = _find_cached(text, tuple(names), tuple(orgs), today, shapes, kinds)
     if not found:
         return text, 0
     out: list[str] = []
     pos = 0
     n = 0
     for f in found:
-        if f.kind not in kinds:
-            continue
         v = text[f.start : f.end]
         out.append(text[pos : f.start])
         if render is not None and f.kind is IdKind.PERSON_NAME and v in render:
@@ -471,9 +474,6 @@ class View:
         self._party_indices = [
             kind.index(f.name) for f in kind.fields if f.type is FieldType.PARTY_NAME
         ]
-        self._org_indices = [
-            kind.index(f.name) for f in kind.fields if f.type is FieldType.ORG_NAME
-        ]
         self._withheld_classes: frozenset[SubjectClass] = frozenset(
             SubjectClass
             if audience in kind.withhold
@@ -521,7 +521,8 @@ class View:
         that person's own column: clear where the policy shows the column clear (双公示 legal
         representatives in ``public``), 张** where it masks it, the marker where the view drops
         the column. So one row never masks a name in its text and prints it in a column, nor
-        the reverse (issue 11). Organisation names of the record stay whole.
+        the reverse (issue 11). The party's organisation name stays whole (an authority's name,
+        an ``org_name``, does not begin with a person's name, so it is not looked for).
         """
         today = self.ctx.today
         stats = self.stats
@@ -539,26 +540,28 @@ class View:
                 orgs.append((i, True))
             else:
                 people.append((i, self._column_op(fields[i], cls, mask), False))
-        orgs += [(i, False) for i in self._org_indices]
 
         def scrub(v: str, row: Sequence[str]) -> str:
             # only the record's names that occur in this text matter (and keep the cache hot)
             names: list[str] = []
             render: dict[str, str] = {}
             for i, op, check in people:
-                n = row[i].strip()
-                if len(n) < 2 or n not in v or (check and not _split_name(n)):
+                n = row[i]
+                if len(n) < 2 or n not in v:
+                    continue
+                n = n.strip()
+                if check and not _split_name(n):
                     continue
                 names.append(n)
                 if op is not None:
                     shown = op(n, row)
-                    if render.get(n, shown) == n or n not in render:
+                    if render.get(n, n) == n:
                         render[n] = shown  # two columns, two rules: the masked one wins
-            org_names = [
-                row[i].strip()
-                for i, check in orgs
-                if row[i] and row[i].strip() in v and not (check and _split_name(row[i]))
-            ]
+            org_names: list[str] = []
+            for i, check in orgs:
+                o = row[i]
+                if len(o) >= 2 and o in v and not (check and _split_name(o)):
+                    org_names.append(o.strip())
             out, c = scrub_text(
                 v, today=today, names=names, orgs=org_names, form=form, mask=mask, render=render
             )
@@ -635,12 +638,12 @@ class View:
         bank card or e-mail leaves in any column, whatever column it was typed into; by shape
         (xinan.shapes), except in document numbers (文号), where only what validates is taken
         out (a 16-digit traffic decision number is not a card)."""
-        if not has_shape("\x1f".join(out)):
+        if not has_shape("\x1f".join(out), codes=False):
             return
         mask = self.policy.settings.mask_char
         for pos, strict in self._guard_positions:
             v = out[pos]
-            if v and has_shape(v):
+            if v and has_shape(v, codes=False):
                 new, n = scrub_text(
                     v, today=self.ctx.today, kinds=_GUARD_KINDS, mask=mask, shapes=not strict
                 )

@@ -30,7 +30,7 @@ call :func:`find_shapes` (or :func:`has_shape` as a cheap gate) on each value of
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date
 from typing import Final
 
@@ -39,9 +39,9 @@ from xinan.identifiers import (
     Found,
     IdKind,
     _classify_run,
-    _fold,
+    _find,
+    _fold_text,
     _rid_shaped,
-    find_identifiers,
     is_valid_bank_card,
     is_valid_email,
     is_valid_fixed_phone,
@@ -84,13 +84,14 @@ _PHONE_CUE_RE: Final = re.compile(
     re.IGNORECASE,
 )
 _NUMBER_RE: Final = re.compile(r"[+(]?[0-9]+(?:(?:[ -]|\)[ -]?|[ -]?\()[0-9]+)*")
-_LIST_SEP_RE: Final = re.compile(r"[ ]*(?:[、,/;；]|或|和|及)[ ]*")
+_LIST_SEP_RE: Final = re.compile(r"[ ]*(?:[、,，/;；]|或|和|及)[ ]*")
 # 18 and more characters of the GB 32100 alphabet (no I O S V Z), at least one of them a digit.
 _USCC_RE: Final = re.compile(r"[0-9A-HJ-NP-RTUWXY]{18,}", re.IGNORECASE)
 # local@domain, loosely: what an e-mail address looks like, valid or not.
 _EMAIL_RE: Final = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 
 _MOBILE_FIRST: Final = frozenset("3456789")
+_LONG_DIGITS_RE: Final = re.compile(r"[0-9]{12}")
 
 
 def _digits(s: str) -> str:
@@ -124,8 +125,8 @@ def _grouped_kind(span: str, today: date) -> tuple[IdKind, bool] | None:
     """The label of a digit grouping (``370403 19900101 1234``), or None if it is no shape."""
     d = _digits(span) + ("X" if span[-1] in "Xx" else "")
     n = len(d)
-    if n < 12 or _DATES_RE.fullmatch(span) is not None:
-        return None  # 11 digits from 1[3-9] are _MOBILE_RE's; fewer are no identifier
+    if n < 12 or _DATES_RE.fullmatch(span) is not None or _MOBILE_RE.fullmatch(span):
+        return None  # mobiles (+86 included) are _MOBILE_RE's; fewer digits are no identifier
     if n in (15, 18) and is_valid_resident_id(d, today=today):
         return IdKind.RESIDENT_ID, True
     if n <= 19 and is_valid_bank_card(span):
@@ -180,19 +181,30 @@ def _text_shapes(norm: str, today: date, out: list[Found]) -> None:
             v = m[0]
             if v.isalpha():
                 continue  # letters only: a word, not a code
-            if v.isdigit() or (v[:-1].isdigit() and v[-1] in "Xx"):
-                continue  # digits only: a digit run, labelled above
+            if _LONG_DIGITS_RE.search(v) is not None:
+                continue  # holds a digit run of 12 or more: scrubbed and labelled above
             out.append(Found(IdKind.USCC, m.start(), m.end(), len(v) == 18 and is_valid_uscc(v)))
     if "@" in norm:
         for m in _EMAIL_RE.finditer(norm):
             out.append(Found(IdKind.EMAIL, m.start(), m.end(), is_valid_email(m[0])))
 
 
-def has_shape(text: str) -> bool:
+# has_shape's gates on unfolded text: the same tests with full-width digits, letters and signs.
+_WIDE_GATE_RE: Final = re.compile(
+    "[0-9０-９]{6}|[0-9０-９][- －\u3000][0-9０-９]|[0-9０-９][)）]|[@＠]"
+)
+_WIDE_USCC_RE: Final = re.compile(
+    "[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy０-９Ａ-ＨＪ-ＮＰ-ＲＴＵＷ-Ｙａ-ｈｊ-ｎｐ-ｒｔｕｗ-ｙ]{18,}"
+)
+
+
+def has_shape(text: str, *, codes: bool = True) -> bool:
     """Cheap gate for column-wise engines: False means :func:`find_shapes` can find only
-    names in ``text`` (no digit groups, no ``@``, no 18-character code)."""
-    norm = _fold(text)
-    return _GATE_RE.search(norm) is not None or (len(norm) >= 18 and bool(_USCC_RE.search(norm)))
+    names in ``text`` (no 6 digits in a row, no digit-separator-digit, no ``digit)``, no ``@``
+    and, unless ``codes`` is False, no 18-character code). No folding: full-width forms count."""
+    if _WIDE_GATE_RE.search(text) is not None:
+        return True
+    return codes and len(text) >= 18 and _WIDE_USCC_RE.search(text) is not None
 
 
 def find_shapes(
@@ -201,14 +213,20 @@ def find_shapes(
     today: date,
     names: Iterable[str] = (),
     orgs: Iterable[str] = (),
+    kinds: Collection[IdKind] | None = None,
 ) -> list[Found]:
     """Every span of ``text`` shaped like an identifier, and the personal names the name
     heuristic finds (``names`` and ``orgs`` as in :func:`xinan.identifiers.find_identifiers`).
 
     Non-overlapping, sorted by start, offsets into the original ``text``. ``Found.valid`` says
     whether the span validates as its kind (label only: a caller that publishes text removes
-    every span, valid or not).
+    every span, valid or not). ``kinds`` keeps only those kinds, before overlaps are resolved
+    (so a kind left out never hides one asked for).
     """
-    found = find_identifiers(text, today=today, names=names, kinds=_ALL_KINDS, orgs=orgs)
-    _text_shapes(_fold(text), today, found)
+    want = _ALL_KINDS if kinds is None else frozenset(kinds)
+    norm = _fold_text(text)
+    found = _find(text, norm, today, names, want, orgs)
+    _text_shapes(norm, today, found)
+    if kinds is not None:
+        found = [f for f in found if f.kind in want]
     return resolve_overlaps(found)
