@@ -10,6 +10,7 @@ text of one row, organisation names kept whole, and the same check end to end th
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import random
 import re
@@ -30,7 +31,7 @@ from xinan.identifiers import (
     uscc_check_char,
 )
 from xinan.masking import MaskContext, View
-from xinan.policy import Policy, SubjectClass, load_policy
+from xinan.policy import Policy, Rule, SubjectClass, load_policy
 from xinan.provider import Validator
 from xinan.provider.synth import Synth
 from xinan.shapes import find_shapes
@@ -219,6 +220,26 @@ def test_guard_scrubs_shapes_typed_into_other_columns(policy, rows):
     assert "14012345678" not in out["处罚机关"] and bad not in out["处罚机关"]
     assert out["行政处罚决定书文号"] == "3704021234567890"
     assert view.stats.guarded == 2
+
+
+def test_names_follow_the_policy_when_a_column_is_computed_elsewhere(policy, rows):
+    """The Spark stage compiles a view with its native-SQL columns dropped (python_kind); the
+    text still shows the legal representative as the policy's rule for the column does."""
+    kind = policy.kind("penalty")
+    pk = dataclasses.replace(
+        kind,
+        fields=tuple(
+            dataclasses.replace(f, rules={**f.rules, "public": Rule("drop")})
+            if f.name == "法定代表人"
+            else f
+            for f in kind.fields
+        ),
+    )
+    row = set_col(policy, legal_row(policy, rows), "法定代表人", "郑十一")
+    row = set_col(policy, row, "违法事实", "法定代表人郑十一到场。")
+    view = View(policy, pk, "public", MaskContext(today=TODAY))
+    out = apply(view, row)
+    assert "法定代表人" not in out and out["违法事实"] == "法定代表人郑十一到场。"
 
 
 # -- property tests -----------------------------------------------------------------------------

@@ -526,7 +526,11 @@ class View:
         """
         today = self.ctx.today
         stats = self.stats
-        fields = self.kind.fields
+        # The policy's own rules decide how a person is shown, even when the caller compiles a
+        # kind with some columns dropped because they are computed elsewhere (the Spark stage
+        # runs `clear`/`keep` columns as native SQL: xinan/spark/stage.py, python_kind).
+        own = self.policy.kinds.get(self.kind.name, self.kind)
+        fields = [own.field(f.name) if f.name in own.columns else f for f in self.kind.fields]
         people: list[tuple[int, Op | None, bool]] = []  # (index, column op or None, name check)
         orgs: list[tuple[int, bool]] = []  # (index, only when not a personal name)
         for i in self._name_indices:
@@ -571,7 +575,8 @@ class View:
         return scrub
 
     def _column_op(self, f: FieldSpec, cls: SubjectClass, mask: str) -> Op | None:
-        """What this view does to column ``f`` for this subject class (None: dropped)."""
+        """What the policy's rule for this audience does to column ``f`` for this subject class
+        (None: dropped, or free text)."""
         rule = f.rules[self.audience]
         if rule.op in {"drop", "scrub"}:
             return None
