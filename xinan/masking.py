@@ -529,7 +529,9 @@ class View:
         # The policy's own rules decide how a person is shown, even when the caller compiles a
         # kind with some columns dropped because they are computed elsewhere (the Spark stage
         # runs `clear`/`keep` columns as native SQL: xinan/spark/stage.py, python_kind).
-        own = self.policy.kinds.get(self.kind.name, self.kind)
+        # (The batch engine hands a policy shim without kinds: xinan/engine/mask.py.)
+        kinds = getattr(self.policy, "kinds", None)
+        own = kinds.get(self.kind.name, self.kind) if isinstance(kinds, Mapping) else self.kind
         fields = [own.field(f.name) if f.name in own.columns else f for f in self.kind.fields]
         people: list[tuple[int, Op | None, bool]] = []  # (index, column op or None, name check)
         orgs: list[tuple[int, bool]] = []  # (index, only when not a personal name)
