@@ -474,6 +474,11 @@ class View:
         self._party_indices = [
             kind.index(f.name) for f in kind.fields if f.type is FieldType.PARTY_NAME
         ]
+        # Organisation columns. The scrub operator reads only these three lists of the row
+        # (the batch engine hands it just those values: xinan/engine/mask.py).
+        self._org_indices = [
+            kind.index(f.name) for f in kind.fields if f.type is FieldType.ORG_NAME
+        ]
         self._withheld_classes: frozenset[SubjectClass] = frozenset(
             SubjectClass
             if audience in kind.withhold
