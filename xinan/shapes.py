@@ -91,7 +91,7 @@ _USCC_RE: Final = re.compile(r"[0-9A-HJ-NP-RTUWXY]{18,}", re.IGNORECASE)
 _EMAIL_RE: Final = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
 
 _MOBILE_FIRST: Final = frozenset("3456789")
-_LONG_DIGITS_RE: Final = re.compile(r"[0-9]{12}")
+_LONG_DIGITS_RE: Final = re.compile(r"[0-9]{12,}[Xx]?")
 
 
 def _digits(s: str) -> str:
@@ -173,17 +173,24 @@ def _numeric_shapes(norm: str, today: date, out: list[Found]) -> None:
             pos = sep.end()
 
 
+def _uscc_piece(v: str, start: int, out: list[Found]) -> None:
+    if len(v) < 18 or v.isalpha() or v.isdigit():
+        return  # letters only: a word; digits only: a digit run, labelled above
+    out.append(Found(IdKind.USCC, start, start + len(v), len(v) == 18 and is_valid_uscc(v)))
+
+
 def _text_shapes(norm: str, today: date, out: list[Found]) -> None:
     if _GATE_RE.search(norm) is not None:
         _numeric_shapes(norm, today, out)
     if len(norm) >= 18:
         for m in _USCC_RE.finditer(norm):
-            v = m[0]
-            if v.isalpha():
-                continue  # letters only: a word, not a code
-            if _LONG_DIGITS_RE.search(v) is not None:
-                continue  # holds a digit run of 12 or more: scrubbed and labelled above
-            out.append(Found(IdKind.USCC, m.start(), m.end(), len(v) == 18 and is_valid_uscc(v)))
+            # A digit run of 12 or more inside is scrubbed (and labelled) above; what is left on
+            # either side of it is a code shape only if it is itself 18 characters or more.
+            pos = 0
+            for d in _LONG_DIGITS_RE.finditer(m[0]):
+                _uscc_piece(m[0][pos : d.start()], m.start() + pos, out)
+                pos = d.end()
+            _uscc_piece(m[0][pos:], m.start() + pos, out)
     if "@" in norm:
         for m in _EMAIL_RE.finditer(norm):
             out.append(Found(IdKind.EMAIL, m.start(), m.end(), is_valid_email(m[0])))
