@@ -5,12 +5,11 @@ Owns: :class:`StageSpec` (everything an executor needs, picklable, no private ke
 function Spark calls per partition (:class:`EngineStage`), and the column layout of its
 output (:func:`stage_schema`).
 
-Does not own the rules. Each row goes through the library's own code: the provider's
-:class:`~xinan.provider.jobs.Validator` and :func:`~xinan.provider.jobs.match_header`, the
-masking :class:`~xinan.masking.View` (with the natively compiled columns dropped from it) and
-the package's key schedule. ENGINE SEAM: when ``xinan.engine`` (issue 13) lands,
-``_Compiled.run_batch`` becomes a call to its ``run_batch(plan, batch, row_offset=…)``; nothing
-else here changes.
+Does not own the rules. Each batch goes through the batch engine (issue 13) — the same code
+``xinan mask`` and ``xinan seal`` run: :func:`xinan.engine.compile_plan` once per worker
+process, :func:`xinan.engine.run_batch` per Arrow batch (validation, masks, pseudonyms,
+scrubbing, the guard) — and the package's own record sealer
+(:class:`xinan.formats.package.RecordSealer`, via :mod:`xinan.spark.sealing`).
 """
 
 from __future__ import annotations
@@ -21,12 +20,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from xinan.masking import MaskContext, View
-from xinan.policy import Policy, RecordKind, Rule, SubjectClass
+from xinan.policy import Policy, RecordKind, Rule
 from xinan.policy.catalogue import load_policy_text
-from xinan.provider.jobs import Layout, Rejected, Validator, match_header
 from xinan.spark.keys import ExecutorKeys
-from xinan.spark.sealing import RecordSealer
+from xinan.spark.sealing import PartitionSealer
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -125,9 +122,13 @@ def stage_schema(policy: Policy, spec: StageSpec) -> str:
 
 
 class _Compiled:
-    """The policy compiled once per worker process for one spec (views, validator, sealer)."""
+    """The policy compiled once per worker process for one spec: the engine's plan (with
+    ``submission`` added when sealing), its mask context and the partition sealer."""
 
     def __init__(self, spec: StageSpec) -> None:
+        from xinan.engine import JobSpec, compile_plan, mask_context
+        from xinan.engine.validate import CLASSES
+
         policy = load_policy_text(spec.policy_text, spec.policy_source)
         if policy.digest != spec.policy_digest:
             # the driver and this executor must read the very same policy bytes
@@ -135,115 +136,121 @@ class _Compiled:
 
             raise PolicyError(spec.policy_source, [])
         self.spec = spec
-        self.policy = policy
-        self.layout: Layout = match_header(policy, spec.header, kind=spec.kind, file=INPUT_FILE)
-        kind = self.layout.kind
+        kind = policy.kind(spec.kind)
         self.kind = kind
-        self.validator = Validator(policy, kind, today=spec.today)
-        ctx = MaskContext(today=spec.today, pseudonymizers=spec.keys.pseudonymizers())
-        self.views: list[tuple[int, View, list[int]]] = []
-        for a, aud in enumerate(spec.audiences):
-            pk = python_kind(kind, aud, spec.native.get(aud, frozenset()))
-            view = View(policy, pk, aud, ctx)
-            self.views.append((a, view, [kind.index(c) for c in view.columns]))
-        self.sealer: RecordSealer | None = None
-        self.submission: View | None = None
+        audiences = tuple(spec.audiences)
+        if spec.seal and "submission" not in audiences:
+            audiences += ("submission",)
+        self.plan = compile_plan(
+            policy,
+            JobSpec(
+                header=spec.header,
+                audiences=audiences,
+                kind=spec.kind,
+                today=spec.today,
+                seal=spec.seal,
+                file=INPUT_FILE,
+            ),
+        )
+        self.ctx = mask_context(self.plan, pseudonymizers=spec.keys.pseudonymizers())
+        # per audience: (its name, [(position in the engine's output, kind index)] of the
+        # columns computed here, and the class codes it withholds)
+        self.views: list[tuple[str, list[tuple[int, int]], list[int]]] = []
+        for aud in spec.audiences:
+            native = spec.native.get(aud, frozenset())
+            cols = self.plan.columns(aud)
+            keep = [(j, kind.index(c)) for j, c in enumerate(cols) if c not in native]
+            withheld = self.plan.withheld_classes(aud)
+            codes = [i for i, c in enumerate(CLASSES) if c in withheld]
+            self.views.append((aud, keep, codes))
+        self.class_names = [c.value for c in CLASSES]
+        self.sealer: PartitionSealer | None = None
         if spec.seal:
-            self.submission = View(policy, kind, "submission", MaskContext(today=spec.today))
             self.sealed_idx = [kind.index(f.name) for f in kind.fields if f.sealed]
-            self.sealer = RecordSealer(spec.keys, [kind.fields[i].name for i in self.sealed_idx])
+            self.sealer = PartitionSealer(
+                spec.keys,
+                [kind.fields[i].name for i in self.sealed_idx],
+                len(self.plan.columns("submission")),
+            )
         self.schema_ddl = stage_schema(policy, spec)
 
     def run_batch(
         self, batch: pa.RecordBatch, *, partition: int, row_offset: int
     ) -> pa.RecordBatch:
-        """Validate, mask (Python part), seal one Arrow batch; one output row per input row."""
+        """One Arrow batch through the engine (``xinan.engine.run_batch``: validation, Python
+        masks, pseudonyms, scrubbing, the guard), then sealing; one output row per input row."""
+        import numpy as np
         import pyarrow as pa
+        import pyarrow.compute as pc
 
-        spec = self.spec
+        from xinan.engine import run_batch
+
         n = batch.num_rows
-        width = len(spec.header)
-        cols_in = [batch.column(i).to_pylist() for i in range(width)]
-        rows = [["" if v is None else v for v in r] for r in zip(*cols_in, strict=True)]
-        header = spec.header
-        prohibited = self.layout.prohibited
-        to_kind = self.layout.to_kind_order
-        check = self.validator.check
-        cls_out: list[str | None] = [None] * n
+        res = run_batch(self.plan, batch, row_offset=row_offset, keys=self.ctx, keep_valid=True)
+        valid = res.valid
+        if valid is None:  # run_batch keeps the validated batch when keep_valid=True
+            raise RuntimeError("xinan.engine.run_batch returned no validated batch")
+        rejected = np.asarray(valid.rejected, dtype=bool)
+        classes = np.asarray(valid.classes)
         rej_col: list[str | None] = [None] * n
         rej_reason: list[str | None] = [None] * n
-        valid_at: list[int] = []
-        valid_rows: list[list[str]] = []
-        classes: list[SubjectClass] = []
-        for j, values in enumerate(rows):
-            try:
-                for i, cat in prohibited:
-                    if values[i].strip():
-                        raise Rejected(
-                            header[i],
-                            f"prohibited:{cat.id} — {cat.label} must not be collected "
-                            "(征信业管理条例 第十四条)",
-                        )
-                valid = check(to_kind(values))
-            except Rejected as r:
-                rej_col[j] = r.column
-                rej_reason[j] = r.reason
-                continue
-            valid_at.append(j)
-            valid_rows.append(valid.values)
-            classes.append(valid.subject_class)
-            cls_out[j] = valid.subject_class.value
+        rj = res.rejects
+        for r, c, why in zip(
+            rj.column(0).to_pylist(),
+            rj.column(1).to_pylist(),
+            rj.column(2).to_pylist(),
+            strict=True,
+        ):
+            rej_col[r - row_offset] = c
+            rej_reason[r - row_offset] = why
+        names = self.class_names
+        cls_out = [names[c] if c >= 0 else None for c in classes.tolist()]
+        rej_mask = pa.array(rejected)
         arrays: list[pa.Array] = [
-            pa.array([partition] * n, pa.int32()),
-            pa.array(range(row_offset, row_offset + n), pa.int64()),
+            pa.array(np.full(n, partition, dtype=np.int32)),
+            pa.array(np.arange(row_offset, row_offset + n, dtype=np.int64)),
             pa.array(cls_out, pa.string()),
             pa.array(rej_col, pa.string()),
             pa.array(rej_reason, pa.string()),
         ]
-        rejected = [r is not None for r in rej_reason]
-        for i in range(width):
-            col = cols_in[i]
-            arrays.append(
-                pa.array(
-                    [v if bad else None for v, bad in zip(col, rejected, strict=True)], pa.string()
-                )
-            )
-        for i in spec.native_inputs:
-            out: list[str] = [""] * n
-            for j, vals in zip(valid_at, valid_rows, strict=True):
-                out[j] = vals[i]
-            arrays.append(pa.array(out, pa.string()))
-        for _a, view, idxs in self.views:
-            if not valid_rows:
-                masked: list[list[str] | None] = []
-            elif idxs:
-                masked = view.apply_batch(valid_rows, classes)
-            else:  # every column is native SQL: the view only decides who is withheld
-                masked = [view.apply(v, c) for v, c in zip(valid_rows, classes, strict=True)]
-            withheld: list[bool] = [False] * n
-            cols: list[list[str | None]] = [[None] * n for _ in idxs]
-            for j, m in zip(valid_at, masked, strict=True):
-                if m is None:
-                    withheld[j] = True
-                    continue
-                for c, v in zip(cols, m, strict=True):
-                    c[j] = v
-            arrays.append(pa.array(withheld, pa.bool_()))
-            arrays += [pa.array(c, pa.string()) for c in cols]
-        if self.sealer is not None and self.submission is not None:
+        null = pa.nulls(n, pa.string())
+        for i in range(len(self.spec.header)):
+            col = pc.cast(batch.column(i), pa.string())
+            arrays.append(pc.if_else(rej_mask, col, null))
+        empty = pa.array([""] * n, pa.string())
+        for i in self.spec.native_inputs:
+            arrays.append(pc.if_else(rej_mask, empty, pc.fill_null(valid.columns[i], "")))
+        for aud, keep, codes in self.views:
+            withheld = ~rejected & np.isin(classes, codes)
+            visible = np.flatnonzero(~rejected & ~withheld)
+            where = np.full(n, -1, dtype=np.int64)
+            where[visible] = np.arange(len(visible))
+            take = pa.array(where, mask=where < 0)
+            out = res.outputs[aud]
+            arrays.append(pa.array(withheld))
+            arrays += [pc.take(out.column(j), take) for j, _i in keep]
+        if self.sealer is not None:
             rids: list[str | None] = [None] * n
             lines: list[bytes | None] = [None] * n
-            clear_rows = self.submission.apply_batch(valid_rows, classes) if valid_rows else []
-            sealed_idx = self.sealed_idx
-            seal = self.sealer.seal
-            for j, vals, clear in zip(valid_at, valid_rows, clear_rows, strict=True):
-                if clear is None:  # the policy check refuses a policy that withholds submission
-                    from xinan.errors import InputError
+            positions = np.flatnonzero(~rejected)
+            clear_batch = res.outputs["submission"]
+            if clear_batch.num_rows != len(positions):
+                from xinan.errors import InputError
 
-                    raise InputError(f"the policy withholds {self.kind.name} from submission")
-                rid, line = seal(partition, row_offset + j, clear, [vals[i] for i in sealed_idx])
-                rids[j] = rid
-                lines[j] = line
+                raise InputError(f"the policy withholds {self.kind.name} from submission")
+            at = pa.array(positions)
+            clear_cols = [c.to_pylist() for c in clear_batch.columns]
+            sealed_cols = [valid.columns[i].take(at).to_pylist() for i in self.sealed_idx]
+            seal = self.sealer.seal
+            for k, p in enumerate(positions.tolist()):
+                rid, line = seal(
+                    partition,
+                    row_offset + p,
+                    [c[k] for c in clear_cols],
+                    [c[k] for c in sealed_cols],
+                )
+                rids[p] = rid
+                lines[p] = line
             arrays += [pa.array(rids, pa.string()), pa.array(lines, pa.binary())]
         return pa.RecordBatch.from_arrays(arrays, schema=_arrow_schema(self.schema_ddl))
 
