@@ -36,7 +36,11 @@ def spark(tmp_path_factory):
     warehouse = tmp_path_factory.mktemp("spark-warehouse")
     try:
         session = local_session(
-            "local[2]", app="xinan-tests", driver_memory="768m", warehouse=str(warehouse)
+            "local[2]",
+            app="xinan-tests",
+            driver_memory="768m",
+            warehouse=str(warehouse / "warehouse"),
+            hive=True,  # embedded Derby metastore under the test's temporary directory
         )
     except Exception as e:  # a JVM that does not start: fail under CI, skip elsewhere
         if _in_ci():

@@ -200,3 +200,26 @@ def test_edited_package_record_is_named(job):
     (d / "submission.xpkg").write_bytes(b"".join(lines))
     problems = _verify(runner, d)
     assert problems and all("submission.xpkg" in p for p in problems), problems
+
+
+def test_hive_table_in_and_out(job, spark):
+    """A Hive table in (the session's metastore: embedded Derby here) and Hive tables out,
+    registered over the very files that `xinan spark verify` checks."""
+    root, runner, _s = job
+    assert spark.conf.get("spark.sql.catalogImplementation") == "hive"
+    src = spark.read.option("header", True).option("encoding", "GB18030").csv(str(root / "e.csv"))
+    spark.sql("CREATE DATABASE IF NOT EXISTS credit_in")
+    src.write.mode("overwrite").format("hive").option("fileFormat", "parquet").saveAsTable(
+        "credit_in.penalty"
+    )
+    r = invoke(
+        runner, "--as", "amr", "spark", "run", "credit_in.penalty", "--input-format", "table",
+        "--hive", "-o", "job_hive", "--audience", "public", "--hive-db", "credit_out", "--json",
+    )  # fmt: skip
+    assert r.exit_code == 3, r.output
+    s = json.loads(r.stdout)
+    assert s["read"] == 240
+    public = spark.table("credit_out.job_hive_public")
+    assert public.count() == s["audiences"]["public"]["written"]
+    assert spark.table("credit_out.job_hive_rejects").count() == s["rejected"]
+    assert invoke(runner, "spark", "verify", "job_hive").exit_code == 0

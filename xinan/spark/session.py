@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xinan.errors import UsageError
@@ -66,9 +67,18 @@ def local_session(
         .config("spark.sql.legacy.javaCharsets", "true")
     )
     if warehouse is not None:
-        builder = builder.config("spark.sql.warehouse.dir", warehouse)
+        builder = builder.config("spark.sql.warehouse.dir", str(Path(warehouse).resolve()))
     if hive:
-        builder = builder.enableHiveSupport()
+        # An embedded Derby metastore beside the warehouse (or in the working directory): a
+        # local Hive for tests and single-machine jobs. A cluster brings its own metastore
+        # (hive-site.xml) and passes its own session in.
+        home = Path(warehouse).resolve().parent if warehouse is not None else Path.cwd()
+        url = f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true"
+        builder = (
+            builder.config("spark.hadoop.javax.jdo.option.ConnectionURL", url)
+            .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={home}")
+            .enableHiveSupport()
+        )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
