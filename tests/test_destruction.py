@@ -40,23 +40,25 @@ from xinan.platform.destruction import (
     DestroyedRecord,
     Destroyer,
     Destruction,
-    PurgeIncomplete,
     Rule,
     RuleNotMet,
-    ShredTarget,
     _file_bytes,
     _signed_bytes,
     audit_reference,
     build_certificate,
     plan_destruction,
-    purge,
     residue_scan,
-    row_digests,
-    shred,
-    shred_many,
     sign_certificate,
     sqlite_files,
     verify_certificate,
+)
+from xinan.platform.store.shred import (
+    PurgeIncomplete,
+    ShredTarget,
+    purge,
+    row_digests,
+    shred,
+    shred_many,
 )
 
 PASS = "correct horse battery staple"

@@ -26,7 +26,6 @@ import csv
 import io
 import json
 import secrets
-import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -144,9 +143,9 @@ def _t(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _once(db: sqlite3.Connection, sql: str, args: Sequence[Any], meanwhile: str) -> None:
-    """An update that must change exactly one row (a state checked under the write lock)."""
-    if db.execute(sql, args).rowcount != 1:
+def _once(changed: bool, meanwhile: str) -> None:
+    """An update that had to change exactly one row (a state checked under the write lock)."""
+    if not changed:
         raise UsageError(meanwhile, hint="look again: xinan dispute list / xinan repair list")
 
 
@@ -524,12 +523,6 @@ class Dispute:
         return d
 
 
-_DISPUTE_COLS = (
-    "dispute_id, record_id, subjects, raised_by, reason, track, received, deadline, opened_at, "
-    "opened_by, outcome, corrected_fields, resolved_at, resolved_by"
-)
-
-
 def _dispute(r: Sequence[Any]) -> Dispute:
     return Dispute(
         id=r[0],
@@ -550,28 +543,14 @@ def _dispute(r: Sequence[Any]) -> Dispute:
 
 
 def get_dispute(vault: Vault, dispute_id: str) -> Dispute:
-    r = (
-        vault.lifecycle_db()
-        .execute(
-            f"SELECT {_DISPUTE_COLS} FROM disputes WHERE dispute_id = ?",  # noqa: S608  # nosec B608
-            (dispute_id,),
-        )
-        .fetchone()
-    )
+    r = vault.store.dispute_row(dispute_id)
     if r is None:
         raise UsageError(f"no objection {dispute_id!r} in the vault")
     return _dispute(r)
 
 
 def _open_dispute_of(vault: Vault, record_id: str) -> Dispute | None:
-    r = (
-        vault.lifecycle_db()
-        .execute(
-            f"SELECT {_DISPUTE_COLS} FROM disputes WHERE record_id = ? AND outcome IS NULL",  # noqa: S608  # nosec B608
-            (record_id,),
-        )
-        .fetchone()
-    )
+    r = vault.store.open_dispute_row(record_id)
     return _dispute(r) if r else None
 
 
@@ -580,10 +559,7 @@ def list_disputes(
 ) -> list[Dispute]:
     """Objections in the order they were opened; ``overdue_only``: open ones past their
     deadline on ``as_of``."""
-    rows = vault.lifecycle_db().execute(
-        f"SELECT {_DISPUTE_COLS} FROM disputes ORDER BY rowid"  # noqa: S608  # nosec B608
-    )
-    out = [_dispute(r) for r in rows]
+    out = [_dispute(r) for r in vault.store.dispute_rows()]
     if overdue_only:
         return [d for d in out if d.overdue(as_of)]
     if open_only:
@@ -610,7 +586,6 @@ def open_dispute(
     policy's [dispute] table and the working-day calendar (docs/disclosure.md §5)."""
     vault.check_policy(policy)
     rules = lifecycle_rules(policy)
-    db = vault.lifecycle_db()
     reason = check_text(reason, "--reason", today=today)
     rec = vault.get(record_id)
     state = _state(rec)
@@ -643,8 +618,7 @@ def open_dispute(
         # re-checked under the write lock: two operators cannot open two objections at once
         if _open_dispute_of(vault, rec.record_id) is not None:
             raise UsageError(f"record {rec.record_id} was put under objection meanwhile")
-        db.execute(
-            f"INSERT INTO disputes({_DISPUTE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,NULL,NULL,NULL,NULL)",  # noqa: E501,S608  # nosec B608
+        vault.store.insert_dispute(
             (
                 d.id,
                 d.record_id,
@@ -656,13 +630,9 @@ def open_dispute(
                 d.deadline.isoformat(),
                 d.opened_at,
                 d.opened_by,
-            ),
+            )
         )
-        db.execute(
-            "UPDATE records SET disputed_at = coalesce(disputed_at, ?), updated_at = ? "
-            "WHERE record_id = ?",
-            (d.opened_at, d.opened_at, d.record_id),
-        )
+        vault.store.set_disputed(d.record_id, d.opened_at)
         session.record(
             "dispute",
             objects={"ref": f"dispute:{d.id}", "record_ids": [d.record_id], "policy": policy.label},
@@ -786,7 +756,6 @@ def resolve_dispute(
     lifts the flag; ``upheld`` lifts the flag; ``removed`` takes the record out of every view
     (``archived_at``; it stays sealed until ``xinan destroy --record`` shreds it)."""
     vault.check_policy(policy)
-    db = vault.lifecycle_db()
     d = get_dispute(vault, dispute_id)
     if not d.open:
         raise UsageError(f"objection {d.id} was resolved ({d.outcome}) at {d.resolved_at}")
@@ -801,40 +770,16 @@ def resolve_dispute(
     with vault.transaction():
         if outcome is Outcome.CORRECTED and correction is not None:
             clear, facts, names = _apply_correction(rec, policy, correction, today)
-            db.execute(
-                "UPDATE records SET clear = ?, decision_date = ?, severity = ?, valid_until = ?, "
-                "declared_end = ?, disputed_at = NULL, updated_at = ? WHERE record_id = ?",
-                (
-                    json.dumps(list(clear.values()), ensure_ascii=False),
-                    facts["decision_date"],
-                    facts["severity"],
-                    facts["valid_until"],
-                    facts["declared_end"],
-                    at,
-                    rec.record_id,
-                ),
+            vault.store.correct_record(
+                rec.record_id, clear=list(clear.values()), facts=facts, at=at
             )
         elif outcome is Outcome.UPHELD:
-            db.execute(
-                "UPDATE records SET disputed_at = NULL, updated_at = ? WHERE record_id = ?",
-                (at, rec.record_id),
-            )
+            vault.store.clear_disputed(rec.record_id, at)
         else:
-            db.execute(
-                "UPDATE records SET archived_at = coalesce(archived_at, ?), updated_at = ? "
-                "WHERE record_id = ?",
-                (at, at, rec.record_id),
-            )
+            vault.store.set_archived(rec.record_id, at)
         _once(
-            db,
-            "UPDATE disputes SET outcome = ?, corrected_fields = ?, resolved_at = ?, "
-            "resolved_by = ? WHERE dispute_id = ? AND outcome IS NULL",
-            (
-                outcome.value,
-                json.dumps(names, ensure_ascii=False) if names else None,
-                at,
-                session.actor.key_id,
-                d.id,
+            vault.store.resolve_dispute_once(
+                d.id, outcome=outcome.value, corrected=names, at=at, by=session.actor.key_id
             ),
             f"objection {d.id} was resolved meanwhile",
         )
@@ -894,12 +839,6 @@ class Repair:
         }
 
 
-_REPAIR_COLS = (
-    "repair_id, record_id, subjects, commitment, obligations, earliest, applied_at, applied_by, "
-    "state, decided_at, decided_by, reason"
-)
-
-
 def _repair(r: Sequence[Any]) -> Repair:
     return Repair(
         r[0],
@@ -918,24 +857,14 @@ def _repair(r: Sequence[Any]) -> Repair:
 
 
 def get_repair(vault: Vault, repair_id: str) -> Repair:
-    r = (
-        vault.lifecycle_db()
-        .execute(
-            f"SELECT {_REPAIR_COLS} FROM repairs WHERE repair_id = ?",  # noqa: S608  # nosec B608
-            (repair_id,),
-        )
-        .fetchone()
-    )
+    r = vault.store.repair_row(repair_id)
     if r is None:
         raise UsageError(f"no repair application {repair_id!r} in the vault")
     return _repair(r)
 
 
 def list_repairs(vault: Vault) -> list[Repair]:
-    rows = vault.lifecycle_db().execute(
-        f"SELECT {_REPAIR_COLS} FROM repairs ORDER BY rowid"  # noqa: S608  # nosec B608
-    )
-    return [_repair(r) for r in rows]
+    return [_repair(r) for r in vault.store.repair_rows()]
 
 
 def _refuse(
@@ -1047,17 +976,13 @@ def apply_repair(
     (:func:`repair_earliest`), the obligations are met (a flag or an evidence reference) and
     a commitment (信用承诺) is referenced. A refusal is audited and raised."""
     vault.check_policy(policy)
-    db = vault.lifecycle_db()
     rec = vault.get(record_id)
     commitment = check_text(commitment, "--commitment", today=today, required=False)
     ev = check_text(evidence or "", "--evidence", today=today, required=False)
-    pending = db.execute(
-        "SELECT repair_id FROM repairs WHERE record_id = ? AND state = 'pending'",
-        (rec.record_id,),
-    ).fetchone()
+    pending = vault.store.pending_repair_id(rec.record_id)
     if pending is not None:
         raise UsageError(
-            f"record {rec.record_id} already has a pending repair application {pending[0]}",
+            f"record {rec.record_id} already has a pending repair application {pending}",
             hint="approve or reject it first",
         )
     earliest = _check_repairable(vault, policy, rec, session=session, today=today)
@@ -1092,12 +1017,9 @@ def apply_repair(
         state="pending",
     )
     with vault.transaction():
-        if db.execute(
-            "SELECT 1 FROM repairs WHERE record_id = ? AND state = 'pending'", (rec.record_id,)
-        ).fetchone():
+        if vault.store.pending_repair_id(rec.record_id) is not None:
             raise UsageError(f"record {rec.record_id} got a repair application meanwhile")
-        db.execute(
-            f"INSERT INTO repairs({_REPAIR_COLS}) VALUES (?,?,?,?,?,?,?,?,?,NULL,NULL,NULL)",  # noqa: S608  # nosec B608
+        vault.store.insert_repair(
             (
                 r.id,
                 r.record_id,
@@ -1108,7 +1030,7 @@ def apply_repair(
                 r.applied_at,
                 r.applied_by,
                 r.state,
-            ),
+            )
         )
         session.record(
             "repair",
@@ -1136,7 +1058,6 @@ def approve_repair(
     record leaves the public and sharing views (``repaired_at``) and is kept sealed in the
     archive (``archived_at``) that only the audit administrator lists."""
     vault.check_policy(policy)
-    db = vault.lifecycle_db()
     r = get_repair(vault, repair_id)
     if r.state != "pending":
         raise UsageError(f"repair {r.id} is {r.state}, not pending")
@@ -1153,16 +1074,9 @@ def approve_repair(
     _check_repairable(vault, policy, rec, session=session, today=today, ref=f"repair:{r.id}")
     at = _t(now)
     with vault.transaction():
-        db.execute(
-            "UPDATE records SET repaired_at = ?, archived_at = coalesce(archived_at, ?), "
-            "updated_at = ? WHERE record_id = ?",
-            (at, at, at, r.record_id),
-        )
+        vault.store.set_repaired(r.record_id, at)
         _once(
-            db,
-            "UPDATE repairs SET state = 'approved', decided_at = ?, decided_by = ? "
-            "WHERE repair_id = ? AND state = 'pending'",
-            (at, session.actor.key_id, r.id),
+            vault.store.decide_repair_once(r.id, state="approved", at=at, by=session.actor.key_id),
             f"repair {r.id} was decided meanwhile",
         )
         session.record(
@@ -1189,7 +1103,6 @@ def reject_repair(
 ) -> Repair:
     """Reject a pending application with a reason (no clear identifiers); the record stays."""
     vault.check_policy(policy)
-    db = vault.lifecycle_db()
     reason = check_text(reason, "--reason", today=today)
     r = get_repair(vault, repair_id)
     if r.state != "pending":
@@ -1197,10 +1110,9 @@ def reject_repair(
     at = _t(now)
     with vault.transaction():
         _once(
-            db,
-            "UPDATE repairs SET state = 'rejected', decided_at = ?, decided_by = ?, reason = ? "
-            "WHERE repair_id = ? AND state = 'pending'",
-            (at, session.actor.key_id, reason, r.id),
+            vault.store.decide_repair_once(
+                r.id, state="rejected", at=at, by=session.actor.key_id, reason=reason
+            ),
             f"repair {r.id} was decided meanwhile",
         )
         session.record(
@@ -1218,28 +1130,14 @@ def reject_repair(
 def archive_entries(vault: Vault) -> Iterator[dict[str, Any]]:
     """Archived records as masked metadata only: ids, kind, class, subject pseudonyms, dates,
     severity, status times and why (repair or objection). No field value, sealed or clear."""
-    db = vault.lifecycle_db()
-    ids = [
-        r[0]
-        for r in db.execute(
-            "SELECT record_id FROM records WHERE archived_at IS NOT NULL ORDER BY rowid"
-        )
-    ]
-    for rid in ids:
+    for rid in vault.store.archived_record_ids():
         rec = vault.get(rid)
         why: dict[str, Any]
-        rep = db.execute(
-            "SELECT repair_id, decided_by FROM repairs WHERE record_id = ? AND state = 'approved'",
-            (rid,),
-        ).fetchone()
+        rep = vault.store.approved_repair_of(rid)
         if rep is not None:
             why = {"cause": "repaired", "repair": rep[0], "approved_by": rep[1]}
         else:
-            dsp = db.execute(
-                "SELECT dispute_id, resolved_by FROM disputes WHERE record_id = ? "
-                "AND outcome = 'removed'",
-                (rid,),
-            ).fetchone()
+            dsp = vault.store.removing_dispute_of(rid)
             why = (
                 {"cause": "removed", "dispute": dsp[0], "resolved_by": dsp[1]}
                 if dsp

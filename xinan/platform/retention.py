@@ -28,12 +28,9 @@ from xinan.platform.destruction import (
     DestroyedRecord,
     Destruction,
     Rule,
-    ShredTarget,
     audit_reference,
     build_certificate,
     plan_destruction,
-    row_digests,
-    shred_many,
     sign_certificate,
 )
 from xinan.platform.vault import StoredRecord, Vault
@@ -127,23 +124,20 @@ def destroy(
             hint="destroy on or after the day retention ends; omit --as-of for today",
         )
     result = DestroyResult()
-    db, keys = vault.connections()
+    store = vault.store
     hash_name = vault.suite.hash_name
     chunks = list(_chunks(list(due), MAX_PER_CERTIFICATE))
     for chunk in chunks:
         ids = [d.record.record_id for d in chunk]
-        sealed = row_digests(db, "records", "record_id", "sealed", ids, hash=hash_name)
-        wrapped = row_digests(keys, "record_keys", "record_id", "wrapped", ids, hash=hash_name)
+        sealed, wrapped = store.destruction_digests(ids, hash=hash_name)
         records = []
         for d in chunk:
             rid = d.record.record_id
             digests = {"sealed": sealed[rid]} if rid in sealed else {}
             if rid in wrapped:
                 digests["record_key"] = wrapped[rid]
-            for share_id, blob in keys.execute(
-                "SELECT share_id, wrapped FROM release_secrets WHERE record_id = ?", (rid,)
-            ):
-                digests[f"release:{share_id}"] = vault.suite.digest(bytes(blob))
+            for share_id, blob in store.release_secrets_of(rid):
+                digests[f"release:{share_id}"] = vault.suite.digest(blob)
             records.append(
                 DestroyedRecord(
                     record_id=rid,
@@ -165,41 +159,9 @@ def destroy(
             seqs.append(session.record(**plan.audit_event()))
 
         # 1. the keys: once these rows are gone nothing opens the records, anywhere
-        shred_many(
-            keys,
-            [
-                ShredTarget("record_keys", "record_id", tuple(ids)),
-                ShredTarget("release_secrets", "record_id", tuple(ids)),
-            ],
-            before_commit=record_before_commit,
-        )
-        # 2. the data: ciphertexts overwritten; the id stays as a tombstone (destroyed_at). The
-        # objection and repair rows go too: they hold the record's pseudonyms and staff text.
-        lifecycle_tables = [
-            ShredTarget(t, "record_id", tuple(ids))
-            for (t,) in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
-                "('disputes', 'repairs')"
-            )
-        ]
-        shred_many(
-            db,
-            [
-                *lifecycle_tables,
-                ShredTarget("record_subjects", "record_id", tuple(ids)),
-                ShredTarget(
-                    "records",
-                    "record_id",
-                    tuple(ids),
-                    tombstone={
-                        "sealed": None,
-                        "clear": "[]",
-                        "subjects": "[]",
-                        "destroyed_at": now.isoformat(),
-                    },
-                ),
-            ],
-        )
+        store.shred_record_keys(ids, before_commit=record_before_commit)
+        # 2. the data: ciphertexts overwritten; the id stays as a tombstone (destroyed_at)
+        store.shred_record_data(ids, destroyed_at=now.isoformat())
         cert = build_certificate(plan, audit_reference(log_path, seqs[0]))
         data = sign_certificate(cert, session.identity)
         dest = (

@@ -24,9 +24,8 @@ import binascii
 import json
 import os
 import secrets
-import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -83,6 +82,13 @@ from xinan.formats.release import build_release
 from xinan.identifiers import is_valid_resident_id, is_valid_uscc
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
 from xinan.masking import MaskContext, Pseudonymizer, View, pseudonym
+from xinan.platform.store import (
+    STATUS_COLUMNS,
+    DuplicateRecord,
+    Store,
+    create_databases,
+    store_exists,
+)
 from xinan.policy.catalogue import Policy, RecordKind, SubjectClass
 
 FORMAT = "xinan-vault/1"
@@ -95,8 +101,6 @@ INFO_CFG_MAC = _V + b" config-mac"
 L_RKV = _V + b" record-key\x00"
 L_RELEASE = _V + b" release\x00"  # §4: release secrets, bound to vault, share and record
 CONFIG_FILE = "vault.json"
-DB_FILE = "vault.db"
-KEYS_FILE = "keys.db"
 REVOCATIONS_FILE = "revocations.json"
 _TIME_FMT = "%Y-%m-%dT%H:%M:%SZ"
 _BATCH = 2000  # rows per executemany on ingest
@@ -108,24 +112,6 @@ FACT_KEYS = {
     "valid_until": "valid_until",
     "declared_end": "disclose_until",
 }
-STATUS_COLUMNS = ("disputed_at", "repaired_at", "archived_at", "destroyed_at")
-# Objections and repairs (issue 7, xinan.platform.lifecycle; docs/vault.md §12): tables added to
-# schema version 1 with IF NOT EXISTS, created on first use, so older vaults open unchanged.
-LIFECYCLE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS disputes(
-  dispute_id TEXT PRIMARY KEY, record_id TEXT NOT NULL, subjects TEXT NOT NULL,
-  raised_by TEXT NOT NULL, reason TEXT NOT NULL, track TEXT NOT NULL, received TEXT NOT NULL,
-  deadline TEXT NOT NULL, opened_at TEXT NOT NULL, opened_by TEXT NOT NULL, outcome TEXT,
-  corrected_fields TEXT, resolved_at TEXT, resolved_by TEXT);
-CREATE INDEX IF NOT EXISTS disputes_record ON disputes(record_id);
-CREATE TABLE IF NOT EXISTS repairs(
-  repair_id TEXT PRIMARY KEY, record_id TEXT NOT NULL, subjects TEXT NOT NULL,
-  commitment TEXT NOT NULL, obligations TEXT NOT NULL, earliest TEXT NOT NULL,
-  applied_at TEXT NOT NULL, applied_by TEXT NOT NULL, state TEXT NOT NULL, decided_at TEXT,
-  decided_by TEXT, reason TEXT);
-CREATE INDEX IF NOT EXISTS repairs_record ON repairs(record_id);
-"""
-
 __all__ = [
     "FORMAT",
     "IngestSummary",
@@ -312,73 +298,6 @@ def _mac_key(suite: CryptoSuite, kek: bytes, vid: bytes) -> bytes:
     return suite.kdf(kek, INFO_CFG_MAC + vid, suite.digest_len)
 
 
-_SCHEMA = """
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE packages(
-  package_id TEXT PRIMARY KEY, sender TEXT NOT NULL, sender_key_id TEXT NOT NULL,
-  suite TEXT NOT NULL, kind TEXT NOT NULL, policy TEXT NOT NULL, created TEXT NOT NULL,
-  records_digest TEXT NOT NULL, count INTEGER NOT NULL, clear_fields TEXT NOT NULL,
-  sealed_fields TEXT NOT NULL, ingested_at TEXT NOT NULL, ingested_by TEXT NOT NULL);
-CREATE TABLE records(
-  record_id TEXT PRIMARY KEY, package_id TEXT NOT NULL REFERENCES packages(package_id),
-  position INTEGER NOT NULL, kind TEXT NOT NULL, policy TEXT NOT NULL,
-  subject_class TEXT NOT NULL, subjects TEXT NOT NULL, clear TEXT NOT NULL, sealed BLOB,
-  decision_date TEXT, severity TEXT, valid_until TEXT, declared_end TEXT, end_of_act TEXT,
-  domains TEXT, disputed_at TEXT, repaired_at TEXT, archived_at TEXT, destroyed_at TEXT,
-  updated_at TEXT, ingested_at TEXT NOT NULL);
-CREATE INDEX records_kind ON records(kind);
-CREATE INDEX records_package ON records(package_id);
-CREATE TABLE record_subjects(
-  pseudonym TEXT NOT NULL, record_id TEXT NOT NULL REFERENCES records(record_id)
-  ON DELETE CASCADE, PRIMARY KEY(pseudonym, record_id)) WITHOUT ROWID;
-CREATE INDEX record_subjects_record ON record_subjects(record_id);
-CREATE TABLE consents(
-  consent_id TEXT PRIMARY KEY, subject TEXT NOT NULL, querent TEXT NOT NULL,
-  purpose TEXT NOT NULL, fields TEXT NOT NULL, valid_until TEXT NOT NULL, ref TEXT NOT NULL,
-  created_at TEXT NOT NULL, created_by TEXT NOT NULL, revoked_at TEXT, revoked_by TEXT);
-CREATE TABLE grants(
-  jti TEXT PRIMARY KEY, querent TEXT NOT NULL, subjects TEXT NOT NULL, fields TEXT NOT NULL,
-  purpose TEXT NOT NULL, consent_id TEXT NOT NULL REFERENCES consents(consent_id),
-  policy TEXT NOT NULL, issued_at TEXT NOT NULL, not_before TEXT NOT NULL,
-  expires TEXT NOT NULL, authorised_by TEXT NOT NULL, token_digest TEXT NOT NULL,
-  revoked_at TEXT, shares INTEGER NOT NULL DEFAULT 0,
-  records_shared INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE grant_uses(
-  jti TEXT PRIMARY KEY, expires TEXT NOT NULL, used_at TEXT NOT NULL, share_id TEXT);
-CREATE TABLE shares(
-  share_id TEXT PRIMARY KEY, jti TEXT NOT NULL, querent TEXT NOT NULL, count INTEGER NOT NULL,
-  records_digest TEXT NOT NULL, created TEXT NOT NULL, created_by TEXT NOT NULL);
-CREATE TABLE revoked_grants(
-  jti TEXT PRIMARY KEY, revoked_at TEXT NOT NULL, expires TEXT NOT NULL);
-CREATE TABLE revocations(
-  number INTEGER PRIMARY KEY, issued TEXT NOT NULL, next_update TEXT NOT NULL,
-  body BLOB NOT NULL);
-"""
-
-_KEYS_SCHEMA = """
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE record_keys(record_id TEXT PRIMARY KEY, wrapped BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE release_secrets(
-  share_id TEXT NOT NULL, record_id TEXT NOT NULL, wrapped BLOB NOT NULL,
-  PRIMARY KEY(share_id, record_id)) WITHOUT ROWID;
-"""
-
-
-def _create_private(path: Path) -> None:
-    """Create an empty file with mode 0600 (SQLite gives -wal/-shm the same mode)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(fd)
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")  # a destroyed key or a used grant must be durable
-    conn.execute("PRAGMA secure_delete=ON")  # freed pages are zeroed (residual information)
-    conn.execute("PRAGMA foreign_keys=ON")
-    return conn
-
-
 def init_vault(
     path: Path,
     *,
@@ -399,7 +318,7 @@ def init_vault(
         raise UsageError(
             f"{platform.id} has role {platform.role.value}; the vault belongs to a platform key"
         )
-    if (path / CONFIG_FILE).exists() or (path / DB_FILE).exists() or (path / KEYS_FILE).exists():
+    if (path / CONFIG_FILE).exists() or store_exists(path):
         raise UsageError(
             f"{path} already holds a vault", hint="a vault is created once; use another directory"
         )
@@ -424,22 +343,7 @@ def init_vault(
     mac = suite.mac(_mac_key(suite, kek, vid), cfg.mac_input())
     cfg = VaultConfig(**{**cfg.__dict__, "mac": mac})
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for name, schema in ((DB_FILE, _SCHEMA), (KEYS_FILE, _KEYS_SCHEMA)):
-        _create_private(path / name)
-        conn = _connect(path / name)
-        try:
-            conn.execute("BEGIN")
-            # statement by statement: executescript() would commit on its own
-            for stmt in schema.split(";"):
-                if stmt.strip():
-                    conn.execute(stmt)
-            conn.executemany(
-                "INSERT INTO meta VALUES (?, ?)",
-                [("format", FORMAT), ("vault_id", cfg.id), ("schema_version", str(SCHEMA_VERSION))],
-            )
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+    create_databases(path, vault_id=cfg.id, format=FORMAT, schema_version=SCHEMA_VERSION)
     write_bytes_atomic(path / CONFIG_FILE, cfg.to_bytes(), secret=True)
     return cfg
 
@@ -567,22 +471,6 @@ def _unpack_blobs(data: bytes | None, n: int, record_id: str) -> tuple[bytes, ..
     return tuple(out)
 
 
-class _ReplayGuard:
-    """The vault's persistent replay guard (docs/grant.md §6 step 7): one grant, one share.
-    Runs inside the caller's transaction, so a share that fails leaves the grant unused."""
-
-    def __init__(self, conn: sqlite3.Connection, now: datetime) -> None:
-        self._conn = conn
-        self._now = now
-
-    def first_use(self, jti: str, expires: datetime) -> bool:
-        cur = self._conn.execute(
-            "INSERT OR IGNORE INTO grant_uses(jti, expires, used_at) VALUES (?, ?, ?)",
-            (jti, _t(expires), _t(self._now)),
-        )
-        return cur.rowcount == 1
-
-
 # ============================================================================================
 # The vault
 # ============================================================================================
@@ -596,17 +484,8 @@ class Vault:
         self.path = path
         self.config = cfg
         self.suite = get_suite(cfg.suite)
-        self._db = _connect(path / DB_FILE)
-        self._keys = _connect(path / KEYS_FILE)
+        self.store = Store(path, vault_id=cfg.id, format=FORMAT, schema_version=SCHEMA_VERSION)
         self._kek: SecretWrapper | None = None
-        for conn, name in ((self._db, DB_FILE), (self._keys, KEYS_FILE)):
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            if meta.get("vault_id") != cfg.id or meta.get("format") != FORMAT:
-                raise IntegrityError(f"{path / name} does not belong to vault {cfg.id}")
-            if meta.get("schema_version") != str(SCHEMA_VERSION):
-                raise VerificationError(
-                    f"{path / name}: schema version {meta.get('schema_version')} not supported"
-                )
 
     def __repr__(self) -> str:
         return f"<Vault {self.config.id} {self.path}>"
@@ -616,8 +495,7 @@ class Vault:
         return Vault(path, VaultConfig.read(path))
 
     def close(self) -> None:
-        self._db.close()
-        self._keys.close()
+        self.store.close()
         self._kek = None
 
     def __enter__(self) -> Vault:
@@ -626,18 +504,10 @@ class Vault:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """One write transaction on vault.db: the caller logs inside it, so the audit entry
         is durable before the change is committed (and nothing commits if logging fails)."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        return self.store.transaction()
 
     # -- §2 keys ---------------------------------------------------------------------------
     def unlock(self, platform: Identity) -> None:
@@ -718,12 +588,9 @@ class Vault:
 
     def record_key(self, record_id: str) -> bytes:
         kek = self._need_kek()
-        row = self._keys.execute(
-            "SELECT wrapped FROM record_keys WHERE record_id = ?", (record_id,)
-        ).fetchone()
-        if row is None:
+        w = self.store.wrapped_record_key(record_id)
+        if w is None:
             raise IntegrityError(f"vault record {record_id!r}: no key (destroyed?)")
-        w: bytes = row[0]
         try:
             return kek.unwrap(w, self._rk_aad(record_id))
         except IntegrityError:
@@ -753,11 +620,7 @@ class Vault:
         except XinanError:
             session.record("ingest", outcome="failed", objects={**ref, "policy": policy.label})
             raise
-        row = self._db.execute(
-            "SELECT records_digest, count, kind, sender, sender_key_id FROM packages "
-            "WHERE package_id = ?",
-            (pid,),
-        ).fetchone()
+        row = self.store.package_summary(pid)
         if row is not None:
             with package.open("rb") as f:
                 info = verify_package(f, trust=keyring.get_public)
@@ -775,69 +638,60 @@ class Vault:
         ins = _Inserter(self, kind, policy, pseudonymizer, kek, now, summary)
         layout = (_names(head, "clear"), _names(head, "sealed"))
         ins.setup(*layout)
-        self._db.execute("BEGIN IMMEDIATE")
-        self._keys.execute("BEGIN IMMEDIATE")
         try:
-            # The package row goes first (records reference it); its facts are rewritten
-            # from the verified header below, in the same transaction.
-            self._db.execute(
-                "INSERT INTO packages VALUES (?,?,?,?,?,?,?,'',0,?,?,?,?)",
-                (
-                    pid,
-                    sender.id,
-                    sender.key_id,
-                    self.config.suite.value,
-                    kind.name,
-                    self.config.policy_label,
-                    "",
-                    json.dumps(list(layout[0]), ensure_ascii=False),
-                    json.dumps(list(layout[1]), ensure_ascii=False),
-                    _t(now),
-                    platform.key_id,
-                ),
-            )
-            with package.open("rb") as f:
-                info = open_package_keys(
-                    f, ins.add, identity=platform, trust=keyring.get_public, spool_dir=None
+            with self.store.both_transaction():
+                # The package row goes first (records reference it); its facts are completed
+                # from the verified package below, in the same transaction.
+                self.store.insert_package(
+                    package_id=pid,
+                    sender=sender.id,
+                    sender_key_id=sender.key_id,
+                    suite=self.config.suite.value,
+                    kind=kind.name,
+                    policy=self.config.policy_label,
+                    clear_fields=layout[0],
+                    sealed_fields=layout[1],
+                    ingested_at=_t(now),
+                    ingested_by=platform.key_id,
                 )
-            ins.flush()
-            self._postcheck(info, head, kind)
-            if (info.clear_fields, info.sealed_fields) != layout:
-                raise IntegrityError("package changed while it was being ingested")
-            self._db.execute(
-                "UPDATE packages SET suite = ?, created = ?, records_digest = ?, count = ? "
-                "WHERE package_id = ?",
-                (info.suite.value, info.created, _b64(info.records_digest), info.count, pid),
-            )
-            summary.subjects = len(ins.subjects)
-            session.record(
-                "ingest",
-                objects={
-                    "package": info.package_id,
-                    "policy": policy.label,
-                    "key_ids": [info.sender],
-                    "counts": {
-                        "records": summary.records,
-                        "subjects": summary.subjects,
-                        **summary.classes,
+                with package.open("rb") as f:
+                    info = open_package_keys(
+                        f, ins.add, identity=platform, trust=keyring.get_public, spool_dir=None
+                    )
+                ins.flush()
+                self._postcheck(info, head, kind)
+                if (info.clear_fields, info.sealed_fields) != layout:
+                    raise IntegrityError("package changed while it was being ingested")
+                self.store.complete_package(
+                    pid,
+                    suite=info.suite.value,
+                    created=info.created,
+                    records_digest=_b64(info.records_digest),
+                    count=info.count,
+                )
+                summary.subjects = len(ins.subjects)
+                session.record(
+                    "ingest",
+                    objects={
+                        "package": info.package_id,
+                        "policy": policy.label,
+                        "key_ids": [info.sender],
+                        "counts": {
+                            "records": summary.records,
+                            "subjects": summary.subjects,
+                            **summary.classes,
+                        },
                     },
-                },
-                why={"purpose": "aggregation"},
-            )
-            self._keys.execute("COMMIT")
-            self._db.execute("COMMIT")
-        except BaseException as exc:
-            for conn in (self._keys, self._db):
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-            if isinstance(exc, XinanError):
-                session.record("ingest", outcome="failed", objects={"package": pid} if pid else ref)
-            if isinstance(exc, sqlite3.IntegrityError):
-                session.record("ingest", outcome="failed", objects={"package": pid})
-                raise InputError(
-                    f"package {pid}: a record id is already in the vault; nothing was ingested",
-                    hint="record ids are unique across the vault; ask the provider",
-                ) from None
+                    why={"purpose": "aggregation"},
+                )
+        except DuplicateRecord:
+            session.record("ingest", outcome="failed", objects={"package": pid})
+            raise InputError(
+                f"package {pid}: a record id is already in the vault; nothing was ingested",
+                hint="record ids are unique across the vault; ask the provider",
+            ) from None
+        except XinanError:
+            session.record("ingest", outcome="failed", objects={"package": pid} if pid else ref)
             raise
         return summary
 
@@ -880,16 +734,7 @@ class Vault:
 
     # -- reading ---------------------------------------------------------------------------
     def _package_fields(self, package_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        row = self._db.execute(
-            "SELECT clear_fields, sealed_fields FROM packages WHERE package_id = ?", (package_id,)
-        ).fetchone()
-        return tuple(json.loads(row[0])), tuple(json.loads(row[1]))
-
-    _COLS = (
-        "record_id, package_id, kind, subject_class, subjects, clear, sealed, decision_date, "
-        "severity, valid_until, declared_end, end_of_act, domains, disputed_at, repaired_at, "
-        "archived_at, destroyed_at"
-    )
+        return self.store.package_fields(package_id)
 
     def _row(self, r: Sequence[Any], cache: dict[str, Any]) -> StoredRecord:
         pid = r[1]
@@ -929,47 +774,20 @@ class Vault:
         limit: int | None = None,
     ) -> Iterator[StoredRecord]:
         """Stored records, by kind and/or subject pseudonym, in ingest order."""
-        # Only fixed column names are interpolated; every value is a bound parameter.
-        sql = f"SELECT {self._COLS} FROM records r"  # noqa: S608  # nosec B608
-        where: list[str] = []
-        args: list[Any] = []
-        if subject is not None:
-            where.append(
-                "r.record_id IN (SELECT record_id FROM record_subjects WHERE pseudonym = ?)"
-            )
-            args.append(subject)
-        if kind is not None:
-            where.append("r.kind = ?")
-            args.append(kind)
-        if shareable_only:
-            where.extend(f"r.{c} IS NULL" for c in STATUS_COLUMNS)
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY r.rowid"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(int(limit))
         cache: dict[str, Any] = {}
-        for r in self._db.execute(sql, args):
+        for r in self.store.record_rows(
+            kind=kind, subject=subject, shareable_only=shareable_only, limit=limit
+        ):
             yield self._row(r, cache)
 
     def get(self, record_id: str) -> StoredRecord:
-        r = self._db.execute(
-            f"SELECT {self._COLS} FROM records r WHERE record_id = ?",  # noqa: S608  # nosec B608
-            (record_id,),
-        ).fetchone()
+        r = self.store.record_row(record_id)
         if r is None:
             raise UsageError(f"no record {record_id!r} in the vault")
         return self._row(r, {})
 
     def count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM records").fetchone()[0])
-
-    def connections(self) -> tuple[sqlite3.Connection, sqlite3.Connection]:
-        """(vault.db, keys.db), for the destruction job (xinan.platform.retention), which shreds
-        rows in
-        both: destroying needs no key at all, so it works without :meth:`unlock`."""
-        return self._db, self._keys
+        return self.store.count_records()
 
     def open_sealed(self, rec: StoredRecord, only: Collection[str] | None = None) -> dict[str, str]:
         """Decrypt a record's sealed values in memory (for a masked view; never stored);
@@ -990,76 +808,34 @@ class Vault:
             )
         return out
 
-    def lifecycle_db(self) -> sqlite3.Connection:
-        """vault.db with the objection and repair tables (§12) created when missing, for
-        :mod:`xinan.platform.lifecycle`, which writes inside :meth:`transaction`."""
-        if not self._db.in_transaction:
-            for stmt in LIFECYCLE_SCHEMA.split(";"):
-                if stmt.strip():
-                    self._db.execute(stmt)
-        return self._db
-
     # -- §7 consents -----------------------------------------------------------------------
     def add_consent(self, consent: Consent, *, by: str, now: datetime) -> None:
-        self._db.execute(
-            "INSERT INTO consents VALUES (?,?,?,?,?,?,?,?,?,NULL,NULL)",
-            (
-                consent.id,
-                consent.subject,
-                consent.querent,
-                consent.purpose,
-                json.dumps(list(consent.fields), ensure_ascii=False),
-                _t(consent.valid_until),
-                consent.ref,
-                _t(now),
-                by,
-            ),
+        self.store.insert_consent(
+            consent_id=consent.id,
+            subject=consent.subject,
+            querent=consent.querent,
+            purpose=consent.purpose,
+            fields=consent.fields,
+            valid_until=_t(consent.valid_until),
+            ref=consent.ref,
+            created_at=_t(now),
+            created_by=by,
         )
 
     def consent(self, consent_id: str) -> Consent:
-        r = self._db.execute(
-            "SELECT consent_id, subject, querent, purpose, fields, valid_until, ref, revoked_at "
-            "FROM consents WHERE consent_id = ?",
-            (consent_id,),
-        ).fetchone()
+        r = self.store.consent_row(consent_id)
         if r is None:
             raise UsageError(f"no consent {consent_id!r} in the vault")
-        return Consent(
-            r[0], r[1], r[2], r[3], tuple(json.loads(r[4])), _parse_t(r[5]), r[6], r[7] is not None
-        )
+        return Consent(r[0], r[1], r[2], r[3], r[4], _parse_t(r[5]), r[6], r[7] is not None)
 
     def revoke_consent(self, consent_id: str, *, by: str, now: datetime) -> Consent:
         c = self.consent(consent_id)
         if not c.revoked:
-            self._db.execute(
-                "UPDATE consents SET revoked_at = ?, revoked_by = ? WHERE consent_id = ?",
-                (_t(now), by, consent_id),
-            )
+            self.store.revoke_consent(consent_id, at=_t(now), by=by)
         return self.consent(consent_id)
 
     def consents(self) -> list[dict[str, Any]]:
-        rows = self._db.execute(
-            "SELECT consent_id, subject, querent, purpose, fields, valid_until, ref, created_at, "
-            "created_by, revoked_at FROM consents ORDER BY rowid"
-        ).fetchall()
-        keys = (
-            "id",
-            "subject",
-            "querent",
-            "purpose",
-            "fields",
-            "valid_until",
-            "ref",
-            "created_at",
-            "created_by",
-            "revoked_at",
-        )
-        out = []
-        for r in rows:
-            d = dict(zip(keys, r, strict=True))
-            d["fields"] = json.loads(d["fields"])
-            out.append(d)
-        return out
+        return self.store.consent_list()
 
     # -- §7 grants -------------------------------------------------------------------------
     def issue_grant(
@@ -1111,67 +887,34 @@ class Vault:
             now=now,
         )
         c = grant.claims
-        self._db.execute(
-            "INSERT INTO grants(jti, querent, subjects, fields, purpose, consent_id, policy, "
-            "issued_at, not_before, expires, authorised_by, token_digest) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                c.jti,
-                c.querent,
-                json.dumps(list(c.subjects)),
-                json.dumps(list(c.fields), ensure_ascii=False),
-                c.purpose,
-                c.consent_id,
-                c.policy,
-                _t(c.issued_at),
-                _t(c.not_before),
-                _t(c.expires),
-                c.authorised_by,
-                self._token_digest(grant.token, self.suite.hash_name),
-            ),
+        self.store.insert_grant(
+            jti=c.jti,
+            querent=c.querent,
+            subjects=c.subjects,
+            fields=c.fields,
+            purpose=c.purpose,
+            consent_id=c.consent_id,
+            policy=c.policy,
+            issued_at=_t(c.issued_at),
+            not_before=_t(c.not_before),
+            expires=_t(c.expires),
+            authorised_by=c.authorised_by,
+            token_digest=self._token_digest(grant.token, self.suite.hash_name),
         )
         return grant
 
     def grants(self) -> list[dict[str, Any]]:
-        rows = self._db.execute(
-            "SELECT jti, querent, subjects, fields, purpose, consent_id, issued_at, expires, "
-            "authorised_by, revoked_at, shares, records_shared FROM grants ORDER BY rowid"
-        ).fetchall()
-        keys = (
-            "jti",
-            "querent",
-            "subjects",
-            "fields",
-            "purpose",
-            "consent",
-            "issued_at",
-            "expires",
-            "authorised_by",
-            "revoked_at",
-            "shares",
-            "records_shared",
-        )
-        out = []
-        for r in rows:
-            d = dict(zip(keys, r, strict=True))
-            d["subjects"] = json.loads(d["subjects"])
-            d["fields"] = json.loads(d["fields"])
-            out.append(d)
-        return out
+        return self.store.grant_list()
 
     def revocation_list(self) -> RevocationList:
         """The working copy of the revocation list (entries and the last edition number)."""
-        number = self._db.execute("SELECT max(number) FROM revocations").fetchone()[0] or 0
         entries = tuple(
-            Revocation(j, _parse_t(a), _parse_t(e))
-            for j, a, e in self._db.execute(
-                "SELECT jti, revoked_at, expires FROM revoked_grants ORDER BY jti"
-            )
+            Revocation(j, _parse_t(a), _parse_t(e)) for j, a, e in self.store.revoked_grants()
         )
-        return RevocationList(self.config.platform_id, number, entries)
+        return RevocationList(self.config.platform_id, self.store.last_revocation_number(), entries)
 
     def revoked_jtis(self) -> frozenset[str]:
-        return frozenset(j for (j,) in self._db.execute("SELECT jti FROM revoked_grants"))
+        return self.store.revoked_jtis()
 
     def revoke_grant(
         self,
@@ -1183,13 +926,13 @@ class Vault:
         before_commit: Callable[[int], None] | None = None,
     ) -> tuple[Path, int]:
         """Revoke ``jti``, sign a new edition of the list and write ``revocations.json``."""
-        row = self._db.execute("SELECT expires FROM grants WHERE jti = ?", (jti,)).fetchone()
-        if row is None:
+        expires = self.store.grant_expires(jti)
+        if expires is None:
             raise UsageError(f"no grant {jti[:40]!r} was issued by this vault")
         rl = self.revocation_list()
         if jti not in rl:
             rl = RevocationList(rl.issuer, rl.number, rl.entries).revoke(
-                jti, at=now, expires=_parse_t(row[0])
+                jti, at=now, expires=_parse_t(expires)
             )
         else:
             rl = RevocationList(rl.issuer, rl.number + 1, rl.entries)
@@ -1229,30 +972,19 @@ class Vault:
         if platform.key_id != self.config.platform_key_id:
             raise KeyringError("revocation lists are signed by the vault's platform key")
         body = sign_revocations(rl, platform, now=now, next_update=now + valid)
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self.store.transaction():
             if jti is not None:
                 entry = next(e for e in rl.entries if e.jti == jti)
-                self._db.execute(
-                    "INSERT OR IGNORE INTO revoked_grants VALUES (?,?,?)",
-                    (jti, _t(entry.revoked_at), _t(entry.expires)),
+                self.store.revoke_grant_row(
+                    jti, revoked_at=_t(entry.revoked_at), expires=_t(entry.expires), now=_t(now)
                 )
-                self._db.execute(
-                    "UPDATE grants SET revoked_at = coalesce(revoked_at, ?) WHERE jti = ?",
-                    (_t(now), jti),
-                )
-            self._db.execute(
-                "INSERT INTO revocations VALUES (?,?,?,?)",
-                (rl.number, _t(now), _t(now + valid), body),
+            self.store.insert_revocation_edition(
+                rl.number, issued=_t(now), next_update=_t(now + valid), body=body
             )
             if before_commit is not None:
                 before_commit(rl.number)
             out = self.path / REVOCATIONS_FILE
             write_bytes_atomic(out, body, owner="vault")
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         return out, rl.number
 
     # -- §8 share --------------------------------------------------------------------------
@@ -1296,8 +1028,8 @@ class Vault:
         except (GrantInvalid, GrantRejected) as e:
             raise deny(type(e).__name__, e) from None
         c = claims
-        row = self._db.execute("SELECT token_digest FROM grants WHERE jti = ?", (c.jti,)).fetchone()
-        if row is None or not self._token_matches(row[0], token):
+        digest = self.store.grant_token_digest(c.jti)
+        if digest is None or not self._token_matches(digest, token):
             raise deny(
                 "grant-issued-here",
                 AccessDenied(
@@ -1327,9 +1059,9 @@ class Vault:
         except (GrantRejected, AccessDenied, UsageError) as e:
             raise deny(getattr(e, "rule", None) or type(e).__name__, e) from None
 
-        self._db.execute("BEGIN IMMEDIATE")
+        self.store.begin()
         try:
-            if not _ReplayGuard(self._db, now).first_use(c.jti, c.expires):
+            if not self.store.first_use(c.jti, expires=_t(c.expires), now=_t(now)):
                 raise deny(
                     "one-grant-one-share",
                     GrantReplayed(
@@ -1340,9 +1072,7 @@ class Vault:
                 )
             summary = self._build_share(c, querent, output, platform, policy, session, now)
         except BaseException:
-            for conn in (self._keys, self._db):
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+            self.store.rollback_both()
             raise
         return summary
 
@@ -1357,17 +1087,9 @@ class Vault:
         now: datetime,
     ) -> ShareSummary:
         withheld = [k.name for k in policy.kinds.values() if "querent" in k.withhold]
-        marks = ",".join("?" * len(c.subjects))
-        status = " AND ".join(f"r.{col} IS NULL" for col in STATUS_COLUMNS)
-        # Only fixed column names and '?' placeholders are interpolated; values are bound.
-        base = f"FROM records r WHERE r.record_id IN (SELECT record_id FROM record_subjects WHERE pseudonym IN ({marks})) AND {status}"  # noqa: E501,S608  # nosec B608
-        args: list[Any] = list(c.subjects)
-        if withheld:
-            base += f" AND r.kind NOT IN ({','.join('?' * len(withheld))})"
-            args += withheld
         pkgs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         kinds: set[str] = set()
-        for pid, kind in self._db.execute(f"SELECT DISTINCT r.package_id, r.kind {base}", args):
+        for pid, kind in self.store.shareable_packages(c.subjects, withheld):
             pkgs[pid] = self._package_fields(pid)
             kinds.add(kind)
         granted = c.fields
@@ -1385,11 +1107,11 @@ class Vault:
         # §8 step 6: one fresh release secret R per record (docs/package.md §6.3), kept in the
         # key store under the KEK, bound to (vault, share, record); written in the key store's
         # transaction, committed with the share's bookkeeping below.
-        self._keys.execute("BEGIN IMMEDIATE")
+        self.store.begin_keys()
         pending: list[tuple[str, str, bytes]] = []
 
         def flush_secrets() -> None:
-            self._keys.executemany("INSERT INTO release_secrets VALUES (?, ?, ?)", pending)
+            self.store.insert_release_secrets(pending)
             pending.clear()
 
         def keep_secret(record_id: str) -> bytes:
@@ -1406,7 +1128,7 @@ class Vault:
         def share_records() -> Iterator[ShareRecord]:
             nonlocal n_ids
             cache: dict[str, Any] = {}
-            for r in self._db.execute(f"SELECT {self._COLS} {base} ORDER BY r.rowid", args):
+            for r in self.store.shareable_rows(c.subjects, withheld):
                 rec = self._row(r, cache)
                 if rec.kind not in views and clear_f:
                     views[rec.kind] = View(
@@ -1456,17 +1178,14 @@ class Vault:
             }
             if n_ids <= MAX_AUDIT_RECORD_IDS:
                 objects["record_ids"] = record_ids
-            self._db.execute(
-                "INSERT INTO shares VALUES (?,?,?,?,?,?,?)",
-                (
-                    result.package_id,
-                    c.jti,
-                    querent.key_id,
-                    result.count,
-                    _b64(result.records_digest),
-                    _t(now),
-                    platform.key_id,
-                ),
+            self.store.insert_share(
+                share_id=result.package_id,
+                jti=c.jti,
+                querent=querent.key_id,
+                count=result.count,
+                records_digest=_b64(result.records_digest),
+                created=_t(now),
+                created_by=platform.key_id,
             )
             # The entry is durable before the package exists under its name (8.1.4.3).
             session.record(
@@ -1475,20 +1194,11 @@ class Vault:
                 why={"purpose": c.purpose, "grant": c.jti, "consent": c.consent_id},
                 subjects=c.subjects,
             )
-            self._db.execute(
-                "UPDATE grant_uses SET share_id = ? WHERE jti = ?", (result.package_id, c.jti)
-            )
-            self._db.execute(
-                "UPDATE grants SET shares = shares + 1, records_shared = records_shared + ? "
-                "WHERE jti = ?",
-                (result.count, c.jti),
-            )
             # Commit before the rename: a crash in between uses up the grant and leaves no
             # package (fails closed), never a package whose grant is still unused. The key store
             # first (as on ingest): a crash between the commits leaves release secrets of a
             # share that does not exist (shredded with their records), never a share without.
-            self._keys.execute("COMMIT")
-            self._db.execute("COMMIT")
+            self.store.commit_both()
         return ShareSummary(
             str(output),
             result.package_id,
@@ -1540,10 +1250,7 @@ class Vault:
             raise UsageError(f"{package}: cannot read the share package ({e.strerror})") from None
         except (VerificationError, IntegrityError, KeyringError) as e:
             raise deny("share-package", e) from None
-        row = self._db.execute(
-            "SELECT jti, querent, count, records_digest FROM shares WHERE share_id = ?",
-            (info.package_id,),
-        ).fetchone()
+        row = self.store.share_row(info.package_id)
         if (
             info.audience != "share"
             or info.sender != self.config.platform_key_id
@@ -1560,14 +1267,10 @@ class Vault:
                 ),
             )
         jti, querent_kid = str(row[0]), str(row[1])
-        g = self._db.execute(
-            "SELECT querent, subjects, fields, purpose, consent_id, not_before, expires, "
-            "revoked_at FROM grants WHERE jti = ?",
-            (jti,),
-        ).fetchone()
+        g = self.store.grant_terms(jti)
         if g is None:  # pragma: no cover - a share row always has its grant
             raise deny("grant-issued-here", AccessDenied(f"grant {jti} is not in the vault"))
-        subjects = tuple(json.loads(g[1]))
+        subjects = tuple(g[1])
         why = {"purpose": "release", "grant": jti, "consent": str(g[4])}
         if info.release != "per-record":
             raise deny(
@@ -1606,7 +1309,7 @@ class Vault:
         request = GrantRequest(
             querent=str(g[0]),
             purpose=str(g[3]),
-            fields=tuple(json.loads(g[2])),
+            fields=tuple(g[2]),
             subjects=subjects,
             consent_id=str(g[4]),
             not_before=nbf,
@@ -1621,17 +1324,8 @@ class Vault:
             raise deny("grant-to-querent", AccessDenied(f"{querent.id} is not the share's querent"))
         # 3. the secrets of the records still shareable now (§3): destroyed records have no
         # row any more; repaired, archived and disputed records keep theirs but are left out
-        rows = self._keys.execute(
-            "SELECT record_id, wrapped FROM release_secrets WHERE share_id = ? ORDER BY record_id",
-            (info.package_id,),
-        ).fetchall()
-        status = " AND ".join(f"{col} IS NULL" for col in STATUS_COLUMNS)
-        live: set[str] = set()
-        for i in range(0, len(rows), 500):
-            ids = [r[0] for r in rows[i : i + 500]]
-            # Only fixed column names and '?' placeholders are interpolated; values are bound.
-            sql = f"SELECT record_id FROM records WHERE record_id IN ({','.join('?' * len(ids))}) AND {status}"  # noqa: E501,S608  # nosec B608
-            live.update(r[0] for r in self._db.execute(sql, ids))
+        rows = self.store.release_secret_rows(info.package_id)
+        live = self.store.live_record_ids([rid for rid, _ in rows])
         released: list[tuple[str, bytes]] = []
         for rid, w in rows:
             if rid not in live:
@@ -1844,16 +1538,7 @@ class _Inserter:
 
     def flush(self) -> None:
         if self.rows:
-            self.v._db.executemany(
-                "INSERT INTO records(record_id, package_id, position, kind, policy, "
-                "subject_class, subjects, clear, sealed, decision_date, severity, valid_until, "
-                "declared_end, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                self.rows,
-            )
-            self.v._db.executemany("INSERT INTO record_subjects VALUES (?, ?)", self.subj_rows)
-            self.v._keys.executemany(
-                "INSERT OR REPLACE INTO record_keys VALUES (?, ?)", self.key_rows
-            )
+            self.v.store.insert_records(self.rows, self.subj_rows, self.key_rows)
         self.rows.clear()
         self.subj_rows.clear()
         self.key_rows.clear()

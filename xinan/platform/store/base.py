@@ -1,0 +1,202 @@
+"""The vault's two SQLite databases: files, schema, connections and transactions
+(docs/vault.md §1, §3, §4, §12).
+
+``vault.db`` holds packages, records (masked clear part and the provider's ciphertexts),
+consents, grants, shares, revocations, objections and repairs; ``keys.db`` holds the wrapped
+record keys and release secrets — apart, so that crypto-shredding one file destroys what
+opens the other. Both are created 0600, in WAL mode with ``synchronous=FULL`` (a destroyed key
+or a used grant must be durable) and ``secure_delete`` (freed pages are zeroed).
+
+The connections are private to this package: every statement the platform runs is a named
+method of :class:`~xinan.platform.store.Store`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from xinan.errors import IntegrityError, VerificationError
+
+DB_FILE = "vault.db"
+KEYS_FILE = "keys.db"
+
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE packages(
+  package_id TEXT PRIMARY KEY, sender TEXT NOT NULL, sender_key_id TEXT NOT NULL,
+  suite TEXT NOT NULL, kind TEXT NOT NULL, policy TEXT NOT NULL, created TEXT NOT NULL,
+  records_digest TEXT NOT NULL, count INTEGER NOT NULL, clear_fields TEXT NOT NULL,
+  sealed_fields TEXT NOT NULL, ingested_at TEXT NOT NULL, ingested_by TEXT NOT NULL);
+CREATE TABLE records(
+  record_id TEXT PRIMARY KEY, package_id TEXT NOT NULL REFERENCES packages(package_id),
+  position INTEGER NOT NULL, kind TEXT NOT NULL, policy TEXT NOT NULL,
+  subject_class TEXT NOT NULL, subjects TEXT NOT NULL, clear TEXT NOT NULL, sealed BLOB,
+  decision_date TEXT, severity TEXT, valid_until TEXT, declared_end TEXT, end_of_act TEXT,
+  domains TEXT, disputed_at TEXT, repaired_at TEXT, archived_at TEXT, destroyed_at TEXT,
+  updated_at TEXT, ingested_at TEXT NOT NULL);
+CREATE INDEX records_kind ON records(kind);
+CREATE INDEX records_package ON records(package_id);
+CREATE TABLE record_subjects(
+  pseudonym TEXT NOT NULL, record_id TEXT NOT NULL REFERENCES records(record_id)
+  ON DELETE CASCADE, PRIMARY KEY(pseudonym, record_id)) WITHOUT ROWID;
+CREATE INDEX record_subjects_record ON record_subjects(record_id);
+CREATE TABLE consents(
+  consent_id TEXT PRIMARY KEY, subject TEXT NOT NULL, querent TEXT NOT NULL,
+  purpose TEXT NOT NULL, fields TEXT NOT NULL, valid_until TEXT NOT NULL, ref TEXT NOT NULL,
+  created_at TEXT NOT NULL, created_by TEXT NOT NULL, revoked_at TEXT, revoked_by TEXT);
+CREATE TABLE grants(
+  jti TEXT PRIMARY KEY, querent TEXT NOT NULL, subjects TEXT NOT NULL, fields TEXT NOT NULL,
+  purpose TEXT NOT NULL, consent_id TEXT NOT NULL REFERENCES consents(consent_id),
+  policy TEXT NOT NULL, issued_at TEXT NOT NULL, not_before TEXT NOT NULL,
+  expires TEXT NOT NULL, authorised_by TEXT NOT NULL, token_digest TEXT NOT NULL,
+  revoked_at TEXT, shares INTEGER NOT NULL DEFAULT 0,
+  records_shared INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE grant_uses(
+  jti TEXT PRIMARY KEY, expires TEXT NOT NULL, used_at TEXT NOT NULL, share_id TEXT);
+CREATE TABLE shares(
+  share_id TEXT PRIMARY KEY, jti TEXT NOT NULL, querent TEXT NOT NULL, count INTEGER NOT NULL,
+  records_digest TEXT NOT NULL, created TEXT NOT NULL, created_by TEXT NOT NULL);
+CREATE TABLE revoked_grants(
+  jti TEXT PRIMARY KEY, revoked_at TEXT NOT NULL, expires TEXT NOT NULL);
+CREATE TABLE revocations(
+  number INTEGER PRIMARY KEY, issued TEXT NOT NULL, next_update TEXT NOT NULL,
+  body BLOB NOT NULL);
+"""
+
+_KEYS_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE record_keys(record_id TEXT PRIMARY KEY, wrapped BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE release_secrets(
+  share_id TEXT NOT NULL, record_id TEXT NOT NULL, wrapped BLOB NOT NULL,
+  PRIMARY KEY(share_id, record_id)) WITHOUT ROWID;
+"""
+
+# Objections and repairs (docs/vault.md §12): tables added to schema version 1 with IF NOT
+# EXISTS, created on first use, so older vaults open unchanged.
+LIFECYCLE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS disputes(
+  dispute_id TEXT PRIMARY KEY, record_id TEXT NOT NULL, subjects TEXT NOT NULL,
+  raised_by TEXT NOT NULL, reason TEXT NOT NULL, track TEXT NOT NULL, received TEXT NOT NULL,
+  deadline TEXT NOT NULL, opened_at TEXT NOT NULL, opened_by TEXT NOT NULL, outcome TEXT,
+  corrected_fields TEXT, resolved_at TEXT, resolved_by TEXT);
+CREATE INDEX IF NOT EXISTS disputes_record ON disputes(record_id);
+CREATE TABLE IF NOT EXISTS repairs(
+  repair_id TEXT PRIMARY KEY, record_id TEXT NOT NULL, subjects TEXT NOT NULL,
+  commitment TEXT NOT NULL, obligations TEXT NOT NULL, earliest TEXT NOT NULL,
+  applied_at TEXT NOT NULL, applied_by TEXT NOT NULL, state TEXT NOT NULL, decided_at TEXT,
+  decided_by TEXT, reason TEXT);
+CREATE INDEX IF NOT EXISTS repairs_record ON repairs(record_id);
+"""
+
+
+def _statements(schema: str) -> list[str]:
+    return [s for s in schema.split(";") if s.strip()]
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty file with mode 0600 (SQLite gives -wal/-shm the same mode)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")  # a destroyed key or a used grant must be durable
+    conn.execute("PRAGMA secure_delete=ON")  # freed pages are zeroed (residual information)
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def store_exists(path: Path) -> bool:
+    return (path / DB_FILE).exists() or (path / KEYS_FILE).exists()
+
+
+def create_databases(path: Path, *, vault_id: str, format: str, schema_version: int) -> None:
+    """Create both databases, each with its ``meta`` rows, in one transaction per file."""
+    for name, schema in ((DB_FILE, _SCHEMA), (KEYS_FILE, _KEYS_SCHEMA)):
+        _create_private(path / name)
+        conn = _connect(path / name)
+        try:
+            conn.execute("BEGIN")
+            # statement by statement: executescript() would commit on its own
+            for stmt in _statements(schema):
+                conn.execute(stmt)
+            conn.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [
+                    ("format", format),
+                    ("vault_id", vault_id),
+                    ("schema_version", str(schema_version)),
+                ],
+            )
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+
+class StoreBase:
+    """The two connections and the transactions over them."""
+
+    def __init__(self, path: Path, *, vault_id: str, format: str, schema_version: int) -> None:
+        self.path = path
+        self._db = _connect(path / DB_FILE)
+        self._keys = _connect(path / KEYS_FILE)
+        for conn, name in ((self._db, DB_FILE), (self._keys, KEYS_FILE)):
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("vault_id") != vault_id or meta.get("format") != format:
+                self.close()
+                raise IntegrityError(f"{path / name} does not belong to vault {vault_id}")
+            if meta.get("schema_version") != str(schema_version):
+                self.close()
+                raise VerificationError(
+                    f"{path / name}: schema version {meta.get('schema_version')} not supported"
+                )
+        self._lifecycle_ready = False
+
+    def close(self) -> None:
+        self._db.close()
+        self._keys.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction on vault.db: the caller logs inside it, so the audit entry
+        is durable before the change is committed (and nothing commits if logging fails)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @contextmanager
+    def both_transaction(self) -> Iterator[None]:
+        """One write transaction on each database. The key store commits first: a crash
+        between the two commits leaves keys of records that do not exist (shredded with
+        them), never records without keys. Either rolls back on any error."""
+        self._db.execute("BEGIN IMMEDIATE")
+        self._keys.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            for conn in (self._keys, self._db):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            raise
+        self._keys.execute("COMMIT")
+        self._db.execute("COMMIT")
+
+    def _lifecycle(self) -> sqlite3.Connection:
+        """vault.db with the objection and repair tables (§12) created when missing (on first
+        use, outside a transaction: the operations open their transaction afterwards)."""
+        if not self._lifecycle_ready and not self._db.in_transaction:
+            for stmt in _statements(LIFECYCLE_SCHEMA):
+                self._db.execute(stmt)
+            self._lifecycle_ready = True
+        return self._db

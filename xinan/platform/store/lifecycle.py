@@ -1,0 +1,169 @@
+"""Objections (异议) and repair applications (信用修复) at rest (docs/vault.md §12).
+
+A decision updates exactly one row that is still open (``…_once`` methods return whether it
+did): the state is checked again under the write lock, so two operators cannot decide the same
+case twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from xinan.platform.store.base import StoreBase
+
+DISPUTE_COLUMNS = (
+    "dispute_id, record_id, subjects, raised_by, reason, track, received, deadline, opened_at, "
+    "opened_by, outcome, corrected_fields, resolved_at, resolved_by"
+)
+REPAIR_COLUMNS = (
+    "repair_id, record_id, subjects, commitment, obligations, earliest, applied_at, applied_by, "
+    "state, decided_at, decided_by, reason"
+)
+
+
+class LifecycleStore(StoreBase):
+    # -- objections ------------------------------------------------------------------------------
+    def dispute_row(self, dispute_id: str) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = (
+            self._lifecycle()
+            .execute(
+                f"SELECT {DISPUTE_COLUMNS} FROM disputes WHERE dispute_id = ?",  # noqa: S608  # nosec B608
+                (dispute_id,),
+            )
+            .fetchone()
+        )
+        return row
+
+    def open_dispute_row(self, record_id: str) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = (
+            self._lifecycle()
+            .execute(
+                f"SELECT {DISPUTE_COLUMNS} FROM disputes WHERE record_id = ? AND outcome IS NULL",  # noqa: S608  # nosec B608
+                (record_id,),
+            )
+            .fetchone()
+        )
+        return row
+
+    def dispute_rows(self) -> list[tuple[Any, ...]]:
+        return list(
+            self._lifecycle().execute(
+                f"SELECT {DISPUTE_COLUMNS} FROM disputes ORDER BY rowid"  # noqa: S608  # nosec B608
+            )
+        )
+
+    def insert_dispute(self, values: Sequence[Any]) -> None:
+        """The ten opening columns of :data:`DISPUTE_COLUMNS`; the outcome columns stay NULL."""
+        self._lifecycle().execute(
+            f"INSERT INTO disputes({DISPUTE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,NULL,NULL,NULL,NULL)",  # noqa: E501,S608  # nosec B608
+            tuple(values),
+        )
+
+    def resolve_dispute_once(
+        self, dispute_id: str, *, outcome: str, corrected: Sequence[str], at: str, by: str
+    ) -> bool:
+        cur = self._lifecycle().execute(
+            "UPDATE disputes SET outcome = ?, corrected_fields = ?, resolved_at = ?, "
+            "resolved_by = ? WHERE dispute_id = ? AND outcome IS NULL",
+            (
+                outcome,
+                json.dumps(list(corrected), ensure_ascii=False) if corrected else None,
+                at,
+                by,
+                dispute_id,
+            ),
+        )
+        return cur.rowcount == 1
+
+    def removing_dispute_of(self, record_id: str) -> tuple[str, str] | None:
+        """(dispute id, resolved by) of the objection that removed a record, if one did."""
+        row = (
+            self._lifecycle()
+            .execute(
+                "SELECT dispute_id, resolved_by FROM disputes WHERE record_id = ? "
+                "AND outcome = 'removed'",
+                (record_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    # -- repair applications ----------------------------------------------------------------------
+    def repair_row(self, repair_id: str) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = (
+            self._lifecycle()
+            .execute(
+                f"SELECT {REPAIR_COLUMNS} FROM repairs WHERE repair_id = ?",  # noqa: S608  # nosec B608
+                (repair_id,),
+            )
+            .fetchone()
+        )
+        return row
+
+    def repair_rows(self) -> list[tuple[Any, ...]]:
+        return list(
+            self._lifecycle().execute(
+                f"SELECT {REPAIR_COLUMNS} FROM repairs ORDER BY rowid"  # noqa: S608  # nosec B608
+            )
+        )
+
+    def pending_repair_id(self, record_id: str) -> str | None:
+        row = (
+            self._lifecycle()
+            .execute(
+                "SELECT repair_id FROM repairs WHERE record_id = ? AND state = 'pending'",
+                (record_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def insert_repair(self, values: Sequence[Any]) -> None:
+        """The nine application columns of :data:`REPAIR_COLUMNS`; the decision stays NULL."""
+        self._lifecycle().execute(
+            f"INSERT INTO repairs({REPAIR_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,NULL,NULL,NULL)",  # noqa: S608  # nosec B608
+            tuple(values),
+        )
+
+    def decide_repair_once(
+        self, repair_id: str, *, state: str, at: str, by: str, reason: str | None = None
+    ) -> bool:
+        """Approve or reject a pending application; false when it was decided meanwhile."""
+        if reason is None:
+            cur = self._lifecycle().execute(
+                "UPDATE repairs SET state = ?, decided_at = ?, decided_by = ? "
+                "WHERE repair_id = ? AND state = 'pending'",
+                (state, at, by, repair_id),
+            )
+        else:
+            cur = self._lifecycle().execute(
+                "UPDATE repairs SET state = ?, decided_at = ?, decided_by = ?, reason = ? "
+                "WHERE repair_id = ? AND state = 'pending'",
+                (state, at, by, reason, repair_id),
+            )
+        return cur.rowcount == 1
+
+    def approved_repair_of(self, record_id: str) -> tuple[str, str] | None:
+        """(repair id, decided by) of the approved repair of a record, if there is one."""
+        row = (
+            self._lifecycle()
+            .execute(
+                "SELECT repair_id, decided_by FROM repairs WHERE record_id = ? "
+                "AND state = 'approved'",
+                (record_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def lifecycle_tables(self) -> list[str]:
+        """The objection and repair tables that exist (a destruction shreds their rows)."""
+        return [
+            str(t)
+            for (t,) in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
+                "('disputes', 'repairs')"
+            )
+        ]

@@ -1,0 +1,250 @@
+"""Packages and records at rest (docs/vault.md §3, §5): rows in, rows out, status changes.
+
+Rows come back as tuples in the order of :data:`RECORD_COLUMNS`; the vault turns them into
+:class:`~xinan.platform.vault.StoredRecord`. Only fixed column names and ``?`` placeholders
+are ever interpolated into SQL; every value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from xinan.errors import InputError
+from xinan.platform.store.base import StoreBase
+
+STATUS_COLUMNS = ("disputed_at", "repaired_at", "archived_at", "destroyed_at")
+RECORD_COLUMNS = (
+    "record_id, package_id, kind, subject_class, subjects, clear, sealed, decision_date, "
+    "severity, valid_until, declared_end, end_of_act, domains, disputed_at, repaired_at, "
+    "archived_at, destroyed_at"
+)
+_LIVE = " AND ".join(f"r.{c} IS NULL" for c in STATUS_COLUMNS)
+_IN_CHUNK = 500  # bound parameters per IN (...) list
+
+
+class DuplicateRecord(InputError):
+    """A record id that is already stored (record ids are unique across the vault)."""
+
+
+class RecordStore(StoreBase):
+    # -- packages ------------------------------------------------------------------------------
+    def package_summary(self, package_id: str) -> tuple[str, int, str, str, str] | None:
+        """(records digest, count, kind, sender, sender key id) of an ingested package."""
+        row = self._db.execute(
+            "SELECT records_digest, count, kind, sender, sender_key_id FROM packages "
+            "WHERE package_id = ?",
+            (package_id,),
+        ).fetchone()
+        return None if row is None else (str(row[0]), int(row[1]), row[2], row[3], row[4])
+
+    def insert_package(
+        self,
+        *,
+        package_id: str,
+        sender: str,
+        sender_key_id: str,
+        suite: str,
+        kind: str,
+        policy: str,
+        clear_fields: Sequence[str],
+        sealed_fields: Sequence[str],
+        ingested_at: str,
+        ingested_by: str,
+    ) -> None:
+        """The package row goes first (records reference it); its facts are completed by
+        :meth:`complete_package` from the verified package, in the same transaction."""
+        self._db.execute(
+            "INSERT INTO packages VALUES (?,?,?,?,?,?,?,'',0,?,?,?,?)",
+            (
+                package_id,
+                sender,
+                sender_key_id,
+                suite,
+                kind,
+                policy,
+                "",
+                json.dumps(list(clear_fields), ensure_ascii=False),
+                json.dumps(list(sealed_fields), ensure_ascii=False),
+                ingested_at,
+                ingested_by,
+            ),
+        )
+
+    def complete_package(
+        self, package_id: str, *, suite: str, created: str, records_digest: str, count: int
+    ) -> None:
+        self._db.execute(
+            "UPDATE packages SET suite = ?, created = ?, records_digest = ?, count = ? "
+            "WHERE package_id = ?",
+            (suite, created, records_digest, count, package_id),
+        )
+
+    def package_fields(self, package_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(clear fields, sealed fields) of a package, in the package's order."""
+        row = self._db.execute(
+            "SELECT clear_fields, sealed_fields FROM packages WHERE package_id = ?", (package_id,)
+        ).fetchone()
+        return tuple(json.loads(row[0])), tuple(json.loads(row[1]))
+
+    # -- records -------------------------------------------------------------------------------
+    def insert_records(
+        self,
+        rows: Sequence[tuple[Any, ...]],
+        subjects: Sequence[tuple[str, str]],
+        keys: Sequence[tuple[str, bytes]],
+    ) -> None:
+        """One batch of ingested records, their subject pseudonyms and wrapped record keys
+        (inside :meth:`both_transaction`)."""
+        if not rows:
+            return
+        try:
+            self._db.executemany(
+                "INSERT INTO records(record_id, package_id, position, kind, policy, "
+                "subject_class, subjects, clear, sealed, decision_date, severity, valid_until, "
+                "declared_end, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            self._db.executemany("INSERT INTO record_subjects VALUES (?, ?)", subjects)
+        except sqlite3.IntegrityError:
+            raise DuplicateRecord("a record id is already in the vault") from None
+        self._keys.executemany("INSERT OR REPLACE INTO record_keys VALUES (?, ?)", keys)
+
+    def record_rows(
+        self,
+        *,
+        kind: str | None = None,
+        subject: str | None = None,
+        shareable_only: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Record rows by kind and/or subject pseudonym, in ingest order."""
+        sql = f"SELECT {RECORD_COLUMNS} FROM records r"  # noqa: S608  # nosec B608
+        where: list[str] = []
+        args: list[Any] = []
+        if subject is not None:
+            where.append(
+                "r.record_id IN (SELECT record_id FROM record_subjects WHERE pseudonym = ?)"
+            )
+            args.append(subject)
+        if kind is not None:
+            where.append("r.kind = ?")
+            args.append(kind)
+        if shareable_only:
+            where.append(_LIVE)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY r.rowid"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(int(limit))
+        yield from self._db.execute(sql, args)
+
+    def record_row(self, record_id: str) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._db.execute(
+            f"SELECT {RECORD_COLUMNS} FROM records r WHERE record_id = ?",  # noqa: S608  # nosec B608
+            (record_id,),
+        ).fetchone()
+        return row
+
+    def count_records(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM records").fetchone()[0])
+
+    def _shared_where(
+        self, subjects: Sequence[str], withheld_kinds: Sequence[str]
+    ) -> tuple[str, list[Any]]:
+        marks = ",".join("?" * len(subjects))
+        base = (
+            "FROM records r WHERE r.record_id IN (SELECT record_id FROM record_subjects "  # noqa: S608
+            f"WHERE pseudonym IN ({marks})) AND {_LIVE}"
+        )
+        args: list[Any] = list(subjects)
+        if withheld_kinds:
+            base += f" AND r.kind NOT IN ({','.join('?' * len(withheld_kinds))})"
+            args += list(withheld_kinds)
+        return base, args
+
+    def shareable_packages(
+        self, subjects: Sequence[str], withheld_kinds: Sequence[str]
+    ) -> list[tuple[str, str]]:
+        """(package id, kind) of the live records of these subjects outside withheld kinds."""
+        base, args = self._shared_where(subjects, withheld_kinds)
+        sql = f"SELECT DISTINCT r.package_id, r.kind {base}"  # nosec B608
+        return [(str(p), str(k)) for p, k in self._db.execute(sql, args)]
+
+    def shareable_rows(
+        self, subjects: Sequence[str], withheld_kinds: Sequence[str]
+    ) -> Iterator[tuple[Any, ...]]:
+        """Record rows of the live records of these subjects outside withheld kinds."""
+        base, args = self._shared_where(subjects, withheld_kinds)
+        sql = f"SELECT {RECORD_COLUMNS} {base} ORDER BY r.rowid"  # nosec B608
+        yield from self._db.execute(sql, args)
+
+    def live_record_ids(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` still in every view: not disputed, repaired, archived or destroyed."""
+        status = " AND ".join(f"{c} IS NULL" for c in STATUS_COLUMNS)
+        live: set[str] = set()
+        for i in range(0, len(ids), _IN_CHUNK):
+            chunk = list(ids[i : i + _IN_CHUNK])
+            sql = (
+                f"SELECT record_id FROM records WHERE record_id IN ({','.join('?' * len(chunk))}) "  # noqa: S608  # nosec B608
+                f"AND {status}"
+            )
+            live.update(r[0] for r in self._db.execute(sql, chunk))
+        return live
+
+    def archived_record_ids(self) -> list[str]:
+        return [
+            str(r[0])
+            for r in self._db.execute(
+                "SELECT record_id FROM records WHERE archived_at IS NOT NULL ORDER BY rowid"
+            )
+        ]
+
+    # -- status changes (docs/lifecycle.md) -----------------------------------------------------
+    def set_disputed(self, record_id: str, at: str) -> None:
+        self._db.execute(
+            "UPDATE records SET disputed_at = coalesce(disputed_at, ?), updated_at = ? "
+            "WHERE record_id = ?",
+            (at, at, record_id),
+        )
+
+    def clear_disputed(self, record_id: str, at: str) -> None:
+        self._db.execute(
+            "UPDATE records SET disputed_at = NULL, updated_at = ? WHERE record_id = ?",
+            (at, record_id),
+        )
+
+    def correct_record(
+        self, record_id: str, *, clear: Sequence[str], facts: dict[str, Any], at: str
+    ) -> None:
+        """A corrected clear part and its facts; the objection flag is lifted."""
+        self._db.execute(
+            "UPDATE records SET clear = ?, decision_date = ?, severity = ?, valid_until = ?, "
+            "declared_end = ?, disputed_at = NULL, updated_at = ? WHERE record_id = ?",
+            (
+                json.dumps(list(clear), ensure_ascii=False),
+                facts["decision_date"],
+                facts["severity"],
+                facts["valid_until"],
+                facts["declared_end"],
+                at,
+                record_id,
+            ),
+        )
+
+    def set_archived(self, record_id: str, at: str) -> None:
+        self._db.execute(
+            "UPDATE records SET archived_at = coalesce(archived_at, ?), updated_at = ? "
+            "WHERE record_id = ?",
+            (at, at, record_id),
+        )
+
+    def set_repaired(self, record_id: str, at: str) -> None:
+        self._db.execute(
+            "UPDATE records SET repaired_at = ?, archived_at = coalesce(archived_at, ?), "
+            "updated_at = ? WHERE record_id = ?",
+            (at, at, at, record_id),
+        )
