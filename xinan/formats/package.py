@@ -275,6 +275,23 @@ class PackageInfo:
     count: int = 0
     records_digest: bytes = b""
 
+    def check_same(self, opened: PackageInfo) -> None:
+        """Raise unless ``opened`` (a second pass over a package) is the package this one was
+        verified as: same id and same records. A file swapped or rewritten between the pass
+        that was verified and logged and the pass that decrypts must release nothing
+        (issue 11: one snapshot per operation)."""
+        if (opened.package_id, opened.records_digest, opened.count) != (
+            self.package_id,
+            self.records_digest,
+            self.count,
+        ):
+            raise IntegrityError(
+                "package changed while it was being opened: the records decrypted are not "
+                "those verified and logged",
+                hint="nothing was written; keep the package where no one else can change it "
+                "and open it again",
+            )
+
 
 # -- §1 encoding helpers --------------------------------------------------------------------
 def enc(s: str) -> bytes:

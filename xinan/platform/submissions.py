@@ -70,6 +70,8 @@ def open_submission_file(
                 written += 1
 
             opened = open_package(f, sink, identity=identity, trust=keyring.get_public)
+            # inside the writer: bytes other than those verified and logged leave no output
+            info.check_same(opened)
     except XinanError:
         session.record("open", outcome="failed", objects={"package": info.package_id})
         raise

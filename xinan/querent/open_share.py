@@ -205,8 +205,7 @@ def open_share_file(
                 release=rel.lookup() if rel is not None else None,
             )
             # Inside the writer: a package swapped after it was checked leaves no output.
-            if opened.package_id != info.package_id or opened.records_digest != info.records_digest:
-                raise IntegrityError("package changed while it was being opened")
+            info.check_same(opened)
             if rel is not None and withheld != rel.withheld:
                 raise IntegrityError(
                     f"release file names {rel.withheld} withheld records, the share {withheld}"
