@@ -21,7 +21,7 @@ def test_the_api_doc_runs_end_to_end(tmp_path, monkeypatch, fast_kdf):
     assert len(code) >= 5
     namespace: dict[str, object] = {"__name__": "api_doc"}
     for i, block in enumerate(code):
-        exec(compile(block, f"docs/api.md block {i + 1}", "exec"), namespace)  # noqa: S102
+        exec(compile(block, f"docs/api.md block {i + 1}", "exec"), namespace)
     assert (tmp_path / "opened.csv").exists()
     assert not (tmp_path / "wider.grant").exists()
     log = (tmp_path / "plat" / "audit" / "audit.log").read_text(encoding="utf-8")
