@@ -50,20 +50,14 @@ from xinan.formats.grant import (
     Consent,
     Grant,
     GrantClaims,
-    GrantExpired,
-    GrantInvalid,
-    GrantNotYetValid,
     GrantRejected,
     GrantReplayed,
     GrantRequest,
-    GrantRevoked,
     Revocation,
     RevocationList,
-    check_within_consent,
     issue_grant,
     read_grant,
     sign_revocations,
-    verify_grant,
 )
 from xinan.formats.package import (
     RELEASE_SECRET_LEN,
@@ -90,6 +84,19 @@ from xinan.platform.store import (
     store_exists,
 )
 from xinan.policy.catalogue import Policy, RecordKind, SubjectClass
+from xinan.share_rules import (
+    AllOf,
+    BoundToQuerentKey,
+    GrantVerifies,
+    InForce,
+    IssuedHere,
+    QuerentKnown,
+    ShareCase,
+    SignedByPlatformKey,
+    ToAQuerent,
+    UnderPolicy,
+    WithinConsent,
+)
 
 FORMAT = "xinan-vault/1"
 SCHEMA_VERSION = 1
@@ -576,12 +583,18 @@ class Vault:
         (SM3 in gm, GB/T 39786), so that a presented token is the one issued here."""
         return hex_fingerprint(hash_name, token.encode("ascii"))
 
+    def _issued_here(self, jti: str, token: str) -> bool:
+        digest = self.store.grant_token_digest(jti)
+        return digest is not None and self._token_matches(digest, token)
+
     def _token_matches(self, stored: str, token: str) -> bool:
-        if stored == self._token_digest(token, self.suite.hash_name):
+        if secrets.compare_digest(stored, self._token_digest(token, self.suite.hash_name)):
             return True
         # gm grant rows written before grant tokens were hashed with SM3 hold SHA-256
         # (CHANGELOG): still read, never written
-        return self.suite.hash_name != "sha256" and stored == self._token_digest(token, "sha256")
+        return self.suite.hash_name != "sha256" and secrets.compare_digest(
+            stored, self._token_digest(token, "sha256")
+        )
 
     def _rk_aad(self, record_id: str) -> bytes:
         return L_RKV + self.config.vid + enc(record_id)
@@ -1003,15 +1016,14 @@ class Vault:
         ``share`` entry with outcome ``denied`` naming the rule) before it is raised."""
         self.check_policy(policy)
         self._need_kek()
-        token = read_grant(grant_file)
-        claims: GrantClaims | None = None
+        case = ShareCase(now=now, token=read_grant(grant_file))
 
         def deny(rule: str, exc: XinanError) -> XinanError:
             why: dict[str, str] = {}
             subjects: Sequence[str] = ()
-            if claims is not None:
-                why = {"grant": claims.jti, "consent": claims.consent_id}
-                subjects = claims.subjects
+            if case.claims is not None:
+                why = {"grant": case.claims.jti, "consent": case.claims.consent_id}
+                subjects = case.claims.subjects
             elif isinstance(exc, GrantRejected) and exc.jti:
                 why = {"grant": exc.jti}
             session.record(
@@ -1023,41 +1035,22 @@ class Vault:
             )
             return exc
 
-        try:
-            claims = verify_grant(token, trust=keyring, now=now, revoked=self.revoked_jtis())
-        except (GrantInvalid, GrantRejected) as e:
-            raise deny(type(e).__name__, e) from None
-        c = claims
-        digest = self.store.grant_token_digest(c.jti)
-        if digest is None or not self._token_matches(digest, token):
-            raise deny(
-                "grant-issued-here",
-                AccessDenied(
-                    f"grant {c.jti} was not issued by this vault",
-                    rule="grant-issued-here",
-                    hint="shares are built only for grants the vault's sec-admin issued",
-                ),
-            )
-        if c.kid != self.config.platform_key_id:
-            raise deny("platform-key", AccessDenied("grant signed by another platform key"))
-        if c.policy != self.config.policy_label:
-            raise deny(
-                "policy",
-                AccessDenied(
-                    f"grant is for policy {c.policy}, the vault {self.config.policy_label}"
-                ),
-            )
-        try:
-            querent = keyring.get_public(c.querent)
-        except KeyringError as e:
-            raise deny("querent-known", e) from None
-        if querent.role is not Role.QUERENT:
-            raise deny("grant-to-querent", AccessDenied(f"{querent.id} is not a querent key"))
-        try:
-            c.check_querent(querent)
-            check_within_consent(c, self.consent(c.consent_id), now=now)
-        except (GrantRejected, AccessDenied, UsageError) as e:
-            raise deny(getattr(e, "rule", None) or type(e).__name__, e) from None
+        # docs/vault.md §8 steps 1–5, in this order; the replay guard (step 6) runs inside
+        # the share's transaction below
+        AllOf(
+            GrantVerifies(keyring, revoked=self.revoked_jtis),
+            IssuedHere(self._issued_here),
+            SignedByPlatformKey(self.config.platform_key_id),
+            UnderPolicy(self.config.policy_label),
+            QuerentKnown(keyring),
+            ToAQuerent(),
+            BoundToQuerentKey(),
+            WithinConsent(self.consent),
+        ).check(case, refuse=deny)
+        c = case.claims
+        querent = case.querent
+        if c is None or querent is None:  # pragma: no cover - AllOf established both
+            raise IntegrityError("share: the rules did not establish the grant")
 
         self.store.begin()
         try:
@@ -1266,7 +1259,7 @@ class Vault:
                     hint="a release is made for a share built by this vault's `xinan share`",
                 ),
             )
-        jti, querent_kid = str(row[0]), str(row[1])
+        jti = str(row[0])
         g = self.store.grant_terms(jti)
         if g is None:  # pragma: no cover - a share row always has its grant
             raise deny("grant-issued-here", AccessDenied(f"grant {jti} is not in the vault"))
@@ -1282,46 +1275,29 @@ class Vault:
                 ),
             )
         # 2. the grant still holds (docs/grant.md §6 at the platform, on its own records)
-        nbf, exp = _parse_t(g[5]), _parse_t(g[6])
-        if g[7] is not None or jti in self.revoked_jtis():
-            raise deny(
-                "GrantRevoked",
-                GrantRevoked(
-                    f"grant {jti} has been revoked",
-                    jti=jti,
-                    hint="a revoked grant releases nothing; the querent needs a new grant",
-                ),
-            )
-        if now >= exp:
-            raise deny(
-                "GrantExpired",
-                GrantExpired(
-                    f"grant {jti} expired at {_t(exp)}",
-                    jti=jti,
-                    hint="an expired grant releases nothing; the querent needs a new grant",
-                ),
-            )
-        if now < nbf:
-            raise deny(
-                "GrantNotYetValid",
-                GrantNotYetValid(f"grant {jti} is not valid before {_t(nbf)}", jti=jti),
-            )
-        request = GrantRequest(
-            querent=str(g[0]),
-            purpose=str(g[3]),
-            fields=tuple(g[2]),
-            subjects=subjects,
-            consent_id=str(g[4]),
-            not_before=nbf,
-            expires=exp,
+        case = ShareCase(
+            now=now,
+            jti=jti,
+            revoked_at=g[7],
+            terms=GrantRequest(
+                querent=str(g[0]),
+                purpose=str(g[3]),
+                fields=tuple(g[2]),
+                subjects=subjects,
+                consent_id=str(g[4]),
+                not_before=_parse_t(g[5]),
+                expires=_parse_t(g[6]),
+            ),
         )
-        try:
-            check_within_consent(request, self.consent(request.consent_id), now=now)
-            querent = keyring.get_public(querent_kid)
-        except (AccessDenied, UsageError, KeyringError) as e:
-            raise deny(getattr(e, "rule", None) or type(e).__name__, e) from None
-        if querent.role is not Role.QUERENT or querent.key_id != querent_kid:
-            raise deny("grant-to-querent", AccessDenied(f"{querent.id} is not the share's querent"))
+        AllOf(
+            InForce(self.revoked_jtis),
+            WithinConsent(self.consent),
+            QuerentKnown(keyring),
+            ToAQuerent(),
+        ).check(case, refuse=deny)
+        querent = case.querent
+        if querent is None:  # pragma: no cover - AllOf established it
+            raise IntegrityError("release: the rules did not establish the querent")
         # 3. the secrets of the records still shareable now (§3): destroyed records have no
         # row any more; repaired, archived and disputed records keep theirs but are left out
         rows = self.store.release_secret_rows(info.package_id)

@@ -23,19 +23,18 @@ from xinan.errors import AccessDenied, IntegrityError, UsageError, VerificationE
 from xinan.fileio import open_input
 from xinan.formats.grant import (
     GrantClaims,
-    GrantInvalid,
     GrantRejected,
     RevocationList,
     RevocationListInvalid,
     RevocationListRollback,
     RevocationListStale,
-    verify_grant,
     verify_revocations,
 )
 from xinan.formats.package import OpenedRecord, PackageInfo, open_package, verify_package
 from xinan.formats.release import Release, open_release
 from xinan.keys import Identity, Keyring
 from xinan.records import open_writer
+from xinan.share_rules import AllOf, GrantVerifies, ShareCase
 
 __all__ = ["WITHHELD", "ShareOpenResult", "check_share_against_grant", "open_share_file"]
 
@@ -94,10 +93,11 @@ def open_share_file(
     """Verify revocations, grant, package and (for a per-record share) the platform's release
     file; log the access durably; then decrypt and write ``record_id`` and the granted fields
     (grant order) of every released record. Refusals are logged before raising."""
-    claims: GrantClaims | None = None
+    case = ShareCase(now=now, token=grant_token)
 
     def deny(rule: str, exc: XinanError) -> XinanError:
-        why = {"grant": claims.jti, "consent": claims.consent_id} if claims else {}
+        c = case.claims
+        why = {"grant": c.jti, "consent": c.consent_id} if c else {}
         if not why and isinstance(exc, GrantRejected) and exc.jti:
             why = {"grant": exc.jti}
         session.record(
@@ -105,7 +105,7 @@ def open_share_file(
             outcome="denied",
             objects={"ref": f"rule:{rule}"},
             why=why,
-            subjects=claims.subjects if claims else (),
+            subjects=c.subjects if c else (),
         )
         return exc
 
@@ -115,12 +115,14 @@ def open_share_file(
             revoked = verify_revocations(revocations, trust=keyring, now=now)
         except (RevocationListInvalid, RevocationListStale, RevocationListRollback) as e:
             raise deny(type(e).__name__, e) from None
-    try:
-        claims = verify_grant(
-            grant_token, trust=keyring, now=now, expected_querent=identity.info, revoked=revoked
-        )
-    except (GrantInvalid, GrantRejected) as e:
-        raise deny(type(e).__name__, e) from None
+    # docs/vault.md §9 steps 1–2: the same grant rule the platform's share applies, bound to
+    # this querent's own key
+    AllOf(GrantVerifies(keyring, revoked=lambda: revoked, expected_querent=identity.info)).check(
+        case, refuse=deny
+    )
+    claims = case.claims
+    if claims is None:  # pragma: no cover - AllOf established it
+        raise IntegrityError("open: the rules did not establish the grant")
     try:
         with path.open("rb") as f:
             info = verify_package(f, trust=keyring.get_public)
