@@ -7,8 +7,12 @@ The clock is injected: ``World.clock`` is what ``xinan.cli._common.utc_now`` ret
 
 from __future__ import annotations
 
+import atexit
 import csv
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -153,6 +157,21 @@ def release_name(pkg: str) -> str:
     return str(Path(pkg).with_suffix(".release"))
 
 
+# Worlds built once per session and restored before each test that asks for the same one
+# (kind, people): building one runs ~20 commands (keys, logs, seal, vault, ingest), restoring
+# is a directory copy. A world lives at one fixed path, because the vault binds its audit log
+# by absolute path: the pristine copy is put back where it was built.
+_PRISTINE: dict[tuple[str, int, str], tuple[Path, Path, list[dict[str, str]]]] = {}
+
+
+def _session_dir() -> Path:
+    base = Path(tempfile.gettempdir()) / f"xinan-worlds-{os.getpid()}"
+    if not base.exists():
+        base.mkdir()
+        atexit.register(shutil.rmtree, base, ignore_errors=True)
+    return base
+
+
 def build_world(
     root: Path,
     monkeypatch: Any,
@@ -164,7 +183,32 @@ def build_world(
 ) -> World:
     """Keys for every party, audit logs, a provider's export sealed to the platform, a vault
     with that package ingested. ``fast_kdf`` must be active. ``prepare`` may edit the
-    synthetic rows (in place) before they are sealed. ``suite``: every key's crypto suite."""
+    synthetic rows (in place) before they are sealed (such a world is built afresh in
+    ``root``); any other world is a fresh copy of one built once per session. ``suite``: every
+    key's crypto suite."""
+    if prepare is not None:
+        return _build_world(
+            root, monkeypatch, people=people, kind=kind, prepare=prepare, suite=suite
+        )
+    key = (kind, people, suite)
+    if key not in _PRISTINE:
+        where = _session_dir() / f"{kind}-{people}-{suite}"
+        _build_world(where, monkeypatch, people=people, kind=kind, prepare=None, suite=suite)
+        monkeypatch.chdir(root)
+        pristine = _session_dir() / f"{kind}-{people}-{suite}.pristine"
+        shutil.copytree(where, pristine, symlinks=True)
+        _PRISTINE[key] = (where, pristine, [])
+    where, pristine, _ = _PRISTINE[key]
+    shutil.rmtree(where)
+    shutil.copytree(pristine, where, symlinks=True)
+    w = _world_at(where, monkeypatch)
+    with (where / "prov" / f"{kind}.csv").open(encoding="utf-8-sig", newline="") as f:
+        w.people = list(csv.DictReader(f))
+    w.package = where / "prov" / f"{kind}.xpkg"
+    return w
+
+
+def _world_at(root: Path, monkeypatch: Any) -> World:
     clock = Clock()
     monkeypatch.setattr(_common, "utc_now", clock)
     monkeypatch.setenv("XINAN_PASSPHRASE", PASS)
@@ -173,7 +217,20 @@ def build_world(
     for var in ("XINAN_IDENTITY", "XINAN_AUDIT_LOG", "XINAN_VAULT", "XINAN_KEYRING", "XINAN_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(root)
-    w = World(root, CliRunner(), clock)
+    return World(root, CliRunner(), clock)
+
+
+def _build_world(
+    root: Path,
+    monkeypatch: Any,
+    *,
+    people: int,
+    kind: str,
+    prepare: Callable[[list[dict[str, str]]], None] | None,
+    suite: str,
+) -> World:
+    root.mkdir(parents=True, exist_ok=True)
+    w = _world_at(root, monkeypatch)
     keys = {
         "prov": [("amr", "provider"), ("provsa", "sys-admin")],
         "plat": [

@@ -391,7 +391,8 @@ def _valid_option(f: F) -> F:
     )(f)
 
 
-@grant_group.command("revoke")
+# A grant id is base64url and may begin with "-": it is taken as the id, not as an option.
+@grant_group.command("revoke", context_settings={"ignore_unknown_options": True})
 @click.argument("jti")
 @vault_option
 @_valid_option
