@@ -197,6 +197,9 @@ def test_round_trip_offline_and_against_the_log(world: World) -> None:
     assert RID not in world.log.read_text(encoding="utf-8")
 
 
+TODAY = date(2026, 11, 25)
+
+
 def test_certificate_id_is_content_addressed(world: World) -> None:
     d = world.plan()
     assert d.id.startswith("dc1") and len(d.id) == 29
@@ -404,7 +407,7 @@ def test_retention_rule_checked(world: World) -> None:
 
 
 def test_manual_rule_and_clear_identifiers(world: World) -> None:
-    d = world.plan(rule=Rule.manual("法院裁定 (2026)鲁04执123号"))
+    d = world.plan(rule=Rule.manual("法院裁定 (2026)鲁04执123号", today=TODAY))
     data, _ = world.destroy(d)
     v = verify_certificate(data, trust=world.ring, audit_log=world.log)
     assert v.certificate.audit.entry["why"] == {
@@ -415,12 +418,14 @@ def test_manual_rule_and_clear_identifiers(world: World) -> None:
         f"subject {RID} asked",
         "call 13812345678",
         "证件：１１０１０５１９４９１２３１００２Ｘ",
+        "证件 110105194912310028",  # one wrong check digit still identifies the person
+        "卡 6222 0212 3456 7890 123",
     ):
         with pytest.raises(AccessDenied) as exc:
             Rule.manual(reason, today=date(2026, 11, 25))
         assert RID not in str(exc.value.message) and "13812345678" not in exc.value.message
     with pytest.raises(CertificateMalformed):
-        Rule.manual("   ")
+        Rule.manual("   ", today=TODAY)
 
 
 def test_model_checks(world: World) -> None:
@@ -430,10 +435,15 @@ def test_model_checks(world: World) -> None:
     sec = world.ring.get_public("sec")
     with pytest.raises(CertificateMalformed, match="keep_until"):  # keep_until under manual
         plan_destruction(
-            vault_id=VAULT, records=[world.record("r-0001")], rule=Rule.manual("x"), destroyer=sec
+            vault_id=VAULT,
+            records=[world.record("r-0001")],
+            rule=Rule.manual("x", today=TODAY),
+            destroyer=sec,
         )
     with pytest.raises(CertificateMalformed, match="1 to 10000"):
-        plan_destruction(vault_id=VAULT, records=[], rule=Rule.manual("x"), destroyer=sec)
+        plan_destruction(
+            vault_id=VAULT, records=[], rule=Rule.manual("x", today=TODAY), destroyer=sec
+        )
     with pytest.raises(CertificateMalformed, match="vault id"):
         plan_destruction(
             vault_id="nope", records=[world.record("r-0001")], rule=world.plan().rule, destroyer=sec

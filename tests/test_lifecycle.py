@@ -18,7 +18,8 @@ import pytest
 
 from tests.test_share_support import World, build_world
 from xinan.identifiers import IdKind, find_identifiers
-from xinan.platform.lifecycle import clear_identifier_kind, raiser_reference, read_correction
+from xinan.platform.lifecycle import raiser_reference, read_correction
+from xinan.shapes import clear_identifier_kind
 
 PUBLIC_FLAG = "异议标注"
 AUTHORITY = "枣庄市市场监督管理局"
@@ -540,6 +541,9 @@ def test_clear_identifier_guard_and_raiser() -> None:
     assert clear_identifier_kind("身份证 11010519491231002X", today=today) == "resident ID"
     assert clear_identifier_kind("tel １３８１２３４５６７８", today=today) == "mobile"
     assert clear_identifier_kind("91370400MA3C5Y8X2K 公司", today=today) is None
+    # by shape, as the public views (issue 11): a wrong check digit still identifies a person
+    assert clear_identifier_kind("身份证 110105194912310028", today=today) == "resident ID"
+    assert clear_identifier_kind("tel 14612345678", today=today) == "mobile"
     assert raiser_reference(
         "ps1.xs1abcdefgh.abcdefghijklmnopqrstuvwxyz", today=today, pseudonymize=None
     )[1]

@@ -237,3 +237,26 @@ def find_shapes(
     if kinds is not None:
         found = [f for f in found if f.kind in want]
     return resolve_overlaps(found)
+
+
+# Staff-typed text the vault stores, prints and logs (reasons, references, commitments, the
+# reason of a destruction certificate) is refused — not scrubbed, so that the person who typed
+# it takes the number out — when it holds a subject's identifier, by shape as everywhere else.
+# A USCC is allowed: it is an organisation's public code (GB 32100-2015), named on 双公示.
+_STAFF_TEXT_REFUSED: Final = {
+    IdKind.RESIDENT_ID: "resident ID",
+    IdKind.MOBILE: "mobile",
+    IdKind.BANK_CARD: "bank card",
+    IdKind.DIGIT_RUN: "long digit run",
+}
+
+
+def clear_identifier_kind(text: str, *, today: date) -> str | None:
+    """The kind of subject identifier ``text`` holds — a resident ID, mobile or bank card
+    number, or a long digit run that may be one, valid or not — if any; never the value. The
+    one rule for staff text (docs/lifecycle.md §5, docs/destruction.md §3)."""
+    for f in find_shapes(text, today=today):
+        label = _STAFF_TEXT_REFUSED.get(f.kind)
+        if label is not None:
+            return label
+    return None

@@ -20,7 +20,6 @@ import base64
 import binascii
 import re
 import secrets
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -30,7 +29,7 @@ from typing import Any
 from xinan._codec import canonical_json, loads_strict, pretty_json
 from xinan.access import PERMISSIONS, load_audit_config, note_verifier
 from xinan.audit.checkpoint import Checkpoint, open_checkpoint
-from xinan.audit.entry import looks_like_resident_id, parse_entry
+from xinan.audit.entry import parse_entry
 from xinan.audit.merkle import get_hash, verify_consistency, verify_inclusion
 from xinan.audit.note import NoteVerifier, parse_note
 from xinan.audit.proof import load_tree
@@ -43,8 +42,8 @@ from xinan.errors import (
     VerificationError,
 )
 from xinan.formats.grant import ClearIdentifierRefused
-from xinan.identifiers import IdKind, find_identifiers
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
+from xinan.shapes import clear_identifier_kind
 
 __all__ = [
     "FORMAT",
@@ -193,20 +192,6 @@ def _unb64(s: object, where: str, length: int | None = None) -> bytes:
     return out
 
 
-_CLEAR_KINDS = frozenset({IdKind.RESIDENT_ID, IdKind.USCC, IdKind.MOBILE, IdKind.BANK_CARD})
-_RUN = re.compile(r"[0-9A-Za-z]+")
-
-
-def clear_identifier_kind(text: str, today: date | None = None) -> str | None:
-    """The kind of clear identifier ``text`` holds, if any (never the value): a resident ID
-    (also by the audit log's own guard), USCC, mobile or bank card number (xinan.identifiers)."""
-    for m in _RUN.finditer(unicodedata.normalize("NFKC", text)):
-        if looks_like_resident_id(m.group()):
-            return "resident id"
-    found = find_identifiers(text, today=today, kinds=_CLEAR_KINDS)
-    return found[0].kind.value.replace("_", " ") if found else None
-
-
 def _has_control(s: str) -> bool:
     # str.isprintable is False for control, format, surrogate and unassigned characters; the
     # ideographic space U+3000 is ordinary Chinese text
@@ -310,11 +295,12 @@ class Rule:
         return cls("retention", id, citation=citation, as_of=as_of)
 
     @classmethod
-    def manual(cls, reason: str, *, today: date | None = None) -> Rule:
+    def manual(cls, reason: str, *, today: date) -> Rule:
         """A person decided (e.g. a court order). The reason is logged and MUST NOT name anyone:
-        a reason holding a clear ID, USCC, mobile or bank card number is refused."""
+        a reason holding a resident ID, mobile or bank card number (by shape, valid or not) is
+        refused (:func:`xinan.shapes.clear_identifier_kind`, the one rule for staff text)."""
         rule = cls("manual", "manual", reason=reason)
-        kind = clear_identifier_kind(reason, today)
+        kind = clear_identifier_kind(reason, today=today)
         if kind:
             raise ClearIdentifierRefused(
                 f"the destruction reason holds a {kind} number in clear; reasons are logged "
@@ -887,7 +873,7 @@ def _check_rule(cert: Certificate) -> None:
     rule = cert.destruction.rule
     if rule.kind != "retention" or rule.as_of is None:
         day = date.fromisoformat(cert.destroyed_at[:10])
-        if rule.reason is not None and clear_identifier_kind(rule.reason, day):
+        if rule.reason is not None and clear_identifier_kind(rule.reason, today=day):
             raise RuleNotMet("certificate: the manual reason holds a clear identifier")
         return
     day = datetime.fromisoformat(cert.destroyed_at.replace("Z", "+00:00")).astimezone(CST).date()

@@ -38,7 +38,7 @@ from xinan._codec import loads_strict
 from xinan.access import PERMISSIONS, Session
 from xinan.audit.entry import looks_like_resident_id
 from xinan.errors import AccessDenied, UsageError
-from xinan.identifiers import IdKind, classify_value, find_identifiers
+from xinan.identifiers import IdKind, classify_value
 from xinan.keys import Role
 from xinan.masking import MaskContext, View
 from xinan.platform.vault import FACT_KEYS, MAX_AUDIT_RECORD_IDS, StoredRecord, Vault
@@ -60,6 +60,7 @@ from xinan.policy.periods import (
 )
 from xinan.provider.jobs import _checker
 from xinan.records import open_writer
+from xinan.shapes import clear_identifier_kind
 
 __all__ = [
     "DISPUTE_FLAG",
@@ -107,7 +108,6 @@ LIFECYCLE_PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "repair.apply": frozenset({Role.PLATFORM}),
 }
 
-_CLEAR_KINDS = frozenset({IdKind.RESIDENT_ID, IdKind.MOBILE, IdKind.BANK_CARD})
 # Field types whose value is an identifier by design (validated as such; never free text).
 _ID_TYPES = frozenset({FieldType.USCC, FieldType.DATE, FieldType.AMOUNT, FieldType.INTEGER})
 
@@ -174,18 +174,6 @@ def require(session: Session, operation: str) -> None:
 # ============================================================================================
 # Free text and identifiers typed by staff
 # ============================================================================================
-def clear_identifier_kind(text: str, *, today: date) -> str | None:
-    """The kind of clear identifier ``text`` holds (resident ID, mobile, bank card), if any —
-    never the value. A USCC is an organisation's public code and is allowed."""
-    for run in "".join(
-        c if c.isascii() and c.isalnum() else " " for c in unicodedata.normalize("NFKC", text)
-    ).split():
-        if looks_like_resident_id(run.upper()):
-            return "resident ID"
-    found = find_identifiers(text, today=today, kinds=_CLEAR_KINDS)
-    return found[0].kind.value.replace("_", " ") if found else None
-
-
 def check_text(text: str, what: str, *, today: date, required: bool = True) -> str:
     """A short free-text value typed by staff: refused (not scrubbed) when it holds a clear
     identifier, so that the person who typed it removes it (docs/lifecycle.md §5)."""
