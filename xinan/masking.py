@@ -24,7 +24,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
 from xinan.errors import KeyringError, UsageError
-from xinan.identifiers import Found, IdKind, find_identifiers, split_chinese_name
+from xinan.identifiers import (
+    Found,
+    IdKind,
+    find_identifiers,
+    is_valid_resident_id,
+    is_valid_uscc,
+    split_chinese_name,
+)
 from xinan.policy.catalogue import FieldSpec, FieldType, Policy, RecordKind, Rule, SubjectClass
 from xinan.shapes import find_shapes, has_shape
 
@@ -58,6 +65,39 @@ def pseudonym(key: Pseudonymizer, namespace: str, value: str) -> str:
     mac = key.mac(b"xinan-pseudonym/1\x00" + namespace.encode() + b"\x00" + norm.encode())
     tag = base64.b32encode(mac[:16]).decode().rstrip("=").lower()
     return f"{PSEUDONYM_PREFIX}.{key.key_id}.{tag}"
+
+
+# A keyed pseudonym as it is written: ps1.<key id>.<26 base32 characters>
+PSEUDONYM_RE = re.compile(r"\Aps1\.xs1[a-z2-7]{1,61}\.[a-z2-7]{26}\Z")
+
+
+def subject_pseudonym(identifier: str, key: Pseudonymizer, namespace: str, *, today: date) -> str:
+    """The keyed pseudonym of a data subject named by an operator (the one rule for consents,
+    grants, listings, objections and the subject access report): a resident ID (GB 11643) or a
+    USCC (GB 32100), checked first — a mistyped number would make a pseudonym that matches no
+    one, and a consent or report that silently covers nobody — or a pseudonym ``ps1.…`` made
+    with ``key``, passed through. ``today`` bounds birth dates; nothing here reads the clock.
+
+    Raises :class:`UsageError` for anything else, without repeating the value (it may be a
+    mistyped but still personal number).
+    """
+    value = identifier.strip()
+    if PSEUDONYM_RE.match(value):
+        if not value.startswith(f"{PSEUDONYM_PREFIX}.{key.key_id}."):
+            raise UsageError(
+                "the pseudonym was made with another pseudonym key than the one given",
+                hint="pass the vault's pseudonym key (--pseudonym-key), or the clear ID",
+            )
+        return value
+    if not value:
+        raise UsageError("empty subject identifier")
+    if not (is_valid_resident_id(value, today=today) or is_valid_uscc(value)):
+        raise UsageError(
+            "the subject identifier is neither a valid resident ID number nor a valid unified "
+            "social credit code (check character, birth date; the value is not shown)",
+            hint="check the digits and the check character; a pseudonym ps1.… is accepted too",
+        )
+    return pseudonym(key, namespace, value)
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,18 +13,16 @@ its role check (``report.subject``: platform or audit-admin, :mod:`xinan.access`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from xinan.audit.log import read_entries
 from xinan.errors import UsageError
-from xinan.identifiers import is_valid_resident_id, is_valid_uscc
 from xinan.keys import Keyring
-from xinan.masking import Pseudonymizer, pseudonym
+from xinan.masking import PSEUDONYM_RE as _PSEUDONYM_RE
+from xinan.masking import subject_pseudonym
 
 __all__ = [
     "ACCESS_TYPES",
@@ -47,32 +45,6 @@ ACCESS_TYPES = frozenset({"grant", "share", "open", "disclose", "verify", "denie
 REPORT_EVENT_TYPE = "open"
 REPORT_PURPOSE = "subject-access-report"
 REPORT_REF = "report:subject"
-
-_PSEUDONYM_RE = re.compile(r"\Aps1\.xs1[a-z2-7]{1,61}\.[a-z2-7]{26}\Z")
-
-
-def subject_pseudonym(identifier: str, key: Pseudonymizer, namespace: str, *, today: date) -> str:
-    """The keyed pseudonym of a subject typed by an operator: a resident ID (GB 11643) or a
-    USCC (GB 32100), else an existing pseudonym ``ps1.…`` passed through.
-
-    Raises :class:`UsageError` for anything else — without repeating the value, which may be
-    a mistyped but still personal number.
-    """
-    value = identifier.strip()
-    if _PSEUDONYM_RE.match(value):
-        if not value.startswith(f"ps1.{key.key_id}."):
-            raise UsageError(
-                "the pseudonym was made with another pseudonym key than the one given",
-                hint="pass the vault's pseudonym key (--pseudonym-key), or the clear ID",
-            )
-        return value
-    if not (is_valid_resident_id(value, today=today) or is_valid_uscc(value)):
-        raise UsageError(
-            "ID is neither a valid resident ID number nor a unified social credit code "
-            "(the value is not shown)",
-            hint="check the digits and the check character; a pseudonym ps1.… is accepted too",
-        )
-    return pseudonym(key, namespace, value)
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,9 @@ class PlatformCore:
     def subject_pseudonym(self, clear_id: str) -> str:
         """A clear subject identifier → the vault's keyed pseudonym. The clear value goes no
         further: it is never logged, stored or returned."""
-        return self.vault.subject_pseudonym(self.pseudonym_key(), self.policy, clear_id)
+        return self.vault.subject_pseudonym(
+            self.pseudonym_key(), self.policy, clear_id, today=self.today()
+        )
 
 
 def _bound_log(vault: Vault, given: Path | None) -> Path:

@@ -73,9 +73,8 @@ from xinan.formats.package import (
     verify_package,
 )
 from xinan.formats.release import build_release
-from xinan.identifiers import is_valid_resident_id, is_valid_uscc
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
-from xinan.masking import MaskContext, Pseudonymizer, View, pseudonym
+from xinan.masking import MaskContext, Pseudonymizer, View, pseudonym, subject_pseudonym
 from xinan.platform.store import (
     STATUS_COLUMNS,
     DuplicateRecord,
@@ -549,21 +548,13 @@ class Vault:
                 hint=f"use the vault's pseudonym key {self.config.pseudonym_id}",
             )
 
-    def subject_pseudonym(self, key: Pseudonymizer, policy: Policy, clear_id: str) -> str:
-        """The keyed pseudonym of a clear identifier (§6). The clear value goes no further."""
+    def subject_pseudonym(
+        self, key: Pseudonymizer, policy: Policy, clear_id: str, *, today: date
+    ) -> str:
+        """The keyed pseudonym of a subject named by an operator (§6), under the vault's key;
+        :func:`xinan.masking.subject_pseudonym` is the rule. The clear value goes no further."""
         self.check_pseudonym_key(key)
-        v = clear_id.strip().upper()
-        if not v:
-            raise UsageError("empty subject identifier")
-        # A mistyped number would make a pseudonym that matches no one, and a consent or grant
-        # that silently covers nobody: check it first (the value is never echoed).
-        if not (is_valid_resident_id(v) or is_valid_uscc(v)):
-            raise UsageError(
-                "the subject identifier is neither a valid resident ID nor a valid unified "
-                "social credit code (check character, birth date)",
-                hint="check the number; other document numbers are not subject identifiers here",
-            )
-        return pseudonym(key, policy.settings.pseudonym_namespace, v)
+        return subject_pseudonym(clear_id, key, policy.settings.pseudonym_namespace, today=today)
 
     def check_policy(self, policy: Policy) -> None:
         """The policy in force is the exact file bound at init (label and digest, under the
