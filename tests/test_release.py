@@ -387,12 +387,11 @@ def test_release_needs_the_unlocked_vault_and_writes_a_private_file(world):
 def test_a_failed_share_leaves_no_release_secret_and_its_grant_unused(world, monkeypatch):
     """The release secrets are written in the key store's transaction, committed with the
     share's bookkeeping: a share that fails midway leaves neither secrets nor a used grant."""
-    import xinan.platform.vault
+    import xinan.platform.sharing
 
     w = world
-    monkeypatch.setattr(
-        xinan.platform.vault, "_BATCH", 1
-    )  # every secret row reaches the database at once
+    # every secret row reaches the database at once
+    monkeypatch.setattr(xinan.platform.sharing, "_BATCH", 1)
     c = w.consent(w.subject)
     assert w.grant(w.subject, c).exit_code == 0
     keys = sqlite3.connect(w.vault / "keys.db", isolation_level=None)

@@ -41,7 +41,8 @@ from xinan.errors import AccessDenied, UsageError
 from xinan.identifiers import IdKind, classify_value
 from xinan.keys import Role
 from xinan.masking import MaskContext, View
-from xinan.platform.vault import FACT_KEYS, MAX_AUDIT_RECORD_IDS, StoredRecord, Vault
+from xinan.platform.vault import StoredRecord, Vault
+from xinan.platform.vault_config import FACT_KEYS, MAX_AUDIT_RECORD_IDS
 from xinan.policy.calendar import WorkCalendar
 from xinan.policy.catalogue import FieldType, Policy, RecordKind, SubjectClass
 from xinan.policy.periods import (

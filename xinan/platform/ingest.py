@@ -1,0 +1,349 @@
+"""Ingesting a submission package into the vault (docs/vault.md §5, §6).
+
+One pass over the package: every record verified, its record key wrapped under the vault key,
+its subjects turned into keyed pseudonyms (the clear identifier goes no further), rows written
+in batches inside one transaction on both databases, and the ``ingest`` entry appended before
+the commit. Idempotent per package id.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from xinan._codec import loads_strict
+from xinan.access import Session
+from xinan.crypto.recipes import SecretWrapper
+from xinan.errors import (
+    InputError,
+    IntegrityError,
+    UsageError,
+    VerificationError,
+    XinanError,
+)
+from xinan.formats.package import (
+    KeyedRecord,
+    PackageInfo,
+    open_package_keys,
+    open_sealed_value,
+    verify_package,
+)
+from xinan.keys import Identity, Keyring, Role
+from xinan.masking import Pseudonymizer, pseudonym
+from xinan.platform.store import (
+    DuplicateRecord,
+)
+from xinan.platform.vault_config import _BATCH, FACT_KEYS, _b64, _t
+from xinan.platform.vault_core import VaultCore, _pack_blobs
+from xinan.policy.catalogue import Policy, RecordKind, SubjectClass
+
+
+@dataclass
+class IngestSummary:
+    package: str
+    package_id: str
+    kind: str
+    sender: str
+    sender_key_id: str
+    records: int = 0
+    classes: dict[str, int] = field(default_factory=dict)
+    subjects: int = 0
+    already: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "package": self.package,
+            "package_id": self.package_id,
+            "kind": self.kind,
+            "sender": self.sender,
+            "sender_key_id": self.sender_key_id,
+            "records": self.records,
+            "classes": dict(self.classes),
+            "subjects": self.subjects,
+            "already_ingested": self.already,
+        }
+
+
+class IngestOps(VaultCore):
+    # -- §5 ingest -------------------------------------------------------------------------
+    def ingest(
+        self,
+        package: Path,
+        *,
+        platform: Identity,
+        keyring: Keyring,
+        policy: Policy,
+        pseudonymizer: Pseudonymizer,
+        session: Session,
+        now: datetime,
+    ) -> IngestSummary:
+        """Verify and ingest one submission package (§5). Idempotent per package id."""
+        self.check_policy(policy)
+        self.check_pseudonym_key(pseudonymizer)
+        kek = self._need_kek()
+        head = _peek_header(package)
+        pid = str(head.get("id", ""))
+        ref = {"ref": f"file:{package.name}"}
+        try:
+            self._precheck(head, keyring)
+        except XinanError:
+            session.record("ingest", outcome="failed", objects={**ref, "policy": policy.label})
+            raise
+        row = self.store.package_summary(pid)
+        if row is not None:
+            with package.open("rb") as f:
+                info = verify_package(f, trust=keyring.get_public)
+            if _b64(info.records_digest) != row[0]:
+                session.record("ingest", outcome="failed", objects={"package": pid})
+                raise IntegrityError(
+                    f"package {pid} was ingested before with different records",
+                    hint="two packages under one id: ask the provider; nothing was changed",
+                )
+            return IngestSummary(str(package), pid, row[2], row[3], row[4], row[1], already=True)
+
+        kind = policy.kind(str(head.get("kind", "")))
+        sender = keyring.get_public(str(head["sender"]))
+        summary = IngestSummary(str(package), pid, kind.name, sender.id, sender.key_id)
+        ins = _Inserter(self, kind, policy, pseudonymizer, kek, now, summary)
+        layout = (_names(head, "clear"), _names(head, "sealed"))
+        ins.setup(*layout)
+        try:
+            with self.store.both_transaction():
+                # The package row goes first (records reference it); its facts are completed
+                # from the verified package below, in the same transaction.
+                self.store.insert_package(
+                    package_id=pid,
+                    sender=sender.id,
+                    sender_key_id=sender.key_id,
+                    suite=self.config.suite.value,
+                    kind=kind.name,
+                    policy=self.config.policy_label,
+                    clear_fields=layout[0],
+                    sealed_fields=layout[1],
+                    ingested_at=_t(now),
+                    ingested_by=platform.key_id,
+                )
+                with package.open("rb") as f:
+                    info = open_package_keys(
+                        f, ins.add, identity=platform, trust=keyring.get_public, spool_dir=None
+                    )
+                ins.flush()
+                self._postcheck(info, head, kind)
+                if (info.clear_fields, info.sealed_fields) != layout:
+                    raise IntegrityError("package changed while it was being ingested")
+                self.store.complete_package(
+                    pid,
+                    suite=info.suite.value,
+                    created=info.created,
+                    records_digest=_b64(info.records_digest),
+                    count=info.count,
+                )
+                summary.subjects = len(ins.subjects)
+                session.record(
+                    "ingest",
+                    objects={
+                        "package": info.package_id,
+                        "policy": policy.label,
+                        "key_ids": [info.sender],
+                        "counts": {
+                            "records": summary.records,
+                            "subjects": summary.subjects,
+                            **summary.classes,
+                        },
+                    },
+                    why={"purpose": "aggregation"},
+                )
+        except DuplicateRecord:
+            session.record("ingest", outcome="failed", objects={"package": pid})
+            raise InputError(
+                f"package {pid}: a record id is already in the vault; nothing was ingested",
+                hint="record ids are unique across the vault; ask the provider",
+            ) from None
+        except XinanError:
+            session.record("ingest", outcome="failed", objects={"package": pid} if pid else ref)
+            raise
+        return summary
+
+    def _precheck(self, head: dict[str, Any], keyring: Keyring) -> None:
+        if head.get("audience") != "submission":
+            raise VerificationError("only submission packages are ingested")
+        pol = head.get("policy")
+        label = f"{pol.get('id')}@{pol.get('version')}" if isinstance(pol, dict) else ""
+        if label != self.config.policy_label:
+            raise VerificationError(
+                f"package follows policy {label or '?'}, the vault {self.config.policy_label}",
+                hint="the provider must seal under the vault's policy version",
+            )
+        recips = head.get("recipients")
+        ids = (
+            [r.get("key_id") for r in recips if isinstance(r, dict)]
+            if isinstance(recips, list)
+            else []
+        )
+        if self.config.platform_key_id not in ids:
+            raise VerificationError(
+                f"package is not addressed to the vault's platform key {self.config.platform_id}"
+            )
+        sender = keyring.get_public(str(head.get("sender")))
+        if sender.role is not Role.PROVIDER or sender.key_id != head.get("sender"):
+            raise VerificationError(
+                f"package sender {sender.id} has role {sender.role.value}, not provider"
+            )
+
+    def _postcheck(self, info: PackageInfo, head: dict[str, Any], kind: RecordKind) -> None:
+        # The verified header must be the one pre-checked (the file could have changed).
+        if (
+            info.package_id != head.get("id")
+            or info.audience != "submission"
+            or f"{info.policy_id}@{info.policy_version}" != self.config.policy_label
+            or info.kind != kind.name
+            or info.sender != head.get("sender")
+        ):
+            raise IntegrityError("package changed while it was being ingested")
+
+
+# ============================================================================================
+# Ingest helpers
+# ============================================================================================
+def _names(head: dict[str, Any], key: str) -> tuple[str, ...]:
+    v = head.get(key)
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise VerificationError(f"package header: {key} must be a list of names")
+    return tuple(v)
+
+
+def _peek_header(path: Path) -> dict[str, Any]:
+    """The header line as JSON, for early refusals only: the package's own reader checks it
+    fully (and the ingest re-checks the verified header against this one)."""
+    try:
+        with path.open("rb") as f:
+            line = f.readline(1 << 20)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read package ({e.strerror})") from None
+    try:
+        head = loads_strict(line)
+    except ValueError:  # MalformedJSON
+        raise VerificationError(f"{path}: not a package (header is not JSON)") from None
+    if not isinstance(head, dict) or head.get("format") != "xinan-package/1":
+        raise VerificationError(f"{path}: not a xinan-package/1 package")
+    return head
+
+
+class _Inserter:
+    """The ingest sink: one verified record at a time → batched rows in both databases."""
+
+    def __init__(
+        self,
+        vault: VaultCore,
+        kind: RecordKind,
+        policy: Policy,
+        pskey: Pseudonymizer,
+        kek: SecretWrapper,
+        now: datetime,
+        summary: IngestSummary,
+    ) -> None:
+        self.v = vault
+        self.kind = kind
+        self.policy = policy
+        self.pskey = pskey
+        self.kek = kek
+        self.now = _t(now)
+        self.summary = summary
+        self.rows: list[tuple[Any, ...]] = []
+        self.subj_rows: list[tuple[str, str]] = []
+        self.key_rows: list[tuple[str, bytes]] = []
+        self.subjects: set[str] = set()
+        self.layout: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+        self._ns = policy.settings.pseudonym_namespace
+        self._class_table = policy.subject_classes
+        self._fixed = {"natural": SubjectClass.NATURAL, "legal": SubjectClass.LEGAL}.get(
+            kind.subject
+        )
+
+    def setup(self, clear_f: tuple[str, ...], sealed_f: tuple[str, ...]) -> None:
+        self.layout = (clear_f, sealed_f)
+        self.clear_pos = {n: i for i, n in enumerate(clear_f)}
+        self.sealed_pos = {n: i for i, n in enumerate(sealed_f)}
+        self.fact_pos: list[int | None] = []
+        for key in FACT_KEYS.values():
+            try:
+                name = self.kind.field(key).name
+            except KeyError:
+                self.fact_pos.append(None)
+                continue
+            self.fact_pos.append(self.clear_pos.get(name))
+        cf = self.kind.class_field
+        self.class_pos = self.clear_pos.get(cf) if cf else None
+        if self._fixed is None and self.class_pos is None:
+            raise InputError(f"package of kind {self.kind.name} lacks its class field {cf!r}")
+
+    def add(self, kr: KeyedRecord) -> None:
+        rid = kr.record_id
+        clear = kr.clear
+        if self._fixed is not None:
+            cls = self._fixed
+        else:
+            try:
+                cls = self._class_table[clear[self.class_pos]]  # type: ignore[index]
+            except KeyError:
+                raise InputError(
+                    f"record {rid!r}: subject class not in policy {self.policy.label}"
+                ) from None
+        subjects: list[str] = []
+        for f in self.kind.subject_fields:
+            value = ""
+            if f in self.sealed_pos:
+                i = self.sealed_pos[f]
+                blob, fk = kr.blobs[i], kr.field_keys[i]
+                if blob is not None and fk is not None:
+                    value = open_sealed_value(
+                        self.v.suite,
+                        blob,
+                        fk,
+                        package_id=kr.source_package_id,
+                        record_id=rid,
+                        field_name=f,
+                    )
+            elif f in self.clear_pos:
+                value = clear[self.clear_pos[f]]
+            if value.strip():
+                p = pseudonym(self.pskey, self._ns, value)
+                if p not in subjects:
+                    subjects.append(p)
+            del value  # the clear identifier goes no further
+        if kr.record_key is None:  # pragma: no cover - submissions always carry record keys
+            raise IntegrityError(f"record {rid!r}: no record key")
+        wrapped = self.kek.wrap(kr.record_key, self.v._rk_aad(rid))
+        facts = [None if p is None or not clear[p] else clear[p] for p in self.fact_pos]
+        self.rows.append(
+            (
+                rid,
+                kr.source_package_id,
+                kr.position,
+                self.kind.name,
+                self.policy.label,
+                cls.value,
+                json.dumps(subjects),
+                json.dumps(list(clear), ensure_ascii=False),
+                _pack_blobs(kr.blobs),
+                *facts,
+                self.now,
+            )
+        )
+        self.key_rows.append((rid, wrapped))
+        self.subj_rows.extend((p, rid) for p in subjects)
+        self.subjects.update(subjects)
+        self.summary.records += 1
+        self.summary.classes[cls.value] = self.summary.classes.get(cls.value, 0) + 1
+        if len(self.rows) >= _BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.v.store.insert_records(self.rows, self.subj_rows, self.key_rows)
+        self.rows.clear()
+        self.subj_rows.clear()
+        self.key_rows.clear()

@@ -1,0 +1,294 @@
+"""The vault's files and their configuration ``vault.json`` (docs/vault.md §1–§4).
+
+Owns: the format's constants and labels, ``vault.json`` (:class:`VaultConfig`: the wrapped vault
+key, its commitment, the bound audit log, the MAC over all of it), creating a vault
+(:func:`init_vault`), and the small parsers a vault's callers share (durations, field names,
+the vault's path, the China-time date). The databases are :mod:`xinan.platform.store`'s.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from xinan._codec import canonical_json, loads_strict, pretty_json
+from xinan.crypto import get_suite
+from xinan.crypto.base import CryptoSuite, SuiteName
+from xinan.errors import (
+    IntegrityError,
+    UsageError,
+    VerificationError,
+)
+from xinan.fileio import write_bytes_atomic
+from xinan.formats.package import (
+    enc,
+)
+from xinan.keys import PublicKeyInfo, Role
+from xinan.platform.store import (
+    create_databases,
+    store_exists,
+)
+from xinan.policy.catalogue import Policy
+
+FORMAT = "xinan-vault/1"
+SCHEMA_VERSION = 1
+_V = FORMAT.encode("ascii")
+INFO_KEK = _V + b" kek"
+L_KEK = _V + b" kek\x00"
+L_KEK_COMMIT = _V + b" kek-commitment\x00"
+INFO_CFG_MAC = _V + b" config-mac"
+L_RKV = _V + b" record-key\x00"
+L_RELEASE = _V + b" release\x00"  # §4: release secrets, bound to vault, share and record
+CONFIG_FILE = "vault.json"
+REVOCATIONS_FILE = "revocations.json"
+_TIME_FMT = "%Y-%m-%dT%H:%M:%SZ"
+_BATCH = 2000  # rows per executemany on ingest
+MAX_AUDIT_RECORD_IDS = 10_000  # docs/audit-log.md: a list member holds at most 10,000 items
+# Lifecycle facts copied from the clear part, by the policy's ASCII field key (§3).
+FACT_KEYS = {
+    "decision_date": "decision_date",
+    "severity": "severity",
+    "valid_until": "valid_until",
+    "declared_end": "disclose_until",
+}
+
+
+def _t(dt: datetime) -> str:
+    if dt.tzinfo is None:
+        raise UsageError("times must be timezone-aware")
+    return dt.astimezone(UTC).strftime(_TIME_FMT)
+
+
+def _parse_t(s: str) -> datetime:
+    return datetime.strptime(s, _TIME_FMT).replace(tzinfo=UTC)
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode("ascii")
+
+
+def _unb64(s: object, what: str) -> bytes:
+    if not isinstance(s, str):
+        raise IntegrityError(f"vault configuration: {what} is not base64")
+    try:
+        return base64.b64decode(s, validate=True)
+    except (binascii.Error, ValueError):
+        raise IntegrityError(f"vault configuration: {what} is not base64") from None
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30s``, ``15m``, ``1h``, ``7d``: a positive whole number and one unit."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    t = text.strip()
+    if len(t) < 2 or t[-1] not in units or not t[:-1].isdigit() or not t[:-1].isascii():
+        raise UsageError(f"not a duration: {text!r}", hint="use e.g. 30s, 15m, 1h or 7d")
+    n = int(t[:-1])
+    if n <= 0:
+        raise UsageError("a duration must be positive")
+    return timedelta(seconds=n * units[t[-1]])
+
+
+def resolve_vault_path(value: str | Path | None) -> Path:
+    v = value or os.environ.get("XINAN_VAULT")
+    if not v:
+        raise UsageError(
+            "no vault given", hint="pass --vault DIR or set XINAN_VAULT to the vault directory"
+        )
+    return Path(v)
+
+
+def resolve_fields(policy: Policy, refs: Sequence[str]) -> tuple[str, ...]:
+    """Column names or ASCII keys → the catalogue's column names (unique, in the given order).
+
+    A key that names different columns in different kinds is ambiguous and refused."""
+    out: list[str] = []
+    for raw in refs:
+        ref = raw.strip()
+        if not ref:
+            continue
+        names = {f.name for k in policy.kinds.values() for f in k.fields if ref in (f.name, f.key)}
+        if not names:
+            raise UsageError(
+                f"field {ref!r} is not in policy {policy.label}",
+                hint="use the catalogue's column names (e.g. 手机号码) or their keys (mobile)",
+            )
+        if len(names) > 1:
+            raise UsageError(
+                f"field key {ref!r} names several columns ({', '.join(sorted(names))})",
+                hint="use the column name instead",
+            )
+        name = names.pop()
+        if name not in out:
+            out.append(name)
+    if not out:
+        raise UsageError("no fields given", hint="--fields 手机号码,现住址")
+    return tuple(out)
+
+
+# ============================================================================================
+# §2 vault.json
+# ============================================================================================
+@dataclass(frozen=True)
+class VaultConfig:
+    id: str
+    created: str
+    suite: SuiteName
+    policy: str
+    platform_id: str
+    platform_key_id: str
+    pseudonym_id: str
+    pseudonym_key_id: str
+    kek_wrapped: bytes = field(repr=False)
+    kek_commitment: bytes = field(repr=False)
+    audit_origin: str = ""  # the audit log every vault operation writes to (§1a)
+    audit_key_id: str = ""  # the key that signs that log's checkpoints
+    audit_path: str = ""  # where that log is (resolved)
+    mac: bytes = field(repr=False, default=b"")
+
+    def _doc(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "id": self.id,
+            "created": self.created,
+            "suite": self.suite.value,
+            "policy": self.policy,
+            "platform": {"id": self.platform_id, "key_id": self.platform_key_id},
+            "pseudonym": {"id": self.pseudonym_id, "key_id": self.pseudonym_key_id},
+            "kek": {"wrapped": _b64(self.kek_wrapped), "commitment": _b64(self.kek_commitment)},
+            "audit": {
+                "origin": self.audit_origin,
+                "key_id": self.audit_key_id,
+                "path": self.audit_path,
+            },
+        }
+
+    def mac_input(self) -> bytes:
+        return canonical_json(self._doc())  # docs/vault.md §2: RFC 8785
+
+    def to_bytes(self) -> bytes:
+        doc = self._doc() | {"mac": _b64(self.mac)}
+        return pretty_json(doc)
+
+    @property
+    def vid(self) -> bytes:
+        return bytes.fromhex(self.id)
+
+    @property
+    def policy_label(self) -> str:
+        """``id@version`` of the bound policy (``policy`` is ``id@version#digest``)."""
+        return self.policy.split("#", 1)[0]
+
+    @staticmethod
+    def read(path: Path) -> VaultConfig:
+        p = path / CONFIG_FILE
+        try:
+            data = p.read_bytes()
+        except FileNotFoundError:
+            raise UsageError(
+                f"{path}: not a vault ({CONFIG_FILE} missing)",
+                hint="create one with `xinan vault init --vault DIR` (sys-admin)",
+            ) from None
+        try:
+            doc = loads_strict(data)
+            if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+                raise VerificationError(f"{p}: format must be {FORMAT!r}")
+            cfg = VaultConfig(
+                id=str(doc["id"]),
+                created=str(doc["created"]),
+                suite=SuiteName(doc["suite"]),
+                policy=str(doc["policy"]),
+                platform_id=str(doc["platform"]["id"]),
+                platform_key_id=str(doc["platform"]["key_id"]),
+                pseudonym_id=str(doc["pseudonym"]["id"]),
+                pseudonym_key_id=str(doc["pseudonym"]["key_id"]),
+                kek_wrapped=_unb64(doc["kek"]["wrapped"], "kek.wrapped"),
+                kek_commitment=_unb64(doc["kek"]["commitment"], "kek.commitment"),
+                audit_origin=str(doc["audit"]["origin"]),
+                audit_key_id=str(doc["audit"]["key_id"]),
+                audit_path=str(doc["audit"]["path"]),
+                mac=_unb64(doc["mac"], "mac"),
+            )
+            bytes.fromhex(cfg.id)
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError):
+            raise VerificationError(f"{p}: not a valid {FORMAT} configuration") from None
+        if len(cfg.id) != 32:
+            raise VerificationError(f"{p}: vault id must be 32 hex digits")
+        return cfg
+
+
+def _kek_aad(vid: bytes, platform_key_id: str) -> bytes:
+    return L_KEK + vid + enc(platform_key_id)
+
+
+def _mac_key(suite: CryptoSuite, kek: bytes, vid: bytes) -> bytes:
+    return suite.kdf(kek, INFO_CFG_MAC + vid, suite.digest_len)
+
+
+def init_vault(
+    path: Path,
+    *,
+    platform: PublicKeyInfo,
+    pseudonym_id: str,
+    pseudonym_key_id: str,
+    policy: Policy,
+    now: datetime,
+    audit_origin: str,
+    audit_key_id: str,
+    audit_path: str,
+) -> VaultConfig:
+    """Create a vault (§1–§4): a fresh KEK wrapped to the platform's KEM public key.
+
+    Needs no private key. The KEK exists in this process only until it is wrapped to the
+    platform key and the MAC is computed; it is never written or kept (docs/vault.md §4)."""
+    if platform.role is not Role.PLATFORM:
+        raise UsageError(
+            f"{platform.id} has role {platform.role.value}; the vault belongs to a platform key"
+        )
+    if (path / CONFIG_FILE).exists() or store_exists(path):
+        raise UsageError(
+            f"{path} already holds a vault", hint="a vault is created once; use another directory"
+        )
+    suite = get_suite(platform.suite)
+    vid = suite.random(16)
+    kek = suite.random(suite.key_len)
+    cfg = VaultConfig(
+        id=vid.hex(),
+        created=_t(now),
+        suite=platform.suite,
+        policy=policy.fingerprint_for(suite.hash_name),  # SM3 in gm (docs/vault.md §3)
+        platform_id=platform.id,
+        platform_key_id=platform.key_id,
+        pseudonym_id=pseudonym_id,
+        pseudonym_key_id=pseudonym_key_id,
+        kek_wrapped=suite.wrap(platform.kem, kek, INFO_KEK, _kek_aad(vid, platform.key_id)),
+        kek_commitment=suite.digest(L_KEK_COMMIT + kek),
+        audit_origin=audit_origin,
+        audit_key_id=audit_key_id,
+        audit_path=audit_path,
+    )
+    mac = suite.mac(_mac_key(suite, kek, vid), cfg.mac_input())
+    cfg = VaultConfig(**{**cfg.__dict__, "mac": mac})
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    create_databases(path, vault_id=cfg.id, format=FORMAT, schema_version=SCHEMA_VERSION)
+    write_bytes_atomic(path / CONFIG_FILE, cfg.to_bytes(), secret=True)
+    return cfg
+
+
+def read_revocations_file(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read revocation list ({e.strerror})") from None
+
+
+def today_cst(now: datetime) -> date:
+    """The calendar date in China Standard Time (for masking's date checks)."""
+    return (now.astimezone(UTC) + timedelta(hours=8)).date()
