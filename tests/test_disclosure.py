@@ -24,17 +24,16 @@ from xinan.policy.periods import (
     RetentionTooShort,
     Severity,
     add_months,
-    check_lifecycle,
     classify_domains,
     disclosure_decision,
     dispute_deadline,
     facts_from_row,
-    load_lifecycle_text,
     repair_earliest,
     retention_end,
     severity_from_label,
     validate_retention_days,
 )
+from xinan.policy.periods_check import check_lifecycle, load_lifecycle_text
 
 LIFECYCLE_FILE = Path(__file__).resolve().parent.parent / "policies" / "credit-default.toml"
 TEXT = LIFECYCLE_FILE.read_text(encoding="utf-8")

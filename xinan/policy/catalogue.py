@@ -24,7 +24,8 @@ from typing import Any
 
 from xinan.crypto.recipes import hex_fingerprint
 from xinan.errors import PolicyError, PolicyProblem, UsageError
-from xinan.policy.periods import LIFECYCLE_KEYS, LifecycleRules, check_lifecycle
+from xinan.policy.periods import LIFECYCLE_KEYS, LifecycleRules
+from xinan.policy.periods_check import check_lifecycle
 from xinan.policy.quality import QUALITY_KEY, QualityRules, check_quality
 
 FORMAT = "xinan-policy/2"
