@@ -15,7 +15,14 @@ def blocks() -> list[str]:
 
 def test_the_api_doc_runs_end_to_end(tmp_path, monkeypatch, fast_kdf):
     monkeypatch.chdir(tmp_path)
-    for var in ("XINAN_IDENTITY", "XINAN_AUDIT_LOG", "XINAN_VAULT", "XINAN_KEYRING"):
+    for var in (
+        "XINAN_IDENTITY",
+        "XINAN_AUDIT_LOG",
+        "XINAN_VAULT",
+        "XINAN_KEYRING",
+        "XINAN_TOKEN",
+        "XINAN_TOKEN_DIR",
+    ):
         monkeypatch.delenv(var, raising=False)
     code = blocks()
     assert len(code) >= 5

@@ -2,8 +2,10 @@
 
 The public surface, by who uses it (docs/api.md has a runnable example for each party):
 
-* everyone — :class:`Keyring` (keys and the trust store), :func:`load_policy` /
-  :class:`Policy`, :func:`init_audit_log`, and the error tree rooted at :class:`XinanError`;
+* everyone — :class:`Keyring` (keys and the trust store), :func:`init_audit_log` and
+  :func:`bootstrap` (the keyring's roster of who may act, administrators' tokens in a
+  :class:`TokenDir`), :func:`load_policy` / :class:`Policy`, and the error tree rooted at
+  :class:`XinanError`;
 * the provider — :class:`Provider` (``scan``, ``mask``, ``seal``);
 * the platform — :func:`create_vault`, :class:`Platform` opened with a
   :class:`PlatformContext` (ingest, views, consents, grants, shares, releases, disclosure,
@@ -40,6 +42,8 @@ _EXPORTS = {
     "Policy": "xinan.policy.catalogue",
     "load_policy": "xinan.policy.catalogue",
     "init_audit_log": "xinan.access",
+    "bootstrap": "xinan.key_management",
+    "TokenDir": "xinan.authn",
     "Provider": "xinan.provider.service",
     "create_vault": "xinan.platform.service",
     "Platform": "xinan.platform",
@@ -69,11 +73,13 @@ __all__ = [
     "Provider",
     "Querent",
     "Role",
+    "TokenDir",
     "UsageError",
     "VerificationError",
     "View",
     "XinanError",
     "__version__",
+    "bootstrap",
     "create_vault",
     "find_identifiers",
     "init_audit_log",
@@ -102,6 +108,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from xinan.access import init_audit_log
     from xinan.audit.verify import verify_log
     from xinan.auditor.service import Auditor
+    from xinan.authn import TokenDir
     from xinan.errors import (
         AccessDenied,
         IntegrityError,
@@ -110,6 +117,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         XinanError,
     )
     from xinan.identifiers import find_identifiers, is_valid_resident_id, is_valid_uscc
+    from xinan.key_management import bootstrap
     from xinan.keys import Keyring, Role
     from xinan.masking import MaskContext, View
     from xinan.platform import Platform

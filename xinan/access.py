@@ -682,14 +682,18 @@ class Actor:
         passphrase: Callable[[str], str],
         audit_log: Path,
         clock: Callable[[], datetime],
+        tokens: TokenSource | None = None,
     ) -> Self:
-        """Unlock ``identity`` and open its audit log (``audit_log``, bound to its key)."""
+        """Unlock ``identity`` and open its audit log (``audit_log``, bound to its key);
+        ``tokens``: where an administrator's second factor comes from (None: the
+        environment's, ``$XINAN_TOKEN`` / ``$XINAN_TOKEN_DIR``)."""
         session = open_session(
             keyring=keyring,
             identity=identity,
             log_path=audit_log,
             passphrase=passphrase,
             clock=clock,
+            tokens=tokens,
         )
         return cls(session, keyring=keyring, clock=clock, passphrase=passphrase, log_path=audit_log)
 

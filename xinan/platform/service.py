@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from xinan.access import Session, load_audit_config, open_session
+from xinan.authn import TokenSource
 from xinan.errors import AccessDenied, KeyringError, UsageError
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role, SecretKey
 from xinan.platform.lifecycle import require as require_lifecycle
@@ -58,6 +59,8 @@ class PlatformContext:
     clock: Clock = system_clock
     audit_log: Path | None = None
     policy: Policy | Path | None = None
+    # where administrators' second factor comes from (None: $XINAN_TOKEN / $XINAN_TOKEN_DIR)
+    tokens: TokenSource | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -201,6 +204,7 @@ def open_core(ctx: PlatformContext) -> tuple[Vault, Session, Path]:
             log_path=log,
             passphrase=ctx.passphrase,
             clock=ctx.clock,
+            tokens=ctx.tokens,
         )
     except BaseException:
         vault.close()
@@ -229,6 +233,7 @@ def create_vault(
     pseudonym_key: str,
     policy: Policy | Path | None = None,
     clock: Clock = system_clock,
+    tokens: TokenSource | None = None,
 ) -> VaultCreated:
     """Create a vault bound to ``audit_log`` (role sys-admin; logged as ``key.vault-init``).
 
@@ -243,6 +248,7 @@ def create_vault(
         passphrase=passphrase,
         clock=clock,
         operation="vault.init",
+        tokens=tokens,
     ) as session:
         log_cfg = load_audit_config(audit_log)  # every vault operation logs here
         plat = keyring.get_public(platform)
