@@ -21,17 +21,18 @@ from hypothesis import strategies as st
 from tests.test_audit_log import KEYS, ORIGIN, SIGNER, Clock, event, lines, make_log, write_lines
 from xinan.audit import AuditLog, verify_log
 from xinan.audit.entry import parse_entry
-from xinan.audit.errors import (
+from xinan.audit.log import TornLogError, UnsignedEntriesError
+from xinan.audit.sidecar import SIDECAR_MAGIC, SIDECAR_MAGIC_V1, Intent
+from xinan.errors import (
+    AuditError,
     AuditViolation,
     BadSignature,
     EntryModified,
     TornTail,
     UncoveredEntries,
     UnsignedEntries,
+    XinanError,
 )
-from xinan.audit.log import TornLogError, UnsignedEntriesError
-from xinan.audit.sidecar import SIDECAR_MAGIC, SIDECAR_MAGIC_V1, Intent
-from xinan.errors import AuditError, XinanError
 
 
 def sidecar(path: Path) -> Path:

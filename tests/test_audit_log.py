@@ -18,13 +18,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from xinan.audit import AuditEvent, AuditLog, verify_log
 from xinan.audit.checkpoint import Checkpoint, sign_checkpoint
 from xinan.audit.entry import looks_like_resident_id, parse_entry
-from xinan.audit.errors import (
+from xinan.audit.log import TornLogError, read_sidecar
+from xinan.audit.note import CosignatureSigner, Ed25519Signer, add_signatures, parse_note
+from xinan.audit.proof import check_proof, prove_consistency, prove_inclusion
+from xinan.errors import (
+    AuditError,
     AuditRetentionError,
     AuditViolation,
     BadSignature,
     EntriesMissing,
     EntriesReordered,
     EntryModified,
+    IntegrityError,
     LogForked,
     LogRolledBack,
     LogTruncated,
@@ -33,10 +38,6 @@ from xinan.audit.errors import (
     UncoveredEntries,
     UnsignedEntries,
 )
-from xinan.audit.log import TornLogError, read_sidecar
-from xinan.audit.note import CosignatureSigner, Ed25519Signer, add_signatures, parse_note
-from xinan.audit.proof import check_proof, prove_consistency, prove_inclusion
-from xinan.errors import AuditError, IntegrityError
 
 ORIGIN = "example.gov.cn/xinan-audit/test"
 REPO = Path(__file__).resolve().parent.parent

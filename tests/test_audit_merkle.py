@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xinan.audit.errors import InvalidProof
 from xinan.audit.merkle import (
     CompactRange,
     MerkleTree,
@@ -20,6 +19,7 @@ from xinan.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from xinan.errors import InvalidProof
 
 VECTORS = Path(__file__).parent / "vectors" / "ct-argon2020"
 SHA = get_hash("sha256")

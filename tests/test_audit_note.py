@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xinan.audit.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
-from xinan.audit.errors import NoteError
 from xinan.audit.note import (
     SIG_TYPE_SM2,
     CosignatureSigner,
@@ -32,7 +31,7 @@ from xinan.audit.note import (
     register_vkey_type,
     sign_note,
 )
-from xinan.errors import IntegrityError, UsageError
+from xinan.errors import IntegrityError, NoteError, UsageError
 
 T0 = datetime(2025, 5, 1, 8, 0, tzinfo=UTC)
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xinan.errors import XinanError
-from xinan.policy.calendar import CalendarError, CalendarRangeError, WorkCalendar
+from xinan.errors import CalendarError, CalendarRangeError, XinanError
+from xinan.policy.calendar import WorkCalendar
 
 CAL = WorkCalendar.default()
 DATA = Path(__file__).resolve().parent.parent / "xinan" / "data" / "cn-holidays-2025-2026.json"

@@ -24,24 +24,29 @@ from xinan.audit.entry import AuditEvent, canonical_json
 from xinan.audit.log import AuditLog
 from xinan.audit.merkle import get_hash
 from xinan.cli._app import app
-from xinan.errors import AccessDenied, UsageError, XinanError
-from xinan.keys import Keyring
-from xinan.masking import pseudonym
-from xinan.platform.destruction import (
+from xinan.errors import (
+    AccessDenied,
     AuditEntryMismatch,
     AuditEntryMissing,
     AuditEntryNotCovered,
     AuditLogUnavailable,
-    Certificate,
     CertificateInvalid,
     CertificateMalformed,
     CertificateSignerNotAuthorised,
     CertificateUnknownKey,
+    PurgeIncomplete,
+    RuleNotMet,
+    UsageError,
+    XinanError,
+)
+from xinan.keys import Keyring
+from xinan.masking import pseudonym
+from xinan.platform.destruction import (
+    Certificate,
     DestroyedRecord,
     Destroyer,
     Destruction,
     Rule,
-    RuleNotMet,
     _file_bytes,
     _signed_bytes,
     audit_reference,
@@ -52,14 +57,7 @@ from xinan.platform.destruction import (
     sqlite_files,
     verify_certificate,
 )
-from xinan.platform.store.shred import (
-    PurgeIncomplete,
-    ShredTarget,
-    purge,
-    row_digests,
-    shred,
-    shred_many,
-)
+from xinan.platform.store.shred import ShredTarget, purge, row_digests, shred, shred_many
 
 PASS = "correct horse battery staple"
 CITATION = "征信业管理条例 第十六条（不良信息自不良行为或者事件终止之日起保存5年，超过5年予以删除）"

@@ -13,15 +13,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xinan.errors import PolicyError, UsageError
-from xinan.policy.calendar import CalendarRangeError, WorkCalendar
+from xinan.errors import (
+    CalendarRangeError,
+    DisclosureError,
+    PolicyError,
+    RetentionTooShort,
+    UsageError,
+)
+from xinan.policy.calendar import WorkCalendar
 from xinan.policy.periods import (
     AUDIT_LOG_MIN_DAYS,
     LIFECYCLE_KEYS,
-    DisclosureError,
     DisputeTrack,
     PenaltyFacts,
-    RetentionTooShort,
     Severity,
     add_months,
     classify_domains,

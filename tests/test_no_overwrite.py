@@ -18,7 +18,8 @@ import pytest
 
 from tests.test_share_support import World, build_world
 from xinan import fileio
-from xinan.fileio import ProtectedOutputError, protect, protected, write_bytes_atomic
+from xinan.errors import ProtectedOutputError
+from xinan.fileio import protect, protected, write_bytes_atomic
 
 REPO = Path(__file__).resolve().parent.parent
 

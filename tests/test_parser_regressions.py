@@ -15,9 +15,16 @@ from functools import cache
 import pytest
 
 from xinan import keys
-from xinan.audit.errors import InvalidProof, NoteError
 from xinan.crypto import get_suite
-from xinan.errors import KeyringError, PolicyError, UsageError, VerificationError, XinanError
+from xinan.errors import (
+    InvalidProof,
+    KeyringError,
+    NoteError,
+    PolicyError,
+    UsageError,
+    VerificationError,
+    XinanError,
+)
 from xinan.formats import grant as G
 from xinan.formats import package as P
 from xinan.formats import release as R
@@ -274,7 +281,8 @@ def test_policy_with_a_value_of_another_type_is_refused(path: tuple, value: obje
 
 
 def test_cert_with_lone_surrogate_is_refused() -> None:
-    from xinan.platform.destruction import CertificateInvalid, verify_certificate
+    from xinan.errors import CertificateInvalid
+    from xinan.platform.destruction import verify_certificate
 
     doc = {"certificate": {"format": "\ud800"}, "format": "xinan-destruction/1", "signature": {}}
     text = json.dumps(doc, sort_keys=True, indent=2) + "\n"

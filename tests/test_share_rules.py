@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from xinan.errors import AccessDenied, XinanError
-from xinan.formats.grant import Consent, GrantExpired, GrantRequest, GrantRevoked
+from xinan.errors import AccessDenied, GrantExpired, GrantRevoked, XinanError
+from xinan.formats.grant import Consent, GrantRequest
 from xinan.share_rules import AllOf, InForce, Named, ShareCase, WithinConsent
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)

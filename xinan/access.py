@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Self
 
 from xinan._codec import loads_strict, pretty_json
 from xinan.audit.entry import AuditEvent
-from xinan.audit.errors import NoteError
 from xinan.audit.log import AuditLog
 from xinan.audit.note import (
     SIG_TYPE_ED25519,
@@ -34,7 +33,14 @@ from xinan.audit.note import (
 )
 from xinan.crypto import get_suite
 from xinan.crypto.base import SuiteName
-from xinan.errors import AccessDenied, AuditError, IntegrityError, UsageError, WrongPassphrase
+from xinan.errors import (
+    AccessDenied,
+    AuditError,
+    IntegrityError,
+    NoteError,
+    UsageError,
+    WrongPassphrase,
+)
 from xinan.fileio import write_bytes_atomic
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
 

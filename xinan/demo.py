@@ -24,7 +24,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from xinan.errors import UsageError, XinanError
+from xinan.errors import (  # re-exported: the classes live in xinan.errors
+    DemoStepFailed,
+    UsageError,
+)
 
 Say = Callable[[str], None]
 
@@ -55,10 +58,6 @@ TRUST = (
     ("querent", "bank-a", "platform"),
 )
 GRANTED_FIELDS = ("证件号码", "罚款金额")
-
-
-class DemoStepFailed(XinanError):
-    """A demo step did not do what it should: a bug, and the demo says which step."""
 
 
 @dataclass

@@ -43,7 +43,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from xinan.errors import UsageError
+from xinan.errors import (  # re-exported: the classes live in xinan.errors
+    ProtectedOutputError,
+)
 
 __all__ = [
     "STDIO",
@@ -219,11 +221,6 @@ def clean_stale_temps(directory: str | Path, *, older_than: float = 3600.0) -> l
 
 
 # -- the no-overwrite guard (issue 11: no command writes over its input or the evidence) -------
-
-
-class ProtectedOutputError(UsageError):
-    """An output path names a file xinan must not replace: the command's input, the audit log
-    or one of its sidecars, a vault file or a key file."""
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from xinan.errors import AccessDenied, KeyringError, XinanError
+from xinan.errors import (
+    AccessDenied,
+    GrantExpired,
+    GrantNotYetValid,
+    GrantRevoked,
+    KeyringError,
+    XinanError,
+)
 from xinan.formats.grant import (
     Consent,
     GrantClaims,
-    GrantExpired,
-    GrantNotYetValid,
     GrantRequest,
-    GrantRevoked,
     RevocationList,
     Trust,
     check_within_consent,

@@ -7,7 +7,6 @@ Public surface (docs/audit-log.md): :class:`AuditLog` and :class:`AuditEvent` to
 
 from xinan.audit.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from xinan.audit.entry import AuditEvent
-from xinan.audit.errors import AuditViolation
 from xinan.audit.log import (
     MIN_RETENTION_DAYS,
     AuditLog,
@@ -27,6 +26,7 @@ from xinan.audit.note import (
 )
 from xinan.audit.proof import check_proof, prove_consistency, prove_inclusion
 from xinan.audit.verify import Report, verify_log
+from xinan.errors import AuditViolation
 
 __all__ = [
     "MIN_RETENTION_DAYS",

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xinan._codec import b64decode
-from xinan.audit.errors import NoteError
 from xinan.audit.note import Note, NoteSigner, NoteVerifier, open_note, parse_note, sign_note
+from xinan.errors import NoteError
 
 __all__ = ["HASH_EXTENSION_PREFIX", "Checkpoint", "open_checkpoint", "sign_checkpoint"]
 

@@ -34,13 +34,6 @@ from xinan.audit._files import (
 )
 from xinan.audit.checkpoint import Checkpoint, sign_checkpoint
 from xinan.audit.entry import AuditEvent, format_time, make_line, parse_entry, parse_time
-from xinan.audit.errors import (
-    _VERIFY_HINT,
-    AuditRetentionError,
-    NoteError,
-    TornLogError,
-    UnsignedEntriesError,
-)
 from xinan.audit.merkle import CompactRange, HashAlgorithm, get_hash, root_from_frontier
 from xinan.audit.note import Note, NoteSigner, NoteVerifier, open_note, parse_note, sign_note
 from xinan.audit.sidecar import (
@@ -55,7 +48,14 @@ from xinan.audit.sidecar import (
     read_sidecar,
     tail_records,
 )
-from xinan.errors import AuditError
+from xinan.errors import (
+    AUDIT_VERIFY_HINT,
+    AuditError,
+    AuditRetentionError,
+    NoteError,
+    TornLogError,
+    UnsignedEntriesError,
+)
 from xinan.fileio import protect
 
 __all__ = [
@@ -275,7 +275,7 @@ class AuditLog:
         try:
             self._load_records()
         except NoteError as exc:
-            raise AuditError(f"{self.path}: {exc.message}", hint=_VERIFY_HINT) from None
+            raise AuditError(f"{self.path}: {exc.message}", hint=AUDIT_VERIFY_HINT) from None
         self._classify_tail()
 
     def _load_records(self) -> None:

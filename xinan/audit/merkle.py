@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from xinan.audit.errors import InvalidProof
 from xinan.crypto.recipes import hash_function
+from xinan.errors import InvalidProof
 
 __all__ = [
     "HASHES",

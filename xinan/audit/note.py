@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from xinan._codec import b64decode
-from xinan.audit.errors import NoteError
 from xinan.crypto.base import PrivateKey, SuiteName
 from xinan.crypto.recipes import (
     ed25519_key_from_seed,
@@ -35,7 +34,7 @@ from xinan.crypto.recipes import (
     sign_ed25519,
     verify_ed25519,
 )
-from xinan.errors import IntegrityError, UsageError
+from xinan.errors import IntegrityError, NoteError, UsageError
 
 __all__ = [
     "SIG_TYPE_COSIGNATURE_V1",

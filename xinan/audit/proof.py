@@ -15,11 +15,10 @@ from pathlib import Path
 
 from xinan._codec import b64decode
 from xinan.audit.checkpoint import Checkpoint
-from xinan.audit.errors import InvalidProof, NoteError
 from xinan.audit.log import _last_record, read_prune_state
 from xinan.audit.merkle import MerkleTree, get_hash, verify_consistency, verify_inclusion
 from xinan.audit.note import NoteVerifier, open_note, parse_note
-from xinan.errors import AuditError, UsageError
+from xinan.errors import AuditError, InvalidProof, NoteError, UsageError
 
 __all__ = [
     "CONSISTENCY_HEADER",

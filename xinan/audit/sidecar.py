@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xinan.audit.checkpoint import Checkpoint
-from xinan.audit.errors import NoteError
 from xinan.audit.note import parse_note
+from xinan.errors import NoteError
 
 __all__ = [
     "INTENT_MAGIC",

@@ -15,22 +15,7 @@ from typing import Any
 
 from xinan.audit.checkpoint import Checkpoint
 from xinan.audit.entry import parse_entry
-from xinan.audit.errors import (
-    VIOLATION_ORDER,
-    AuditViolation,
-    BadSignature,
-    EntriesMissing,
-    EntriesReordered,
-    EntryModified,
-    LogForked,
-    LogRolledBack,
-    LogTruncated,
-    NoteError,
-    SignatureMissing,
-    TornTail,
-    UncoveredEntries,
-    UnsignedEntries,
-)
+from xinan.audit.errors import VIOLATION_ORDER
 from xinan.audit.merkle import CompactRange, HashAlgorithm, get_hash, root_from_frontier
 from xinan.audit.note import NoteVerifier, open_note, parse_note
 from xinan.audit.sidecar import (
@@ -41,7 +26,24 @@ from xinan.audit.sidecar import (
     read_sidecar_records,
 )
 from xinan.crypto.recipes import HASH_NAMES, hash_constructor
-from xinan.errors import AuditError, IntegrityError, UsageError
+from xinan.errors import (
+    AuditError,
+    AuditViolation,
+    BadSignature,
+    EntriesMissing,
+    EntriesReordered,
+    EntryModified,
+    IntegrityError,
+    LogForked,
+    LogRolledBack,
+    LogTruncated,
+    NoteError,
+    SignatureMissing,
+    TornTail,
+    UncoveredEntries,
+    UnsignedEntries,
+    UsageError,
+)
 
 __all__ = ["Report", "verify_log"]
 

@@ -21,14 +21,13 @@ from xinan.access import (
     note_verifier,
 )
 from xinan.audit.entry import looks_like_resident_id, parse_time
-from xinan.audit.errors import AuditViolation
 from xinan.audit.log import _last_record, filter_time, read_entries
 from xinan.audit.note import SIG_TYPE_COSIGNATURE_V1, NoteVerifier, looks_like_vkey
 from xinan.audit.proof import check_proof, prove_consistency, prove_inclusion
 from xinan.audit.verify import load_trusted, verify_log
 from xinan.cli._app import app, emit, get_env, json_option, note
 from xinan.cli._common import read_passphrase, verifier_keys
-from xinan.errors import AuditError, UsageError, VerificationError
+from xinan.errors import AuditError, AuditViolation, UsageError, VerificationError
 from xinan.keys import Keyring, read_public_file
 
 __all__ = ["audit"]

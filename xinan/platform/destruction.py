@@ -35,13 +35,22 @@ from xinan.audit.note import NoteVerifier, parse_note
 from xinan.audit.proof import load_tree
 from xinan.crypto import get_suite
 from xinan.crypto.recipes import HASH_FOR_SUITE, hash_function
-from xinan.errors import (
+from xinan.errors import (  # re-exported: the classes live in xinan.errors
+    AuditEntryMismatch,
+    AuditEntryMissing,
+    AuditEntryNotCovered,
+    AuditLogUnavailable,
+    CertificateInvalid,
+    CertificateMalformed,
+    CertificateRejected,
+    CertificateSignerNotAuthorised,
+    CertificateUnknownKey,
+    ClearIdentifierRefused,
     IntegrityError,
     KeyringError,
+    RuleNotMet,
     UsageError,
-    VerificationError,
 )
-from xinan.formats.grant import ClearIdentifierRefused
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
 from xinan.shapes import clear_identifier_kind
 
@@ -123,54 +132,6 @@ _HASHES = frozenset({"sha256", "sm3"})
 # ============================================================================================
 # Errors (docs/destruction.md §6). Before the signature: opaque. After it: specific.
 # ============================================================================================
-class CertificateInvalid(IntegrityError):
-    """Not a valid destruction certificate: malformed, altered, or its signature fails."""
-
-    def __init__(self, message: str = "destruction certificate is invalid") -> None:
-        super().__init__(
-            message,
-            hint="get the original certificate file from the platform; never edit one",
-        )
-
-
-class CertificateUnknownKey(CertificateInvalid):
-    """The signing key is not in the trust store."""
-
-
-class CertificateRejected(VerificationError):
-    """An authentic certificate failed a check; subclasses say which."""
-
-
-class CertificateMalformed(CertificateRejected):
-    """A member of the signed body is missing or ill-formed (the signer made a bad certificate)."""
-
-
-class CertificateSignerNotAuthorised(CertificateRejected):
-    """The signer is not the certificate's destroyer, or not a security administrator."""
-
-
-class RuleNotMet(CertificateRejected):
-    """The rule the certificate cites did not allow this destruction."""
-
-
-class AuditEntryMismatch(CertificateRejected):
-    """The audit entry is not the one the certificate describes; ``member`` names what differs."""
-
-    def __init__(self, message: str, *, member: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.member = member
-
-
-class AuditEntryMissing(CertificateRejected):
-    """The log has no entry with the certificate's seq (beyond its end, or pruned)."""
-
-
-class AuditEntryNotCovered(CertificateRejected):
-    """The entry is not under the signed checkpoint it must be under."""
-
-
-class AuditLogUnavailable(CertificateRejected):
-    """The audit log given to check against cannot be read."""
 
 
 # ============================================================================================

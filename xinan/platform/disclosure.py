@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from xinan.access import Session
-from xinan.errors import UsageError
+from xinan.errors import DisclosureError, UsageError
 from xinan.masking import MaskContext, View
 from xinan.platform.lifecycle_common import (
     DISPUTE_FLAG,
@@ -26,10 +26,7 @@ from xinan.platform.lifecycle_common import (
 from xinan.platform.vault import Vault
 from xinan.platform.vault_config import MAX_AUDIT_RECORD_IDS
 from xinan.policy.catalogue import Policy, RecordKind, SubjectClass
-from xinan.policy.periods import (
-    DisclosureError,
-    disclosure_decision,
-)
+from xinan.policy.periods import disclosure_decision
 from xinan.records import open_writer
 
 

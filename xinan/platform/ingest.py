@@ -18,6 +18,7 @@ from xinan._codec import loads_strict
 from xinan.access import Session
 from xinan.crypto.recipes import SecretWrapper
 from xinan.errors import (
+    DuplicateRecord,
     InputError,
     IntegrityError,
     UsageError,
@@ -33,9 +34,6 @@ from xinan.formats.package import (
 )
 from xinan.keys import Identity, Keyring, Role
 from xinan.masking import Pseudonymizer, pseudonym
-from xinan.platform.store import (
-    DuplicateRecord,
-)
 from xinan.platform.vault_config import _BATCH, FACT_KEYS, _b64, _t
 from xinan.platform.vault_core import VaultCore, _pack_blobs
 from xinan.policy.catalogue import Policy, RecordKind, SubjectClass

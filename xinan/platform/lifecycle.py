@@ -22,6 +22,7 @@ turned into a keyed pseudonym at once.
 
 from __future__ import annotations
 
+from xinan.errors import LifecycleRefused
 from xinan.platform.disclosure import DisclosureSummary, disclose
 from xinan.platform.disputes import (
     Dispute,
@@ -36,7 +37,6 @@ from xinan.platform.lifecycle_common import (
     FLAG_COLUMN,
     TRACKS,
     DisputedPolicy,
-    LifecycleRefused,
     Outcome,
     check_text,
     lifecycle_rules,

@@ -13,7 +13,11 @@ from enum import StrEnum
 
 from xinan.access import PERMISSIONS, Session
 from xinan.audit.entry import looks_like_resident_id
-from xinan.errors import AccessDenied, UsageError
+from xinan.errors import (  # re-exported: the classes live in xinan.errors
+    AccessDenied,
+    DisclosureError,
+    UsageError,
+)
 from xinan.identifiers import IdKind, classify_value
 from xinan.keys import Role
 from xinan.platform.vault import StoredRecord
@@ -24,7 +28,6 @@ from xinan.policy.periods import (
     COL_DECLARED_END,
     COL_SEVERITY,
     COL_VALID_UNTIL,
-    DisclosureError,
     DisputeTrack,
     LifecycleRules,
     PenaltyFacts,
@@ -52,11 +55,6 @@ LIFECYCLE_PERMISSIONS: Mapping[str, frozenset[Role]] = {
 
 # Field types whose value is an identifier by design (validated as such; never free text).
 ID_TYPES = frozenset({FieldType.USCC, FieldType.DATE, FieldType.AMOUNT, FieldType.INTEGER})
-
-
-class LifecycleRefused(AccessDenied):
-    """A life-cycle step refused by a rule (minimum period not over, no commitment, the
-    record is under objection …). ``rule`` names it; the refusal is audited."""
 
 
 class DisputedPolicy(StrEnum):

@@ -11,11 +11,10 @@ from datetime import date, datetime
 from typing import Any
 
 from xinan.access import Session
-from xinan.errors import UsageError
+from xinan.errors import DisclosureError, LifecycleRefused, UsageError
 from xinan.platform.disputes import open_dispute_of
 from xinan.platform.lifecycle_common import (
     PURPOSE_REPAIR,
-    LifecycleRefused,
     check_text,
     lifecycle_rules,
     new_id,
@@ -27,10 +26,7 @@ from xinan.platform.lifecycle_common import (
 )
 from xinan.platform.vault import StoredRecord, Vault
 from xinan.policy.catalogue import Policy
-from xinan.policy.periods import (
-    DisclosureError,
-    repair_earliest,
-)
+from xinan.policy.periods import repair_earliest
 
 
 # ============================================================================================

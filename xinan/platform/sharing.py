@@ -19,6 +19,8 @@ from typing import IO, Any, cast
 from xinan.access import Session
 from xinan.errors import (
     AccessDenied,
+    GrantRejected,
+    GrantReplayed,
     IntegrityError,
     KeyringError,
     UsageError,
@@ -26,13 +28,7 @@ from xinan.errors import (
     XinanError,
 )
 from xinan.fileio import atomic_writer, write_bytes_atomic
-from xinan.formats.grant import (
-    GrantClaims,
-    GrantRejected,
-    GrantReplayed,
-    GrantRequest,
-    read_grant,
-)
+from xinan.formats.grant import GrantClaims, GrantRequest, read_grant
 from xinan.formats.package import (
     RELEASE_SECRET_LEN,
     PackageMeta,

@@ -28,39 +28,14 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-from xinan.errors import EXIT_DATA, XinanError
+from xinan.errors import (  # re-exported: the classes live in xinan.errors
+    CalendarError,
+    CalendarRangeError,
+)
 
 FORMAT = "xinan-workcalendar/1"
 DEFAULT_CALENDAR_NAME = "cn-holidays-2025-2026.json"
 _ONE_DAY = timedelta(days=1)
-
-
-class CalendarError(XinanError):
-    """The working-day calendar data is unusable (bad JSON, bad dates, contradictions)."""
-
-    exit_code = EXIT_DATA
-
-
-class CalendarRangeError(CalendarError):
-    """A date falls in a year the calendar has no holiday schedule for.
-
-    Fail closed: without the year's schedule a holiday would count as a working day and a
-    deadline would fall early. ``year`` is the year asked for, ``covered`` the years known.
-    """
-
-    def __init__(self, year: int, covered: tuple[int, ...], source: str) -> None:
-        known = ", ".join(str(y) for y in covered) or "none"
-        super().__init__(
-            f"the working-day calendar has no holiday schedule for {year} "
-            f"(covered years: {known}; calendar {source})",
-            hint=(
-                f"update the calendar data with the State Council's {year} holiday notice "
-                f"(国务院办公厅关于{year}年部分节假日安排的通知), e.g. from the chinesecalendar "
-                f"package, in xinan/data/{DEFAULT_CALENDAR_NAME} or a calendar file of your own"
-            ),
-        )
-        self.year = year
-        self.covered = covered
 
 
 @dataclass(frozen=True, slots=True)

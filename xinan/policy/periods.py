@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-from xinan.errors import UsageError, XinanError
+from xinan.errors import (  # re-exported: the classes live in xinan.errors
+    DisclosureError,
+    RetentionTooShort,
+)
 from xinan.policy.calendar import WorkCalendar
 
 # 网络安全法 第二十一条(三): network logs are kept "不少于六个月". Six consecutive calendar months
@@ -60,15 +63,6 @@ class DisputeTrack(StrEnum):
     OWN_DATA = "own_data"  # the platform can check its own data (Shandong: 3 working days)
     ASSISTED = "assisted"  # the provider must help verify (Shandong: 7 working days)
     CREDIT_REPORTING = "credit_reporting"  # 征信业管理条例 第二十五条: 20 days
-
-
-class DisclosureError(XinanError):
-    """A lifecycle decision needs a fact the record does not have (its severity for a repair
-    date, a decision date), or names something the rules do not know."""
-
-
-class RetentionTooShort(UsageError):
-    """A retention setting below the legal floor was refused."""
 
 
 # ------------------------------------------------------------------------------------ models

@@ -19,17 +19,19 @@ from datetime import datetime
 from pathlib import Path
 
 from xinan.access import Session
-from xinan.errors import AccessDenied, IntegrityError, UsageError, VerificationError, XinanError
-from xinan.fileio import open_input
-from xinan.formats.grant import (
-    GrantClaims,
+from xinan.errors import (
+    AccessDenied,
     GrantRejected,
-    RevocationList,
+    IntegrityError,
     RevocationListInvalid,
     RevocationListRollback,
     RevocationListStale,
-    verify_revocations,
+    UsageError,
+    VerificationError,
+    XinanError,
 )
+from xinan.fileio import open_input
+from xinan.formats.grant import GrantClaims, RevocationList, verify_revocations
 from xinan.formats.package import OpenedRecord, PackageInfo, open_package, verify_package
 from xinan.formats.release import Release, open_release
 from xinan.keys import Identity, Keyring

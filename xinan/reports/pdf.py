@@ -13,13 +13,9 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from xinan.errors import XinanError
+from xinan.errors import PdfError
 
 __all__ = ["PdfError", "html_to_pdf"]
-
-
-class PdfError(XinanError):
-    """The PDF cannot be made faithfully (a missing font, or WeasyPrint is unavailable)."""
 
 
 def html_to_pdf(html: str) -> bytes:

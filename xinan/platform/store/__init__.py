@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from xinan.errors import DuplicateRecord
 from xinan.platform.store.access import AccessStore
 from xinan.platform.store.base import DB_FILE, KEYS_FILE, create_databases, store_exists
 from xinan.platform.store.keystore import KeyStore
 from xinan.platform.store.lifecycle import LifecycleStore
-from xinan.platform.store.records import STATUS_COLUMNS, DuplicateRecord, RecordStore
+from xinan.platform.store.records import STATUS_COLUMNS, RecordStore
 from xinan.platform.store.shred import ShredResult, ShredTarget, row_digests, shred_many
 
 __all__ = [

@@ -12,7 +12,9 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from xinan.errors import InputError
+from xinan.errors import (  # re-exported: the classes live in xinan.errors
+    DuplicateRecord,
+)
 from xinan.platform.store.base import StoreBase
 
 STATUS_COLUMNS = ("disputed_at", "repaired_at", "archived_at", "destroyed_at")
@@ -23,10 +25,6 @@ RECORD_COLUMNS = (
 )
 _LIVE = " AND ".join(f"r.{c} IS NULL" for c in STATUS_COLUMNS)
 _IN_CHUNK = 500  # bound parameters per IN (...) list
-
-
-class DuplicateRecord(InputError):
-    """A record id that is already stored (record ids are unique across the vault)."""
 
 
 class RecordStore(StoreBase):

@@ -17,7 +17,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from xinan.crypto.recipes import hash_function
-from xinan.errors import UsageError, XinanError
+from xinan.errors import (  # re-exported: the classes live in xinan.errors
+    PurgeIncomplete,
+    UsageError,
+)
 
 _SQL_NAME = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 BUSY_TIMEOUT_MS = 5_000
@@ -58,19 +61,6 @@ class ShredResult:
     overwritten_bytes: int
     missing: Mapping[str, tuple[str | int, ...]]
     purge: PurgeResult | None = None
-
-
-class PurgeIncomplete(XinanError):
-    """Rows were deleted and committed, but the WAL could not be truncated (a reader holds an
-    old snapshot): old page images remain in the -wal file until :func:`purge` succeeds."""
-
-    def __init__(self, message: str, *, result: PurgeResult) -> None:
-        super().__init__(
-            message,
-            hint="close the other connections to the database, then run purge again; until "
-            "then the -wal file still holds the deleted rows' old pages",
-        )
-        self.result = result
 
 
 def _quote(name: str) -> str:
