@@ -15,6 +15,22 @@ Two families, on purpose (STYLE.md practice 3):
 
 No error ever carries key material or clear credit data: messages name fields, rows and ids,
 never values of sensitive fields.
+
+Every error class of xinan is defined here, by family, each family under its own heading; the
+exit code comes from the family's root (``exit_code``):
+
+=============================  ==========================================================  ====
+family (root)                  what                                                        exit
+=============================  ==========================================================  ====
+:class:`UsageError`            a call that cannot work; protected outputs; short retention  2
+:class:`InputError`            an input unusable as a whole; a duplicate record id          65
+:class:`PolicyError`           an invalid policy, every problem with its place              65
+:class:`IntegrityError`        opaque: a signature, MAC, tag, proof or note did not verify  1
+:class:`VerificationError`     specific: an audit violation, a grant claim, a certificate   1
+:class:`AccessDenied`          refused by a rule or a role (grants, consents, life cycle)   77
+:class:`KeyringError`          a key missing, locked or of the wrong kind                   1
+:class:`AuditError`            the audit log could not be written (torn, unsigned entries)  1
+=============================  ==========================================================  ====
 """
 
 from __future__ import annotations
