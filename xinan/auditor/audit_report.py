@@ -28,11 +28,10 @@ from typing import Any
 
 from xinan.audit.checkpoint import Checkpoint
 from xinan.audit.entry import parse_entry, parse_time
-from xinan.audit.errors import AuditViolation
 from xinan.audit.note import NoteVerifier, parse_note
 from xinan.audit.proof import prove_inclusions
 from xinan.audit.verify import Report, verify_log
-from xinan.errors import XinanError
+from xinan.errors import AuditViolation, XinanError
 from xinan.reports.render import BEIJING
 
 __all__ = [

@@ -30,8 +30,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from xinan.errors import UsageError
-from xinan.policy.calendar import CalendarError, WorkCalendar
+from xinan.errors import CalendarError, UsageError
+from xinan.policy.calendar import WorkCalendar
 from xinan.policy.catalogue import Policy
 from xinan.policy.quality import QualityRules
 from xinan.provider.jobs import Rejected, Validator, _reason_key, match_header
