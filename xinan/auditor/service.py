@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from xinan.access import Actor
+from xinan.audit.log import PruneResult
 from xinan.auditor.audit_report import AuditReport, LogInput, build_audit_report
 from xinan.auditor.audit_report import report_event as audit_report_event
 from xinan.auditor.subject_report import (
@@ -77,3 +78,17 @@ class Auditor(Actor):
         )
         self.session.record(**audit_report_event(rep, subject))
         return rep
+
+    def prune(self, *, retention_days: int) -> PruneResult:
+        """Remove the entries older than ``retention_days`` (role audit-admin): only whole
+        prefixes, never below six months (网络安全法 第二十一条), keeping what verification
+        needs; the pruning itself is recorded in the log."""
+        self.require("audit.prune")
+        now = self.clock()
+        result = self.session.log.prune(now, retention_days=retention_days, now=now)
+        self.session.record(
+            "audit.prune",
+            objects={"counts": {"entries": result.entries, "prune_point": result.size}},
+            why={"basis": f"retention:{retention_days}d"},
+        )
+        return result

@@ -242,6 +242,7 @@ def open_platform(env: Env, vault_dir: Path | None, policy_path: Path | None = N
             clock=utc_now,
             audit_log=env.audit_log,
             policy=policy_path,
+            tokens=read_tokens(),
         )
     )
 
@@ -257,6 +258,7 @@ def open_actor(env: Env, party: type[A]) -> A:
         passphrase=read_passphrase,
         audit_log=env.log_path(),
         clock=utc_now,
+        tokens=read_tokens(),
     )
 
 

@@ -213,7 +213,8 @@ def prune_cmd(log: Path | None, policy_path: Path | None, as_json: bool) -> None
     needs is kept, so `audit verify` still passes and proofs of later entries still check.
     The pruning itself is recorded in the log.
     """
-    from xinan.cli._common import open_cli_session, utc_now
+    from xinan.auditor.service import Auditor
+    from xinan.cli._common import open_actor
     from xinan.policy.catalogue import load_policy
 
     env = get_env()
@@ -223,14 +224,8 @@ def prune_cmd(log: Path | None, policy_path: Path | None, as_json: bool) -> None
     days = pol.lifecycle.retention.audit_log_days
     if log is not None:
         env.audit_log = log
-    with open_cli_session(env, "audit.prune") as session:
-        now = utc_now()
-        result = session.log.prune(now, retention_days=days, now=now)
-        session.record(
-            "audit.prune",
-            objects={"counts": {"entries": result.entries, "prune_point": result.size}},
-            why={"basis": f"retention:{days}d"},
-        )
+    with open_actor(env, Auditor) as auditor:
+        result = auditor.prune(retention_days=days)
     emit(
         as_json,
         {

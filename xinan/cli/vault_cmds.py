@@ -18,7 +18,13 @@ from typing import Any, TypeVar
 import click
 
 from xinan.cli._app import app, emit, get_env, json_option
-from xinan.cli._common import open_platform, policy_option, read_passphrase, utc_now
+from xinan.cli._common import (
+    open_platform,
+    policy_option,
+    read_passphrase,
+    read_tokens,
+    utc_now,
+)
 from xinan.errors import UsageError
 from xinan.keys import Keyring
 from xinan.platform import create_vault
@@ -94,6 +100,7 @@ def vault_init(
         pseudonym_key=ps_ref,
         policy=policy_path,
         clock=utc_now,
+        tokens=read_tokens(),
     )
     path = cfg.path
     emit(
