@@ -37,7 +37,7 @@ from xinan.keys import KdfParams, Keyring
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 FAST_KDF = KdfParams(m_kib=64, t=1, p=1, iterations=1000)  # key files are throw-away here
-PW = "bench"
+PW = "bench-only passphrase 7Qx"  # new keys need a hard-to-guess passphrase (zxcvbn)
 SUBJECT = "ps1.xs1benchkeyaaaaaaaaaaaaaaa." + "a" * 26
 FIELDS = ("联系电话", "住所")
 

@@ -210,11 +210,15 @@ def part2(rows: int) -> None:
             XINAN_KEYRING=str(Path(d) / "keys"),
             XINAN_PASSPHRASE="bench-only-passphrase",
             XINAN_IDENTITY="bench-provider",
+            XINAN_TOKEN_DIR=str(Path(d) / "tokens"),  # the sys-admin's second factor
         )
         cli = [sys.executable, str(ROOT / "cli.py")]
         for setup in (
             ["keygen", "--id", "bench-provider", "--role", "provider", "--suite", "intl"],
+            ["keygen", "--id", "bench-sa", "--role", "sys-admin", "--suite", "intl"],
             ["audit", "init", "--key", "bench-provider"],
+            # the keyring's roster: no identity acts before this (docs/keys.md §8)
+            ["--as", "bench-sa", "keys", "bootstrap", "--token-dir", str(Path(d) / "tokens")],
         ):
             subprocess.run([*cli, *setup], check=True, env=env, stdout=subprocess.DEVNULL)
         t = time.perf_counter()

@@ -124,6 +124,8 @@ def setup_keys(env: dict[str, str]) -> None:
         ["keygen", "--id", "sysadm", "--role", "sys-admin", "--suite", "intl"],
         ["keygen", "--id", "subject-ps", "--role", "pseudonym", "--suite", "intl"],
         ["audit", "init", "--key", "platform"],
+        # the keyring's roster (docs/keys.md §8): no identity acts before its bootstrap
+        ["--as", "sysadm", "keys", "bootstrap", "--token-dir", env["XINAN_TOKEN_DIR"]],
     ):
         run(args, env)
 
@@ -157,6 +159,7 @@ def main() -> None:
         env = dict(
             os.environ,
             XINAN_PASSPHRASE="bench-only-passphrase",
+            XINAN_TOKEN_DIR=str(Path(tmp) / "tokens"),  # administrators' second factor
             XINAN_TODAY="2026-11-25",
             XINAN_KEYRING=str(d / "keys"),
         )

@@ -71,11 +71,15 @@ def main() -> None:
         print(f"export: {args.rows:,} GB18030 penalty rows, {mb:,.0f} MB (made in {dt:.0f} s)")
         for suite in args.suites.split(","):
             kr = Path(d) / suite / "keys"
-            env = dict(base, XINAN_KEYRING=str(kr))
+            tokens = str(Path(d) / suite / "tokens")
+            env = dict(base, XINAN_KEYRING=str(kr), XINAN_TOKEN_DIR=tokens)
             for setup in (
                 ["keygen", "--id", "amr", "--role", "provider", "--suite", suite],
                 ["keygen", "--id", "platform", "--role", "platform", "--suite", suite],
+                ["keygen", "--id", "sa", "--role", "sys-admin", "--suite", suite],
                 ["audit", "init", "--key", "platform"],
+                # the keyring's roster (docs/keys.md §8): no identity acts before its bootstrap
+                ["--as", "sa", "keys", "bootstrap", "--token-dir", tokens],
             ):
                 run(setup, env)
             pkg, opened = Path(d) / suite / "e.xpkg", Path(d) / suite / "opened.csv"

@@ -27,10 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.grants import bench_suite
 from xinan import keys as K
-from xinan.access import init_audit_log, open_session
+from xinan.access import init_audit_log, load_audit_config, open_session
+from xinan.authn import TokenDir
 from xinan.formats.grant import Consent, end_of_day_cst
 from xinan.formats.package import OpenedRecord, open_package, verify_package
 from xinan.formats.release import open_release
+from xinan.key_management import bootstrap
 from xinan.keys import Keyring
 from xinan.platform.vault import Vault, init_vault
 from xinan.policy.catalogue import load_policy
@@ -39,7 +41,7 @@ from xinan.provider.synth import Synth
 from xinan.querent.open_share import open_share_file
 from xinan.records import open_writer
 
-PW = "bench"
+PW = "bench-only passphrase 7Qx"  # new keys need a hard-to-guess passphrase (zxcvbn)
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 25)
 FIELDS = ("手机号码", "现住址")
@@ -62,6 +64,7 @@ def main() -> None:
             ("platform", "platform"),
             ("secadm", "sec-admin"),
             ("bank", "querent"),
+            ("sa", "sys-admin"),
         ):
             ring.generate(name, role, args.suite, PW, now=NOW)
         ps = ring.generate_secret("subject-ps", args.suite, PW, now=NOW, role="pseudonym")
@@ -90,11 +93,18 @@ def main() -> None:
 
         log = root / "audit.log"
         init_audit_log(log, keyring=ring, log_key="platform")
+        # the keyring's roster (docs/keys.md §8): no identity acts before its bootstrap
+        (root / "tokens").mkdir()
+        bootstrap(
+            ring, admin="sa", log_path=log, passphrase=lambda _: PW, clock=lambda: NOW,
+            token_out=lambda holder: root / "tokens" / f"{holder}.token",
+        )  # fmt: skip
+        cfg = load_audit_config(log)
 
         def session(actor: str):  # type: ignore[no-untyped-def]
             return open_session(
                 keyring=ring, identity=actor, log_path=log, passphrase=lambda _: PW,
-                clock=lambda: NOW,
+                clock=lambda: NOW, tokens=TokenDir(root / "tokens"),
             )  # fmt: skip
 
         vdir = root / "vault"
@@ -105,6 +115,9 @@ def main() -> None:
             pseudonym_key_id=ps.key_id,
             policy=pol,
             now=NOW,
+            audit_origin=cfg.origin,
+            audit_key_id=cfg.log_key_id,
+            audit_path=str(log.resolve()),
         )
         with Vault.open(vdir) as v, session("platform") as s:
             v.unlock(platform)
@@ -114,7 +127,7 @@ def main() -> None:
                 session=s, now=NOW,
             )  # fmt: skip
             ingest_s = time.perf_counter() - t0
-            subject = v.subject_pseudonym(pskey, pol, the_id)
+            subject = v.subject_pseudonym(pskey, pol, the_id, today=TODAY)
             consent = Consent(
                 "c-bench", subject, bank.key_id, "信易贷授信审查", FIELDS,
                 end_of_day_cst(date(2026, 12, 31)), "bench",
