@@ -13,4 +13,6 @@ mypy
 echo "== bandit (fails on medium or high) =="
 bandit -q -r xinan -ll -c pyproject.toml
 echo "== pytest =="
-python -m pytest -q -p no:cacheprovider "$@"
+# every core: the tests are independent (each has its own directory, worlds and Spark session
+# per worker); `python -m pytest` alone runs them in one process
+python -m pytest -q -p no:cacheprovider -n auto "$@"
