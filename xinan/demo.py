@@ -104,8 +104,11 @@ class _Runner:
             except SystemExit as e:
                 code = int(e.code or 0)
         if code not in ok:
+            # command words only: an argument may be a subject's (synthetic) clear ID
+            shown = " ".join(w if w.replace("-", "").isascii() and w.replace("-", "").isalpha()
+                             else "…" for w in args[:3])  # fmt: skip
             raise DemoStepFailed(
-                f"`xinan {' '.join(args[:3])} …` as {actor or party} exited {code}: "
+                f"`xinan {shown} …` as {actor or party} exited {code}: "
                 + (err.getvalue().strip() or out.getvalue().strip())[:400]
             )
         text = out.getvalue().strip()
