@@ -14,15 +14,17 @@ querent's key, the consent): later rules rely only on what earlier rules establi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from xinan.access import Session
 from xinan.errors import (
     AccessDenied,
     GrantExpired,
     GrantNotYetValid,
+    GrantRejected,
     GrantRevoked,
     KeyringError,
     XinanError,
@@ -92,6 +94,38 @@ class AllOf:
                 rule.check(case)
             except XinanError as e:
                 raise refuse(rule.refused_as(e), e) from None
+
+
+def refusal_context(case: ShareCase, exc: XinanError) -> tuple[dict[str, str], Sequence[str]]:
+    """What a refusal's audit entry says about the grant: the verified grant and its consent and
+    subjects; before the grant verified, only the id a refused grant named."""
+    c = case.claims
+    if c is not None:
+        return {"grant": c.jti, "consent": c.consent_id}, c.subjects
+    if isinstance(exc, GrantRejected) and exc.jti:
+        return {"grant": exc.jti}, ()
+    return {}, ()
+
+
+def log_refusal(
+    session: Session,
+    entry_type: str,
+    rule: str,
+    exc: XinanError,
+    *,
+    why: Mapping[str, str],
+    subjects: Sequence[str],
+) -> XinanError:
+    """Record a refusal — outcome ``denied``, ``rule:<name>`` — before it is raised (GB/T
+    22239-2019 8.1.4.3); returns ``exc`` for the caller to raise."""
+    session.record(
+        entry_type,
+        outcome="denied",
+        objects={"ref": f"rule:{rule}"},
+        why=why,
+        subjects=subjects,
+    )
+    return exc
 
 
 def _claims(case: ShareCase) -> GrantClaims:

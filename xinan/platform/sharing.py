@@ -19,7 +19,6 @@ from typing import IO, Any, cast
 from xinan.access import Session
 from xinan.errors import (
     AccessDenied,
-    GrantRejected,
     GrantReplayed,
     IntegrityError,
     KeyringError,
@@ -56,6 +55,8 @@ from xinan.share_rules import (
     ToAQuerent,
     UnderPolicy,
     WithinConsent,
+    log_refusal,
+    refusal_context,
 )
 
 
@@ -129,21 +130,8 @@ class SharingOps(VaultCore):
         case = ShareCase(now=now, token=read_grant(grant_file))
 
         def deny(rule: str, exc: XinanError) -> XinanError:
-            why: dict[str, str] = {}
-            subjects: Sequence[str] = ()
-            if case.claims is not None:
-                why = {"grant": case.claims.jti, "consent": case.claims.consent_id}
-                subjects = case.claims.subjects
-            elif isinstance(exc, GrantRejected) and exc.jti:
-                why = {"grant": exc.jti}
-            session.record(
-                "share",
-                outcome="denied",
-                objects={"ref": f"rule:{rule}"},
-                why=why,
-                subjects=subjects,
-            )
-            return exc
+            why, subjects = refusal_context(case, exc)
+            return log_refusal(session, "share", rule, exc, why=why, subjects=subjects)
 
         # docs/vault.md §8 steps 1–5, in this order; the replay guard (step 6) runs inside
         # the share's transaction below
@@ -336,14 +324,7 @@ class SharingOps(VaultCore):
         subjects: tuple[str, ...] = ()
 
         def deny(rule: str, exc: XinanError) -> XinanError:
-            session.record(
-                "share",
-                outcome="denied",
-                objects={"ref": f"rule:{rule}"},
-                why=why,
-                subjects=subjects,
-            )
-            return exc
+            return log_refusal(session, "share", rule, exc, why=why, subjects=subjects)
 
         # 1. the package: a share this vault's platform key signed, recorded in `shares`
         try:

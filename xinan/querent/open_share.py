@@ -21,7 +21,6 @@ from pathlib import Path
 from xinan.access import Session
 from xinan.errors import (
     AccessDenied,
-    GrantRejected,
     IntegrityError,
     RevocationListInvalid,
     RevocationListRollback,
@@ -36,7 +35,7 @@ from xinan.formats.package import OpenedRecord, PackageInfo, open_package, verif
 from xinan.formats.release import Release, open_release
 from xinan.keys import Identity, Keyring
 from xinan.records import open_writer
-from xinan.share_rules import AllOf, GrantVerifies, ShareCase
+from xinan.share_rules import AllOf, GrantVerifies, ShareCase, log_refusal, refusal_context
 
 __all__ = ["WITHHELD", "ShareOpenResult", "check_share_against_grant", "open_share_file"]
 
@@ -98,18 +97,8 @@ def open_share_file(
     case = ShareCase(now=now, token=grant_token)
 
     def deny(rule: str, exc: XinanError) -> XinanError:
-        c = case.claims
-        why = {"grant": c.jti, "consent": c.consent_id} if c else {}
-        if not why and isinstance(exc, GrantRejected) and exc.jti:
-            why = {"grant": exc.jti}
-        session.record(
-            "open",
-            outcome="denied",
-            objects={"ref": f"rule:{rule}"},
-            why=why,
-            subjects=c.subjects if c else (),
-        )
-        return exc
+        why, subjects = refusal_context(case, exc)
+        return log_refusal(session, "open", rule, exc, why=why, subjects=subjects)
 
     revoked: RevocationList | frozenset[str] = frozenset()
     if revocations is not None:
