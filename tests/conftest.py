@@ -72,6 +72,7 @@ def cli_workplace(tmp_path, monkeypatch, *setup: list[str]):
         "XINAN_PSEUDONYM_KEY",
         "XINAN_TOKEN",
         "XINAN_NEW_PASSPHRASE",
+        "XINAN_CONFIG",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -616,6 +616,14 @@ class ProtectedOutputError(UsageError):
 
 
 # ============================================================================================
+# Working directories (docs/config.md)
+# ============================================================================================
+class ConfigError(UsageError):
+    """A working directory's ``xinan.toml`` is missing, unreadable or not the documented
+    format; or a party cannot be set up where it was asked to be."""
+
+
+# ============================================================================================
 # The demo
 # ============================================================================================
 class DemoStepFailed(XinanError):

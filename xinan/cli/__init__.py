@@ -4,6 +4,7 @@ from xinan.cli._app import app, main
 
 # Importing registers the commands, in the order of the data flow.
 from xinan.cli import demo_cmds  # noqa: F401  isort: skip
+from xinan.cli import init_cmds  # noqa: F401  isort: skip
 from xinan.cli import provider_cmds  # noqa: F401  isort: skip
 from xinan.cli import package_cmds  # noqa: F401  isort: skip
 from xinan.cli import vault_cmds  # noqa: F401  isort: skip

@@ -7,17 +7,20 @@ it holds no logic of its own (STYLE.md practice 11).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from xinan.errors import EXIT_FAILURE, XinanError
+from xinan.cli._passphrase import Passphrases, RetryCommand
+from xinan.config import Config
+from xinan.errors import EXIT_FAILURE, WrongPassphrase, XinanError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,6 +33,8 @@ class Env:
     audit_log: Path | None
     identity: str | None
     verbose: bool
+    config: Config | None = None
+    passphrases: Passphrases = field(default_factory=Passphrases)
 
     @staticmethod
     def default_keyring() -> Path:
@@ -52,13 +57,17 @@ class XinanGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except WrongPassphrase as exc:
+            env = ctx.find_object(Env)
+            if env is not None and env.passphrases.retry_after_wrong():
+                click.echo(
+                    f"xinan: {exc.message}; try again ({env.passphrases.tries_left()} left)",
+                    err=True,
+                )
+                raise RetryCommand from None
+            _report(ctx, exc)
         except XinanError as exc:
-            if _verbose(ctx):
-                traceback.print_exc()
-            click.echo(f"xinan: error: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(f"xinan: hint: {exc.hint}", err=True)
-            ctx.exit(exc.exit_code)
+            _report(ctx, exc)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
         except OSError as exc:  # a path that is missing, unwritable or a directory
@@ -81,6 +90,15 @@ class XinanGroup(click.Group):
                 "xinan: hint: rerun with --verbose and report it (see SECURITY.md)", err=True
             )
             ctx.exit(EXIT_FAILURE)
+
+
+def _report(ctx: click.Context, exc: XinanError) -> None:
+    if _verbose(ctx):
+        traceback.print_exc()
+    click.echo(f"xinan: error: {exc.message}", err=True)
+    if exc.hint:
+        click.echo(f"xinan: hint: {exc.hint}", err=True)
+    ctx.exit(exc.exit_code)
 
 
 def _verbose(ctx: click.Context) -> bool:
@@ -115,11 +133,31 @@ def _verbose(ctx: click.Context) -> bool:
     metavar="KEY_ID",
     help="Act as this identity (else $XINAN_IDENTITY).",
 )
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Working-directory config (else $XINAN_CONFIG, else ./xinan.toml; docs/config.md).",
+)
+@click.option(
+    "--passin",
+    default=None,
+    metavar="file:PATH|fd:N|env:VAR",
+    help="Where scripts give passphrases, as openssl -passin (docs/config.md).",
+)
 @click.option("--verbose", is_flag=True, help="Show tracebacks on errors.")
 @click.version_option(package_name="xinan")
 @click.pass_context
 def app(
-    ctx: click.Context, keyring: Path, audit_log: Path | None, identity: str | None, verbose: bool
+    ctx: click.Context,
+    keyring: Path,
+    audit_log: Path | None,
+    identity: str | None,
+    config_path: Path | None,
+    passin: str | None,
+    verbose: bool,
 ) -> None:
     """信安 xinan — exchange public credit data without leaking it.
 
@@ -130,7 +168,20 @@ def app(
       auditor:   audit …
     Every command takes --json for machine-readable output.
     """
-    ctx.obj = Env(keyring=keyring, audit_log=audit_log, identity=identity, verbose=verbose)
+    from xinan.cli._config import apply_config
+
+    # one passphrase source per process: main() passes it in so that a retry keeps the keys
+    # already answered (xinan/cli/_passphrase.py)
+    source = ctx.obj if isinstance(ctx.obj, Passphrases) else Passphrases()
+    source.passin = passin or source.passin
+    ctx.obj = Env(
+        keyring=keyring,
+        audit_log=audit_log,
+        identity=identity,
+        verbose=verbose,
+        passphrases=source,
+    )
+    apply_config(ctx, ctx.obj, config_path)
 
 
 def get_env() -> Env:
@@ -162,4 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     from xinan.process import disable_core_dumps
 
     disable_core_dumps()  # before any passphrase is read (issue 11)
-    app.main(args=argv, prog_name="xinan")
+    source = Passphrases()
+    while True:  # a passphrase mistyped at the prompt: run again (at most three tries)
+        with contextlib.suppress(RetryCommand):
+            app.main(args=argv, prog_name="xinan", obj=source)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
@@ -78,29 +77,26 @@ def parse_audiences(values: Iterable[str], policy: Policy) -> list[str]:
     return out
 
 
-def read_passphrase(what: str, *, confirm: bool = False) -> str:
-    """$XINAN_PASSPHRASE for scripts, else a hidden prompt. Never echoed, never logged."""
-    env = os.environ.get("XINAN_PASSPHRASE")
-    if env:
-        return env
-    try:
-        value: str = click.prompt(
-            f"Passphrase for {what}", hide_input=True, confirmation_prompt=confirm, err=True
-        )
-    except click.exceptions.Abort:
-        raise KeyringError(
-            f"no passphrase for {what}", hint="type it at the prompt, or set XINAN_PASSPHRASE"
-        ) from None
-    return value
+def read_passphrase(what: str) -> str:
+    """The library's passphrase callback: each key asked once per process, from
+    ``XINAN_PASSPHRASE_<ID>``, ``--passin``, ``$XINAN_PASSPHRASE`` or a hidden prompt
+    (xinan/cli/_passphrase.py). Never echoed, never logged."""
+    return _env().passphrases(what)
 
 
 def read_new_passphrase(what: str) -> str:
-    """A new passphrase: $XINAN_NEW_PASSPHRASE, else $XINAN_PASSPHRASE (scripts), else a
-    hidden prompt asked twice."""
-    env = os.environ.get("XINAN_NEW_PASSPHRASE")
-    if env:
-        return env
-    return read_passphrase(what, confirm=True)
+    """A new passphrase: $XINAN_NEW_PASSPHRASE, else the scripted sources, else a hidden
+    prompt asked twice."""
+    return _env().passphrases.new(what)
+
+
+def _env() -> Env:
+    from xinan.cli._app import get_env
+
+    try:
+        return get_env()
+    except RuntimeError:  # no click context (a library caller of these helpers)
+        return Env(keyring=Env.default_keyring(), audit_log=None, identity=None, verbose=False)
 
 
 def load_pseudonymizers(
@@ -150,10 +146,16 @@ def utc_now() -> datetime:
 def read_tokens() -> TokenSource:
     """Where an administrator's second factor comes from (GB/T 22239-2019 8.1.4.1 d):
     ``$XINAN_TOKEN`` (a token file), else ``$XINAN_TOKEN_DIR`` (``<id>.token`` files, for
-    scripts acting as several administrators), else a prompt for the token file's path."""
-    from xinan.authn import tokens_from_environment
+    scripts acting as several administrators), else the working directory's ``tokens``
+    (docs/config.md), else a prompt for the token file's path."""
+    from xinan.authn import TokenDir, tokens_from_environment
+    from xinan.cli._config import token_dir
 
-    return tokens_from_environment() or _prompt_token
+    found = tokens_from_environment()
+    if found is not None:
+        return found
+    directory = token_dir(_env())  # the working directory's tokens (xinan init)
+    return TokenDir(directory) if directory is not None else _prompt_token
 
 
 def _prompt_token(holder: str) -> Token | None:
@@ -172,12 +174,15 @@ def _prompt_token(holder: str) -> Token | None:
 
 def token_out(path: Path | None) -> Callable[[str], Path] | None:
     """Where a new administrator's token is written: ``--token-out``, else
-    ``$XINAN_TOKEN_DIR/<id>.token``, else nowhere (the library then refuses)."""
+    ``$XINAN_TOKEN_DIR/<id>.token``, else the config's ``tokens``, else nowhere (the library
+    then refuses)."""
     if path is not None:
         return lambda _holder: path
-    directory = os.environ.get("XINAN_TOKEN_DIR")
-    if directory:
-        return lambda holder: Path(directory) / f"{holder}.token"
+    from xinan.cli._config import token_dir
+
+    directory = token_dir(_env())
+    if directory is not None:
+        return lambda holder: directory / f"{holder}.token"
     return None
 
 
