@@ -598,7 +598,7 @@ def test_not_a_chinese_name(value: str) -> None:
 
 
 def test_surname_table_is_large() -> None:
-    from xinan import identifiers
+    from xinan.identifiers import names as identifiers
 
     assert len(identifiers._SINGLE_SURNAMES) >= 300
     assert len(identifiers._COMPOUND_SURNAMES) >= 40

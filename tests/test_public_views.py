@@ -22,14 +22,12 @@ from hypothesis import strategies as st
 from tests.conftest import POLICY_FILE, TODAY, FixedPseudonymKey, cli_workplace
 from xinan.cli import app
 from xinan.identifiers import (
-    _AMBIGUOUS_SURNAMES,
-    _COMPOUND_SURNAMES,
-    _SINGLE_SURNAMES,
     bank_card_check_digit,
     is_valid_mobile,
     resident_id_check_char,
     uscc_check_char,
 )
+from xinan.identifiers.names import _AMBIGUOUS_SURNAMES, _COMPOUND_SURNAMES, _SINGLE_SURNAMES
 from xinan.masking import MaskContext, View
 from xinan.policy import Policy, Rule, SubjectClass, load_policy
 from xinan.provider import Validator

@@ -35,13 +35,8 @@ from datetime import date
 from typing import Final
 
 from xinan.identifiers import (
-    _ALL_KINDS,
     Found,
     IdKind,
-    _classify_run,
-    _find,
-    _fold_text,
-    _rid_shaped,
     is_valid_bank_card,
     is_valid_email,
     is_valid_fixed_phone,
@@ -50,6 +45,8 @@ from xinan.identifiers import (
     is_valid_uscc,
     resolve_overlaps,
 )
+from xinan.identifiers.common import _fold_text
+from xinan.identifiers.detect import _ALL_KINDS, _classify_run, _find, _rid_shaped
 
 __all__ = ["find_shapes", "has_shape"]
 

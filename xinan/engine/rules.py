@@ -20,7 +20,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from xinan.identifiers import (
-    _PROVINCES,
     is_valid_bank_card,
     is_valid_email,
     is_valid_mobile,
@@ -28,6 +27,7 @@ from xinan.identifiers import (
     is_valid_resident_id,
     is_valid_uscc,
 )
+from xinan.identifiers.numbers import _PROVINCES
 from xinan.policy import FieldSpec, FieldType
 
 BAD_RESIDENT_ID = "not a valid resident ID (GB 11643-1999: check character, birth date, region)"
