@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from xinan import masking  # noqa: E402
 from xinan.identifiers import find_identifiers  # noqa: E402
 from xinan.masking import MaskContext, View  # noqa: E402
+from xinan.masking import operators as masking  # noqa: E402
 from xinan.policy import load_policy  # noqa: E402
 from xinan.provider import Validator  # noqa: E402
 from xinan.provider.synth import Synth  # noqa: E402

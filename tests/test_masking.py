@@ -82,7 +82,7 @@ def test_keep_examples(value, first, last, expected):
 
 
 def test_keep_fails_closed_on_wrong_shape():
-    from xinan.masking import _SHAPES
+    from xinan.masking.operators import _SHAPES
     from xinan.policy.catalogue import FieldType
 
     op = op_keep(6, 4, "*", _SHAPES[FieldType.RESIDENT_ID])

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import TODAY
-from xinan.masking import _GUARD_KINDS, op_keep, op_mask_range, op_redact, scrub_text
+from xinan.masking import op_keep, op_mask_range, op_redact, scrub_text
+from xinan.masking.views import _GUARD_KINDS
 from xinan.policy import FieldType, Rule
 from xinan.shapes import has_shape
 from xinan.spark.masks import _NO_AT, GUARD_SKIP, native_rule

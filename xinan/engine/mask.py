@@ -23,12 +23,12 @@ import pyarrow.compute as pc
 from xinan.engine.plan import Plan
 from xinan.engine.validate import CLASSES, Validated
 from xinan.masking import (
-    _SHAPES,
     MaskContext,
     Op,
     View,
     compile_op,
 )
+from xinan.masking.operators import _SHAPES
 from xinan.policy import FieldSpec, FieldType, Policy, Rule, SubjectClass
 
 _STRING = pa.string()

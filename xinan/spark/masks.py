@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from xinan.masking import _SHAPES
+from xinan.masking.operators import _SHAPES
 from xinan.policy import FieldSpec, FieldType, Policy, Rule
 
 if TYPE_CHECKING:
