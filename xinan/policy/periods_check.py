@@ -193,7 +193,7 @@ def load_lifecycle_text(text: str, source: str = "<memory>") -> LifecycleRules:
     just those tables); raise :class:`PolicyError` naming every problem."""
     import tomllib
 
-    from xinan.policy.catalogue import (
+    from xinan.policy.catalogue.locate import (
         _Locator,  # the policy's line finder, so lines match policy check
     )
 
