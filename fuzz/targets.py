@@ -32,6 +32,9 @@ from xinan.errors import XinanError
 from xinan.formats import grant as G
 from xinan.formats import package as P
 from xinan.formats import release as R
+from xinan.formats.grant import model as GM
+from xinan.formats.grant import revocations as GR
+from xinan.formats.grant import verify as GV
 
 # Small limits: the fuzzer explores shapes, not sizes (the size limits have their own tests).
 _LIMITS = P.Limits(max_header_bytes=1 << 16, max_line_bytes=1 << 16, max_records=64)
@@ -131,7 +134,7 @@ def grant(data: bytes) -> None:
 @target("grant_claims")
 def grant_claims(data: bytes) -> None:
     """The claims of a grant whose signature verified: what the platform's key signed."""
-    G._parse_claims(data, world.platform().key_id)
+    GV._parse_claims(data, world.platform().key_id)
 
 
 @target("revocations")
@@ -144,9 +147,9 @@ def revocations(data: bytes) -> None:
         doc = loads_strict(data)
     except XinanError:
         return
-    if isinstance(doc, dict) and list(doc) == G._REV_MEMBERS:
-        doc["sig"] = G._b64u(world.platform().sign(G._rev_signing_input(doc)))
-        G.verify_revocations(G._rev_encode(doc), trust=trust, now=world.NOW)
+    if isinstance(doc, dict) and list(doc) == GR._REV_MEMBERS:
+        doc["sig"] = GM._b64u(world.platform().sign(GR._rev_signing_input(doc)))
+        G.verify_revocations(GR._rev_encode(doc), trust=trust, now=world.NOW)
 
 
 @target("note")

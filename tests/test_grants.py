@@ -27,6 +27,7 @@ from xinan.errors import (
     XinanError,
 )
 from xinan.formats import grant as G
+from xinan.formats.grant import jws as GJ
 from xinan.keys import Identity, KdfParams, Keyring, PublicKeyInfo
 
 NOW = datetime(2026, 3, 2, 9, 30, 0, tzinfo=UTC)
@@ -242,7 +243,7 @@ def test_gm_grant_with_registered_pyjwt_algorithm(gm: Party) -> None:
 def test_thumbprint_canonicalisation_rfc8037_vector() -> None:
     # RFC 8037 Appendix A.3: thumbprint of the Ed25519 example key
     jwk = {"crv": "Ed25519", "kty": "OKP", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
-    digest = hashlib.sha256(G._thumbprint_input(jwk)).digest()
+    digest = hashlib.sha256(GJ._thumbprint_input(jwk)).digest()
     assert b64u(digest) == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
 
 
