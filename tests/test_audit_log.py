@@ -432,6 +432,11 @@ def test_crash_with_killed_process(tmp_path: Path) -> None:
             env={**os.environ, "PYTHONPATH": str(REPO)},
         )
         assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        # on a loaded machine the child may not have written its first batch yet: an empty
+        # file is not a torn one, so wait for bytes (at most 60 s), then kill at a random point
+        deadline = time.monotonic() + 60
+        while (not path.exists() or path.stat().st_size == 0) and time.monotonic() < deadline:
+            time.sleep(0.01)
         time.sleep(0.3 + 0.17 * attempt)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()

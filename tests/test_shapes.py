@@ -160,3 +160,16 @@ def test_record_organisations_are_protected_exactly() -> None:
     assert names(text, names=["张三"]) == ["张三汽", "张三"]  # heuristic: 销售 breaks the clause
     got = names(text, names=["张三"], orgs=["张三汽车销售服务有限公司"])
     assert got == ["张三"]
+
+
+def test_overlapping_shapes_are_all_covered() -> None:
+    """A code shape glued to a card-number shape: the longer card span used to win the overlap
+    and the code stayed in clear (found by test_identifier_shapes_never_survive_in_public).
+    Every character of both shapes is inside a span find_shapes returns."""
+    code, card = "00000000000A00000R", "0000 0000 0000 0000 000"
+    text = f"当事人于市中区，{code}{card}，刘路371号"
+    spans = find_shapes(text, today=TODAY)
+    covered = {i for f in spans for i in range(f.start, f.end)}
+    start = text.index(code)
+    assert set(range(start, start + len(code) + len(card))) <= covered
+    assert all(a.end <= b.start for a, b in zip(spans, spans[1:], strict=False))

@@ -46,7 +46,7 @@ from xinan.identifiers import (
     resolve_overlaps,
 )
 from xinan.identifiers.common import _fold_text
-from xinan.identifiers.detect import _ALL_KINDS, _classify_run, _find, _rid_shaped
+from xinan.identifiers.detect import _ALL_KINDS, _PRIORITY, _classify_run, _find, _rid_shaped
 
 __all__ = ["find_shapes", "has_shape"]
 
@@ -233,7 +233,32 @@ def find_shapes(
     _text_shapes(norm, today, found)
     if kinds is not None:
         found = [f for f in found if f.kind in want]
-    return resolve_overlaps(found)
+    return _covering(found)
+
+
+def _covering(found: list[Found]) -> list[Found]:
+    """Overlapping spans merged into one, labelled by the span :func:`resolve_overlaps` keeps.
+
+    Scrubbing fails closed: a span that loses to a longer one it overlaps must still be removed
+    (a code shape glued to a card number, 00000000000A00000R0000 0000 …, kept the code in clear
+    when only the winner was scrubbed). A merged span is shape-only unless it is the winner's."""
+    kept = resolve_overlaps(list(found))
+    if len(kept) == len(found):
+        return kept
+    spans: list[list[Found]] = []
+    for f in sorted(found, key=lambda f: f.start):
+        if spans and f.start < max(g.end for g in spans[-1]):
+            spans[-1].append(f)
+        else:
+            spans.append([f])
+    out: list[Found] = []
+    for group in spans:
+        start, end = group[0].start, max(g.end for g in group)
+        # the span resolve_overlaps ranks first: longest, then valid, then by kind priority
+        best = min(group, key=lambda f: (f.start - f.end, not f.valid, _PRIORITY[f.kind], f.start))
+        same = (best.start, best.end) == (start, end)
+        out.append(best if same else Found(best.kind, start, end, valid=False))
+    return out
 
 
 # Staff-typed text the vault stores, prints and logs (reasons, references, commitments, the
