@@ -4,6 +4,8 @@ find_identifiers (issue 11)."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -172,4 +174,4 @@ def test_overlapping_shapes_are_all_covered() -> None:
     covered = {i for f in spans for i in range(f.start, f.end)}
     start = text.index(code)
     assert set(range(start, start + len(code) + len(card))) <= covered
-    assert all(a.end <= b.start for a, b in zip(spans, spans[1:], strict=False))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(spans))
