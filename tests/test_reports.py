@@ -185,6 +185,49 @@ def test_subject_query_entries_carry_proofs_that_check_proof_accepts(demo: Path,
         (tmp_path / "q.html").unlink()
 
 
+def test_who_reached_field_f_of_subject_x(demo: Path, tmp_path):
+    """--field F keeps the subject's entries that reached F: the bank's consent, grant, share,
+    release and open list their fields; an entry naming no fields counts as reaching all."""
+    log = (demo / "platform" / "audit" / "audit.log").read_bytes().splitlines()
+    consent = next(json.loads(line) for line in log if b'"type":"consent"' in line)
+    assert consent["objects"]["fields"] == ["证件号码", "罚款金额"]
+    subject = consent["subjects"][0]
+
+    def query(field: str) -> dict[str, Any]:
+        r = xinan(demo, "platform", "audit-admin", "report", "audit", "--subject", subject,
+                  "--field", field, "-o", str(tmp_path / "f.html"), "--json")  # fmt: skip
+        assert r.exit_code == 0, r.output
+        return json.loads(r.stdout)["query"]
+
+    granted, other = query("罚款金额"), query("违法事实")
+    assert granted["field"] == "罚款金额" and granted["entries"] > other["entries"]
+    kinds = {m["type"] for m in granted["matches"] if m["fields"] is not None}
+    assert {"consent", "grant", "share"} <= kinds
+    assert all(m["fields"] is None or "罚款金额" in m["fields"] for m in granted["matches"])
+    assert all(m["fields"] is None for m in other["matches"])
+    page_text = (tmp_path / "f.html").read_text(encoding="utf-8")
+    assert "违法事实" in page_text and "全部字段" in page_text
+    # the institution is named as the platform registered it, in the report's activity tables
+    r = xinan(demo, "platform", "audit-admin", "report", "audit", "--json")
+    assert "示例银行股份有限公司枣庄分行" in json.dumps(json.loads(r.stdout), ensure_ascii=False)
+    bad = xinan(demo, "platform", "audit-admin", "report", "audit", "--field", "罚款金额")
+    assert bad.exit_code != 0 and "--subject" in bad.output
+
+
+def test_display_names_are_logged_and_refuse_identifiers(demo: Path):
+    log = (demo / "platform" / "audit" / "audit.log").read_bytes().splitlines()
+    named = [json.loads(x) for x in log if b'"type":"key.name"' in x]
+    assert {e["objects"]["name"] for e in named} >= {"示例银行股份有限公司枣庄分行"}
+    r = xinan(demo, "platform", "sys-admin", "keys", "name", "bank-a", "张三 11010519491231002X")
+    assert r.exit_code != 0 and "identifier" in r.output
+    # only the system administrator names keys; the refusal is logged
+    r = xinan(demo, "platform", "audit-admin", "keys", "name", "bank-a", "某银行")
+    assert r.exit_code != 0 and "某银行" not in [
+        json.loads(x)["objects"].get("name")
+        for x in (demo / "platform" / "audit" / "audit.log").read_bytes().splitlines()
+    ]
+
+
 def test_strings_from_the_log_are_escaped(tmp_path: Path):
     from datetime import UTC, datetime
 
@@ -276,7 +319,8 @@ def test_subject_report_numbers_times_and_no_other_person(demo: Path, tmp_path: 
     assert assert_numbers_match(out, doc) >= 4
     t = doc["totals"]
     assert (t["receipts"], t["institutions"], t["denied"]) == (3, 1, 0)
-    assert doc["institutions"] == ["bank-a"]
+    # by the name the platform registered for the bank's key (demo: keys name), not its key id
+    assert doc["institutions"] == ["示例银行股份有限公司枣庄分行"]
     # the CLI's own count: the plain `report subject --json` lists the same accesses
     plain = xinan(demo, "platform", "platform", "report", "subject", person, "--json",
                   "--pseudonym-key", "subject-ps")  # fmt: skip

@@ -49,6 +49,8 @@ PARTIES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 # Each party's first system administrator, who bootstraps its keyring's roster.
 FIRST_ADMINS = {"provider": "amr-admin", "platform": "sys-admin", "querent": "bank-admin"}
+# Registered names of the trusted institutions, as the platform records them (synthetic).
+DISPLAY_NAMES = {"bank-a": "示例银行股份有限公司枣庄分行", "amr-zaozhuang": "示例市市场监督管理局"}
 LOG_KEYS = {"provider": "amr-zaozhuang", "platform": "platform", "querent": "bank-a"}
 # Who hands whose public key to whom (the trust stores).
 TRUST = (
@@ -203,6 +205,12 @@ def _script(
         r = xinan(party, admin, "keys", "bootstrap", "--json")
         say(f"    {party:<9} roster {r['serial']}: {len(r['members'])} keys, "
             f"tokens for {', '.join(sorted(r['tokens']))}")  # fmt: skip
+    # the platform records the registered names of the institutions it trusts (reports show
+    # them instead of key ids); synthetic names, like everything in the demo
+    for key, name in DISPLAY_NAMES.items():
+        xinan("platform", FIRST_ADMINS["platform"], "keys", "name", key, name)
+    say("    the platform names the institutions it trusts: "
+        + "、".join(DISPLAY_NAMES.values()))  # fmt: skip
 
     step("provider: a GB18030 export of administrative penalties (synthetic, some bad rows)")
     export = prov / "penalty-export.csv"

@@ -266,16 +266,53 @@ def generate_key(
     return info, path
 
 
-def add_public(keyring: Keyring, session: Session | None, file: Path) -> PublicKeyInfo:
+def add_public(
+    keyring: Keyring, session: Session | None, file: Path, *, name: str | None = None
+) -> PublicKeyInfo:
     """Add another party's public key to the trust store; logged once bootstrapped. A trusted
-    key never acts here (it is not in the roster); it only verifies what its holder signs."""
+    key never acts here (it is not in the roster); it only verifies what its holder signs.
+
+    ``name`` is the holder's registered name (e.g. 枣庄银行股份有限公司), which reports show
+    instead of the key's id: it is recorded in the log entry, so it needs the bootstrapped,
+    logged path (docs/keys.md §5)."""
     if is_bootstrapped(keyring) and session is None:
         raise AccessDenied("this keyring is bootstrapped: keys add acts as the sys-admin")
+    if name is not None and session is None:
+        raise UsageError(
+            "a display name is recorded in the keyring's log: bootstrap the keyring first",
+            hint="xinan --as SYS_ADMIN keys bootstrap, then keys add FILE --name NAME",
+        )
+    shown = None if name is None or session is None else check_display_name(name, session)
     info = keyring.add_public(file)
     if session is not None:
-        session.record(
-            "key.add", objects={"key_ids": [info.key_id], "ref": f"role:{info.role.value}"}
-        )
+        objects: dict[str, object] = {"key_ids": [info.key_id], "ref": f"role:{info.role.value}"}
+        if shown is not None:
+            objects["name"] = shown
+        session.record("key.add", objects=objects)
+    return info
+
+
+def check_display_name(name: str, session: Session) -> str:
+    """A holder's display name: 1–100 characters of text, no control character and nothing
+    shaped like a personal identifier (an institution's name, never a person's ID)."""
+    from xinan.shapes import clear_identifier_kind
+
+    text = name.strip()
+    if not 1 <= len(text) <= 100 or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise UsageError("a display name is 1 to 100 characters of text on one line")
+    if clear_identifier_kind(text, today=session.now().date()) is not None:
+        raise UsageError("a display name holds what looks like a personal identifier")
+    return text
+
+
+def name_key(keyring: Keyring, session: Session, ref: str, name: str) -> PublicKeyInfo:
+    """Record (or change) the display name of a key in the trust store or roster: logged as a
+    ``key.name`` entry, which is where reports read names from (the latest wins)."""
+    info = keyring.get_public(ref)
+    session.record(
+        "key.name",
+        objects={"key_ids": [info.key_id], "name": check_display_name(name, session)},
+    )
     return info
 
 
@@ -381,8 +418,10 @@ __all__ = [
     "admin_session",
     "bootstrap",
     "change_passphrase",
+    "check_display_name",
     "enroll_token",
     "generate_key",
+    "name_key",
     "set_clearance",
     "set_expiry",
     "set_status",

@@ -61,7 +61,11 @@ OBJECT_KEYS = {
     "key_ids": list,
     "policy": str,
     "ref": str,
+    "fields": list,  # catalogue field names an access covered (grant, share, release, open)
+    "name": str,  # a display name for the keys in key_ids (an institution's registered name)
 }
+# entries whose objects.name registers a display name for their key_ids (docs/audit-log.md)
+NAMING_ENTRIES = frozenset({"key.add", "key.name"})
 WHY_KEYS = frozenset({"purpose", "grant", "consent", "basis"})
 MAX_STR = 512
 MAX_ITEMS = 10_000

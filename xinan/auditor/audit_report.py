@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from xinan.audit.checkpoint import Checkpoint
-from xinan.audit.entry import parse_entry, parse_time
+from xinan.audit.entry import NAMING_ENTRIES, parse_entry, parse_time
 from xinan.audit.note import NoteVerifier, parse_note
 from xinan.audit.proof import prove_inclusions
 from xinan.audit.verify import Report, verify_log
@@ -82,7 +82,7 @@ class AuditReport:
     by_day: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     actors: Counter[str] = field(default_factory=Counter)
     actor_roles: dict[str, str] = field(default_factory=dict)
-    names: Mapping[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
     denials: list[dict[str, Any]] = field(default_factory=list)
     querents: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     destroy_entries: int = 0
@@ -251,13 +251,15 @@ def build_audit_report(
     roles: Mapping[str, str] | None = None,
     subject: str | None = None,
     since: date | None = None,
+    field: str | None = None,
     certificates: Sequence[tuple[str, bytes]] = (),
     check_certificate: Any = None,
 ) -> AuditReport:
     """The report over ``logs`` (each verified first, then read for display).
 
     ``names``/``roles``: key id → name / role from the trust store. ``subject`` (a keyed
-    pseudonym) and ``since`` (a Beijing date) select the entries listed with inclusion proofs.
+    pseudonym) and ``since`` (a Beijing date) select the entries listed with inclusion proofs;
+    ``field`` (a catalogue field name) keeps those that reached that field (:func:`touches`).
     ``certificates``: (file name, bytes) of destruction certificates, each checked with
     ``check_certificate(data, log_path)`` (raises on failure) against the first log.
     """
@@ -270,6 +272,12 @@ def build_audit_report(
         info["unreadable_lines"] = bad
         info["entries_read"] = len(lines)
         rep.logs.append(info)
+        # registered display names first, so that every entry of this log shows them
+        for _, e in lines:
+            objects = e["objects"]
+            if e["type"] in NAMING_ENTRIES and e["outcome"] == "success" and "name" in objects:
+                for k in objects.get("key_ids", ()):
+                    rep.names[str(k)] = str(objects["name"])
         matched: list[tuple[int, bytes, dict[str, Any]]] = []
         for raw, e in lines:
             t = str(e["type"])
@@ -303,6 +311,7 @@ def build_audit_report(
                 subject is not None
                 and subject in e["subjects"]
                 and (since is None or parse_time(e["time"]).astimezone(BEIJING).date() >= since)
+                and (field is None or touches(e, field))
             ):
                 matched.append((int(e["seq"]), raw, e))
         hits += _with_proofs(lg.path, matched, rep.names)
@@ -310,6 +319,7 @@ def build_audit_report(
         rep.query = {
             "subject": subject,
             "since": since.isoformat() if since else None,
+            "field": field,
             "entries": len(hits),
             "proven": sum(1 for h in hits if h["proof"]),
             "matches": hits[:MAX_PROOFS],
@@ -317,6 +327,16 @@ def build_audit_report(
     for name, data in certificates:
         rep.certificates.append(_check_cert(name, data, logs, check_certificate))
     return rep
+
+
+def touches(entry: Mapping[str, Any], field: str) -> bool:
+    """Whether ``entry`` reached ``field`` of its subjects' records: its ``objects.fields``
+    lists it (grants, shares, releases and opens name their fields), or the entry names no
+    fields — then it is taken to have reached every field (an ingest, a disclosure, a
+    staff read, an entry written before fields were recorded): over-reporting an access is
+    the safe side of "who saw field F"."""
+    fields = entry["objects"].get("fields")
+    return fields is None or field in fields
 
 
 def _with_proofs(
@@ -347,6 +367,7 @@ def _with_proofs(
                 "name": names.get(actor["key_id"]),
                 "role": actor["role"],
                 "purpose": e["why"].get("purpose", ""),
+                "fields": e["objects"].get("fields"),
                 "entry": raw.decode("utf-8"),
                 "proof": proof,
                 "checkpoint": proof.partition("\n\n")[2] if proof else None,

@@ -39,7 +39,8 @@ class Auditor(Actor):
         self.require("report.subject")
         subject = subject_pseudonym(identifier, key, namespace, today=today)
         del identifier
-        rep = subject_report(self.log_path, subject, names=key_names(self.keyring))
+        names = key_names(self.keyring, self.log_path)
+        rep = subject_report(self.log_path, subject, names=names)
         used = pseudonym_key_ids(self.log_path)
         if not rep.entries and used and key.key_id not in used:
             raise UsageError(
@@ -56,6 +57,7 @@ class Auditor(Actor):
         *,
         subject: str | None = None,
         since: date | None = None,
+        field: str | None = None,
         certificates: Sequence[tuple[str, bytes]] = (),
     ) -> AuditReport:
         """The auditor's report over ``logs`` (docs/report.md §5): each log verified, then read.
@@ -73,6 +75,7 @@ class Auditor(Actor):
             roles={e.key_id: e.role for e in entries},
             subject=subject,
             since=since,
+            field=field,
             certificates=certificates,
             check_certificate=lambda data, log: verify_certificate(data, trust=ring, audit_log=log),
         )

@@ -260,7 +260,7 @@ def write_subject_document(
     masked = masked_identifier(identifier)
     del identifier
     entries = platform.keyring.list()
-    names = key_names(platform.keyring)
+    names = key_names(platform.keyring, platform.log_path)
     roles = {e.key_id: e.role for e in entries}
     rep = subject_report(platform.log_path, subject, names=names)
     vault = platform.vault

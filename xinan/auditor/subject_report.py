@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xinan.audit.entry import NAMING_ENTRIES
 from xinan.audit.log import read_entries
 from xinan.errors import UsageError
 from xinan.keys import Keyring
@@ -144,9 +145,19 @@ class SubjectReport:
         return "\n".join(lines)
 
 
-def key_names(keyring: Keyring) -> dict[str, str]:
-    """Key id → key name, from the keyring's trust store and own keys."""
-    return {e.key_id: e.id for e in keyring.list()}
+def key_names(keyring: Keyring, *logs: str | Path) -> dict[str, str]:
+    """Key id → the name a report shows: the holder's registered display name where one of
+    ``logs`` records it (``key.add`` / ``key.name`` entries with ``objects.name``, written by
+    ``xinan keys add FILE --name`` and ``xinan keys name``; the latest wins), else the key's
+    id in the keyring's trust store and own keys."""
+    names = {e.key_id: e.id for e in keyring.list()}
+    for log in logs:
+        for _, e in read_entries(Path(log)):
+            objects = e["objects"]
+            if e["type"] in NAMING_ENTRIES and e["outcome"] == "success" and "name" in objects:
+                for k in objects.get("key_ids", ()):
+                    names[str(k)] = str(objects["name"])
+    return names
 
 
 def pseudonym_key_ids(log: str | Path) -> set[str]:

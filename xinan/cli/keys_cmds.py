@@ -33,6 +33,7 @@ from xinan.key_management import (
     change_passphrase,
     enroll_token,
     generate_key,
+    name_key,
     set_clearance,
     set_expiry,
     set_status,
@@ -151,21 +152,29 @@ def _ring() -> Keyring:
 
 @keys_group.command("add")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--name",
+    "display_name",
+    metavar="NAME",
+    help="The holder's registered name (e.g. 枣庄银行股份有限公司), shown in reports; logged.",
+)
 @json_option
-def keys_add(file: Path, as_json: bool) -> None:
+def keys_add(file: Path, display_name: str | None, as_json: bool) -> None:
     """Add another party's public key file to the trust store.
 
     Compare the printed key id with the holder out of band (phone, letter) before relying on it.
-    Once the keyring is bootstrapped this acts as the system administrator and is logged.
+    Once the keyring is bootstrapped this acts as the system administrator and is logged, with
+    the holder's registered name when --name is given (reports name institutions by it).
 
     \b
     Examples:
       xinan keys add platform.pub
+      xinan --as sys-admin keys add bank-a.pub --name 枣庄银行股份有限公司
     """
     ring = _ring()
     session = key_session(get_env())
     with session if session is not None else nullcontext():
-        info = add_public(ring, session, file)
+        info = add_public(ring, session, file, name=display_name)
     emit(
         as_json,
         _public_json(info, ring),
@@ -423,6 +432,35 @@ _status_command(
     "Revoke a key for good (a revoked key never acts again). Sys-admin; logged.\n\n"
     "\b\nExamples:\n  xinan --as sysadm keys revoke old-platform",
 )
+
+
+@keys_group.command("name")
+@click.argument("ref")
+@click.argument("name")
+@json_option
+def keys_name(ref: str, name: str, as_json: bool) -> None:
+    """Record the registered name of a key's holder (shown in reports). Sys-admin; logged.
+
+    \b
+    Examples:
+      xinan --as sysadm keys name bank-a 枣庄银行股份有限公司
+    """
+    env = get_env()
+    ring = Keyring(env.keyring)
+    with admin_session(
+        ring,
+        identity=env.identity,
+        passphrase=read_passphrase,
+        clock=utc_now,
+        tokens=read_tokens(),
+        operation="key.manage",
+    ) as session:
+        info = name_key(ring, session, ref, name)
+    emit(
+        as_json,
+        {"id": info.id, "key_id": info.key_id, "name": name.strip()},
+        f"{info.id} ({info.key_id}) is shown as {name.strip()}",
+    )
 
 
 @keys_group.command("expire")

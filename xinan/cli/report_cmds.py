@@ -63,6 +63,12 @@ def _date(value: str | None) -> date | None:
 @click.option("--subject", metavar="PSEUDONYM", help="List this subject's entries, with proofs.")
 @click.option("--since", metavar="YYYY-MM-DD", help="With --subject: from this Beijing date.")
 @click.option(
+    "--field",
+    metavar="FIELD",
+    help="With --subject: only entries that reached this field (e.g. 证件号码); entries that "
+    "name no fields count as reaching every field.",
+)
+@click.option(
     "--certificate",
     "certificates",
     multiple=True,
@@ -78,6 +84,7 @@ def audit_cmd(
     trusted_checkpoint: Path | None,
     subject: str | None,
     since: str | None,
+    field: str | None,
     certificates: tuple[Path, ...],
     lang: str,
     as_json: bool,
@@ -95,7 +102,10 @@ def audit_cmd(
       xinan --as audit-admin report audit -o 审计报告.html
       xinan --as audit-admin report audit audit/audit.log bank.log --certificate dc1….json \\
           --subject ps1.xs1….abcd --since 2026-01-01 -o 审计报告.html --json > 审计报告.json
+      xinan --as auditor report audit --subject ps1.xs1….abcd --field 证件号码 -o 证件号码.html
     """
+    if field is not None and subject is None:
+        raise UsageError("--field selects within a subject's entries", hint="add --subject")
     from xinan.audit.verify import load_trusted
     from xinan.auditor.audit_report import LogInput
     from xinan.auditor.service import Auditor
@@ -113,6 +123,7 @@ def audit_cmd(
             inputs,
             subject=subject,
             since=_date(since),
+            field=field,
             certificates=[(str(c), c.read_bytes()) for c in certificates],
         )
     doc = rep.to_json()

@@ -55,7 +55,12 @@ class AccessOps(PlatformCore):
             self.vault.add_consent(consent, by=self.actor.key_id, now=now)
             self.session.record(
                 "consent",
-                objects={"ref": f"consent:{cid}", "key_ids": [q.key_id], "policy": pol.label},
+                objects={
+                    "ref": f"consent:{cid}",
+                    "key_ids": [q.key_id],
+                    "policy": pol.label,
+                    "fields": list(consent.fields),
+                },
                 why={"purpose": purpose, "consent": cid},
                 subjects=[ps],
             )
@@ -138,7 +143,12 @@ class AccessOps(PlatformCore):
             c = grant.claims
             self.session.record(
                 "grant",
-                objects={"ref": f"grant:{c.jti}", "key_ids": [q.key_id], "policy": c.policy},
+                objects={
+                    "ref": f"grant:{c.jti}",
+                    "key_ids": [q.key_id],
+                    "policy": c.policy,
+                    "fields": list(c.fields),
+                },
                 why={"purpose": c.purpose, "grant": c.jti, "consent": c.consent_id},
                 subjects=list(c.subjects),
             )

@@ -266,6 +266,7 @@ class SharingOps(VaultCore):
                 "policy": policy.label,
                 "key_ids": [querent.key_id],
                 "counts": {"records": result.count, "fields": len(sealed_f) + len(clear_f)},
+                "fields": [*clear_f, *sealed_f],
             }
             if n_ids <= MAX_AUDIT_RECORD_IDS:
                 objects["record_ids"] = record_ids
@@ -417,6 +418,7 @@ class SharingOps(VaultCore):
             "policy": self.config.policy,
             "key_ids": [querent.key_id],
             "counts": {"records": len(released), "withheld": withheld},
+            "fields": list(g[2]),
         }
         if len(released) <= MAX_AUDIT_RECORD_IDS:
             objects["record_ids"] = [rid for rid, _ in released]

@@ -149,6 +149,7 @@ def open_share_file(
         "package": info.package_id,
         "policy": claims.policy,
         "counts": {"records": info.count, "fields": len(claims.fields)},
+        "fields": list(claims.fields),
     }
     if rel is not None:
         objects["ref"] = f"release:{rel.release_id}"
