@@ -228,6 +228,52 @@ def test_display_names_are_logged_and_refuse_identifiers(demo: Path):
     ]
 
 
+def test_lineage_of_a_destroyed_record_from_collection_to_destruction(demo: Path, tmp_path):
+    """CONTROLS.md 30: a record's history from the verified log, in order; a tampered log
+    gives none; the read is logged."""
+    log = demo / "platform" / "audit" / "audit.log"
+    destroyed = next(
+        json.loads(x)
+        for x in log.read_bytes().splitlines()
+        if b'"type":"destroy"' in x and b'"outcome":"success"' in x
+    )
+    rid = destroyed["objects"]["record_ids"][0]
+    # the package it arrived in (as `vault show` prints it): the demo ingests one submission
+    ingest = next(
+        json.loads(x)
+        for x in log.read_bytes().splitlines()
+        if b'"type":"ingest"' in x and b'"outcome":"success"' in x
+    )
+    pkg = ingest["objects"]["package"]
+    r = xinan(demo, "platform", "audit-admin", "audit", "lineage", rid, "--log", str(log),
+              "--package", pkg, "--json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["format"] == "xinan-lineage/1" and doc["log"]["ok"]
+    stages = doc["stages"]
+    assert stages[:2] == ["verify", "ingest"] and stages[-1] == "destroy", stages
+    seqs = [e["seq"] for e in doc["entries"]]
+    assert seqs == sorted(seqs)
+    assert all(
+        rid in e["objects"].get("record_ids", ()) or e["objects"].get("package") == pkg
+        for e in doc["entries"]
+    )
+    after = [json.loads(x) for x in log.read_bytes().splitlines()][-1]
+    assert after["type"] == "audit.lineage" and after["objects"]["record_ids"] == [rid]
+    # a tampered copy of the log: refused, nothing listed
+    bad = tmp_path / "audit.log"
+    shutil.copytree(log.parent, bad.parent, dirs_exist_ok=True)
+    data = bad.read_bytes()
+    i = data.index(b'"type":"ingest"')
+    bad.write_bytes(data[:i] + data[i:].replace(b"success", b"failed", 1))
+    r = xinan(demo, "platform", "audit-admin", "audit", "lineage", rid, "--log", str(bad),
+              "--package", pkg, "--json")  # fmt: skip
+    assert r.exit_code != 0 and '"stages"' not in r.stdout
+    # only audit roles
+    r = xinan(demo, "platform", "platform", "audit", "lineage", rid, "--log", str(log))
+    assert r.exit_code != 0
+
+
 def test_strings_from_the_log_are_escaped(tmp_path: Path):
     from datetime import UTC, datetime
 

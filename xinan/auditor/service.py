@@ -13,6 +13,7 @@ from xinan.access import Actor
 from xinan.audit.log import PruneResult
 from xinan.auditor.audit_report import AuditReport, LogInput, build_audit_report
 from xinan.auditor.audit_report import report_event as audit_report_event
+from xinan.auditor.lineage import Lineage, build_lineage, lineage_event
 from xinan.auditor.subject_report import (
     SubjectReport,
     key_names,
@@ -81,6 +82,15 @@ class Auditor(Actor):
         )
         self.session.record(**audit_report_event(rep, subject))
         return rep
+
+    def lineage(self, log: LogInput, record_id: str, *, package: str | None = None) -> Lineage:
+        """A record's life as the log tells it, oldest first (CONTROLS.md 30): the log is
+        verified first and nothing is shown from a log that does not verify. Audit roles only;
+        the read is recorded before the lineage is returned."""
+        self.require("audit.read", objects={"ref": "lineage", "record_ids": [record_id[:128]]})
+        lin = build_lineage(log, record_id, package=package)
+        self.session.record(**lineage_event(lin))
+        return lin
 
     def prune(self, *, retention_days: int) -> PruneResult:
         """Remove the entries older than ``retention_days`` (role audit-admin): only whole
