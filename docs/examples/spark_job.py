@@ -22,13 +22,10 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from xinan.access import open_session
 from xinan.keys import Keyring
-from xinan.masking import audiences_needing_pseudonyms
+from xinan.masking import Pseudonymizer
 from xinan.policy.catalogue import load_policy
-from xinan.provider.jobs import match_header
-from xinan.spark.io import read_source
-from xinan.spark.job import run_job, spark_audit_hook
+from xinan.spark.provider import SparkProvider
 
 
 def passphrase(what: str) -> str:
@@ -52,34 +49,32 @@ def main() -> int:
     policy = load_policy(args.policy)
     audiences = [a.strip() for a in args.audience.split(",") if a.strip()]
     spark = SparkSession.builder.appName("xinan-provider-job").getOrCreate()
-    with open_session(
+
+    def pseudonym_keys(needed: set[str]) -> dict[str, Pseudonymizer]:
+        if args.pseudonym_key is None:
+            sys.exit(f"the policy needs a pseudonym key for {sorted(needed)}: --pseudonym-key")
+        key = keyring.secret(args.pseudonym_key, passphrase(args.pseudonym_key))
+        return {ns: key for ns in needed}
+
+    # The library checks the role, signs on the driver and writes the audit leaves.
+    with SparkProvider.open(
         keyring=keyring,
         identity=args.identity,
-        log_path=log,
         passphrase=passphrase,
+        audit_log=log,
         clock=lambda: datetime.now(UTC),
-        operation="seal" if args.to else "mask",
-    ) as session:
-        df = read_source(spark, args.source, "auto", encoding=args.encoding)
-        kind = match_header(policy, df.columns, kind=None, file=args.source).kind
-        pseudonymizers = {}
-        for ns in audiences_needing_pseudonyms(policy, kind, audiences):
-            if args.pseudonym_key is None:
-                sys.exit(f"the policy needs a pseudonym key for {ns!r}: pass --pseudonym-key")
-            pseudonymizers[ns] = keyring.secret(args.pseudonym_key, passphrase(args.pseudonym_key))
-        summary = run_job(
-            df,
+    ) as provider:
+        summary = provider.run_source(
+            spark,
+            args.source,
             args.out,
             policy=policy,
             audiences=audiences,
             today=date.today(),
-            now=datetime.now(UTC),
-            signer=session.identity,
-            recipients=[keyring.get_public(r) for r in args.to],
-            pseudonymizers=pseudonymizers,
-            kind=kind.name,
-            before_commit=spark_audit_hook(session, policy, audiences),
-        )
+            encoding=args.encoding,
+            recipients=args.to,
+            pseudonym_keys=pseudonym_keys,
+        ).summary
     print(
         f"{summary.out}: job {summary.job}, {summary.partitions} partitions, read {summary.read},"
         f" rejected {summary.rejected}, written {summary.written}"

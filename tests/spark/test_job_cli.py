@@ -223,3 +223,48 @@ def test_hive_table_in_and_out(job, spark):
     assert public.count() == s["audiences"]["public"]["written"]
     assert spark.table("credit_out.job_hive_rejects").count() == s["rejected"]
     assert invoke(runner, "spark", "verify", "job_hive").exit_code == 0
+
+
+def test_outputs_are_owner_only(job):
+    """Every file of the job (views, rejects with clear values, package, manifests, Spark's
+    own _SUCCESS and checksum files) is 0600 and every directory 0700."""
+    root, _runner, _s = job
+    seen = 0
+    for p in [root / "job", *(root / "job").rglob("*")]:
+        mode = p.stat().st_mode & 0o777
+        assert mode == (0o700 if p.is_dir() else 0o600), (p, oct(mode))
+        seen += 1
+    assert seen > 10
+
+
+def test_an_unfinished_job_is_refused(job):
+    """A crash leaves `.<name>.partial-<job>` (never the final name) and, inside, outputs
+    Spark did not commit: verify accepts neither."""
+    root, runner, s = job
+    partial = root / f".t-crash.partial-{s['job']}"
+    shutil.copytree(root / "job", partial)
+    r = invoke(runner, "spark", "verify", str(partial))
+    assert r.exit_code != 0 and "unfinished Spark job" in r.output, r.output
+    d = _copy(root, "t-uncommitted")
+    (d / "public" / "_SUCCESS").unlink()
+    (d / "rejects" / "_temporary").mkdir()
+    problems = _verify(runner, d)
+    assert "output public: unfinished (Spark did not commit it)" in problems, problems
+    assert "output rejects: unfinished (Spark did not commit it)" in problems, problems
+
+
+def test_a_role_without_mask_is_refused_and_logged(job):
+    """The role check is the library's (xinan.spark.provider.SparkProvider): refused before
+    Spark reads anything, the denial in the audit log, no job directory."""
+    root, runner, _s = job
+    log = root / "audit" / "audit.log"
+    before = len(log.read_text().splitlines())
+    r = invoke(
+        runner, "--as", "platform", "spark", "run", "e.csv", "--encoding", "GB18030",
+        "-o", "job_denied", "--audience", "public",
+    )  # fmt: skip
+    assert r.exit_code != 0 and "mask" in r.output, r.output
+    new = [json.loads(x) for x in log.read_text().splitlines()[before:]]
+    assert [(e["type"], e["outcome"]) for e in new] == [("denied", "denied")], new
+    assert not (root / "job_denied").exists()
+    assert not list(root.glob(".job_denied.partial-*"))

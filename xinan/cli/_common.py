@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from xinan.access import Actor, Session, open_session
+from xinan.access import Actor, Session
 from xinan.audit.note import NoteVerifier, looks_like_vkey, parse_vkeys, read_vkeys
 
 if TYPE_CHECKING:
@@ -184,23 +184,6 @@ def token_out(path: Path | None) -> Callable[[str], Path] | None:
     if directory is not None:
         return lambda holder: directory / f"{holder}.token"
     return None
-
-
-def open_cli_session(env: Env, operation: str | None) -> Session:
-    """The acting identity (``--as``), authenticated (roster, passphrase, an administrator's
-    token), role-checked for ``operation``, with the keyring's audit log open. Close it
-    (``with``) when the command is done."""
-    from xinan.keys import Keyring
-
-    return open_session(
-        keyring=Keyring(env.keyring),
-        identity=env.identity,
-        log_path=env.log_path(),
-        passphrase=read_passphrase,
-        clock=utc_now,
-        operation=operation,
-        tokens=read_tokens(),
-    )
 
 
 def key_session(env: Env, operation: str = "key.manage") -> Session | None:

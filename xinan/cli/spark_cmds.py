@@ -11,11 +11,10 @@ import click
 from xinan.cli._app import app, emit, get_env, json_option, note
 from xinan.cli._common import (
     load_pseudonymizers,
-    open_cli_session,
+    open_actor,
     parse_audiences,
     policy_option,
     today_option,
-    utc_now,
 )
 from xinan.errors import EXIT_PARTIAL, VerificationError
 from xinan.policy.catalogue import load_policy
@@ -120,43 +119,33 @@ def run(
       xinan --as amr spark run credit.penalty --input-format table --hive -o job3 \\
           --audience public --hive-db credit_out
     """
-    from xinan.keys import Keyring
-    from xinan.masking import audiences_needing_pseudonyms
-    from xinan.provider.jobs import match_header
-    from xinan.spark.io import read_source, register_tables
-    from xinan.spark.job import run_job, spark_audit_hook
+    from xinan.spark.provider import SparkProvider
     from xinan.spark.session import local_session
 
     env = get_env()
     pol = load_policy(policy_path)
     auds = parse_audiences(audiences, pol)
-    ring = Keyring(env.keyring)
-    with open_cli_session(env, "seal" if recipients else "mask") as session:
-        session_spark = local_session(master, hive=hive or input_format == "table")
-        df = read_source(session_spark, source, input_format, encoding=encoding)
-        if partitions is not None:
-            df = df.repartition(partitions)
-        layout = match_header(pol, df.columns, kind=kind, file=source)
-        needed = audiences_needing_pseudonyms(pol, layout.kind, auds)
-        pseudonymizers = load_pseudonymizers(env, pseudonym_keys, needed)
-        summary = run_job(
-            df,
+    with open_actor(env, SparkProvider) as provider:
+        done = provider.run_source(
+            local_session(master, hive=hive or input_format == "table"),
+            source,
             out,
             policy=pol,
             audiences=auds,
             today=today,
-            now=utc_now(),
-            signer=session.identity,
-            recipients=[ring.get_public(r) for r in recipients],
-            pseudonymizers=pseudonymizers,
-            kind=layout.kind.name,
+            input_format=input_format,
+            encoding=encoding,
+            partitions=partitions,
+            recipients=recipients,
+            pseudonym_keys=lambda needed: load_pseudonymizers(env, pseudonym_keys, needed),
+            kind=kind,
             out_format=out_format,
             out_encoding=out_encoding,
-            before_commit=spark_audit_hook(session, pol, auds),
+            hive_db=hive_db,
         )
-        if hive_db:
-            for name in register_tables(session_spark, Path(out), hive_db, out_format):
-                note(f"table {name}")
+    summary = done.summary
+    for name in done.tables:
+        note(f"table {name}")
     data: dict[str, Any] = summary.to_json()
 
     def text() -> str:

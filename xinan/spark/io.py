@@ -20,7 +20,7 @@ from xinan.spark.manifest import PACKAGE_OUTPUT
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["read_source", "register_tables"]
+__all__ = ["read_source", "register_tables", "table_stem"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
@@ -65,14 +65,24 @@ def read_source(
     return df.select([F.col(f"`{c}`").cast("string").alias(c) for c in df.columns])
 
 
-def register_tables(spark: SparkSession, job_dir: Path, db: str, fmt: str) -> Iterator[str]:
-    """Register each dataset of ``job_dir`` as ``db.<dir>_<output>`` (external, Parquet)."""
+def table_stem(job_dir: Path, db: str, fmt: str) -> str:
+    """The tables' common name stem for ``job_dir``; refuses a database or job directory name
+    that is not a plain SQL identifier, and a CSV job (checked before the job runs)."""
     if fmt != "parquet":
         raise UsageError("Hive tables are registered over Parquet outputs", hint="--format parquet")
     stem = re.sub(r"[^A-Za-z0-9_]", "_", job_dir.name)
     for name in (db, stem):
         if not _NAME.fullmatch(name):
-            raise UsageError(f"{name!r} is not a valid table or database name")
+            raise UsageError(
+                f"{name!r} is not a valid table or database name",
+                hint="use letters, digits and _ (not starting with a digit)",
+            )
+    return stem
+
+
+def register_tables(spark: SparkSession, job_dir: Path, db: str, fmt: str) -> Iterator[str]:
+    """Register each dataset of ``job_dir`` as ``db.<dir>_<output>`` (external, Parquet)."""
+    stem = table_stem(job_dir, db, fmt)
     spark.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
     for d in sorted(job_dir.iterdir()):
         if not d.is_dir() or d.name == PACKAGE_OUTPUT:

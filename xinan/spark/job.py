@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xinan.errors import UsageError
-from xinan.fileio import atomic_writer
+from xinan.fileio import atomic_writer, check_output
 from xinan.formats.package import PackageMeta, PublicKeys
 from xinan.masking import Pseudonymizer
 from xinan.policy import Policy
@@ -96,7 +96,27 @@ def _write(df: DataFrame, path: Path, fmt: str, encoding: str) -> None:
     # A header row in every part file; Spark quotes as needed and writes "" for an empty
     # string. The encoding is recorded beside the parts for `xinan spark verify`.
     w.option("header", True).option("encoding", encoding).csv(str(path))
-    (path / ENCODING_MARKER).write_text(encoding + "\n", encoding="ascii")
+    with atomic_writer(path / ENCODING_MARKER, secret=True) as f:
+        f.write(encoding + "\n")
+
+
+def _owner_only(root: Path) -> None:
+    """Every file under ``root`` 0600 and every directory 0700, before the job directory gets
+    its final name: the outputs hold credit data (the rejects clear values), like every other
+    xinan output (docs/spark.md §7). Spark's own writers honour the Hadoop umask
+    (``spark.hadoop.fs.permissions.umask-mode``, 077 in :func:`xinan.spark.local_session`);
+    this pass makes it hold whatever a cluster's session set. On a local file system only:
+    the directory is ours, opened by path."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        d = Path(dirpath)
+        os.chmod(d, 0o700)
+        for name in filenames:
+            p = d / name
+            if not p.is_symlink():
+                os.chmod(p, 0o600)
+        for name in dirnames:
+            if (d / name).is_symlink():
+                raise UsageError(f"{d / name}: a symbolic link inside a Spark output")
 
 
 def run_job(
@@ -146,8 +166,10 @@ def run_job(
     )
     frames = run_frames(df, policy, spec)
     stage = frames.stage.persist(StorageLevel.DISK_ONLY)
+    check_output(final)
     tmp = final.parent / f".{final.name}.partial-{job}"
-    tmp.mkdir(parents=True)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp.mkdir(mode=0o700)
     try:
         partitions = stage.rdd.getNumPartitions()
         summary = SparkJobSummary(job=job, out=str(final), kind=k.name, partitions=partitions)
@@ -198,7 +220,7 @@ def run_job(
                 sealed_fields=tuple(f.name for f in k.fields if f.sealed),
             )
             lines = (r["line"] for r in frames.records.select("line").toLocalIterator())
-            with atomic_writer(tmp / PACKAGE_OUTPUT, binary=True) as sink:
+            with atomic_writer(tmp / PACKAGE_OUTPUT, binary=True, secret=True) as sink:
                 result = assemble_package(
                     sink,
                     lines,
@@ -244,8 +266,9 @@ def run_job(
                 written = outs[a].rows if a in outs else 0
                 summary.written[a] = summary.written.get(a, 0) + written
                 summary.withheld[a] = summary.withheld.get(a, 0) + (m.rows_in - rejected - written)
-        with atomic_writer(tmp / MANIFESTS, binary=True) as f:
+        with atomic_writer(tmp / MANIFESTS, binary=True, secret=True) as f:
             f.write(b"".join(x + b"\n" for x in lines_out))
+        _owner_only(tmp)
         if before_commit is not None:
             before_commit(summary)
         os.replace(tmp, final)

@@ -65,6 +65,10 @@ def local_session(
         # Spark 4 reads and writes CSV only in a short list of charsets unless this is set;
         # provincial exports are GB18030 (docs/records.md). Unknown to Spark 3: ignored there.
         .config("spark.sql.legacy.javaCharsets", "true")
+        # Output files (credit data) readable by their owner only, from their first byte:
+        # Hadoop's file systems apply this umask when Spark's writers create files and
+        # directories. xinan.spark.job narrows the modes again before the rename.
+        .config("spark.hadoop.fs.permissions.umask-mode", "077")
     )
     if warehouse is not None:
         builder = builder.config("spark.sql.warehouse.dir", str(Path(warehouse).resolve()))

@@ -8,6 +8,7 @@ duplicated. Needs no Spark (pyarrow only) and no private key: an auditor runs it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from xinan.spark.manifest import (
 __all__ = ["JobReport", "verify_job"]
 
 MANIFESTS = "manifests.jsonl"
+_PARTIAL = re.compile(r"\..+\.partial-[0-9a-f]{32}")
 
 
 @dataclass
@@ -127,6 +129,12 @@ def verify_job(
     VerificationError only when the directory is not a job at all."""
     root = Path(out)
     report = JobReport()
+    if _PARTIAL.fullmatch(root.resolve().name):
+        # a job that never committed: xinan.spark.job writes here and renames last
+        raise VerificationError(
+            f"{root}: an unfinished Spark job (a crash or an error left it)",
+            hint="rerun the job; this directory holds no committed output",
+        )
     mpath = root / MANIFESTS
     if not mpath.exists():
         raise VerificationError(f"{root}: no {MANIFESTS}: not a Spark job directory")
@@ -174,6 +182,9 @@ def verify_job(
         if not path.is_dir():
             report.problems.append(f"output {name}: missing")
             continue
+        if (path / "_temporary").exists() or not (path / "_SUCCESS").exists():
+            # Spark's committer moves the parts out of _temporary and writes _SUCCESS last
+            report.problems.append(f"output {name}: unfinished (Spark did not commit it)")
         found = _file_roots(path, first.hash)
         for p, m in sorted(manifests.items()):
             want = m.outputs.get(name)
