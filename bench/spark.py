@@ -8,11 +8,16 @@ Parquet, 4 partitions), written to Spark's ``noop`` sink so that only the work i
   mask+seal xinan's job for gov_share plus the submission's two sealed fields
   aes_gcm   Spark's aes_encrypt(证件号码, key, 'GCM') — the key sits in the query plan
   seal1     xinan sealing the same column (record key, field key, commitment, AES-256-GCM)
+  arrow     a mapInArrow function that only counts the rows of all 25 columns: Spark's cost of
+            moving the rows to Python and back, which every xinan stage pays
+  engine    mask and mask+seal's engine stage run in this process on the same rows (no Spark,
+            one core): what Spark's two cores are compared with
 
 then mask+seal again on local[1] for the 1 → 2 cores ratio.
 
     python bench/spark.py                   # 200,000 rows, 3 runs per case
     python bench/spark.py --rows 1000000 --repeat 5
+    python bench/spark.py --batch 20000      # spark.sql.execution.arrow.maxRecordsPerBatch
 
 Targets (issue 14): mask ≥ 150k records/s, mask+seal ≥ 80k/s on local[2]; seal1 ≥ 1.5×
 aes_gcm; local[1] → local[2] ≥ 1.7×. The machine is shared: the load average is printed with
@@ -87,11 +92,41 @@ class SealOne:
         sealer = PartitionSealer(self.k, [self.column], 0)
         row = 0
         for b in batches:
-            out = []
-            for v in b.column(self.column).to_pylist():
-                out.append(sealer.seal(part, row, [], ["" if v is None else v])[1])
-                row += 1
-            yield pa.RecordBatch.from_arrays([pa.array(out, pa.binary())], names=["sealed"])
+            n = b.num_rows
+            vals = [("" if v is None else v,) for v in b.column(self.column).to_pylist()]
+            _ids, lines = sealer.seal_rows(part, range(row, row + n), [()] * n, vals)
+            row += n
+            yield pa.RecordBatch.from_arrays([pa.array(lines, pa.binary())], names=["sealed"])
+
+
+class CountRows:
+    """mapInArrow: read every column's batch and return its row count (transfer only)."""
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for b in batches:
+            yield pa.RecordBatch.from_arrays([pa.array([b.num_rows], pa.int64())], names=["n"])
+
+
+def engine_rate(path: Path, audience: str, seal: bool, batch: int, repeat: int) -> float:
+    """The engine stage (xinan.spark.stage) on the file's rows in this process, one core."""
+    from xinan.spark.stage import compiled
+
+    policy = load_policy(POLICY)
+    table = pq.read_table(path)
+    spec, _k, _sql = plan_stage(
+        policy, table.column_names, text=policy_text(policy), audiences=[audience],
+        today=TODAY, keys=keys(seal), seal=seal,
+    )  # fmt: skip
+    stage = compiled(spec)
+    batches = table.to_batches(max_chunksize=batch)
+
+    def run() -> None:
+        row = 0
+        for b in batches:
+            stage.run_batch(b, partition=0, row_offset=row)
+            row += b.num_rows
+
+    return table.num_rows / timed(run, repeat)
 
 
 def timed(run: Callable[[], None], repeat: int) -> float:
@@ -107,8 +142,11 @@ def noop(df) -> Callable[[], None]:  # type: ignore[no-untyped-def]
     return lambda: df.write.format("noop").mode("overwrite").save()
 
 
-def cases(master: str, path: Path, rows: int, repeat: int, only_seal: bool) -> dict[str, float]:
+def cases(
+    master: str, path: Path, rows: int, repeat: int, only_seal: bool, batch: int
+) -> dict[str, float]:
     spark = local_session(master, app=f"xinan-bench-{master}", driver_memory="2g")
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch))
     policy = load_policy(POLICY)
     df = spark.read.parquet(str(path)).repartition(4).cache()
     df.count()
@@ -139,6 +177,7 @@ def cases(master: str, path: Path, rows: int, repeat: int, only_seal: bool) -> d
     out["native"] = rows / timed(noop(native), repeat)
     out["mask"] = rows / timed(noop(job("querent", False)), repeat)
     aes = df.selectExpr("aes_encrypt(`证件号码`, unhex('" + "09" * 32 + "'), 'GCM') AS c")
+    out["arrow"] = rows / timed(noop(df.mapInArrow(CountRows(), "n bigint")), repeat)
     out["aes_gcm"] = rows / timed(noop(aes), repeat)
     seal1 = df.select("证件号码").mapInArrow(SealOne(keys(True), "证件号码"), "sealed binary")
     out["seal1"] = rows / timed(noop(seal1), repeat)
@@ -150,6 +189,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=10_000, help="Arrow batch rows")
     args = ap.parse_args()
     load = os.getloadavg()
     print(
@@ -159,17 +199,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "penalty.parquet"
         make_input(path, args.rows)
-        two = cases("local[2]", path, args.rows, args.repeat, only_seal=False)
-        one = cases("local[1]", path, args.rows, args.repeat, only_seal=True)
-    for name in ("native", "mask", "mask+seal", "aes_gcm", "seal1"):
+        two = cases("local[2]", path, args.rows, args.repeat, False, args.batch)
+        one = cases("local[1]", path, args.rows, args.repeat, True, args.batch)
+        eng = {
+            "mask": engine_rate(path, "querent", False, args.batch, args.repeat),
+            "mask+seal": engine_rate(path, "gov_share", True, args.batch, args.repeat),
+        }
+    for name in ("native", "arrow", "mask", "mask+seal", "aes_gcm", "seal1"):
         print(f"local[2] {name:<10} {two[name]:>12,.0f} records/s")
     print(f"local[1] mask+seal  {one['mask+seal']:>12,.0f} records/s")
+    for name in ("mask", "mask+seal"):
+        print(f"engine   {name:<10} {eng[name]:>12,.0f} records/s (no Spark, one core)")
     print(
         f"xinan mask / native Spark masks       {two['mask'] / two['native']:.2f}x "
         f"(overhead {two['native'] / two['mask']:.1f}x)"
     )
     print(f"xinan sealing / Spark aes_encrypt GCM {two['seal1'] / two['aes_gcm']:.2f}x")
     print(f"local[1] -> local[2] (mask+seal)      {two['mask+seal'] / one['mask+seal']:.2f}x")
+    for name in ("mask", "mask+seal"):
+        print(
+            f"local[2] / engine on one core ({name:<9}) {two[name] / eng[name]:.2f}x "
+            "(2.00x: Spark adds nothing)"
+        )
+    end = os.getloadavg()
+    print(f"load average at the end {end[0]:.1f} / {end[1]:.1f} / {end[2]:.1f}")
 
 
 if __name__ == "__main__":

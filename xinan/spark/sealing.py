@@ -16,7 +16,13 @@ from collections.abc import Sequence
 
 from xinan.errors import InputError
 from xinan.formats.package import DEFAULT_LIMITS, L_RK, RecordSealer, enc
-from xinan.spark.keys import ExecutorKeys, record_id, record_key, record_key_nonce
+from xinan.spark.keys import (
+    ExecutorKeys,
+    record_id,
+    record_ids_and_keys,
+    record_key,
+    record_key_nonce,
+)
 
 __all__ = ["PartitionSealer"]
 
@@ -55,3 +61,40 @@ class PartitionSealer:
                 hint="shorten the values (docs/package.md §8)",
             )
         return rid, line  # without its newline: the assembler adds it
+
+    def seal_rows(
+        self,
+        partition: int,
+        rows: Sequence[int],
+        clear: Sequence[Sequence[str]],
+        sealed: Sequence[Sequence[str]],
+    ) -> tuple[list[str], list[bytes]]:
+        """:meth:`seal` for many rows of one partition (``clear[k]``, ``sealed[k]``: row
+        ``rows[k]``'s values): the same ids and lines, with the per-record key schedule
+        computed per batch (:func:`xinan.spark.keys.record_ids_and_keys`)."""
+        suite, pid = self._suite, self._pid
+        ids, rks = record_ids_and_keys(suite, self._kp, pid, partition, rows)
+        head = self._heads.line_head
+        pk_seal = self._pk_seal
+        b2a = binascii.b2a_base64
+        aad_pre = L_RK + pid
+        first = (1 + partition).to_bytes(4, "big")  # record_key_nonce's first word
+        limit = DEFAULT_LIMITS.max_line_bytes
+        lines: list[bytes] = []
+        for row, rid, rk, c, v in zip(rows, ids, rks, clear, sealed, strict=True):
+            try:
+                h = head(rid, rk, c, v)
+            except (ValueError, TypeError, UnicodeEncodeError):
+                raise InputError(
+                    f"partition {partition} row {row}: cannot be sealed (values must be valid "
+                    "Unicode)"
+                ) from None
+            nonce = first + row.to_bytes(8, "big")
+            line = h + b2a(nonce + pk_seal(nonce, rk, aad_pre + enc(rid)), newline=False) + b'"]'
+            if len(line) + 1 > limit:
+                raise InputError(
+                    f"partition {partition} row {row}: sealed line longer than {limit} bytes",
+                    hint="shorten the values (docs/package.md §8)",
+                )
+            lines.append(line)
+        return ids, lines

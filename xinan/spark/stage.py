@@ -239,16 +239,18 @@ class _Compiled:
 
                 raise InputError(f"the policy withholds {self.kind.name} from submission")
             at = pa.array(positions)
-            clear_cols = [c.to_pylist() for c in clear_batch.columns]
-            sealed_cols = [valid.columns[i].take(at).to_pylist() for i in self.sealed_idx]
-            seal = self.sealer.seal
-            for k, p in enumerate(positions.tolist()):
-                rid, line = seal(
-                    partition,
-                    row_offset + p,
-                    [c[k] for c in clear_cols],
-                    [c[k] for c in sealed_cols],
-                )
+            clear_rows = list(zip(*(c.to_pylist() for c in clear_batch.columns), strict=True))
+            sealed_rows = list(
+                zip(*(valid.columns[i].take(at).to_pylist() for i in self.sealed_idx), strict=True)
+            )
+            if not clear_batch.num_columns:
+                clear_rows = [()] * len(positions)
+            if not self.sealed_idx:
+                sealed_rows = [()] * len(positions)
+            ids, sealed_lines = self.sealer.seal_rows(
+                partition, (positions + row_offset).tolist(), clear_rows, sealed_rows
+            )
+            for p, rid, line in zip(positions.tolist(), ids, sealed_lines, strict=True):
                 rids[p] = rid
                 lines[p] = line
             arrays += [pa.array(rids, pa.string()), pa.array(lines, pa.binary())]
