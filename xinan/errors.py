@@ -532,6 +532,14 @@ class AuditLogUnavailable(CertificateRejected):
 
 
 # ============================================================================================
+# Backup archives (docs/backup.md §6)
+# ============================================================================================
+class BackupInvalid(VerificationError):
+    """Not a usable backup archive: cut, malformed, or not this platform's (the message names
+    the byte offset or the member). An altered chunk or signature is an IntegrityError."""
+
+
+# ============================================================================================
 # Shredding (docs/destruction.md §7)
 # ============================================================================================
 class PurgeIncomplete(XinanError):

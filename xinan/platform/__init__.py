@@ -9,16 +9,18 @@ objections and credit repair, and destroy data when its time is up.
 * :mod:`xinan.platform.vault` — the vault (docs/vault.md): records, consents, grants, shares;
 * :mod:`xinan.platform.lifecycle` — public disclosure, objections (异议), credit repair;
 * :mod:`xinan.platform.retention` — which records are due, and the destruction job;
-* :mod:`xinan.platform.destruction` — crypto-shredding and destruction certificates.
+* :mod:`xinan.platform.destruction` — crypto-shredding and destruction certificates;
+* :mod:`xinan.platform.backup` — backup and restore with the audit chain (docs/backup.md).
 """
 
 from xinan.platform.access_ops import AccessOps
+from xinan.platform.backup import BackupOps, rebind_vault, restore_vault
 from xinan.platform.lifecycle_ops import DestroyOutcome, LifecycleOps
 from xinan.platform.records_ops import RecordOps, RecordView
 from xinan.platform.service import PlatformContext, VaultCreated, create_vault
 
 
-class Platform(RecordOps, AccessOps, LifecycleOps):
+class Platform(RecordOps, AccessOps, LifecycleOps, BackupOps):
     """The platform opened as one identity: ``Platform.open(PlatformContext(...))``.
 
     Every operation checks the actor's role (a refusal is logged before it is raised),
@@ -33,4 +35,6 @@ __all__ = [
     "RecordView",
     "VaultCreated",
     "create_vault",
+    "rebind_vault",
+    "restore_vault",
 ]

@@ -51,6 +51,13 @@ PURPOSE_REPAIR = "credit-repair"
 # wins when it lists the operation.
 LIFECYCLE_PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "repair.apply": frozenset({Role.PLATFORM}),
+    # GB/T 22239-2019 8.1.5.1 b: backup and recovery are the system administrator's; the
+    # archive is sealed to the platform key, so making one reveals nothing to the sys-admin
+    "vault.backup": frozenset({Role.SYS_ADMIN}),
+    # putting a vault back and binding it to its log changes the security configuration
+    # (8.1.5.3): the security administrator's, with the platform key's holder (docs/backup.md §8)
+    "vault.restore": frozenset({Role.SEC_ADMIN}),
+    "vault.rebind": frozenset({Role.SEC_ADMIN}),
 }
 
 # Field types whose value is an identifier by design (validated as such; never free text).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +23,7 @@ from xinan.crypto import get_suite
 from xinan.crypto.base import CryptoSuite, SuiteName
 from xinan.errors import (
     IntegrityError,
+    KeyringError,
     UsageError,
     VerificationError,
 )
@@ -29,7 +31,7 @@ from xinan.fileio import write_bytes_atomic
 from xinan.formats.package import (
     enc,
 )
-from xinan.keys import PublicKeyInfo, Role
+from xinan.keys import Identity, PublicKeyInfo, Role
 from xinan.platform.store import (
     create_databases,
     store_exists,
@@ -278,6 +280,32 @@ def init_vault(
     create_databases(path, vault_id=cfg.id, format=FORMAT, schema_version=SCHEMA_VERSION)
     write_bytes_atomic(path / CONFIG_FILE, cfg.to_bytes(), secret=True)
     return cfg
+
+
+def rebind_config(cfg: VaultConfig, platform: Identity, *, audit_path: str) -> VaultConfig:
+    """``cfg`` bound to the same audit log found at ``audit_path`` (docs/backup.md §8).
+
+    Only the path changes — the origin and the key of the log stay (a different log is a
+    different history, refused by the caller). The KEK is unwrapped with the platform key,
+    the commitment and the old MAC checked (an altered configuration is never re-sealed), and
+    the new configuration MACed. The KEK is dropped on return."""
+    if platform.key_id != cfg.platform_key_id:
+        raise KeyringError(
+            f"the vault belongs to {cfg.platform_id} ({cfg.platform_key_id}), not "
+            f"{platform.info.id} ({platform.key_id})"
+        )
+    suite = get_suite(cfg.suite)
+    try:
+        kek = platform.unwrap(cfg.kek_wrapped, INFO_KEK, _kek_aad(cfg.vid, cfg.platform_key_id))
+    except IntegrityError:
+        raise IntegrityError("the vault key did not unwrap") from None
+    if len(kek) != suite.key_len or suite.digest(L_KEK_COMMIT + kek) != cfg.kek_commitment:
+        raise IntegrityError("the vault key does not match its commitment")
+    key = _mac_key(suite, kek, cfg.vid)
+    if not secrets.compare_digest(suite.mac(key, cfg.mac_input()), cfg.mac):
+        raise IntegrityError(f"{CONFIG_FILE}: configuration was altered")
+    new = VaultConfig(**{**cfg.__dict__, "audit_path": audit_path, "mac": b""})
+    return VaultConfig(**{**new.__dict__, "mac": suite.mac(key, new.mac_input())})
 
 
 def read_revocations_file(path: Path | None) -> bytes | None:
