@@ -7,6 +7,7 @@ vectors: inputs that once crashed a parser) are never touched.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -59,7 +60,76 @@ def seeds() -> dict[str, list[bytes]]:
             'field,value\n联系电话,13800138000\n违法事实,"更正, 后"\n'.encode(),
         ],
         "audit_config": [_audit_config()],
+        "backup": [backup_seed()],
+        "source_change": [source_change_seed()],
     }
+
+
+def backup_seed() -> bytes:
+    """A real xinan-backup/1 archive (docs/backup.md): two sealed files and a clear log file,
+    sealed to the world's platform and signed by its administrator."""
+    import io
+
+    from xinan.platform.backup_format import write_archive
+
+    plat, admin = world.platform(), world.sec_admin()
+    body = {
+        "created": "2026-11-25T02:00:00Z",
+        "vault": {
+            "id": "0" * 32,
+            "suite": plat.info.suite.value,
+            "policy": "credit-default@1#x",
+            "platform_key_id": plat.key_id,
+            "records": 0,
+        },
+        "made_by": {"id": admin.info.id, "key_id": admin.key_id, "role": "sys-admin"},
+        "audit": {"origin": world.ORIGIN, "key_id": "k", "path": "/l", "size": 1, "entry": 0,
+                  "checkpoint": "c"},
+    }  # fmt: skip
+    out = io.BytesIO()
+    with tempfile.TemporaryDirectory() as d:
+        files = []
+        for name, data in (
+            ("vault/vault.json", b"{}\n"),
+            ("vault/keys.db", bytes(range(200))),
+            ("log/audit", b"line\n"),
+        ):
+            f = Path(d) / name.replace("/", "_")
+            f.write_bytes(data)
+            files.append((name, f))
+        write_archive(
+            out,
+            archive_id="1" * 32,
+            key=os.urandom(32),
+            platform=plat.info,
+            body=body,
+            files=files,
+            signer=admin,
+        )
+    return out.getvalue()
+
+
+def source_change_seed() -> bytes:
+    """A real xinan-source-change/1 file (a correction) signed by the world's provider."""
+    from datetime import date
+
+    from xinan.formats.source_change import Action, SourceChange, sign_source_change
+
+    me = world.provider()
+    change = SourceChange(
+        id="sc1" + "0" * 32,
+        action=Action.CORRECT,
+        issued="2026-11-25T02:00:00Z",
+        decided=date(2026, 11, 24),
+        basis="枣市监变〔2026〕4号 变更罚款金额",
+        policy="credit-default@1",
+        sender_id=me.info.id,
+        sender_key_id=me.key_id,
+        records=("r-0001", "r-0002"),
+        package="a" * 32,
+        package_digest="AAAA",
+    )
+    return sign_source_change(change, me)
 
 
 def _audit_config() -> bytes:

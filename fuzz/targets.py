@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -334,6 +335,42 @@ def correction(data: bytes) -> None:
             p = Path(d) / ("correction" + suffix)
             p.write_bytes(data)
             _each(lambda p=p: read_correction(p))
+
+
+@target("backup")
+def backup(data: bytes) -> None:
+    """xinan-backup/1 (docs/backup.md §6): framing, signature, manifest and chunk digests as a
+    restore reads them, then extraction with the platform key; and the manifest parser that
+    sits behind the signature."""
+    from xinan.platform.backup_format import _parse_manifest, extract_files, read_archive
+
+    admin = world.sec_admin()
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "a.xbak"
+        path.write_bytes(data)
+
+        def restore() -> None:
+            into = Path(d) / "into"
+            shutil.rmtree(into, ignore_errors=True)
+            into.mkdir()
+            extract_files(read_archive(path, {admin.key_id: admin.info}), world.platform(), into)
+
+        _each(restore, lambda: _parse_manifest(data))
+
+
+@target("source_change")
+def source_change(data: bytes) -> None:
+    """xinan-source-change/1 (docs/source-change.md §3) against a provider in the trust store,
+    and the body parser behind the signature."""
+    from xinan.formats.source_change import SourceChange, read_source_change
+
+    _each(lambda: read_source_change(data, [world.provider().info]))
+    try:
+        doc = loads_strict(data)
+    except XinanError:
+        return
+    if isinstance(doc, dict):
+        _each(lambda: SourceChange.from_json(doc.get("change")))
 
 
 @target("audit_config")

@@ -534,6 +534,11 @@ class AuditLogUnavailable(CertificateRejected):
 # ============================================================================================
 # Backup archives (docs/backup.md §6)
 # ============================================================================================
+class SourceChangeInvalid(VerificationError):
+    """Not a usable source-change file (docs/source-change.md): malformed, edited, or not from
+    the provider that submitted the records. A bad signature is an IntegrityError."""
+
+
 class BackupInvalid(VerificationError):
     """Not a usable backup archive: cut, malformed, or not this platform's (the message names
     the byte offset or the member). An altered chunk or signature is an IntegrityError."""

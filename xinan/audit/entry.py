@@ -49,6 +49,8 @@ EVENT_TYPES = frozenset(
         "repair",
         "destroy",
         "denied",
+        # a correction at the source (docs/source-change.md; a revocation is a `revoke`)
+        "correct",
     ]
 )
 EVENT_TYPE_PREFIXES = ("key.", "policy.", "audit.")

@@ -10,6 +10,7 @@ from xinan.cli import package_cmds  # noqa: F401  isort: skip
 from xinan.cli import vault_cmds  # noqa: F401  isort: skip
 from xinan.cli import lifecycle_vault_cmds  # noqa: F401  isort: skip
 from xinan.cli import backup_cmds  # noqa: F401  isort: skip
+from xinan.cli import source_cmds  # noqa: F401  isort: skip
 from xinan.cli import keys_cmds  # noqa: F401  isort: skip
 from xinan.cli import policy_cmds  # noqa: F401  isort: skip
 from xinan.cli import audit_cmds  # noqa: F401  isort: skip

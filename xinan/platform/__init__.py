@@ -18,9 +18,10 @@ from xinan.platform.backup import BackupOps, rebind_vault, restore_vault
 from xinan.platform.lifecycle_ops import DestroyOutcome, LifecycleOps
 from xinan.platform.records_ops import RecordOps, RecordView
 from xinan.platform.service import PlatformContext, VaultCreated, create_vault
+from xinan.platform.source_changes import SourceChangeOps
 
 
-class Platform(RecordOps, AccessOps, LifecycleOps, BackupOps):
+class Platform(SourceChangeOps, RecordOps, AccessOps, LifecycleOps, BackupOps):
     """The platform opened as one identity: ``Platform.open(PlatformContext(...))``.
 
     Every operation checks the actor's role (a refusal is logged before it is raised),

@@ -58,6 +58,10 @@ LIFECYCLE_PERMISSIONS: Mapping[str, frozenset[Role]] = {
     # (8.1.5.3): the security administrator's, with the platform key's holder (docs/backup.md §8)
     "vault.restore": frozenset({Role.SEC_ADMIN}),
     "vault.rebind": frozenset({Role.SEC_ADMIN}),
+    # 山东省社会信用条例 第四十条: the provider that submitted a record revokes or corrects it at
+    # its source; the platform applies the signed change (docs/source-change.md)
+    "source.change": frozenset({Role.PROVIDER}),
+    "source.apply": frozenset({Role.PLATFORM}),
 }
 
 # Field types whose value is an identifier by design (validated as such; never free text).

@@ -11,7 +11,8 @@ tables are and how rows are written, read, changed and shredded is decided here.
 * :mod:`~xinan.platform.store.keystore` — wrapped record keys and release secrets;
 * :mod:`~xinan.platform.store.lifecycle` — objections and repair applications;
 * :mod:`~xinan.platform.store.shred` — shredding rows, purging the WAL, digests first;
-* :mod:`~xinan.platform.store.snapshot` — consistent copies of both databases (backups).
+* :mod:`~xinan.platform.store.snapshot` — consistent copies of both databases (backups);
+* :mod:`~xinan.platform.store.source_changes` — revocations and corrections from the source.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from xinan.platform.store.lifecycle import LifecycleStore
 from xinan.platform.store.records import STATUS_COLUMNS, RecordStore
 from xinan.platform.store.shred import ShredResult, ShredTarget, row_digests, shred_many
 from xinan.platform.store.snapshot import SnapshotStore
+from xinan.platform.store.source_changes import SourceChangeStore
 
 __all__ = [
     "DB_FILE",
@@ -38,7 +40,7 @@ __all__ = [
 ]
 
 
-class Store(RecordStore, AccessStore, KeyStore, LifecycleStore, SnapshotStore):
+class Store(RecordStore, AccessStore, KeyStore, LifecycleStore, SnapshotStore, SourceChangeStore):
     """Both databases of one vault, opened after their ``meta`` rows name that vault."""
 
     def __repr__(self) -> str:

@@ -159,11 +159,12 @@ class LifecycleStore(StoreBase):
         return None if row is None else (str(row[0]), str(row[1]))
 
     def lifecycle_tables(self) -> list[str]:
-        """The objection and repair tables that exist (a destruction shreds their rows)."""
+        """The objection, repair and source-change tables that exist (a destruction shreds
+        their rows)."""
         return [
             str(t)
             for (t,) in self._db.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
-                "('disputes', 'repairs')"
+                "('disputes', 'repairs', 'source_changes')"
             )
         ]
