@@ -138,6 +138,28 @@ def test_rebind_moves_the_binding_to_the_same_log_only(world):
     assert w.entries("plat")[-1]["type"] != "key.vault-rebind"
 
 
+def test_rebind_binds_a_vault_to_its_log_at_the_logs_present_path(world):
+    w = world
+    # a vault whose configuration (correctly MACed) names the path its log had before a move
+    from xinan.platform.vault_config import CONFIG_FILE, VaultConfig, rebind_config
+
+    ring = Keyring(w.ring("plat"))
+    cfg = VaultConfig.read(w.vault)
+    moved = rebind_config(cfg, ring.unlock("platform", PASS), audit_path="/old/place/audit.log")
+    (w.vault / CONFIG_FILE).write_bytes(moved.to_bytes())
+    assert w.run("plat", "platform", "vault", "list", "--vault", str(w.vault)).exit_code != 0
+    n = len(w.entries("plat"))
+    r = w.js("plat", "secadm", "vault", "rebind", "--vault", str(w.vault))
+    assert r["changed"] is True and r["previous"] == "/old/place/audit.log"
+    assert r["audit_log"] == str(w.log("plat").resolve())
+    (e,) = [x for x in w.entries("plat")[n:] if x["type"] == "key.vault-rebind"]
+    assert (e["outcome"], e["actor"]["role"]) == ("success", "sec-admin")
+    w.ok("plat", "platform", "vault", "list", "--vault", str(w.vault))  # works again
+    # the platform operator may not rebind (三权分立: a security configuration change)
+    r2 = w.run("plat", "platform", "vault", "rebind", "--vault", str(w.vault))
+    assert r2.exit_code == 77
+
+
 # -- the archive format itself: every byte matters ------------------------------------------------
 @pytest.fixture()
 def small(tmp_path, fast_kdf):

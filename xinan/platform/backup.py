@@ -585,5 +585,5 @@ def rebind_vault(
                 "policy": cfg.policy,
             },
         )
-        write_bytes_atomic(path / CONFIG_FILE, new_cfg.to_bytes(), secret=True)
+        write_bytes_atomic(path / CONFIG_FILE, new_cfg.to_bytes(), secret=True, owner="vault")
     return RebindSummary(path, cfg.id, new_path, cfg.audit_path, True)
