@@ -6,17 +6,26 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.test_share_support import PASS, build_world
 from xinan.errors import AccessDenied, BackupInvalid, IntegrityError, XinanError
 from xinan.keys import Keyring
-from xinan.platform.backup_format import MAGIC, extract_files, read_archive, write_archive
+from xinan.platform.backup_format import (
+    CHUNK,
+    MAGIC,
+    extract_files,
+    read_archive,
+    write_archive,
+)
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 
@@ -161,6 +170,28 @@ def test_rebind_binds_a_vault_to_its_log_at_the_logs_present_path(world):
 
 
 # -- the archive format itself: every byte matters ------------------------------------------------
+def manifest_body(platform_key_id: str, admin_key_id: str) -> dict:
+    return {
+        "created": "2026-11-25T01:00:00Z",
+        "vault": {
+            "id": "0" * 32,
+            "suite": "intl",
+            "policy": "p@1#x",
+            "platform_key_id": platform_key_id,
+            "records": 0,
+        },
+        "made_by": {"id": "sysadm", "key_id": admin_key_id, "role": "sys-admin"},
+        "audit": {
+            "origin": "o",
+            "key_id": "k",
+            "path": "/l",
+            "size": 1,
+            "entry": 0,
+            "checkpoint": "c",
+        },
+    }
+
+
 @pytest.fixture()
 def small(tmp_path, fast_kdf):
     """A small archive of two vault files and one log file, made by the format module."""
@@ -173,25 +204,7 @@ def small(tmp_path, fast_kdf):
     (src / "a").write_bytes(b"vault configuration " * 3)
     (src / "b").write_bytes(bytes(range(256)))
     (src / "c").write_bytes(b"audit log line\n" * 2)
-    body = {
-        "created": "2026-11-25T01:00:00Z",
-        "vault": {
-            "id": "0" * 32,
-            "suite": "intl",
-            "policy": "p@1#x",
-            "platform_key_id": plat.key_id,
-            "records": 0,
-        },
-        "made_by": {"id": "sysadm", "key_id": admin.key_id, "role": "sys-admin"},
-        "audit": {
-            "origin": "o",
-            "key_id": "k",
-            "path": "/l",
-            "size": 1,
-            "entry": 0,
-            "checkpoint": "c",
-        },
-    }
+    body = manifest_body(plat.key_id, admin.key_id)
     out = tmp_path / "small.xbak"
     with out.open("wb") as f:
         write_archive(
@@ -207,11 +220,11 @@ def small(tmp_path, fast_kdf):
             ],
             signer=admin,
         )
-    return out, {admin.key_id: admin.info}, plat, src
+    return out, {admin.key_id: admin.info}, plat, src, admin
 
 
 def test_the_archive_round_trips(small, tmp_path):
-    path, signers, plat, src = small
+    path, signers, plat, src, _ = small
     a = read_archive(path, signers)
     into = tmp_path / "into"
     into.mkdir()
@@ -223,8 +236,46 @@ def test_the_archive_round_trips(small, tmp_path):
     assert bytes(range(256)) not in raw and b"audit log line" in raw
 
 
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    sizes=st.lists(
+        st.sampled_from([0, 1, 17, CHUNK - 1, CHUNK, CHUNK + 1]), min_size=1, max_size=3
+    ),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_any_files_round_trip_and_chunk_boundaries_hold(small, tmp_path_factory, sizes, seed):
+    _, signers, plat, _, admin = small
+    d = tmp_path_factory.mktemp("rt")
+    rng = random.Random(seed)  # nosec B311 - synthetic file contents for a property test
+    files = []
+    names = ["vault/vault.db", "vault/keys.db", "log/audit"]
+    for i, n in enumerate(sizes):
+        f = d / f"f{i}"
+        f.write_bytes(rng.randbytes(n))
+        files.append((names[i], f))
+    out = d / "a.xbak"
+    with out.open("wb") as fh:
+        m = write_archive(
+            fh,
+            archive_id=f"{seed:032x}",
+            key=os.urandom(32),
+            platform=plat.info,
+            body=manifest_body(plat.key_id, admin.key_id),
+            files=files,
+            signer=admin,
+        )
+    assert [f.size for f in m.files] == sizes
+    into = d / "into"
+    into.mkdir()
+    got = extract_files(read_archive(out, signers), plat, into)
+    for name, f in files:
+        assert got[name].read_bytes() == f.read_bytes()
+
+
 def test_flipping_any_byte_of_the_archive_is_caught(small, tmp_path):
-    path, signers, plat, _ = small
+    path, signers, plat, _, _ = small
     data = path.read_bytes()
     bad = tmp_path / "bad.xbak"
     for i in range(len(data)):
@@ -236,7 +287,7 @@ def test_flipping_any_byte_of_the_archive_is_caught(small, tmp_path):
 
 
 def test_every_truncation_of_the_archive_is_caught(small):
-    path, signers, _, _ = small
+    path, signers, _, _, _ = small
     data = path.read_bytes()
     bad = path.with_name("cut.xbak")
     for n in range(len(data)):
@@ -249,7 +300,7 @@ def test_every_truncation_of_the_archive_is_caught(small):
 
 
 def test_an_archive_signed_by_a_key_outside_the_trust_store_is_refused(small):
-    path, _, plat, _ = small
+    path, _, plat, _, _ = small
     with pytest.raises(BackupInvalid, match="not a system administrator"):
         read_archive(path, {plat.key_id: plat.info})
 
