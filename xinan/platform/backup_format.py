@@ -333,7 +333,10 @@ def _check_signature(
         value = base64.b64decode(sig["value"], validate=True)
     except (binascii.Error, ValueError):
         raise IntegrityError(f"{what}: the archive's signature is not valid") from None
-    suite.verify(info.sig, L_MANIFEST + manifest_bytes, value)  # IntegrityError if not
+    try:
+        suite.verify(info.sig, L_MANIFEST + manifest_bytes, value)
+    except IntegrityError:
+        raise IntegrityError(f"{what}: the archive's signature is not valid", hint=_CUT) from None
     return info
 
 

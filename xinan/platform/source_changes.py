@@ -22,10 +22,21 @@ from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
-from xinan.errors import AccessDenied, SourceChangeInvalid, UsageError, XinanError
+from xinan.errors import (
+    AccessDenied,
+    IntegrityError,
+    SourceChangeInvalid,
+    UsageError,
+    XinanError,
+)
 from xinan.fileio import open_input
 from xinan.formats.package import verify_package
-from xinan.formats.source_change import Action, SourceChange, read_source_change
+from xinan.formats.source_change import (
+    MAX_FILE_BYTES,
+    Action,
+    SourceChange,
+    read_source_change,
+)
 from xinan.keys import Keyring, PublicKeyInfo, Role
 from xinan.platform.lifecycle_common import require
 from xinan.platform.records_ops import RecordOps
@@ -89,9 +100,13 @@ class SourceChangeOps(RecordOps):
         refusal is logged (outcome ``denied``, ``ref`` naming the rule) before it is raised."""
         require(self.session, "source.apply")
         with open_input(change_file, "the source change") as f:
-            data = f.read()
+            data = f.read(MAX_FILE_BYTES + 1)  # larger is refused by the reader
         try:
             change = read_source_change(data, _providers(self.keyring))
+        except IntegrityError:
+            # opaque, but naming the file (the signature, not why)
+            bad = IntegrityError(f"{change_file}: the source change's signature is not valid")
+            raise self._refuse(None, "source-change-valid", bad) from None
         except XinanError as e:
             raise self._refuse(None, "source-change-valid", e) from None
         vault = self.unlocked_vault() if change.action is Action.CORRECT else self.vault
