@@ -72,19 +72,29 @@ def test_four_parties_run_the_flow_without_vault_log_or_repeated_as(world: Path)
     xinan(plat, "vault", "ingest", "../amr/export.xpkg")
     rows = list(csv.DictReader(io.StringIO((amr / "export.csv").read_text("utf-8-sig"))))
     subject = next(r["证件号码"] for r in rows if r["行政相对人类别"] == "自然人" and r["证件号码"])
-    out = xinan(plat, "consent", "add", "--subject", subject, "--querent", "bank-a",
-                "--purpose", "信易贷", "--fields", "证件号码,罚款金额", "--valid-until",
-                "2027-06-30", "--ref", "SQ-0001", "--json")  # fmt: skip
-    consent = json.loads(out)
+    xinan(plat, "consent", "add", "--subject", subject, "--querent", "bank-a",
+          "--purpose", "信易贷", "--fields", "证件号码,罚款金额", "--valid-until",
+          "2027-06-30", "--ref", "SQ-0001")  # fmt: skip
+    # the consent by the authorisation's reference (a unique one)
     xinan(plat, "--as", "sec-admin", "grant", "issue", "--querent", "bank-a",
           "--purpose", "信易贷", "--fields", "证件号码,罚款金额", "--subject", subject,
-          "--consent", consent["id"], "--ttl", "7d", "-o", "../bank/bank.grant")  # fmt: skip
+          "--consent", "SQ-0001", "--ttl", "7d", "-o", "../bank/bank.grant")  # fmt: skip
+    shown = json.loads(xinan(bank, "grant", "show", "bank.grant", "--json"))
+    assert shown["status"] == "valid" and shown["purpose"] == "信易贷"
+    assert shown["id"].startswith("g.") and subject not in json.dumps(shown)
     xinan(plat, "share", "--grant", "../bank/bank.grant", "-o", "../bank/bank.xpkg")
     xinan(plat, "release", "--package", "../bank/bank.xpkg", "-o", "../bank/bank.release")
     xinan(bank, "open", "bank.xpkg", "--grant", "bank.grant", "--release", "bank.release",
           "-o", "opened.csv")  # fmt: skip
     opened = (bank / "opened.csv").read_text("utf-8-sig")
     assert subject in opened
+    prov = json.loads((bank / "opened.csv.grant.json").read_text("utf-8"))
+    assert prov["format"] == "xinan-opened/1" and prov["grant"] == shown["id"]
+    assert prov["purpose"] == "信易贷" and prov["records"] == 1
+    assert subject not in json.dumps(prov)
+    # the grant revoked by a unique prefix of its display form
+    out = xinan(plat, "--as", "sec-admin", "grant", "revoke", shown["id"][:6], "--json")
+    assert json.loads(out)["id"] == shown["id"]
     out = xinan(aud, "audit", "verify", "../plat/audit/audit.log", "--json")
     assert json.loads(out)["size"] > 5
     # every party's own log holds its work, signed by its own key

@@ -27,7 +27,9 @@ from xinan.platform.submissions import Desk
 from xinan.policy.catalogue import load_policy
 from xinan.provider.service import Provider
 from xinan.querent.open_share import WITHHELD
+from xinan.querent.provenance import provenance_path
 from xinan.querent.service import Querent
+from xinan.short_ids import grant_display
 
 
 @app.command()
@@ -289,6 +291,7 @@ def open_cmd(
             res = querent.open_share(
                 package, output, grant_token=token, release=release, revocations=revocations
             )
+        prov = provenance_path(output)
         emit(
             as_json,
             _info_json(res.info)
@@ -299,9 +302,15 @@ def open_cmd(
                 "release": res.release_id,
                 "withheld": res.withheld,
                 "withheld_ids": list(res.withheld_ids),
+                "grant": grant_display(res.claims.jti),
+                "purpose": res.claims.purpose,
+                "provenance": str(prov) if prov else None,
             },
             f"{package}: opened {res.written} records of share {res.info.package_id} "
-            f"(grant {res.claims.jti}: {', '.join(res.columns[1:])}) → {output}"
+            f"(grant {grant_display(res.claims.jti)}: {', '.join(res.columns[1:])}) → {output}\n"
+            f"purpose {res.claims.purpose}, consent {res.claims.consent_id}, grant valid until "
+            f"{res.claims.expires.isoformat()}"
+            + (f"; provenance → {prov}" if prov else "")
             + (f"\n{res.withheld} record(s) {WITHHELD}, not written" if res.withheld else ""),
         )
         return

@@ -30,6 +30,7 @@ from xinan.keys import Keyring
 from xinan.platform import create_vault
 from xinan.platform.records_ops import SEALED_MARK, RecordView
 from xinan.platform.vault import parse_duration
+from xinan.short_ids import grant_display
 
 F = TypeVar("F", bound=Callable[..., Any])
 __all__ = ["SEALED_MARK", "vault_group", "vault_option"]
@@ -375,6 +376,7 @@ def grant_issue(
         as_json,
         {
             "grant": output,
+            "id": grant_display(c.jti),
             "jti": c.jti,
             "querent": c.querent,
             "fields": list(c.fields),
@@ -383,7 +385,7 @@ def grant_issue(
             "expires": c.expires.isoformat(),
             "consent": c.consent_id,
         },
-        f"grant {c.jti} → {output}: {querent} may receive {', '.join(c.fields)} of "
+        f"grant {grant_display(c.jti)} → {output}: {querent} may receive {', '.join(c.fields)} of "
         f"{len(c.subjects)} subject(s) until {c.expires.isoformat()}",
     )
 
@@ -398,21 +400,28 @@ def _valid_option(f: F) -> F:
     )(f)
 
 
-# A grant id is base64url and may begin with "-": it is taken as the id, not as an option.
+# A grant id is shown as g.<jti> (xinan/short_ids.py); the bare jti is base64url and may
+# begin with "-": it is still taken as the id, not as an option.
 @grant_group.command("revoke", context_settings={"ignore_unknown_options": True})
-@click.argument("jti")
+@click.argument("jti", metavar="GRANT_ID")
 @vault_option
 @_valid_option
 @json_option
 def grant_revoke(jti: str, vault_dir: Path | None, valid: str, as_json: bool) -> None:
     """Revoke a grant: re-sign the revocation list and write it under the vault (its path is
-    printed; hand it to querents). Role sec-admin."""
+    printed; hand it to querents). Role sec-admin. GRANT_ID is g.<jti> as `grant list` shows
+    it, or a unique prefix of it (at least 4 characters after g.).
+
+    \b
+    Examples:
+      xinan --as sec-admin grant revoke g.Sg4z
+    """
     with open_platform(get_env(), vault_dir) as p:
-        path, number = p.revoke_grant(jti, valid=parse_duration(valid))
+        path, number, jti = p.revoke_grant_id(jti, valid=parse_duration(valid))
     emit(
         as_json,
-        {"jti": jti, "revocations": str(path), "number": number},
-        f"grant {jti} revoked; revocation list edition {number} → {path}",
+        {"id": grant_display(jti), "jti": jti, "revocations": str(path), "number": number},
+        f"grant {grant_display(jti)} revoked; revocation list edition {number} → {path}",
     )
 
 
@@ -444,9 +453,38 @@ def grant_list(vault_dir: Path | None, as_json: bool) -> None:
     for r in rows:
         state = "revoked" if r["revoked_at"] else f"until {r['expires']}"
         click.echo(
-            f"{r['jti']}  {r['querent']}  {','.join(r['fields'])}  {state}  "
+            f"{grant_display(r['jti'])}  {r['querent']}  {','.join(r['fields'])}  {state}  "
             f"shares {r['shares']} ({r['records_shared']} records)"
         )
+
+
+@grant_group.command("show")
+@click.argument("grant_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@json_option
+def grant_show(grant_file: Path, as_json: bool) -> None:
+    """Read a grant file: the platform's signature checked with its public key (the trust
+    store; no passphrase), then who may receive which fields, for what purpose, under which
+    consent, until when, and whether it is valid now. For the querent and anyone checking.
+
+    \b
+    Examples:
+      xinan grant show bank.grant
+      xinan grant show bank.grant --json
+    """
+    from xinan.formats.grant import read_grant
+    from xinan.querent.provenance import describe_grant
+
+    view = describe_grant(read_grant(grant_file), trust=Keyring(get_env().keyring), now=utc_now())
+    d = view.to_json()
+    emit(
+        as_json,
+        d,
+        f"grant {d['id']} ({d['status']}), signed by {d['platform']} {d['platform_key']}\n"
+        f"  querent {d['querent']} may receive {', '.join(d['fields'])} of "
+        f"{d['subjects']} subject(s)\n"
+        f"  purpose {d['purpose']}; consent {d['consent']}; policy {d['policy']}\n"
+        f"  valid {d['not_before']} → {d['expires']}; authorised by {d['authorised_by']}",
+    )
 
 
 # ============================================================================================

@@ -20,6 +20,7 @@ from xinan.keys import Role
 from xinan.platform.lifecycle import check_text
 from xinan.platform.service import PlatformCore
 from xinan.platform.vault import ReleaseSummary, ShareSummary, resolve_fields
+from xinan.short_ids import GRANT_PREFIX, grant_typed, resolve
 
 
 class AccessOps(PlatformCore):
@@ -92,6 +93,17 @@ class AccessOps(PlatformCore):
         )
         return rows
 
+    def consent_id(self, typed: str) -> str:
+        """The consent a person typed: its id, a unique prefix of it (issue 15), or the
+        authorisation's reference (``--ref``) when exactly one consent carries it."""
+        if self.vault.store.consent_row(typed) is not None:  # the whole id: no scan
+            return typed
+        rows = self.vault.consents()
+        by_ref = [r["id"] for r in rows if r["ref"] == typed]
+        if len(by_ref) == 1 and typed not in {r["id"] for r in rows}:
+            return str(by_ref[0])
+        return resolve(typed, [r["id"] for r in rows], "consent")
+
     # -- grants (docs/grant.md) ---------------------------------------------------------------
     def issue_grant(
         self,
@@ -111,6 +123,7 @@ class AccessOps(PlatformCore):
         ident = self.session.identity
         if ident is None:  # pragma: no cover - sessions are unlocked
             raise UsageError("issuing needs the sec-admin's key")
+        consent_id = self.consent_id(consent_id)
         pol = self.policy
         ps = self.subject_pseudonym(subject)
         del subject
@@ -157,7 +170,24 @@ class AccessOps(PlatformCore):
 
     def revoke_grant(self, jti: str, *, valid: timedelta) -> tuple[Path, int]:
         """Revoke a grant and re-sign the revocation list (its path and edition number)."""
+        path, number, _ = self.revoke_grant_id(jti, valid=valid)
+        return path, number
+
+    def grant_id(self, typed: str) -> str:
+        """The grant a person typed: ``g.<jti>``, the bare jti, or a unique prefix of either
+        (xinan/short_ids.py)."""
+        jti = grant_typed(typed)
+        if self.vault.store.grant_expires(jti) is not None:  # the whole id: no scan
+            return jti
+        known = [g["jti"] for g in self.vault.grants()]
+        if not any(k.startswith(jti) for k in known):
+            return jti  # the vault refuses it: "no grant … was issued by this vault"
+        return resolve(jti, known, "grant", shown=GRANT_PREFIX)
+
+    def revoke_grant_id(self, typed: str, *, valid: timedelta) -> tuple[Path, int, str]:
+        """:meth:`revoke_grant` of the grant ``typed`` names; also returns its jti."""
         self.require("grant")
+        jti = self.grant_id(typed)
         platform = self.platform_identity()
 
         def log(number: int) -> None:
@@ -165,9 +195,10 @@ class AccessOps(PlatformCore):
                 "revoke", objects={"ref": f"revocations:{number}"}, why={"grant": jti[:64]}
             )
 
-        return self.vault.revoke_grant(
+        path, number = self.vault.revoke_grant(
             jti, platform=platform, now=self.now(), valid=valid, before_commit=log
         )
+        return path, number, jti
 
     def publish_revocations(self, *, valid: timedelta) -> tuple[Path, int]:
         """Sign a fresh edition of the revocation list (before the current one goes stale)."""

@@ -2,7 +2,8 @@
 
 :class:`Querent` is an :class:`~xinan.access.Actor`: the role is checked, and the ``open``
 entry is durable before any plaintext is written (the checks themselves are
-:mod:`xinan.querent.open_share`'s).
+:mod:`xinan.querent.open_share`'s); beside the opened file, its provenance
+(:mod:`xinan.querent.provenance`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from xinan.access import Actor
 from xinan.querent.open_share import ShareOpenResult, open_share_file
+from xinan.querent.provenance import write_provenance
 
 
 class Querent(Actor):
@@ -26,7 +28,8 @@ class Querent(Actor):
         """Verify the grant, the package against it and the release, log, then decrypt only
         the granted fields of the released records into ``output``."""
         self.require("open.share")
-        return open_share_file(
+        now = self.clock()
+        result = open_share_file(
             package,
             output,
             identity=self.identity,
@@ -34,6 +37,9 @@ class Querent(Actor):
             grant_token=grant_token,
             revocations=revocations,
             session=self.session,
-            now=self.clock(),
+            now=now,
             release=release,
         )
+        # the opened file says on what authority it was obtained (docs/provenance.md)
+        write_provenance(result, output, opened_at=now)
+        return result
