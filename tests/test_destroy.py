@@ -47,10 +47,10 @@ def test_destroy_expired_leaves_no_trace_and_certifies(world, monkeypatch):
     keys_before = _wrapped_keys(w)
     _at(w, monkeypatch, AS_OF)
 
-    r = w.run("plat", "platform", "destroy", "--expired", "--vault", str(w.vault))
+    r = w.run("plat", "platform", "destroy", "--yes", "--expired", "--vault", str(w.vault))
     assert r.exit_code == 77  # only the security administrator destroys (三权分立)
 
-    out = w.js("plat", "secadm", "destroy", "--expired", "--vault", str(w.vault))
+    out = w.js("plat", "secadm", "destroy", "--yes", "--expired", "--vault", str(w.vault))
     assert set(out["record_ids"]) == due and out["destroyed"] == len(due)
     cert = out["certificates"][0]
 
@@ -74,7 +74,7 @@ def test_destroy_expired_leaves_no_trace_and_certifies(world, monkeypatch):
     assert sorted(destroy_entries[0]["objects"]["record_ids"]) == sorted(due)
 
     # a second run on the same day has nothing left to do
-    again = w.js("plat", "secadm", "destroy", "--expired", "--vault", str(w.vault))
+    again = w.js("plat", "secadm", "destroy", "--yes", "--expired", "--vault", str(w.vault))
     assert again["destroyed"] == 0
 
 
@@ -83,7 +83,7 @@ def test_destroy_one_record_with_a_reason(world, monkeypatch, tmp_path):
     with Vault.open(w.vault) as v:
         rid = next(v.records()).record_id
     out = w.js(
-        "plat", "secadm", "destroy", "--record", rid, "--reason", "异议核实后依法删除",
+        "plat", "secadm", "destroy", "--yes", "--record", rid, "--reason", "异议核实后依法删除",
         "--vault", str(w.vault), "-o", str(tmp_path / "cert.json"),
     )  # fmt: skip
     assert out["record_ids"] == [rid]
@@ -94,8 +94,9 @@ def test_destroy_one_record_with_a_reason(world, monkeypatch, tmp_path):
               "--audit-log", str(w.log("plat")))  # fmt: skip
     assert r.exit_code == 0, r.output
     r = w.run(
-        "plat", "secadm", "destroy", "--record", rid, "--reason", "again", "--vault", str(w.vault)
-    )
+        "plat", "secadm", "destroy", "--yes", "--record", rid, "--reason", "again",
+        "--vault", str(w.vault),
+    )  # fmt: skip
     assert r.exit_code == 2 and "already destroyed" in r.output
 
 
@@ -104,8 +105,8 @@ def test_destroy_refuses_a_reason_with_a_clear_identifier(world):
     with Vault.open(w.vault) as v:
         rid = next(v.records()).record_id
     ident = w.person(0)["证件号码"] or w.person(0)["法定代表人证件号码"]
-    r = w.run("plat", "secadm", "destroy", "--record", rid, "--reason", f"删除{ident}",
-              "--vault", str(w.vault))  # fmt: skip
+    r = w.run("plat", "secadm", "destroy", "--yes", "--record", rid,
+              "--reason", f"删除{ident}", "--vault", str(w.vault))  # fmt: skip
     assert r.exit_code != 0 and ident not in r.output
     with Vault.open(w.vault) as v:
         assert v.get(rid).status["destroyed_at"] is None
@@ -117,7 +118,7 @@ def test_destroy_needs_a_target(world):
 
 
 def test_nothing_due_today(world):
-    out = world.js("plat", "secadm", "destroy", "--expired", "--vault", str(world.vault))
+    out = world.js("plat", "secadm", "destroy", "--yes", "--expired", "--vault", str(world.vault))
     assert out["destroyed"] == 0
 
 
@@ -129,7 +130,7 @@ def test_destroy_clears_the_objection_history_of_the_record(world):
              "--vault", str(w.vault))  # fmt: skip
     w.ok("plat", "platform", "dispute", "resolve", d["id"], "--outcome", "removed",
          "--vault", str(w.vault))  # fmt: skip
-    w.ok("plat", "secadm", "destroy", "--record", rid, "--reason", "异议核实后删除",
+    w.ok("plat", "secadm", "destroy", "--yes", "--record", rid, "--reason", "异议核实后删除",
          "--vault", str(w.vault))  # fmt: skip
     conn = sqlite3.connect(w.vault / "vault.db")
     try:
@@ -139,3 +140,20 @@ def test_destroy_clears_the_objection_history_of_the_record(world):
         )
     finally:
         conn.close()
+
+
+def test_destroy_previews_and_scripts_must_say_yes(world, monkeypatch):
+    """Issue 15: `destroy --record` shredded an active record at once, with no preview."""
+    w = world
+    _at(w, monkeypatch, AS_OF)
+    with Vault.open(w.vault) as v:
+        due = {d.record.record_id for d in expired_records(v, load_policy(None), AS_OF)}
+    out = w.js("plat", "secadm", "destroy", "--expired", "--dry-run", "--vault", str(w.vault))
+    assert out["dry_run"] is True and out["destroyed"] == 0
+    assert {d["record_id"] for d in out["due"]} == due
+    # off a terminal, without --yes: refused before any key is unlocked, with the way out
+    r = w.run("plat", "secadm", "destroy", "--expired", "--vault", str(w.vault))
+    assert r.exit_code == 2 and "--yes" in r.output and "--dry-run" in r.output
+    with Vault.open(w.vault) as v:
+        assert not any(v.get(rid).status["destroyed_at"] for rid in due)
+    assert "destroy" not in [e["type"] for e in w.entries("plat")]

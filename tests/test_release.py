@@ -49,7 +49,7 @@ def grant_and_share(w, *, fields="手机号码,现住址", querent="bank", name=
 
 def destroy(w, rid, cert):
     r = w.js(
-        "plat", "secadm", "destroy", "--record", rid, "--reason", REASON,
+        "plat", "secadm", "destroy", "--yes", "--record", rid, "--reason", REASON,
         "--vault", str(w.vault), "-o", str(w.root / cert),
     )  # fmt: skip
     assert r["record_ids"] == [rid]

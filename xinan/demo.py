@@ -368,8 +368,8 @@ def _script(
 
     step("platform: destroy the removed record (crypto-shredding) with a signed certificate")
     cert = plat / "destruction-certificate.json"
-    xinan("platform", "sec-admin", "destroy", "--record", legal, "--reason", "异议核实后依法删除",
-          "-o", str(cert), "--json")  # fmt: skip
+    xinan("platform", "sec-admin", "destroy", "--yes", "--record", legal,
+          "--reason", "异议核实后依法删除", "-o", str(cert), "--json")  # fmt: skip
     ver = xinan("platform", None, "destroy", "verify", str(cert), "--audit-log",
                 str(plat / "audit" / "audit.log"), "--json")  # fmt: skip
     say(

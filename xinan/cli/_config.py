@@ -37,12 +37,8 @@ def command_defaults(group: click.Group, cfg: Config) -> dict[str, Any]:
     fills (nested by command name, as click looks it up)."""
     out: dict[str, Any] = {}
     for name, cmd in group.commands.items():
-        if isinstance(cmd, click.Group):
-            nested = command_defaults(cmd, cfg)
-            if nested:
-                out[name] = nested
-            continue
-        values = {}
+        # a group's own options (``destroy --expired``) sit beside its subcommands' maps
+        values: dict[str, Any] = command_defaults(cmd, cfg) if isinstance(cmd, click.Group) else {}
         for p in cmd.params:
             if p.name in _PARAMS:
                 v = _value(cfg, p)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -24,11 +25,12 @@ from xinan.cli._common import (
     today_option,
     verifier_keys,
 )
+from xinan.cli._passphrase import on_terminal
 from xinan.cli.vault_cmds import vault_option
 from xinan.errors import UsageError
 from xinan.keys import Keyring
 from xinan.platform.destruction import VerifiedCertificate, verify_certificate
-from xinan.platform.lifecycle_ops import check_destroy_request
+from xinan.platform.lifecycle_ops import DestroyOutcome, check_destroy_request
 from xinan.policy.catalogue import load_policy
 
 __all__ = ["destroy", "report"]
@@ -53,6 +55,12 @@ __all__ = ["destroy", "report"]
     default=None,
     help="Where to write the certificate (default: <vault>/destruction/<id>.json).",
 )
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would be destroyed; destroy nothing (logged read)."
+)
+@click.option(
+    "--yes", "-y", "assume_yes", is_flag=True, help="Do not ask (scripts; required off a terminal)."
+)
 @vault_option
 @policy_option
 @json_option
@@ -64,6 +72,8 @@ def destroy(
     reason: str | None,
     as_of: str | None,
     output: Path | None,
+    dry_run: bool,
+    assume_yes: bool,
     vault_dir: Path | None,
     policy_path: Path | None,
     as_json: bool,
@@ -76,9 +86,14 @@ def destroy(
     earlier and not yet opened — opens the record. Plaintext a querent already opened cannot
     be recalled (docs/destruction.md).
 
+    It previews first: --dry-run shows what would be destroyed and stops; on a terminal the
+    preview is shown and the command asks before it destroys; off a terminal (scripts) it
+    refuses unless --yes is given.
+
     \b
     Examples:
-      xinan --as sec-admin destroy --expired --as-of 2031-01-01
+      xinan --as sec-admin destroy --expired --dry-run
+      xinan --as sec-admin destroy --expired --as-of 2031-01-01 --yes
       xinan --as sec-admin destroy --record r7k… --reason "异议核实后删除" -o cert.json
       xinan destroy verify destruction/dc1….json --audit-log audit/audit.log
     """
@@ -89,8 +104,32 @@ def destroy(
         day = date.fromisoformat(as_of) if as_of else _today()
     except ValueError:
         raise UsageError(f"not a date: {as_of!r}", hint="use YYYY-MM-DD") from None
+    ask = not (dry_run or assume_yes)
+    if ask and not on_terminal():  # before any key is unlocked
+        raise UsageError(
+            "destroy shreds keys for good: off a terminal it needs --yes",
+            hint="preview with --dry-run, then run again with --yes",
+        )
     with open_platform(get_env(), vault_dir, policy_path) as p:
-        done = p.destroy(expired=expired, records=records, reason=reason, as_of=day, output=output)
+        kwargs: dict[str, Any] = {
+            "expired": expired,
+            "records": records,
+            "reason": reason,
+            "as_of": day,
+        }
+        if dry_run or ask:
+            preview = p.destroy(**kwargs, dry_run=True)
+            if dry_run or not preview.due:
+                _emit_preview(as_json, preview, dry_run=dry_run)
+                return
+            _emit_preview(False, preview, dry_run=True)
+            if not click.confirm(
+                f"Destroy these {len(preview.due)} record(s)? Their keys are shredded for good",
+                default=False,
+                err=True,
+            ):
+                raise UsageError("nothing destroyed", hint="answer y to destroy")
+        done = p.destroy(**kwargs, output=output)
     rule, result = done.rule, done.result
     if result is None:
         emit(as_json, {"destroyed": 0, "as_of": day.isoformat()}, f"nothing due on {day}")
@@ -109,6 +148,36 @@ def destroy(
             f"certificate {cid} → {p}"
             for cid, p in zip(result.certificate_ids, result.certificates, strict=True)
         ),
+    )
+
+
+def _emit_preview(as_json: bool, preview: DestroyOutcome, *, dry_run: bool) -> None:
+    due = preview.due
+    rows = [
+        {
+            "record_id": d.record.record_id,
+            "kind": d.record.kind,
+            "keep_until": d.keep_until.isoformat() if d.keep_until else None,
+        }
+        for d in due
+    ]
+
+    def text() -> str:
+        head = f"{'would destroy' if dry_run else 'due'} {len(due)} record(s) on {preview.as_of}"
+        lines = [head + f" under {preview.rule.id}"]
+        lines += [
+            f"  {r['record_id']}  {r['kind']}"
+            + (f"  kept until {r['keep_until']}" if r["keep_until"] else "")
+            for r in rows[:50]
+        ]
+        if len(rows) > 50:
+            lines.append(f"  … and {len(rows) - 50} more (--json lists all)")
+        return "\n".join(lines)
+
+    emit(
+        as_json,
+        {"dry_run": dry_run, "as_of": preview.as_of.isoformat(), "due": rows, "destroyed": 0},
+        text,
     )
 
 

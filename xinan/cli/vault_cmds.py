@@ -147,6 +147,9 @@ def vault_ingest(
 @click.option("--kind", default=None, help="Only this record kind.")
 @click.option("--subject", "subject", default=None, metavar="ID", help="Only this subject's.")
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option(
+    "-q", "--ids", "ids_only", is_flag=True, help="Only the record ids, one a line (scripts)."
+)
 @policy_option
 @json_option
 def vault_list(
@@ -154,6 +157,7 @@ def vault_list(
     kind: str | None,
     subject: str | None,
     limit: int,
+    ids_only: bool,
     policy_path: Path | None,
     as_json: bool,
 ) -> None:
@@ -166,10 +170,15 @@ def vault_list(
     Examples:
       xinan --as platform vault list --kind penalty --limit 20
       xinan --as platform vault list --subject 91370400MA3C5Y8X2K --json
+      record=$(xinan vault list --subject 370202196710076558 --limit 1 -q)
     """
     with open_platform(get_env(), vault_dir, policy_path) as p:
         rows = p.list_records(kind=kind, subject=subject, limit=limit)
     del subject
+    if ids_only and not as_json:
+        for r in rows:
+            click.echo(r.record.record_id)
+        return
     if as_json:
         emit(True, {"records": [r.to_json() for r in rows]})
         return

@@ -45,6 +45,7 @@ class DestroyOutcome:
     as_of: date
     rule: Rule
     result: DestroyResult | None
+    due: tuple[DueRecord, ...] = ()  # what is (or, in a dry run, would be) destroyed
 
 
 def check_destroy_request(*, expired: bool, records: Sequence[str]) -> None:
@@ -237,10 +238,14 @@ class LifecycleOps(PlatformCore):
         reason: str | None = None,
         as_of: date | None = None,
         output: Path | None = None,
+        dry_run: bool = False,
     ) -> DestroyOutcome:
         """Crypto-shred every record past its retention on ``as_of`` (``expired``), or the
         ``records`` a security administrator names with a ``reason``; one signed certificate
-        per chunk. The audit entry is durable before the key store's commit."""
+        per chunk. The audit entry is durable before the key store's commit.
+
+        ``dry_run``: nothing is destroyed; the outcome's ``due`` lists what would be (the
+        preview is logged as a read)."""
         check_destroy_request(expired=expired, records=records)
         self.require("destroy")
         pol = self.policy
@@ -260,6 +265,11 @@ class LifecycleOps(PlatformCore):
                     raise UsageError(f"record {rid!r} was already destroyed")
                 due.append(DueRecord(rec, None))
             rule = Rule.manual(reason, today=day)
+        if dry_run:
+            self.session.record(
+                "open", objects={"ref": "destroy:preview", "counts": {"rows": len(due)}}
+            )
+            return DestroyOutcome(day, rule, None, tuple(due))
         if not due:
             return DestroyOutcome(day, rule, None)
         result = destroy_records(
@@ -271,7 +281,7 @@ class LifecycleOps(PlatformCore):
             now=self.now(),
             out=output,
         )
-        return DestroyOutcome(day, rule, result)
+        return DestroyOutcome(day, rule, result, tuple(due))
 
     def describe(self) -> dict[str, Any]:
         """The vault's identity (no secret): id, policy, platform and pseudonym keys."""
