@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,21 @@ def test_demo(runner, tmp_path):
     assert r.exit_code == 0, r.output
     data = json.loads(r.output)
     assert Path(data["files"]["view:public"]).exists()
+    # issue 15: the demo can be explored afterwards — `source demo/env.sh`, three commands
+    env_file = Path(data["files"]["env"])
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    env = dict(
+        shlex.split(line[len("export ") :])[0].split("=", 1)
+        for line in env_file.read_text("utf-8").splitlines()
+        if line.startswith("export ")
+    )
+    assert {"XINAN_CONFIG", "XINAN_PASSPHRASE", "XINAN_TOKEN_DIR"} <= set(env)
+    from xinan.demo import NEXT_COMMANDS
+
+    fresh = {**env, "XINAN_IDENTITY": None, "XINAN_KEYRING": None, "XINAN_AUDIT_LOG": None}
+    for line in NEXT_COMMANDS:
+        r = runner.invoke(app, shlex.split(line)[1:], env=fresh)
+        assert r.exit_code == 0, (line, r.output)
     r = invoke(runner, "demo", "--dir", "d", "--records", "200")
     assert r.exit_code == 2 and "not empty" in r.output
 

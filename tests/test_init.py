@@ -92,6 +92,15 @@ def test_four_parties_run_the_flow_without_vault_log_or_repeated_as(world: Path)
     assert prov["format"] == "xinan-opened/1" and prov["grant"] == shown["id"]
     assert prov["purpose"] == "信易贷" and prov["records"] == 1
     assert subject not in json.dumps(prov)
+    # integrity checks need public keys only: no passphrase is asked (none is available)
+    os.environ.pop("XINAN_PASSPHRASE")
+    xinan(plat, "verify", "../amr/export.xpkg")
+    xinan(aud, "audit", "verify", "../plat/audit/audit.log")
+    xinan(bank, "grant", "show", "bank.grant")
+    res = CliRunner().invoke(app, ["--config", str(plat / "xinan.toml"), "--as", "platform",
+                                   "verify", str(amr / "export.xpkg")])  # fmt: skip
+    assert res.exit_code != 0 and "no passphrase for platform" in res.output  # logged: asks
+    os.environ["XINAN_PASSPHRASE"] = PASS
     # the grant revoked by a unique prefix of its display form
     out = xinan(plat, "--as", "sec-admin", "grant", "revoke", shown["id"][:6], "--json")
     assert json.loads(out)["id"] == shown["id"]

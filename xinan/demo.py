@@ -7,7 +7,10 @@ audit log — so the demo is also an end-to-end check of the product:
   provider (枣庄市市场监督管理局) → platform (公共信用信息平台) → querent (a bank) → auditor
 
 It prints what each step did and where its files are. The keys' passphrase is random, made
-for this run, never printed and never stored: the demo's keys are throwaway.
+for this run and never printed; the demo's keys are throwaway, so it is written, with the
+rest of the demo's settings, to ``<dir>/env.sh`` (mode 0600) for exploring afterwards
+(``source demo/env.sh``): each party's directory gets a ``xinan.toml`` (docs/config.md) and
+the demo ends with three commands to try next.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import io
 import json
 import os
 import secrets
+import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -415,7 +419,62 @@ def _script(
     say(f"        → {audit_html}")
     result.files["audit_report"] = audit_html
 
+    env_file = _write_environment(root, LOG_KEYS)
+    result.files["env"] = env_file
     say(f"\ndone: every file is under {root}")
+    say(f"\nnext: `source {env_file}` (the demo's throwaway keys, as the platform), then try")
+    for line in NEXT_COMMANDS:
+        say(f"    {line}")
+
+
+# Three commands to try after `source demo/env.sh` (tests/test_demo_env.py runs them).
+NEXT_COMMANDS = (
+    "xinan vault list --limit 5",
+    "xinan --as sec-admin grant list",
+    "xinan audit verify",
+)
+# The demo's parties and the working-directory config each gets (docs/config.md).
+_CONFIG_PARTY = {"provider": "provider", "platform": "platform", "querent": "querent"}
+
+
+def _write_environment(root: Path, identities: dict[str, str]) -> Path:
+    """A ``xinan.toml`` in each party's directory, and ``<root>/env.sh``: the settings to
+    explore the demo afterwards, as the platform. It holds the demo's passphrase — a secret
+    of throwaway keys over synthetic data only — so it is written 0600."""
+    from xinan.config import Config, write_config
+    from xinan.fileio import write_text_atomic
+
+    for party, identity in identities.items():
+        d = root / party
+        write_config(
+            Config(
+                path=d / "xinan.toml",
+                party=_CONFIG_PARTY[party],
+                keyring=d / "keys",
+                audit_log=d / "audit" / "audit.log",
+                identity=identity,
+                vault=(d / "vault") if party == "platform" else None,
+                pseudonym_key={"provider": "amr-ps", "platform": "subject-ps"}.get(party),
+                tokens=root / "tokens",
+            )
+        )
+    values = {
+        "XINAN_CONFIG": str(root / "platform" / "xinan.toml"),
+        "XINAN_TOKEN_DIR": str(root / "tokens"),
+        "XINAN_TODAY": os.environ.get("XINAN_TODAY", ""),
+        "XINAN_PASSPHRASE": os.environ.get("XINAN_PASSPHRASE", ""),
+    }
+    lines = [
+        "# xinan demo: throwaway keys over synthetic data. Never use them for real data.",
+        "# Load with: source "
+        + str(root / "env.sh")
+        + "  (then xinan acts as the demo's platform;",
+        "# cd into provider/ or querent/ and unset XINAN_CONFIG to act as those parties).",
+    ]
+    lines += [f"export {k}={shlex.quote(v)}" for k, v in values.items() if v]
+    path = root / "env.sh"
+    write_text_atomic(path, "\n".join(lines) + "\n", secret=True)
+    return path
 
 
 def _a_natural_person(export: Path) -> str:

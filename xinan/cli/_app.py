@@ -36,6 +36,14 @@ class Env:
     config: Config | None = None
     passphrases: Passphrases = field(default_factory=Passphrases)
 
+    @property
+    def identity_given(self) -> bool:
+        """``--as`` or ``$XINAN_IDENTITY`` named who acts (not only the config's default):
+        public-key checks then act, and log, as that identity."""
+        return self.explicit_as
+
+    explicit_as: bool = False
+
     @staticmethod
     def default_keyring() -> Path:
         return Path(os.environ.get("XINAN_KEYRING") or "keys")
@@ -180,6 +188,7 @@ def app(
         identity=identity,
         verbose=verbose,
         passphrases=source,
+        explicit_as=identity is not None,
     )
     apply_config(ctx, ctx.obj, config_path)
 

@@ -190,10 +190,18 @@ def _vkey_text(v: NoteVerifier) -> str:
 
 @audit.command("vkey")
 @log_argument
-def vkey_cmd(log: Path | None) -> None:
-    """Print the log's verifier key (name+hash+base64), for auditors and standard tools."""
+@json_option
+def vkey_cmd(log: Path | None, as_json: bool) -> None:
+    """Print the log's verifier key (name+hash+base64), for auditors and standard tools.
+
+    \b
+    Examples:
+      xinan audit vkey > log.vkey
+      xinan audit vkey audit/audit.log --json
+    """
     path = _log(log)
-    click.echo(_vkey_text(log_verifiers(path, Keyring(get_env().keyring))[0]))
+    vkey = _vkey_text(log_verifiers(path, Keyring(get_env().keyring))[0])
+    emit(as_json, {"log": str(path), "vkey": vkey}, vkey)
 
 
 @audit.command("prune")
@@ -212,6 +220,10 @@ def prune_cmd(log: Path | None, policy_path: Path | None, as_json: bool) -> None
     Only whole prefixes go, never below six months (网络安全法 第二十一条); what verification
     needs is kept, so `audit verify` still passes and proofs of later entries still check.
     The pruning itself is recorded in the log.
+
+    \b
+    Examples:
+      xinan --as audit-admin audit prune --json
     """
     from xinan.auditor.service import Auditor
     from xinan.cli._common import open_actor
@@ -250,6 +262,10 @@ def repair_cmd(log: Path | None, as_json: bool) -> None:
     <LOG>.checkpoints.torn-<offset>-<random>, both kept as evidence; `audit verify` passes
     again afterwards. Entries that no signature of the log key vouches for are never adopted:
     repair refuses them, and the log is restored from a backup (docs/audit-log.md §7).
+
+    \b
+    Examples:
+      xinan --as audit-admin audit repair
     """
     from xinan.access import IdentityNoteSigner
     from xinan.audit.log import AuditLog
@@ -302,6 +318,12 @@ def verify_cmd(
     """Recompute every leaf and root, check every checkpoint; name any violation.
 
     Exit 0 only when everything holds.
+
+    \b
+    Examples:
+      xinan audit verify
+      xinan audit verify ../plat/audit/audit.log --json
+      xinan audit verify audit/audit.log --key log.vkey --trusted-checkpoint cp
     """
     path = _log(log)
     logs, witnesses = _keys(keys, path)
@@ -328,8 +350,15 @@ def verify_cmd(
 
 @audit.command("checkpoint")
 @log_argument
-def checkpoint_cmd(log: Path | None) -> None:
-    """Print the latest signed checkpoint (a C2SP signed note)."""
+@json_option
+def checkpoint_cmd(log: Path | None, as_json: bool) -> None:
+    """Print the latest signed checkpoint (a C2SP signed note).
+
+    \b
+    Examples:
+      xinan audit checkpoint > cp
+      xinan audit checkpoint ../plat/audit/audit.log --json
+    """
     path = _log(log)
     rec, _, torn = _last_record(Path(str(path) + ".checkpoints"))
     if rec is None:
@@ -338,6 +367,9 @@ def checkpoint_cmd(log: Path | None) -> None:
             + (f" (torn record at byte {torn})" if torn is not None else ""),
             hint="is this the right log? (--audit-log / XINAN_AUDIT_LOG)",
         )
+    if as_json:
+        emit(True, {"log": str(path), "checkpoint": rec.note.decode()})
+        return
     click.echo(rec.note.decode(), nl=False)
 
 
@@ -345,12 +377,14 @@ def checkpoint_cmd(log: Path | None) -> None:
 @click.argument("n", required=False, metavar="[N]")
 @click.argument("log", required=False, metavar="[LOG]")
 @click.option("--from", "old_size", type=int, help="Consistency proof from this old tree size.")
-def prove_cmd(n: str | None, log: str | None, old_size: int | None) -> None:
+@json_option
+def prove_cmd(n: str | None, log: str | None, old_size: int | None, as_json: bool) -> None:
     """Print an inclusion proof for entry N, or a consistency proof --from OLD_SIZE.
 
     \b
-    xinan audit prove 42 [LOG]          C2SP tlog-proof of entry 42
-    xinan audit prove --from 1000 [LOG] consistency from size 1000
+    Examples:
+      xinan --as audit-admin audit prove 3 > e3.proof
+      xinan --as audit-admin audit prove --from 2 --json
     """
     _require_reader(f"prove {n or ''} {log or ''}".strip())
     if old_size is not None:
@@ -358,12 +392,19 @@ def prove_cmd(n: str | None, log: str | None, old_size: int | None) -> None:
             raise UsageError("with --from, give only LOG")
         given = n if n is not None else log
         path = _log(Path(given) if given else None)
-        click.echo(prove_consistency(path, old_size), nl=False)
+        _proof_out(as_json, path, prove_consistency(path, old_size))
         return
     if n is None or not n.isdigit():
         raise UsageError("give N (an entry's seq) or --from OLD_SIZE")
     path = _log(Path(log) if log else None)
-    click.echo(prove_inclusion(path, int(n)), nl=False)
+    _proof_out(as_json, path, prove_inclusion(path, int(n)))
+
+
+def _proof_out(as_json: bool, path: Path, proof: str) -> None:
+    if as_json:
+        emit(True, {"log": str(path), "proof": proof})
+    else:
+        click.echo(proof, nl=False)
 
 
 @audit.command("check-proof")
@@ -388,7 +429,12 @@ def check_proof_cmd(
 
     The checkpoint's signature is checked with --key, else with the log's own key (from the
     log's configuration and the trust store). A proof is never called good against an
-    unsigned or unverified checkpoint."""
+    unsigned or unverified checkpoint.
+
+    \b
+    Examples:
+      xinan audit check-proof e3.proof --checkpoint cp --key log.vkey
+    """
     logs, _ = _keys(keys, default_log() if not keys else None)
     if not logs:
         raise UsageError(
@@ -441,7 +487,13 @@ def show_cmd(
     since: str | None,
     until: str | None,
 ) -> None:
-    """List entries (display only: `audit verify` checks integrity). Audit roles only."""
+    """List entries (display only: `audit verify` checks integrity). Audit roles only.
+
+    \b
+    Examples:
+      xinan --as audit-admin audit show --type grant --since 2026-11-01
+      xinan --as auditor audit show ../plat/audit/audit.log --json
+    """
     _require_reader(f"show {log or ''} type={type_ or '*'} actor={actor or '*'}")
     t0, t1 = _time(since), _time(until)
     for off, e in read_entries(_log(log)):
@@ -461,7 +513,12 @@ def show_cmd(
 @log_argument
 @json_option
 def subject_cmd(ref: str, log: Path | None, as_json: bool) -> None:
-    """Who touched the data of the subject with pseudonym REF: when, what, why. Audit roles only."""
+    """Who touched the data of the subject with pseudonym REF: when, what, why. Audit roles only.
+
+    \b
+    Examples:
+      xinan --as audit-admin audit subject ps1.xs1….vxx… --json
+    """
     _require_reader(f"subject {log or ''}".strip())
     if looks_like_resident_id(ref.strip()):
         raise UsageError(

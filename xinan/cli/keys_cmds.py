@@ -100,7 +100,7 @@ def keygen(
     \b
     Examples:
       xinan keygen --id amr-zaozhuang --role provider --suite gm
-      xinan --as sysadm keygen --id secadm --role sec-admin --token-out /media/ukey/secadm.token
+      xinan --as sys-admin keygen --id sec-admin-2 --role sec-admin --token-out t/s2.token
       XINAN_PASSPHRASE=… xinan keygen --id subject-ps --role pseudonym --json
     """
     env = get_env()
@@ -240,15 +240,21 @@ def keys_show(ref: str, as_json: bool) -> None:
     show_default=True,
     help="Which public key: the signing key or the KEM (encryption) key.",
 )
-def keys_export(ref: str, fmt: str, part: str) -> None:
+@json_option
+def keys_export(ref: str, fmt: str, part: str, as_json: bool) -> None:
     """Export a public key as PEM (SubjectPublicKeyInfo) or JWK (RFC 8037, kid = key id).
 
     \b
     Examples:
       xinan keys export platform --format jwk > platform.jwk
       xinan keys export amr-zaozhuang --format pem --part kem
+      xinan keys export platform --json
     """
-    click.echo(_ring().export(ref, fmt, part=part), nl=False)
+    text = _ring().export(ref, fmt, part=part)
+    if as_json:
+        emit(True, {"id": ref, "format": fmt, "part": part, "key": text})
+        return
+    click.echo(text, nl=False)
 
 
 # -- the roster and the key life cycle (docs/keys.md §8–§10) ------------------------------------
@@ -319,7 +325,7 @@ def keys_bootstrap(token_dir: Path, as_json: bool) -> None:
     \b
     Examples:
       xinan audit init --key platform
-      xinan --as sysadm keys bootstrap --token-dir /media/ukey
+      xinan --as sys-admin keys bootstrap --token-dir /media/ukey
     """
     env = get_env()
     if not env.identity:
@@ -394,7 +400,7 @@ def keys_enroll(ref: str, token_out: Path | None, as_json: bool) -> None:
 
     \b
     Examples:
-      xinan --as sysadm keys enroll secadm --token-out /media/ukey/secadm.token
+      xinan --as sys-admin keys enroll sec-admin --token-out /media/ukey/sec-admin.token
     """
     out = cli_token_out(token_out)
     if out is None:
@@ -418,19 +424,19 @@ _status_command(
     "disable",
     "disabled",
     "Stop a key from acting until it is enabled again. Sys-admin; logged.\n\n"
-    "\b\nExamples:\n  xinan --as sysadm keys disable bank-clerk",
+    "\b\nExamples:\n  xinan --as sys-admin keys disable bank-clerk",
 )
 _status_command(
     "enable",
     "active",
     "Let a disabled key act again. Sys-admin; logged.\n\n"
-    "\b\nExamples:\n  xinan --as sysadm keys enable bank-clerk",
+    "\b\nExamples:\n  xinan --as sys-admin keys enable bank-clerk",
 )
 _status_command(
     "revoke",
     "revoked",
     "Revoke a key for good (a revoked key never acts again). Sys-admin; logged.\n\n"
-    "\b\nExamples:\n  xinan --as sysadm keys revoke old-platform",
+    "\b\nExamples:\n  xinan --as sys-admin keys revoke old-platform",
 )
 
 
@@ -473,7 +479,7 @@ def keys_expire(ref: str, on: str | None, never: bool, as_json: bool) -> None:
 
     \b
     Examples:
-      xinan --as sysadm keys expire secadm --on 2027-06-30T00:00:00+08:00
+      xinan --as sys-admin keys expire sec-admin --on 2027-06-30T00:00:00+08:00
     """
     if never == (on is not None):
         raise UsageError("give exactly one of --on DATETIME or --never")
@@ -497,7 +503,7 @@ def keys_clearance(ref: str, level: int, as_json: bool) -> None:
 
     \b
     Examples:
-      xinan --as secadm keys clearance bank 3
+      xinan --as sec-admin keys clearance bank-a 3
     """
     _admin_change(
         "key.clearance",
@@ -516,7 +522,7 @@ def keys_passphrase(as_json: bool) -> None:
 
     \b
     Examples:
-      xinan --as secadm keys passphrase
+      xinan --as sec-admin keys passphrase
     """
     env = get_env()
     if not env.identity:

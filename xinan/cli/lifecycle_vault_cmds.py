@@ -125,7 +125,7 @@ def vault_archive(vault_dir: Path | None, as_json: bool) -> None:
 
     \b
     Examples:
-      xinan --as auditadm vault archive --json
+      xinan --as audit-admin vault archive --json
     """
     with open_platform(get_env(), vault_dir) as p:
         rows = p.archive()
@@ -153,7 +153,7 @@ def dispute_group() -> None:
     Examples:
       xinan --as platform dispute open r3k… --reason 处罚已撤销 --by 91370400MA3C5Y8X2K
       xinan --as platform dispute list --overdue
-      xinan --as secadm dispute resolve d1f… --outcome corrected --correction fix.json
+      xinan --as sec-admin dispute resolve d1f… --outcome corrected --correction fix.json
     """
 
 
@@ -254,8 +254,8 @@ def dispute_resolve(
 
     \b
     Examples:
-      xinan --as secadm dispute resolve d1f… --outcome upheld
-      xinan --as secadm dispute resolve d1f… --outcome corrected --correction fix.json
+      xinan --as sec-admin dispute resolve d1f… --outcome upheld
+      xinan --as sec-admin dispute resolve d1f… --outcome corrected --correction fix.json
     """
     fix = read_correction(correction) if correction is not None else None
     with open_platform(get_env(), vault_dir, policy_path) as p:
@@ -307,8 +307,8 @@ def repair_group() -> None:
     \b
     Examples:
       xinan --as platform repair apply r3k… --commitment paper:2026-118 --obligations-met
-      xinan --as secadm repair approve f4a…
-      xinan --as secadm repair reject f4a… --reason 罚款未缴清
+      xinan --as sec-admin repair approve f4a…
+      xinan --as sec-admin repair reject f4a… --reason 罚款未缴清
     """
 
 
@@ -364,7 +364,7 @@ def repair_approve(
 
     \b
     Examples:
-      xinan --as secadm repair approve f4a…
+      xinan --as sec-admin repair approve f4a…
     """
     with open_platform(get_env(), vault_dir, policy_path) as p:
         r = p.approve_repair(repair_id)
@@ -380,7 +380,12 @@ def repair_approve(
 def repair_reject(
     repair_id: str, vault_dir: Path | None, reason: str, policy_path: Path | None, as_json: bool
 ) -> None:
-    """Reject an application with a reason; the record stays as it was. Role sec-admin."""
+    """Reject an application with a reason; the record stays as it was. Role sec-admin.
+
+    \b
+    Examples:
+      xinan --as sec-admin repair reject f4a… --reason 未履行行政处罚决定
+    """
     with open_platform(get_env(), vault_dir, policy_path) as p:
         r = p.reject_repair(repair_id, reason=reason)
     emit(as_json, r.to_json(), _repair_text(r))
@@ -390,7 +395,12 @@ def repair_reject(
 @vault_option
 @json_option
 def repair_list(vault_dir: Path | None, as_json: bool) -> None:
-    """List repair applications and decisions. Role sec-admin."""
+    """List repair applications and decisions. Role sec-admin.
+
+    \b
+    Examples:
+      xinan --as sec-admin repair list --json
+    """
     with open_platform(get_env(), vault_dir) as p:
         rows = p.repairs()
     if as_json:

@@ -62,7 +62,13 @@ def policy_check(file: Path | None, as_json: bool) -> None:
 @click.option("--kind", help="Show only this record kind.")
 @json_option
 def policy_show(file: Path | None, kind: str | None, as_json: bool) -> None:
-    """Show record kinds, their fields and the rule for each audience."""
+    """Show record kinds, their fields and the rule for each audience.
+
+    \b
+    Examples:
+      xinan policy show
+      xinan policy show policies/credit-default.toml --json
+    """
     from xinan.policy.catalogue import load_policy
 
     pol = load_policy(file)

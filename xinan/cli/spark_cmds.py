@@ -112,11 +112,11 @@ def run(
 
     \b
     Examples:
-      xinan --as amr spark run export.csv -o job1 --audience public,gov_share \\
+      xinan --as amr-zaozhuang spark run export.csv -o job1 --audience public,gov_share \\
           --to platform --pseudonym-key subject-ps
-      xinan --as amr spark run export-gbk.csv --encoding GB18030 -o job2 --audience public \\
+      xinan spark run export-gbk.csv --encoding GB18030 -o job2 --audience public \\
           --format csv --out-encoding GB18030 --master 'local[4]'
-      xinan --as amr spark run credit.penalty --input-format table --hive -o job3 \\
+      xinan --as amr-zaozhuang spark run credit.penalty --input-format table --hive -o job3 \\
           --audience public --hive-db credit_out
     """
     from xinan.spark.provider import SparkProvider

@@ -88,7 +88,7 @@ def vault_init(
 
     \b
     Examples:
-      xinan --as sysadm vault init --vault vault --platform platform --pseudonym-key subject-ps
+      xinan --as sys-admin vault init --vault vault --platform platform --pseudonym-key subject-ps
     """
     env = get_env()
     cfg = create_vault(
@@ -270,6 +270,11 @@ def consent_add(
     """Record a data subject's authorisation for one querent, purpose and set of fields.
 
     The subject's ID is pseudonymised at once; the consent holds only the pseudonym.
+
+    \b
+    Examples:
+      xinan consent add --subject 370481199111012480 --querent bank-a --purpose 信易贷 \\
+            --fields 证件号码,罚款金额 --valid-until 2030-12-31 --ref SQ-0001
     """
     with open_platform(get_env(), vault_dir, policy_path) as p:
         consent = p.add_consent(
@@ -303,7 +308,12 @@ def consent_add(
 @vault_option
 @json_option
 def consent_revoke(consent_id: str, vault_dir: Path | None, as_json: bool) -> None:
-    """Withdraw a consent: no grant is issued under it and no share is built for it after."""
+    """Withdraw a consent: no grant is issued under it and no share is built for it after.
+
+    \b
+    Examples:
+      xinan consent revoke SQ-0001
+    """
     with open_platform(get_env(), vault_dir) as p:
         c = p.revoke_consent(consent_id)
     emit(as_json, {"id": c.id, "revoked": True}, f"consent {c.id} revoked")
@@ -313,7 +323,13 @@ def consent_revoke(consent_id: str, vault_dir: Path | None, as_json: bool) -> No
 @vault_option
 @json_option
 def consent_list(vault_dir: Path | None, as_json: bool) -> None:
-    """List consents (subjects as pseudonyms)."""
+    """List consents (subjects as pseudonyms).
+
+    \b
+    Examples:
+      xinan consent list
+      xinan consent list --json
+    """
     with open_platform(get_env(), vault_dir) as p:
         rows = p.consents()
     if as_json:
@@ -336,10 +352,10 @@ def grant_group() -> None:
 
     \b
     Examples:
-      xinan --as secadm grant issue --querent bank --purpose 信易贷授信审查 \\
+      xinan --as sec-admin grant issue --querent bank --purpose 信易贷授信审查 \\
             --fields 手机号码,现住址 --subject 110105194912310029 --consent c3f… --ttl 7d \\
             -o bank.grant
-      xinan --as secadm grant revoke 9bq…
+      xinan --as sec-admin grant revoke 9bq…
     """
 
 
@@ -368,7 +384,14 @@ def grant_issue(
 ) -> None:
     """Issue a grant within a recorded consent. Role sec-admin; the grant is signed with the
     vault's platform key (its passphrase is asked for too). Refused when wider than the
-    consent in any dimension; the refusal is audited."""
+    consent in any dimension; the refusal is audited.
+
+    \b
+    Examples:
+      xinan --as sec-admin grant issue --querent bank-a --purpose 信易贷 \\
+            --fields 证件号码,罚款金额 --subject 370481199111012480 --consent SQ-0001 --ttl 7d \\
+            -o bank.grant
+    """
     with open_platform(get_env(), vault_dir, policy_path) as p:
         grant = p.issue_grant(
             querent=querent,
@@ -439,7 +462,12 @@ def grant_revoke(jti: str, vault_dir: Path | None, valid: str, as_json: bool) ->
 @_valid_option
 @json_option
 def grant_publish(vault_dir: Path | None, valid: str, as_json: bool) -> None:
-    """Sign a fresh edition of the revocation list (before the current one goes stale)."""
+    """Sign a fresh edition of the revocation list (before the current one goes stale).
+
+    \b
+    Examples:
+      xinan --as sec-admin grant publish --valid 7d
+    """
     with open_platform(get_env(), vault_dir) as p:
         path, number = p.publish_revocations(valid=parse_duration(valid))
     emit(
@@ -453,7 +481,13 @@ def grant_publish(vault_dir: Path | None, valid: str, as_json: bool) -> None:
 @vault_option
 @json_option
 def grant_list(vault_dir: Path | None, as_json: bool) -> None:
-    """List issued grants: querent, fields, expiry, revoked, shares built."""
+    """List issued grants: querent, fields, expiry, revoked, shares built.
+
+    \b
+    Examples:
+      xinan --as sec-admin grant list
+      xinan --as sec-admin grant list --json
+    """
     with open_platform(get_env(), vault_dir) as p:
         rows = p.grants()
     if as_json:
