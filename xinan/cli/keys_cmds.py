@@ -449,7 +449,7 @@ def keys_name(ref: str, name: str, as_json: bool) -> None:
 
     \b
     Examples:
-      xinan --as sysadm keys name bank-a 枣庄银行股份有限公司
+      xinan --as sys-admin keys name bank-a 枣庄银行股份有限公司
     """
     env = get_env()
     ring = Keyring(env.keyring)
