@@ -107,7 +107,10 @@ def test_every_leaf_has_examples_that_parse_with_readme_ids(path: tuple[str, ...
         for w in words[i:]:
             if w.startswith("-") and len(w) > 1 and not re.fullmatch(r"-\d.*", w):
                 assert w.split("=")[0] in opts, f"{words}: {w} is not an option of {named}"
-        for flag in ("--querent", "--to", "--platform"):
+        recipients = ("--querent", "--platform") + (
+            ("--to",) if named[-1] in ("seal", "run") else ()
+        )
+        for flag in recipients:
             if flag in words:
                 assert words[words.index(flag) + 1] in ids, f"{words}: {flag} not a README id"
 

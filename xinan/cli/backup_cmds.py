@@ -34,7 +34,7 @@ def vault_backup(vault_dir: Path | None, output: Path, as_json: bool) -> None:
 
     \b
     Examples:
-      xinan --as sysadm vault backup --vault vault -o vault-2026-12-06.xbak
+      xinan --as sys-admin vault backup --vault vault -o vault-2026-12-06.xbak
     """
     with open_platform(get_env(), vault_dir) as p:
         s = p.backup(output)
@@ -65,7 +65,7 @@ def vault_restore(archive: Path, to: Path, as_json: bool) -> None:
 
     \b
     Examples:
-      xinan --as secadm vault restore vault-2026-12-06.xbak --to /srv/vault
+      xinan --as sec-admin vault restore vault-2026-12-06.xbak --to /srv/vault
     """
     env = get_env()
     s = restore_vault(
@@ -98,7 +98,7 @@ def vault_rebind(vault_dir: Path | None, as_json: bool) -> None:
 
     \b
     Examples:
-      xinan --as secadm vault rebind --vault /srv/vault
+      xinan --as sec-admin vault rebind --vault /srv/vault
     """
     env = get_env()
     s = rebind_vault(

@@ -37,9 +37,9 @@ def source_group() -> None:
 
     \b
     Examples:
-      xinan --as amr source revoke RECORD_ID --decided 2026-11-20 \\
+      xinan --as amr-zaozhuang source revoke RECORD_ID --decided 2026-11-20 \\
           --basis "枣市监撤〔2026〕3号 撤销原处罚决定" -o change.json
-      xinan --as amr source correct RECORD_ID --package fixed.xpkg --decided 2026-11-20 \\
+      xinan --as amr-zaozhuang source correct RECORD_ID --package fixed.xpkg --decided 2026-11-20 \\
           --basis "枣市监变〔2026〕4号 变更罚款金额" -o change.json
       xinan --as platform source apply change.json [--package fixed.xpkg]
     """
@@ -105,7 +105,12 @@ def source_revoke(
     policy_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Provider: the decision behind RECORDS was revoked; they must leave every view."""
+    """Provider: the decision behind RECORDS was revoked; they must leave every view.
+
+    \b
+    Examples:
+      xinan source revoke rrqs… --basis 枣市监撤〔2026〕3号 --decided 2026-11-20 -o revoke.json
+    """
     _issue(Action.REVOKE, records, basis, decided, output, None, policy_path, as_json)
 
 
@@ -126,7 +131,13 @@ def source_correct(
     as_json: bool,
     package: Path,
 ) -> None:
-    """Provider: the decision behind RECORDS was changed; PACKAGE's records replace them."""
+    """Provider: the decision behind RECORDS was changed; PACKAGE's records replace them.
+
+    \b
+    Examples:
+      xinan source correct rrqs… --basis 枣市监更〔2026〕4号 --decided 2026-11-20 \\
+            --package corrected.xpkg -o correct.json
+    """
     _issue(Action.CORRECT, records, basis, decided, output, package, policy_path, as_json)
 
 
@@ -153,6 +164,11 @@ def source_apply(
     \b
     Exit codes: 0 applied (or applied before); 77 not the records' provider (logged);
     1 an invalid or altered change file (logged).
+
+    \b
+    Examples:
+      xinan source apply ../amr/revoke.json
+      xinan source apply ../amr/correct.json --package ../amr/corrected.xpkg --json
     """
     with open_platform(get_env(), vault_dir, policy_path) as p:
         s = p.apply_source_change(change, package=package)
