@@ -175,3 +175,29 @@ def test_overlapping_shapes_are_all_covered() -> None:
     start = text.index(code)
     assert set(range(start, start + len(code) + len(card))) <= covered
     assert all(a.end <= b.start for a, b in itertools.pairwise(spans))
+
+
+# -- the vector prefilter (maybe_shaped) is a superset of the scalar scan -----------------------
+
+_PIECES = st.sampled_from(
+    ["0", "1", "9", "０", "５", "-", "－", " ", "\u3000", ")", "）", "@", "＠", "X", "a", "Ａ",
+     "当事人", "法定代表人", "张三", "，", "年", "号", "13812345678", RID, CARD,
+     "91350100M000100Y43"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=3)), max_size=12).map("".join))
+def test_maybe_shaped_is_a_superset_of_the_scalar_scan(text: str) -> None:
+    """Where the Arrow prefilter says no, the scalar scan finds nothing (fail closed): no shape
+    for the guard (codes=False), and nothing but given names for scrubbing (codes, cues)."""
+    import pyarrow as pa
+
+    from xinan.shapes import maybe_shaped
+
+    arr = pa.array([text])
+    if not maybe_shaped(arr, codes=False)[0]:
+        assert not has_shape(text, codes=False)
+    if not maybe_shaped(arr, codes=True, cues=True)[0]:
+        assert not has_shape(text)
+        assert find_shapes(text, today=TODAY) == [], text

@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from datetime import date
-from typing import Final
+from typing import Any, Final
 
 from xinan.identifiers import (
     Found,
@@ -46,9 +46,16 @@ from xinan.identifiers import (
     resolve_overlaps,
 )
 from xinan.identifiers.common import _fold_text
-from xinan.identifiers.detect import _ALL_KINDS, _PRIORITY, _classify_run, _find, _rid_shaped
+from xinan.identifiers.detect import (
+    _ALL_KINDS,
+    _NAME_CUES,
+    _PRIORITY,
+    _classify_run,
+    _find,
+    _rid_shaped,
+)
 
-__all__ = ["find_shapes", "has_shape"]
+__all__ = ["find_shapes", "has_shape", "maybe_shaped"]
 
 # Cheap gate: no numeric shape without 6 digits in a row, two digits joined by a separator or a
 # parenthesis ((0632)1234567), and no e-mail without an @. Most free text (处罚依据, 处罚内容)
@@ -209,6 +216,36 @@ def has_shape(text: str, *, codes: bool = True) -> bool:
     if _WIDE_GATE_RE.search(text) is not None:
         return True
     return codes and len(text) >= 18 and _WIDE_USCC_RE.search(text) is not None
+
+
+# The same gates as RE2 patterns for Arrow compute (docs/engine.md §1): one C++ pass over a
+# whole column tells which values need the scalar scan at all. The patterns are has_shape's own
+# character classes (RE2 and Python's re agree on literal classes and bounded repeats), and, for
+# scrubbing, the name cues the name heuristic starts from (xinan.identifiers._NAME_CUES).
+_VEC_GATE: Final = _WIDE_GATE_RE.pattern
+_VEC_CODES: Final = "(?:" + _WIDE_USCC_RE.pattern + ")"
+_VEC_CUES: Final = "(?:" + "|".join(_NAME_CUES) + ")"
+
+
+def maybe_shaped(values: Any, *, codes: bool = True, cues: bool = False) -> Any:
+    """For each value of a pyarrow string array, whether :func:`has_shape` (with ``codes``)
+    may be true — or, with ``cues``, whether the name heuristic may find a name after a cue.
+
+    A superset, never a subset: where this is False, ``has_shape(v, codes=codes)`` is False
+    and (with ``cues``) :func:`find_shapes` can find only the names it is given. So a
+    column-wise engine runs the scalar scan only where this is True and stays fail-closed.
+    Returns a numpy bool array (a null value is False: it is empty).
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    pattern = _VEC_GATE
+    if codes:
+        pattern += "|" + _VEC_CODES
+    if cues:
+        pattern += "|" + _VEC_CUES
+    hit = pc.fill_null(pc.match_substring_regex(values, pattern), False)
+    return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def find_shapes(

@@ -30,10 +30,9 @@ from xinan.masking import (
 )
 from xinan.masking.operators import _SHAPES
 from xinan.policy import FieldSpec, FieldType, Policy, Rule, SubjectClass
+from xinan.shapes import maybe_shaped
 
 _STRING = pa.string()
-# A superset of what xinan.shapes.has_shape finds after folding full-width forms to ASCII.
-_MAYBE_SHAPE = "[0-9０-９@＠]|[A-Za-zＡ-Ｚａ-ｚ]{18,}"
 
 
 @dataclass
@@ -185,13 +184,30 @@ class AudienceMasker:
         needed = sorted({*view._name_indices, *view._party_indices, *view._org_indices})
 
         def run(v: pa.StringArray, rows: np.ndarray) -> pa.StringArray:
+            if len(v) == 0:
+                return v
+            # Prefilter (xinan.shapes.maybe_shaped): a text with no identifier shape, no name
+            # cue and none of the record's own names (people or organisations, 2 characters
+            # or more) is one the operator returns unchanged; only the others go through it.
+            todo = maybe_shaped(v, codes=True, cues=True)
             take = pa.array(rows)
             cols = [self._cols[i].take(take).to_pylist() for i in needed]
+            texts = v.to_pylist()
+            if not todo.all():
+                for c in cols:
+                    for j, (t, n) in enumerate(zip(texts, c, strict=True)):
+                        if not todo[j] and len(n) >= 2 and n in t:
+                            todo[j] = True
+            idx = np.flatnonzero(todo)
+            if idx.size == 0:
+                return v
             out = []
-            for j, t in enumerate(v.to_pylist()):
+            for j in idx.tolist():
                 record = {i: c[j] for i, c in zip(needed, cols, strict=True)}
-                out.append(op(t, record))  # type: ignore[arg-type]  # read as row[i] only
-            return pa.array(out, type=_STRING)
+                out.append(op(texts[j], record))  # type: ignore[arg-type]  # read as row[i] only
+            if idx.size == len(v):
+                return pa.array(out, type=_STRING)
+            return _patch(v, idx, out)
 
         return ColumnOp(("scrub", form, cls), run)
 
@@ -240,33 +256,46 @@ class AudienceMasker:
         """docs/policy.md §2, by the view's own scan (``View._guard_scan``).
 
         The scan changes a guarded column only where that value has an identifier shape
-        (``xinan.shapes.has_shape``), whatever the other columns hold. So each guarded column
-        is scanned on its own: its values that can have a shape at all (a digit or ``@``,
-        ASCII or full-width, or a run of 18 letters: a superset of what ``has_shape`` looks
-        for after folding full-width forms) go through the scan, alone in an otherwise empty
-        row; the others cannot change."""
+        (``xinan.shapes.has_shape`` without codes), whatever the other columns hold. So each
+        guarded column is scanned on its own: the values :func:`xinan.shapes.maybe_shaped`
+        flags (a superset of ``has_shape``, one Arrow pass) go through the scan, each distinct
+        value once, alone in an otherwise empty row; the others cannot change. The guard count
+        is the scan's count times the value's occurrences, as scanning each row would give."""
         width = len(out)
         scan = self.view._guard_scan
+        stats = self.view.stats
         result = list(out)
         for p in sorted({pos for pos, _strict in self.view._guard_positions}):
             col = out[p]
-            maybe = pc.fill_null(pc.match_substring_regex(col, _MAYBE_SHAPE), False)
-            if not pc.any(maybe).as_py():
+            maybe = maybe_shaped(col, codes=False)
+            if not maybe.any():
                 continue
-            idx = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))
+            idx = np.flatnonzero(maybe)
+            values = col.take(pa.array(idx)).to_pylist()
+            seen: dict[str, tuple[str, int]] = {}
             new_idx: list[int] = []
             new_vals: list[str] = []
-            for j, v in zip(idx.tolist(), col.take(pa.array(idx)).to_pylist(), strict=True):
-                row = [""] * width
-                row[p] = v
-                scan(row)
-                if row[p] != v:
+            for j, v in zip(idx.tolist(), values, strict=True):
+                hit = seen.get(v)
+                if hit is None:
+                    row = [""] * width
+                    row[p] = v
+                    before = stats.guarded
+                    scan(row)
+                    hit = seen[v] = (row[p], stats.guarded - before)
+                else:
+                    stats.guarded += hit[1]
+                if hit[0] != v:
                     new_idx.append(j)
-                    new_vals.append(row[p])
+                    new_vals.append(hit[0])
             if new_idx:
-                mask = np.zeros(len(col), dtype=bool)
-                mask[new_idx] = True
-                result[p] = pc.replace_with_mask(
-                    col, pa.array(mask), pa.array(new_vals, type=_STRING)
-                )
+                result[p] = _patch(col, np.asarray(new_idx), new_vals)
         return result
+
+
+def _patch(arr: pa.StringArray, idx: np.ndarray, values: list[str]) -> pa.StringArray:
+    """``arr`` with the values at positions ``idx`` (ascending) replaced by ``values``."""
+    mask = np.zeros(len(arr), dtype=bool)
+    mask[idx] = True
+    # replace_with_mask takes the replacements in the order of the True positions
+    return pc.replace_with_mask(arr, pa.array(mask), pa.array(values, type=_STRING))
