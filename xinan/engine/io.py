@@ -14,8 +14,9 @@ with Arrow string kernels over whole columns, so a batch becomes one buffer of b
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from xinan.engine.batch import ROW_COLUMN
-from xinan.records import BadRow, RecordReader, open_records
+from xinan.engine.ranges import (
+    RangeChunk,
+    RangeSpec,
+    cut_ranges,
+    parse_range,
+    range_spec,
+    to_batch,
+)
+from xinan.records import BadRow, RecordReader, Row, csv_records, open_records
 
 DEFAULT_BATCH_ROWS = 4096
 _STRING = pa.string()
@@ -33,12 +42,26 @@ _STRING = pa.string()
 @dataclass
 class Chunk:
     """One batch of a file: the records as Arrow columns (plus their row numbers) and the
-    records the reader could not use, both in file order."""
+    records the reader could not use, both in file order. Every row number below ``end_row``
+    not in an earlier chunk is in this one (or is no record: a blank line)."""
 
     index: int
     batch: pa.RecordBatch
     bad: list[BadRow] = field(default_factory=list)
     progress: float | None = None  # fraction of the input read, when known
+    end_row: int = 0
+
+
+WorkItem = Chunk | RangeChunk
+"""What the parent hands a worker: a parsed chunk, or a block of bytes it parses itself."""
+
+
+def materialise(item: WorkItem) -> Chunk:
+    """The chunk of a work item (parsing a byte range here, in the worker)."""
+    if isinstance(item, Chunk):
+        return item
+    batch, bad = parse_range(item)
+    return Chunk(item.index, batch, bad, item.progress, item.end_row)
 
 
 def _position(reader: RecordReader) -> int | None:
@@ -54,26 +77,32 @@ def read_chunks(
     reader: RecordReader, *, rows: int = DEFAULT_BATCH_ROWS, size: int | None = None
 ) -> Iterator[Chunk]:
     """Cut an open reader's records into :class:`Chunk` s of at most ``rows`` records."""
-    header = list(reader.header)
-    width = len(header)
-    schema = pa.schema([(h, _STRING) for h in header] + [(ROW_COLUMN, pa.int64())])
+
+    def where() -> float | None:
+        pos = _position(reader) if size else None
+        return min(pos / size, 1.0) if pos is not None and size else None
+
+    return gather(reader, reader.header, rows=rows, where=where)
+
+
+def gather(
+    items: Iterable[Row | BadRow],
+    header: Sequence[str],
+    *,
+    rows: int,
+    where: Callable[[], float | None],
+    index: int = 0,
+) -> Iterator[Chunk]:
+    """Records and bad records, in file order, as :class:`Chunk` s of at most ``rows``."""
     values: list[list[str]] = []
     numbers: list[int] = []
     bad: list[BadRow] = []
-    index = 0
 
     def cut() -> Chunk:
-        cols = [pa.array(c, type=_STRING) for c in zip(*values, strict=True)] if values else []
-        if not values:
-            cols = [pa.array([], type=_STRING) for _ in range(width)]
-        cols.append(pa.array(numbers, type=pa.int64()))
-        frac = None
-        if size:
-            pos = _position(reader)
-            frac = min(pos / size, 1.0) if pos is not None else None
-        return Chunk(index, pa.RecordBatch.from_arrays(cols, schema=schema), list(bad), frac)
+        end = max(numbers[-1] if numbers else 0, bad[-1].number if bad else 0) + 1
+        return Chunk(index, to_batch(list(header), values, numbers), list(bad), where(), end)
 
-    for item in reader:
+    for item in items:
         if isinstance(item, BadRow):
             bad.append(item)
         else:
@@ -100,6 +129,7 @@ class ParquetSource:
         self.encoding: str | None = None
         self._file = pq.ParquetFile(path)
         self.header = list(self._file.schema_arrow.names)
+        self.first_row = 1
 
     def chunks(self, *, rows: int = DEFAULT_BATCH_ROWS, size: int | None = None) -> Iterator[Chunk]:
         first = 1
@@ -110,7 +140,7 @@ class ParquetSource:
             names = [*b.schema.names, ROW_COLUMN]
             first += b.num_rows
             batch = pa.RecordBatch.from_arrays(cols, names=names)
-            yield Chunk(index, batch, progress=min((first - 1) / total, 1.0))
+            yield Chunk(index, batch, progress=min((first - 1) / total, 1.0), end_row=first)
 
     def __enter__(self) -> ParquetSource:
         return self
@@ -127,9 +157,49 @@ class RecordSource:
         self._reader = open_records(path, encoding=encoding)
         self.header = list(self._reader.header)
         self.encoding = self._reader.encoding
+        self.first_row = self._reader.header_row + 1  # the row number of the first record
 
-    def chunks(self, *, rows: int = DEFAULT_BATCH_ROWS, size: int | None = None) -> Iterator[Chunk]:
-        return read_chunks(self._reader, rows=rows, size=size)
+    def chunks(
+        self, *, rows: int = DEFAULT_BATCH_ROWS, size: int | None = None, ranges: bool = True
+    ) -> Iterator[WorkItem]:
+        """The file as work items: plain CSV blocks as byte ranges the workers parse
+        (:mod:`xinan.engine.ranges`), the rest as chunks the reader parsed here."""
+        spec = range_spec(self._reader) if ranges else None
+        if spec is None:
+            yield from read_chunks(self._reader, rows=rows, size=size)
+            return
+        index = 0
+        for item in cut_ranges(spec, rows=rows, size=size):
+            if isinstance(item, RangeChunk):
+                index = item.index + 1
+                yield item
+                continue
+            yield from self._rest(spec, item, rows=rows, size=size, index=index)
+
+    def _rest(
+        self, spec: RangeSpec, at: tuple[int, int], *, rows: int, size: int | None, index: int
+    ) -> Iterator[Chunk]:
+        """The file from byte ``at[0]`` (row ``at[1]``) on, by the reader's own CSV rules."""
+        offset, row = at
+        with open(spec.where, "rb") as raw:
+            raw.seek(offset)
+            text = io.TextIOWrapper(raw, encoding=spec.codec, errors="surrogateescape", newline="")
+            items = csv_records(
+                text,
+                first_row=row,
+                where=spec.where,
+                header=spec.header,
+                delimiter=spec.delimiter,
+                encoding=spec.encoding,
+                encoding_detected=spec.encoding_detected,
+                max_field_chars=spec.max_field,
+                max_record_chars=spec.max_record,
+            )
+
+            def where() -> float | None:
+                return min(raw.tell() / size, 1.0) if size else None
+
+            yield from gather(items, spec.header, rows=rows, where=where, index=index)
 
     def __enter__(self) -> RecordSource:
         return self

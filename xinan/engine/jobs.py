@@ -22,10 +22,11 @@ import pyarrow as pa
 from xinan.engine.batch import BatchResult, reason_key, run_batch
 from xinan.engine.io import (
     DEFAULT_BATCH_ROWS,
-    Chunk,
     ParquetSink,
+    WorkItem,
     encode_batch,
     is_parquet,
+    materialise,
     open_source,
 )
 from xinan.engine.plan import JobSpec, Plan, compile_plan
@@ -102,11 +103,13 @@ _JOBS: list[_Job] = []
 class _Done:
     encoded: dict[str, bytes | pa.RecordBatch]  # CSV bytes, or the batch for JSON Lines
     result: BatchResult
+    bad: list[BadRow]  # the records the reader could not use, in file order
 
 
-def _mask_work(batch: pa.RecordBatch) -> _Done:
+def _mask_work(item: WorkItem) -> _Done:
     job = _JOBS[-1]
-    res = run_batch(job.plan, batch, row_offset=1, keys=job.ctx)
+    chunk = materialise(item)  # a byte range is parsed here, in the worker
+    res = run_batch(job.plan, chunk.batch, row_offset=1, keys=job.ctx)
     encoded: dict[str, bytes | pa.RecordBatch] = {}
     for a, out in res.outputs.items():
         fmt, enc = job.formats[a]
@@ -115,7 +118,7 @@ def _mask_work(batch: pa.RecordBatch) -> _Done:
         else:  # Parquet, JSON Lines, and GBK (which cannot hold every character): as a batch
             encoded[a] = out
     res.outputs = {}
-    return _Done(encoded, res)
+    return _Done(encoded, res, chunk.bad)
 
 
 def _rejects_in_order(bad: list[BadRow], res: BatchResult) -> Iterator[BadRow]:
@@ -219,7 +222,7 @@ def mask_file(
             formats = {a: output_format(w) for a, w in writers.items()}
             _JOBS.append(_Job(plan, ctx, formats))
             try:
-                chunks = ((c, c.batch) for c in reader.chunks(rows=batch_rows, size=size))
+                chunks = ((c, c) for c in reader.chunks(rows=batch_rows, size=size))
                 for chunk, done in ordered_map(_mask_work, chunks, workers=nworkers):
                     _take(summary, writers, rej, chunk, done)
                     if progress is not None:
@@ -238,17 +241,17 @@ def _take(
     summary: MaskSummary,
     writers: Mapping[str, Any],
     rej: Any,
-    chunk: Chunk,
+    chunk: WorkItem,
     done: _Done,
 ) -> None:
     res = done.result
     counts = res.counts
-    summary.read += counts.read + len(chunk.bad)
-    summary.rejected += counts.rejected + len(chunk.bad)
-    for b in chunk.bad:
+    summary.read += counts.read + len(done.bad)
+    summary.rejected += counts.rejected + len(done.bad)
+    for b in done.bad:
         summary.reasons[reason_key(b.column, b.reason)] += 1
     summary.reasons.update(counts.reasons)
-    for bad in _rejects_in_order(chunk.bad, res):
+    for bad in _rejects_in_order(done.bad, res):
         rej.write(bad)
     for a, w in writers.items():
         _write(w, done.encoded[a], counts.written[a])

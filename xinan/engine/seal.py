@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import os
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,8 +29,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from xinan.engine.batch import BatchResult, reason_key, run_batch
-from xinan.engine.io import DEFAULT_BATCH_ROWS, Chunk, encode_batch, open_source
+from xinan.engine.batch import ROW_COLUMN, BatchResult, reason_key, run_batch
+from xinan.engine.io import (
+    DEFAULT_BATCH_ROWS,
+    WorkItem,
+    encode_batch,
+    materialise,
+    open_source,
+)
 from xinan.engine.jobs import (
     MaskSummary,
     Progress,
@@ -47,7 +53,7 @@ from xinan.formats.package import PackageMeta, RecordSealer, SubmissionWriter
 from xinan.keys import Identity, PublicKeyInfo
 from xinan.masking import MaskContext
 from xinan.policy import Policy
-from xinan.records import Format, open_rejects
+from xinan.records import BadRow, Format, open_rejects
 
 RID_BYTES = 16  # record ids: 128 random bits (docs/package.md §4.1; never derived from content)
 
@@ -117,17 +123,24 @@ _SEAL_JOBS: list[_SealJob] = []
 class _Sealed:
     encoded: dict[str, bytes | pa.RecordBatch]
     result: BatchResult
-    positions: np.ndarray  # batch positions of the valid records, in order
+    slots: np.ndarray  # for each valid record, in order: its slot in the batch's random bytes
     heads: list[bytes]
+    bad: list[BadRow]  # the records the reader could not use, in file order
 
 
-def _seal_work(arg: tuple[pa.RecordBatch, bytes]) -> _Sealed:
-    batch, rand = arg
+def _seal_work(arg: tuple[WorkItem, bytes, int]) -> _Sealed:
+    item, rand, base_row = arg
     job = _SEAL_JOBS[-1]
+    chunk = materialise(item)  # a byte range is parsed here, in the worker
+    batch = chunk.batch
     res = run_batch(job.plan, batch, row_offset=1, keys=job.ctx, keep_valid=True)
     valid = res.valid
     assert valid is not None  # keep_valid
     positions = np.flatnonzero(valid.valid)
+    # A record's random bytes are those of its row number (docs/engine.md §5): the same
+    # whatever the batches, the workers, or how the file was cut.
+    rows = batch.column(batch.schema.get_field_index(ROW_COLUMN)).to_numpy()
+    slots = rows[positions] - base_row
     clear_batch = res.outputs["submission"]
     if clear_batch.num_rows != len(positions):
         raise InputError("the policy withholds records from submission")
@@ -138,8 +151,8 @@ def _seal_work(arg: tuple[pa.RecordBatch, bytes]) -> _Sealed:
     sealed_rows = list(zip(*sealed_cols, strict=True)) if sealed_cols else [()] * len(positions)
     heads: list[bytes] = []
     stride, kl = job.stride, job.sealer.key_len
-    for p, clear, sealed in zip(positions.tolist(), clear_rows, sealed_rows, strict=True):
-        off = p * stride
+    for s, clear, sealed in zip(slots.tolist(), clear_rows, sealed_rows, strict=True):
+        off = s * stride
         rid = record_id(rand[off : off + RID_BYTES])
         heads.append(
             job.sealer.line_head(rid, rand[off + RID_BYTES : off + RID_BYTES + kl], clear, sealed)
@@ -152,7 +165,20 @@ def _seal_work(arg: tuple[pa.RecordBatch, bytes]) -> _Sealed:
         encoded[a] = encode_batch(out, "csv", enc) if csv_out else out
     res.outputs = {}
     res.valid = None
-    return _Sealed(encoded, res, positions, heads)
+    return _Sealed(encoded, res, slots, heads, chunk.bad)
+
+
+def _draws(
+    items: Iterator[WorkItem], draw: Callable[[int], bytes], stride: int, first_row: int
+) -> Iterator[tuple[tuple[WorkItem, bytes], tuple[WorkItem, bytes, int]]]:
+    """Each work item with the random bytes of its rows: ``stride`` bytes per row number, drawn
+    in file order from ``first_row`` on (rows that hold no valid record leave theirs unused)."""
+    next_row = first_row
+    for item in items:
+        base = next_row
+        next_row = max(next_row, item.end_row)
+        rand = draw(stride * (next_row - base))
+        yield (item, rand), (item, rand, base)
 
 
 def seal_file(
@@ -260,10 +286,8 @@ def seal_file(
                 )
             )
             try:
-                chunks = (
-                    ((c, rand), (c.batch, rand))
-                    for c in reader.chunks(rows=batch_rows, size=size)
-                    for rand in (draw(stride * c.batch.num_rows),)
+                chunks = _draws(
+                    reader.chunks(rows=batch_rows, size=size), draw, stride, reader.first_row
                 )
                 for (chunk, rand), done in ordered_map(_seal_work, chunks, workers=nworkers):
                     _take_sealed(summary, vsum, writers, rej, package, chunk, rand, stride, done)
@@ -292,25 +316,25 @@ def _take_sealed(
     writers: Mapping[str, Any],
     rej: Any,
     package: SubmissionWriter,
-    chunk: Chunk,
+    chunk: WorkItem,
     rand: bytes,
     stride: int,
     done: _Sealed,
 ) -> None:
     res = done.result
     counts = res.counts
-    summary.read += counts.read + len(chunk.bad)
-    summary.rejected += counts.rejected + len(chunk.bad)
-    for b in chunk.bad:
+    summary.read += counts.read + len(done.bad)
+    summary.rejected += counts.rejected + len(done.bad)
+    for b in done.bad:
         summary.reasons[reason_key(b.column, b.reason)] += 1
     summary.reasons.update(counts.reasons)
-    for bad in _rejects_in_order(chunk.bad, res):
+    for bad in _rejects_in_order(done.bad, res):
         rej.write(bad)
     kl = package.key_len
     lines = []
     index = package.count
-    for n, (p, head) in enumerate(zip(done.positions.tolist(), done.heads, strict=True)):
-        off = p * stride
+    for n, (s, head) in enumerate(zip(done.slots.tolist(), done.heads, strict=True)):
+        off = s * stride
         rid = record_id(rand[off : off + RID_BYTES])
         rk = rand[off + RID_BYTES : off + RID_BYTES + kl]
         lines.append(package.line(head, index + n, rid, rk))

@@ -38,6 +38,7 @@ from xinan.records._common import (
 from xinan.records._common import (
     _raw_from_values as _raw_from_values,
 )
+from xinan.records._csv import csv_records
 from xinan.records.reader import RecordReader, open_records
 from xinan.records.rejects import REJECTS_HEADER, RejectsWriter, open_rejects
 from xinan.records.writers import RecordWriter, open_writer
@@ -53,6 +54,7 @@ __all__ = [
     "RecordWriter",
     "RejectsWriter",
     "Row",
+    "csv_records",
     "open_records",
     "open_rejects",
     "open_writer",

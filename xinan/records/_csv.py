@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import itertools
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
+from typing import IO, TYPE_CHECKING
 
 from xinan.records._base import _ReaderBase
 from xinan.records._common import (
@@ -268,3 +268,61 @@ class _CsvReading(_ReaderBase):
         else:
             reason, column = f"record longer than {self._max_record} characters", None
         return BadRow(start, column, reason, raw), used, at_end
+
+
+class _CsvText(_CsvReading):
+    """The records of a CSV text that starts after the header: a byte range of a file, or the
+    rest of it (docs/engine.md §3). Same rules, reasons and row numbers as the reader's own."""
+
+    def __init__(
+        self,
+        text: IO[str],
+        *,
+        where: str,
+        header: Sequence[str],
+        delimiter: str,
+        encoding: str | None,
+        encoding_detected: bool,
+        max_field_chars: int,
+        max_record_chars: int,
+    ) -> None:
+        self.path = where
+        self._where = where
+        self.header = list(header)
+        self.delimiter = delimiter
+        self.encoding = encoding
+        self.encoding_detected = encoding_detected
+        self._max_field = max_field_chars
+        self._max_record = max_record_chars
+        self._max_columns = len(header)
+        self._lines = []
+        self._drop_lf = False
+        self._text = text
+
+
+def csv_records(
+    text: IO[str],
+    *,
+    first_row: int,
+    where: str,
+    header: Sequence[str],
+    delimiter: str,
+    encoding: str | None,
+    encoding_detected: bool = False,
+    max_field_chars: int,
+    max_record_chars: int,
+) -> Iterator[Row | BadRow]:
+    """The records of ``text`` — CSV after the header, whose first physical line is row
+    ``first_row`` of the file ``where`` — exactly as :class:`RecordReader` reads them there
+    (docs/records.md §3.1, §4, §6). ``text`` must start at a record boundary."""
+    part = _CsvText(
+        text,
+        where=where,
+        header=header,
+        delimiter=delimiter,
+        encoding=encoding,
+        encoding_detected=encoding_detected,
+        max_field_chars=max_field_chars,
+        max_record_chars=max_record_chars,
+    )
+    return part._csv_rows(part._new_reader(), first_row - 1)

@@ -91,6 +91,16 @@ class RecordReader(_CsvReading, _JsonlXlsxReading):
             self._closer.close()
             raise
 
+    @property
+    def max_field_chars(self) -> int:
+        """The longest field this reader accepts (characters)."""
+        return self._max_field
+
+    @property
+    def max_record_chars(self) -> int:
+        """The longest record text this reader accepts (characters)."""
+        return self._max_record
+
     # -- the iterator protocol and closing ----------------------------------------------------
 
     def __iter__(self) -> Iterator[Row | BadRow]:
