@@ -11,6 +11,9 @@ time 200,000,000 records would take at that rate.
     python bench/scale.py --rows 10000000    # the size (about 3 GB of disk, ~1 hour)
     python bench/scale.py --steps job,mask   # only some steps (job, verify, open, ingest,
                                              # mask, workers)
+    python bench/scale.py --rows 10000000 --steps job,mask,workers --workers-rows 1000000
+                                             # the 1 → 2 workers ratio on the first 1,000,000
+                                             # rows (two more whole jobs at 10M take long)
 
 The export: `xinan fake penalty` makes up to 200,000 distinct rows (GB18030, 0.1 % bad rows),
 which are repeated to reach --rows; one extra bad row is placed in the middle, and the job's
@@ -151,9 +154,17 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--steps", default="job,verify,open,ingest,mask,workers")
     ap.add_argument("--dir", default=None, help="work directory (default: a temporary one)")
+    ap.add_argument(
+        "--workers-rows",
+        type=int,
+        default=None,
+        help="rows for the 1 → 2 workers step (default: --rows); the export's first rows",
+    )
     args = ap.parse_args()
     steps = set(args.steps.split(","))
     load0 = os.getloadavg()
+    print(f"start {time.strftime('%Y-%m-%d %H:%M:%S')}; load average {load0[0]:.1f} (1 min), "
+          f"{load0[2]:.1f} (15 min) on {os.cpu_count()} cores", flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="xinan-scale-", dir=args.dir) as tmp:
         d = Path(tmp)
         env = dict(
@@ -227,10 +238,19 @@ def main() -> None:
             print(f"  ratio xinan mask / csv loop: {m / b:.2f}×  (target ≥ 2)")
         if "workers" in steps:
             res = {}
+            wrows = min(args.workers_rows or args.rows, args.rows)
+            wjob = job
+            if wrows < args.rows:  # the export's first wrows records, same bytes per line
+                part = d / "part.csv"
+                with export.open("rb") as f, part.open("wb") as sink:
+                    for _ in range(wrows + 1):
+                        sink.write(f.readline())
+                wjob = [str(part) if a == str(export) else a for a in job]
             for w in (1, 2):
-                dt, peak, _ = run([*job, "--workers", str(w)], env)
+                dt, peak, _ = run([*wjob, "--workers", str(w)], env)
                 peaks.append(peak)
-                res[w] = figure(f"provider job, --workers {w}", args.rows, dt, peak, None)
+                res[w] = figure(f"provider job, --workers {w} ({wrows:,} rows)", wrows, dt,
+                                peak, None)  # fmt: skip
             print(f"  ratio 2 workers / 1 worker: {res[2] / res[1]:.2f}×  (target ≥ 1.7)")
         load1 = os.getloadavg()
         print(f"peak RSS of any process of any step: {max(peaks, default=0):,.0f} MB "
