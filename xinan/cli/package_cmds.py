@@ -201,8 +201,9 @@ def _info_json(info: Any) -> dict[str, Any]:
 
 @app.command()
 @click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
+@workers_option
 @json_option
-def verify(package: Path, as_json: bool) -> None:
+def verify(package: Path, workers: int | None, as_json: bool) -> None:
     """Check a package's signature against the trust store and the integrity of every record.
 
     Prints sender, suite and record count; exit 1 naming the reason on any failure. Needs
@@ -218,11 +219,11 @@ def verify(package: Path, as_json: bool) -> None:
     ring = Keyring(env.keyring)
     if env.identity_given:
         with open_actor(env, Desk) as desk:
-            info = desk.verify(package)
+            info = desk.verify(package, workers=workers)
     else:
         from xinan.platform.submissions import verify_package_file
 
-        info = verify_package_file(package, ring)
+        info = verify_package_file(package, ring, workers=workers)
     sender = ring.get_public(info.sender)
     emit(
         as_json,
@@ -262,6 +263,7 @@ def verify(package: Path, as_json: bool) -> None:
     default=None,
     help="Querent: the platform's release file for this share (`xinan release`).",
 )
+@workers_option
 @json_option
 def open_cmd(
     package: Path,
@@ -270,6 +272,7 @@ def open_cmd(
     grant_file: Path | None,
     revocations_file: Path | None,
     release_file: Path | None,
+    workers: int | None,
     as_json: bool,
 ) -> None:
     """Verify the whole package, log the access, then decrypt what KEY may open.
@@ -297,7 +300,12 @@ def open_cmd(
         release = release_file.read_bytes() if release_file else None
         with open_actor(env, Querent) as querent:
             res = querent.open_share(
-                package, output, grant_token=token, release=release, revocations=revocations
+                package,
+                output,
+                grant_token=token,
+                release=release,
+                revocations=revocations,
+                workers=workers,
             )
         prov = provenance_path(output)
         emit(
@@ -325,7 +333,7 @@ def open_cmd(
     if revocations_file is not None or release_file is not None:
         raise UsageError("--revocations and --release go with --grant (opening a share)")
     with open_actor(env, Desk) as desk:
-        result = desk.open_submission(package, output)
+        result = desk.open_submission(package, output, workers=workers)
     emit(
         as_json,
         _info_json(result.info) | {"output": output, "written": result.written},

@@ -12,18 +12,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from xinan.access import Actor, Session
+from xinan.engine.io import encode_batch
+from xinan.engine.workers import default_workers
 from xinan.errors import XinanError
 from xinan.fileio import open_input
-from xinan.formats.package import OpenedRecord, PackageInfo, open_package, verify_package
+from xinan.formats.package import PackageInfo, open_blocks, verify_package
 from xinan.keys import Identity, Keyring
 from xinan.records import open_writer
 
 
-def verify_package_file(path: Path, keyring: Keyring) -> PackageInfo:
-    """Verify a whole package file against the trust store; raises on any failure."""
+def verify_package_file(path: Path, keyring: Keyring, *, workers: int | None = None) -> PackageInfo:
+    """Verify a whole package file against the trust store, with ``workers`` processes
+    (default: every core); raises on any failure."""
     with path.open("rb") as f:
-        return verify_package(f, trust=keyring.get_public)
+        return verify_package(f, trust=keyring.get_public, workers=workers or default_workers())
 
 
 @dataclass(frozen=True)
@@ -41,51 +47,75 @@ def opened_columns(info: PackageInfo) -> list[str]:
     return cols
 
 
+def opened_view(batch: pa.RecordBatch, info: PackageInfo, columns: list[str]) -> pa.RecordBatch:
+    """The output columns of a block of opened records (:func:`opened_columns`): a sealed
+    value replaces its clear twin; a value the package does not carry is empty."""
+    clear = {n: batch.column(3 + i) for i, n in enumerate(info.clear_fields)}
+    base = 3 + len(info.clear_fields)
+    sealed = {n: batch.column(base + i) for i, n in enumerate(info.sealed_fields)}
+    empty = pa.scalar("", pa.string())
+    arrays = [batch.column(1)]
+    for name in columns[1:]:
+        c = clear.get(name)
+        s = sealed.get(name)
+        if s is None:
+            arrays.append(c if c is not None else pa.nulls(batch.num_rows, pa.string()))
+        else:
+            arrays.append(pc.coalesce(s, c if c is not None else empty))
+    return pa.record_batch(arrays, names=columns)
+
+
 def open_submission_file(
-    path: Path, output: str | Path, *, identity: Identity, keyring: Keyring, session: Session
+    path: Path,
+    output: str | Path,
+    *,
+    identity: Identity,
+    keyring: Keyring,
+    session: Session,
+    workers: int | None = None,
 ) -> OpenResult:
-    """Verify, record the ``open`` event durably, then decrypt into ``output`` (atomic).
+    """Verify, record the ``open`` event durably, then decrypt into ``output`` (atomic), with
+    ``workers`` processes (default: every core; the output is the same for any number).
 
     A failure after the event is recorded as a second, ``failed`` event; no output appears.
     """
-    info = verify_package_file(path, keyring)  # first pass: nothing decrypted yet
+    workers = workers or default_workers()
+    info = verify_package_file(path, keyring, workers=workers)  # nothing decrypted yet
     objects = {"package": info.package_id, "counts": {"records": info.count}}
     session.record("open", objects=objects, why={"purpose": "submission"})
     columns = opened_columns(info)
-    position = {name: i for i, name in enumerate(columns)}
     written = 0
     try:
         with open_input(path) as f, open_writer(output, columns, secret=True) as w:
-
-            def sink(r: OpenedRecord) -> None:
-                nonlocal written
-                row = [""] * len(columns)
-                row[0] = r.record_id
-                for name, v in zip(info.clear_fields, r.clear, strict=True):
-                    row[position[name]] = v
-                for name, sv in zip(info.sealed_fields, r.sealed, strict=True):
-                    if sv is not None:
-                        row[position[name]] = sv
-                w.write(row)
-                written += 1
-
-            opened = open_package(f, sink, identity=identity, trust=keyring.get_public)
-            # inside the writer: bytes other than those verified and logged leave no output
-            info.check_same(opened)
+            with open_blocks(
+                f, identity=identity, trust=keyring.get_public, workers=workers
+            ) as opened:
+                # the bytes decrypted are those verified and logged, or nothing is written
+                info.check_same(opened.info)
+                csv = w.format.value == "csv"
+                for batch in opened.batches():
+                    view = opened_view(batch, info, columns)
+                    if csv:
+                        w.write_encoded(encode_batch(view, "csv", w.encoding), view.num_rows)
+                    else:
+                        for row in zip(*(c.to_pylist() for c in view.columns), strict=True):
+                            w.write(row)
+                    written += view.num_rows
+            result = OpenResult(opened.info, written)
     except XinanError:
         session.record("open", outcome="failed", objects={"package": info.package_id})
         raise
-    return OpenResult(opened, written)
+    return result
 
 
 class Desk(Actor):
     """Package checks as one identity: verify (every role but pseudonym keys) and open a
     submission (the platform). Both are logged; a failed verification too."""
 
-    def verify(self, path: Path) -> PackageInfo:
+    def verify(self, path: Path, *, workers: int | None = None) -> PackageInfo:
         self.require("verify")
         try:
-            info = verify_package_file(path, self.keyring)
+            info = verify_package_file(path, self.keyring, workers=workers)
         except Exception:
             self.session.record("verify", outcome="failed", objects={"ref": f"file:{path.name}"})
             raise
@@ -94,8 +124,15 @@ class Desk(Actor):
         )
         return info
 
-    def open_submission(self, path: Path, output: str | Path) -> OpenResult:
+    def open_submission(
+        self, path: Path, output: str | Path, *, workers: int | None = None
+    ) -> OpenResult:
         self.require("open.submission")
         return open_submission_file(
-            path, output, identity=self.identity, keyring=self.keyring, session=self.session
+            path,
+            output,
+            identity=self.identity,
+            keyring=self.keyring,
+            session=self.session,
+            workers=workers,
         )

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from xinan.access import Session
+from xinan.engine.workers import default_workers
 from xinan.errors import (
     AccessDenied,
     IntegrityError,
@@ -90,10 +91,13 @@ def open_share_file(
     session: Session,
     now: datetime,
     release: bytes | None = None,
+    workers: int | None = None,
 ) -> ShareOpenResult:
     """Verify revocations, grant, package and (for a per-record share) the platform's release
     file; log the access durably; then decrypt and write ``record_id`` and the granted fields
-    (grant order) of every released record. Refusals are logged before raising."""
+    (grant order) of every released record. Refusals are logged before raising. The package
+    is read by ``workers`` processes (default: every core; the output does not depend on it)."""
+    workers = workers or default_workers()
     case = ShareCase(now=now, token=grant_token)
 
     def deny(rule: str, exc: XinanError) -> XinanError:
@@ -116,7 +120,7 @@ def open_share_file(
         raise IntegrityError("open: the rules did not establish the grant")
     try:
         with path.open("rb") as f:
-            info = verify_package(f, trust=keyring.get_public)
+            info = verify_package(f, trust=keyring.get_public, workers=workers)
         check_share_against_grant(info, claims, identity.key_id)
     except (VerificationError, IntegrityError, AccessDenied) as e:
         raise deny("share-matches-grant", e) from None
@@ -197,6 +201,7 @@ def open_share_file(
                 identity=identity,
                 trust=keyring.get_public,
                 release=rel.lookup() if rel is not None else None,
+                workers=workers,
             )
             # Inside the writer: a package swapped after it was checked leaves no output.
             info.check_same(opened)

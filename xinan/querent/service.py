@@ -24,6 +24,7 @@ class Querent(Actor):
         grant_token: str,
         release: bytes | None = None,
         revocations: bytes | None = None,
+        workers: int | None = None,
     ) -> ShareOpenResult:
         """Verify the grant, the package against it and the release, log, then decrypt only
         the granted fields of the released records into ``output``."""
@@ -39,6 +40,7 @@ class Querent(Actor):
             session=self.session,
             now=now,
             release=release,
+            workers=workers,
         )
         # the opened file says on what authority it was obtained (docs/provenance.md)
         write_provenance(result, output, opened_at=now)

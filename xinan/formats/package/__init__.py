@@ -35,7 +35,13 @@ from xinan.formats.package.models import (
     SignerKey,
     TrustLookup,
 )
-from xinan.formats.package.read import open_package, open_package_keys, verify_package
+from xinan.formats.package.read import (
+    OpenedPackage,
+    open_blocks,
+    open_package,
+    open_package_keys,
+    verify_package,
+)
 from xinan.formats.package.schedule import (
     AUDIENCES,
     FORMAT,
@@ -104,6 +110,7 @@ __all__ = [
     "KemKey",
     "KeyedRecord",
     "Limits",
+    "OpenedPackage",
     "OpenedRecord",
     "PackageInfo",
     "PackageMeta",
@@ -120,6 +127,7 @@ __all__ = [
     "commit_key",
     "derive_field_key",
     "enc",
+    "open_blocks",
     "open_package",
     "open_package_keys",
     "open_sealed_value",

@@ -176,7 +176,7 @@ class PackageInfo:
     records_digest: bytes = b""
 
     def check_same(self, opened: PackageInfo) -> None:
-        """Raise unless ``opened`` (a second pass over a package) is the package this one was
+        """Raise unless ``opened`` (another read of a package) is the package this one was
         verified as: same id and same records. A file swapped or rewritten between the pass
         that was verified and logged and the pass that decrypts must release nothing
         (issue 11: one snapshot per operation)."""

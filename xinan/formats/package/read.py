@@ -1,18 +1,17 @@
 """Reading ``xinan-package/1`` as a whole: verify, and open after the whole package verified
-(docs/package.md §8)."""
+(docs/package.md §8). One reader, in blocks on every core (:mod:`.stream`); ``workers=1`` runs
+it in this process, and the result never depends on the number of workers."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import replace
-from typing import IO
+from dataclasses import dataclass, replace
+from typing import IO, Any
 
-from xinan.errors import (
-    IntegrityError,
-    VerificationError,
-)
-from xinan.formats.package.header import _Context, _read_header, _read_line, _unwrap_package_key
+import pyarrow as pa
+
+from xinan.errors import IntegrityError, VerificationError
+from xinan.formats.package.header import _Context, _read_header, _unwrap_package_key
 from xinan.formats.package.models import (
     DEFAULT_LIMITS,
     KemKey,
@@ -24,60 +23,29 @@ from xinan.formats.package.models import (
     ReleaseLookup,
     TrustLookup,
 )
-from xinan.formats.package.records import (
-    _decrypt,
-    _parse_record,
-    _parse_trailer,
-    _parse_verified,
-    _record_keys,
-)
-from xinan.formats.package.schedule import (
-    _B64_CHUNK,
-    _TRAILER_MAGIC,
-    _VERIFY_CHUNK_BYTES,
-    _signed_message,
+from xinan.formats.package.records import _parse_trailer
+from xinan.formats.package.schedule import _signed_message
+from xinan.formats.package.stream import (
+    KEYS,
+    OPEN,
+    VERIFY,
+    Scan,
+    batch_records,
+    scan_blocks,
+    spooled_batches,
 )
 
-_RecordHook = Callable[[_Context, bytes, int], None]
 
-
-def _scan(
-    stream: IO[bytes],
-    ctx: _Context,
-    sender: PublicKeys,
-    on_record: _RecordHook,
-) -> PackageInfo:
-    """§8 steps 4–6 over the records and trailer; ``on_record`` sees each line first."""
-    limits = ctx.limits
-    hasher = ctx.suite.hasher()
-    count = 0
-    batch: list[bytes] = []
-    while True:
-        line = _read_line(stream, limits.max_line_bytes, f"record {count + 1}")
-        if not line:
-            raise VerificationError(
-                f"package truncated: no trailer after {count} records",
-                hint="the file was cut short; ask the sender for it again",
-            )
-        if line.startswith(_TRAILER_MAGIC):
-            break
-        if count >= limits.max_records:
-            raise VerificationError(f"package has more than {limits.max_records} records")
-        on_record(ctx, line, count)
-        batch.append(line)
-        if len(batch) == _B64_CHUNK:
-            hasher.update(b"".join(batch))
-            batch.clear()
-        count += 1
-    if batch:
-        hasher.update(b"".join(batch))
-    n, digest, sig = _parse_trailer(line)
-    if stream.read(1):
+def _check_end(ctx: _Context, sender: PublicKeys, scan: Scan) -> PackageInfo:
+    """§8 steps 5–6: trailer, count, records digest, signature."""
+    if scan.trailer is None:  # pragma: no cover - scan_blocks raises first
+        raise VerificationError("package truncated: no trailer")
+    n, digest, sig = _parse_trailer(scan.trailer)
+    if scan.extra:
         raise VerificationError("package: data after the trailer")
-    if n != count:
-        raise VerificationError(f"package count mismatch: trailer says {n}, read {count}")
-    computed = hasher.finalize()
-    if computed != digest:
+    if n != scan.count:
+        raise VerificationError(f"package count mismatch: trailer says {n}, read {scan.count}")
+    if scan.digest != digest:
         raise VerificationError("package records digest mismatch: records were altered")
     try:
         ctx.suite.verify(sender.sig, _signed_message(ctx.suite, ctx.header_line, n, digest), sig)
@@ -86,11 +54,7 @@ def _scan(
             f"package signature by {ctx.info.sender!r} does not verify",
             hint="the package was altered after signing, or signed by another key",
         ) from None
-    return _with_counts(ctx.info, n, digest)
-
-
-def _with_counts(info: PackageInfo, count: int, digest: bytes) -> PackageInfo:
-    return replace(info, count=count, records_digest=digest)
+    return replace(ctx.info, count=n, records_digest=digest)
 
 
 def verify_package(
@@ -99,93 +63,77 @@ def verify_package(
     trust: TrustLookup,
     limits: Limits = DEFAULT_LIMITS,
     compliance_mode: str | None = None,
+    workers: int = 1,
 ) -> PackageInfo:
     """Check a whole package without any private key: header, every record's shape, count,
-    records digest and the sender's signature (§8). Returns the facts; raises
-    VerificationError (naming header, record N, trailer, count, sender) or IntegrityError
-    (signature). Never returns a bool."""
+    records digest and the sender's signature (§8), with ``workers`` processes. Returns the
+    facts; raises VerificationError (naming header, record N, trailer, count, sender) or
+    IntegrityError (signature). Never returns a bool."""
     ctx, sender = _read_header(stream, trust, limits, compliance_mode)
-
-    def shape(c: _Context, line: bytes, i: int) -> None:
-        _parse_record(c, line, i)
-
-    return _scan(stream, ctx, sender, shape)
+    scan = scan_blocks(stream, ctx, mode=VERIFY, workers=workers, spool_dir=None)
+    return _check_end(ctx, sender, scan)
 
 
-def _seekable_copy(stream: IO[bytes], spool_dir: str | None) -> tuple[IO[bytes], bool]:
-    """The input itself when it can be read twice, else a private temporary copy."""
-    try:
-        if stream.seekable():
-            stream.seek(0)
-            return stream, False
-    except (OSError, ValueError):
-        pass
-    tmp = tempfile.TemporaryFile(dir=spool_dir)  # noqa: SIM115 - closed by the caller
-    while chunk := stream.read(1 << 20):
-        tmp.write(chunk)
-    tmp.seek(0)
-    return tmp, True
+@dataclass
+class OpenedPackage:
+    """A package that passed every check of §8 (and whose every value opened), ready to be
+    released block by block, in package order. Use once; ``close`` drops the spool."""
+
+    info: PackageInfo
+    _ctx: _Context
+    _scan: Scan
+    _mode: str
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """Arrow batches: ``position``, ``record_id``, ``source``, then the clear values
+        ``c0…`` and the opened values ``s0…`` (null: not in a share or withheld) — or, for
+        keys, the blobs ``b0…``, field keys ``k0…`` and ``record_key``."""
+        return spooled_batches(self._ctx, self._scan)
+
+    def records(self) -> Iterator[Any]:
+        """:class:`OpenedRecord` s (open) or :class:`KeyedRecord` s (keys), in order."""
+        for batch in self.batches():
+            yield from batch_records(self._ctx, batch, self._mode)
+
+    def close(self) -> None:
+        if self._scan.spool is not None:
+            self._scan.spool.close()
+
+    def __enter__(self) -> OpenedPackage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-def _two_pass(
+def open_blocks(
     stream: IO[bytes],
     *,
     identity: KemKey,
     trust: TrustLookup,
-    limits: Limits,
-    compliance_mode: str | None,
-    release: ReleaseLookup | None,
-    spool_dir: str | None,
-    decrypt: bool,
-) -> tuple[PackageInfo, _Context, Iterator[KeyedRecord]]:
-    """Pass 1 verifies everything and opens every value (releasing nothing); the returned
-    iterator is pass 2, which re-reads chunk by chunk and checks each chunk's digest against
-    pass 1 before yielding anything from it (§8)."""
-    src, is_copy = _seekable_copy(stream, spool_dir)
-    start = src.tell()
-    ctx, sender = _read_header(src, trust, limits, compliance_mode)
+    limits: Limits = DEFAULT_LIMITS,
+    compliance_mode: str | None = None,
+    release: ReleaseLookup | None = None,
+    spool_dir: str | None = None,
+    workers: int = 1,
+    keys: bool = False,
+) -> OpenedPackage:
+    """Read the whole package once with ``workers`` processes: verify it (§8 steps 1–6),
+    unwrap every record key, check every commitment and open every sealed value; only then
+    return it, to be released block by block (:meth:`OpenedPackage.batches`). With ``keys``
+    the blocks carry keys and raw blobs instead of plaintext (the vault's ingest, §10)."""
+    ctx, sender = _read_header(stream, trust, limits, compliance_mode)
     ctx.release = release
     _unwrap_package_key(ctx, identity)
-    chunks: list[tuple[int, bytes]] = []  # (lines, digest) per chunk
-    cur: list[bytes] = []
-    cur_bytes = 0
-
-    def check(c: _Context, line: bytes, i: int) -> None:
-        nonlocal cur_bytes
-        kr = _record_keys(c, _parse_record(c, line, i), i)
-        if decrypt:
-            _decrypt(c, kr)
-        cur.append(line)
-        cur_bytes += len(line)
-        if cur_bytes >= _VERIFY_CHUNK_BYTES:
-            chunks.append((len(cur), c.suite.digest(b"".join(cur))))
-            cur.clear()
-            cur_bytes = 0
-
-    info = _scan(src, ctx, sender, check)
-    if cur:
-        chunks.append((len(cur), ctx.suite.digest(b"".join(cur))))
-
-    def second_pass() -> Iterator[KeyedRecord]:
-        try:
-            src.seek(start)
-            if src.readline(limits.max_header_bytes + 1) != ctx.header_line:
-                raise IntegrityError("package changed while it was being opened (header)")
-            index = 0
-            for n_lines, want in chunks:
-                lines = [src.readline(limits.max_line_bytes + 1) for _ in range(n_lines)]
-                if ctx.suite.digest(b"".join(lines)) != want:
-                    raise IntegrityError(
-                        f"package changed while it was being opened (near record {index + 1})"
-                    )
-                for line in lines:
-                    yield _record_keys(ctx, _parse_verified(ctx, line), index, check=False)
-                    index += 1
-        finally:
-            if is_copy:
-                src.close()
-
-    return info, ctx, second_pass()
+    mode = KEYS if keys else OPEN
+    scan = scan_blocks(stream, ctx, mode=mode, workers=workers, spool_dir=spool_dir)
+    try:
+        info = _check_end(ctx, sender, scan)
+    except BaseException:
+        if scan.spool is not None:
+            scan.spool.close()
+        raise
+    return OpenedPackage(info, ctx, scan, mode)
 
 
 def open_package_keys(
@@ -198,10 +146,11 @@ def open_package_keys(
     compliance_mode: str | None = None,
     release: ReleaseLookup | None = None,
     spool_dir: str | None = None,
+    workers: int = 1,
 ) -> PackageInfo:
     """Verify the whole package and check that every sealed value opens, then hand each
     record's keys and raw blobs (no plaintext) to ``sink``: what the vault ingests (§10)."""
-    info, _ctx, records = _two_pass(
+    with open_blocks(
         stream,
         identity=identity,
         trust=trust,
@@ -209,11 +158,12 @@ def open_package_keys(
         compliance_mode=compliance_mode,
         release=release,
         spool_dir=spool_dir,
-        decrypt=True,
-    )
-    for kr in records:
-        sink(kr)
-    return info
+        workers=workers,
+        keys=True,
+    ) as opened:
+        for kr in opened.records():
+            sink(kr)
+        return opened.info
 
 
 def open_package(
@@ -226,19 +176,18 @@ def open_package(
     compliance_mode: str | None = None,
     release: ReleaseLookup | None = None,
     spool_dir: str | None = None,
+    workers: int = 1,
 ) -> PackageInfo:
     """Verify the whole package first (signature, count, digest, this key's unwrap, every
-    record key and every sealed value), and only then decrypt and hand records to ``sink``
-    in order. No ``sink`` call happens when anything fails in the first pass; in the second
-    pass the bytes are re-checked against the first (a file changed in between raises
-    IntegrityError before any record of a changed chunk reaches ``sink``).
+    record key and every sealed value), and only then hand records to ``sink`` in order. No
+    ``sink`` call happens when anything fails; the package is read once, so a file changed
+    after it was read cannot change what reaches ``sink``.
 
     ``release`` supplies release secrets for a share with ``release`` "per-record" (§6.3); a
     record it answers None for is *withheld*: it reaches ``sink`` with every sealed value None
     and the caller MUST NOT release it (its clear fields included).
-    Input that cannot be re-read (a pipe) is copied to a private temporary file first.
     """
-    info, ctx, records = _two_pass(
+    with open_blocks(
         stream,
         identity=identity,
         trust=trust,
@@ -246,8 +195,8 @@ def open_package(
         compliance_mode=compliance_mode,
         release=release,
         spool_dir=spool_dir,
-        decrypt=True,
-    )
-    for kr in records:
-        sink(_decrypt(ctx, kr))
-    return info
+        workers=workers,
+    ) as opened:
+        for r in opened.records():
+            sink(r)
+        return opened.info

@@ -141,7 +141,8 @@ def _parse_record_inner(ctx: _Context, line: bytes) -> _Parsed:
 
 
 def _parse_verified(ctx: _Context, line: bytes) -> _Parsed:
-    """Second pass of an open: bytes proven identical to a line _parse_record accepted."""
+    """A line the record pattern accepted (:mod:`.lines`: only lines :func:`_parse_record`
+    accepts unchanged, with its LF removed): the values without re-checking their shape."""
     obj = json.loads(line)
     a2b = _a2b
     if ctx.info.audience == "share":
@@ -159,11 +160,8 @@ def _parse_verified(ctx: _Context, line: bytes) -> _Parsed:
     )
 
 
-def _record_keys(ctx: _Context, p: _Parsed, index: int, *, check: bool = True) -> KeyedRecord:
-    """Unwrap a record's keys (§5.2, §6.1) and check every commitment (§5.4).
-
-    ``check=False`` only in the second pass of an open, over bytes proven identical to the
-    first pass (whose checks passed); the unwraps are AEAD opens and still verify."""
+def _record_keys(ctx: _Context, p: _Parsed, index: int) -> KeyedRecord:
+    """Unwrap a record's keys (§5.2, §6.1) and check every commitment (§5.4)."""
     suite = ctx.suite
     pk, pk_aead = ctx.package_key, ctx.package_aead
     if pk is None or pk_aead is None:  # pragma: no cover - internal misuse
@@ -213,10 +211,9 @@ def _record_keys(ctx: _Context, p: _Parsed, index: int, *, check: bool = True) -
             except IntegrityError:
                 raise IntegrityError(f"{where}: key of field {name!r} did not open") from None
         record_key = None
-    if check:
-        for name, fk, blob in zip(ctx.info.sealed_fields, fks, p.blobs, strict=True):
-            if fk is not None and blob is not None and digest(L_FC + fk) != blob[:dl]:
-                raise IntegrityError(f"{where}: field {name!r} key commitment does not match")
+    for name, fk, blob in zip(ctx.info.sealed_fields, fks, p.blobs, strict=True):
+        if fk is not None and blob is not None and digest(L_FC + fk) != blob[:dl]:
+            raise IntegrityError(f"{where}: field {name!r} key commitment does not match")
     return KeyedRecord(index, p.record_id, p.source, p.clear, p.blobs, tuple(fks), record_key)
 
 

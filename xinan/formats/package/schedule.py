@@ -60,7 +60,6 @@ _HEX32 = re.compile(r"\A[0-9a-f]{32}\Z")
 _CREATED = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
 _B64_CHUNK = 1024  # records per write/hash batch when sealing
 _RNG_BATCH = 1024  # record keys drawn from the CSPRNG per call
-_VERIFY_CHUNK_BYTES = 1 << 20  # open: bytes per re-checked chunk in the second pass (§8)
 
 _b2a = binascii.b2a_base64
 _a2b = binascii.a2b_base64

@@ -1,0 +1,328 @@
+"""Reading ``xinan-package/1`` in blocks, on every core (docs/package.md §8, docs/engine.md §7).
+
+The reader cuts the records into blocks of whole lines (about 1 MiB) in file order, hashes each
+block into the records digest as it goes, and hands the blocks to worker processes
+(:func:`xinan.engine.workers.ordered_map`: forked, results in block order). A worker checks
+every line of its block (:mod:`.lines`: one RE2 pass, the scalar parser for what the pattern
+does not accept) and, when opening, unwraps each record key, checks every commitment and opens
+every sealed value. Then the trailer, the count, the digest and the signature are checked
+(§8 steps 5–6).
+
+Nothing is released before all of that passed for the whole package (§8). While the package is
+read once, each block's result (opened values, or keys and blobs for the vault) is sealed under
+an ephemeral key that exists only in this process and its workers (fresh per open, never
+written anywhere) and appended to a private temporary *spool* file; only after the signature
+verified are the blocks read back from the spool, opened and handed out. Every value is thus
+decrypted once, the package is read once (a file changed after it was read cannot change what
+is released, and a pipe needs no copy), and memory stays flat: at most ``2 × workers`` blocks
+are in flight.
+
+The results do not depend on the number of workers (each block's result is a function of its
+bytes and the package keys, and blocks are written to the spool in file order); the error
+raised is the first one in file order, as a line-at-a-time reader would raise it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import pyarrow as pa
+
+from xinan import errors
+from xinan.crypto.base import Aead, Hasher
+from xinan.engine.workers import ordered_map
+from xinan.errors import IntegrityError, VerificationError, XinanError
+from xinan.formats.package.header import _Context
+from xinan.formats.package.lines import first_long_line, line_ends, record_pattern, unmatched
+from xinan.formats.package.models import KeyedRecord, OpenedRecord
+from xinan.formats.package.records import _decrypt, _parse_record, _parse_verified, _record_keys
+from xinan.formats.package.schedule import _TRAILER_MAGIC
+
+BLOCK_BYTES = 1 << 20  # bytes read per block (a block holds whole lines only)
+_SPOOL_AAD = b"xinan-package/1 spool\x00"  # the spool is private to one open; never a wire format
+
+VERIFY, OPEN, KEYS = "verify", "open", "keys"
+
+
+@dataclass
+class _Job:
+    ctx: _Context
+    mode: str
+    pattern: str
+    spool_key: bytes | None
+
+
+_JOB: _Job | None = None  # set in the parent before the workers fork; cleared after
+
+
+def _schema(ctx: _Context, mode: str) -> pa.Schema:
+    nc, ns = len(ctx.info.clear_fields), len(ctx.info.sealed_fields)
+    cols = [("position", pa.int64()), ("record_id", pa.string()), ("source", pa.string())]
+    cols += [(f"c{i}", pa.string()) for i in range(nc)]
+    if mode == OPEN:
+        cols += [(f"s{i}", pa.string()) for i in range(ns)]
+    else:
+        cols += [(f"b{i}", pa.binary()) for i in range(ns)]
+        cols += [(f"k{i}", pa.binary()) for i in range(ns)]
+        cols.append(("record_key", pa.binary()))
+    return pa.schema(cols)
+
+
+def _work(arg: tuple[bytes, int]) -> tuple[Any, ...]:
+    """One block in a worker: ``("ok", spool bytes)`` or ``("err", class, message, hint)``."""
+    block, first = arg
+    job = _JOB
+    if job is None:  # pragma: no cover - internal misuse
+        return ("err", "UsageError", "package reader: no job", None)
+    try:
+        return ("ok", _work_block(job, block, first))
+    except XinanError as e:
+        return ("err", type(e).__name__, e.message, e.hint)
+
+
+def _work_block(job: _Job, block: bytes, first: int) -> bytes:
+    ctx = job.ctx
+    ends = line_ends(block)
+    bad = set(unmatched(block, ends, job.pattern))
+    if job.mode == VERIFY:
+        for i in sorted(bad):
+            start = int(ends[i - 1]) if i else 0
+            _parse_record(ctx, block[start : int(ends[i])], first + i)
+        return b""
+    nc, ns = len(ctx.info.clear_fields), len(ctx.info.sealed_fields)
+    width = 3 + nc + (ns if job.mode == OPEN else 2 * ns + 1)
+    cols: list[list[Any]] = [[] for _ in range(width)]
+    start = 0
+    for i, end in enumerate(ends.tolist()):
+        line = block[start:end]
+        start = end
+        idx = first + i
+        p = _parse_record(ctx, line, idx) if i in bad else _parse_verified(ctx, line[:-1])
+        kr = _record_keys(ctx, p, idx)
+        values: tuple[Any, ...]
+        if job.mode == OPEN:
+            values = _decrypt(ctx, kr).sealed
+        else:
+            values = (*kr.blobs, *kr.field_keys, kr.record_key)
+        row = (idx, kr.record_id, kr.source_package_id, *kr.clear, *values)
+        for col, v in zip(cols, row, strict=True):
+            col.append(v)
+    schema = _schema(ctx, job.mode)
+    batch = pa.record_batch(
+        [pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)], schema=schema
+    )
+    if job.spool_key is None:  # pragma: no cover - internal misuse
+        raise errors.UsageError("package reader: no spool key")
+    return _spool_aead(ctx, job.spool_key).seal(
+        _nonce(first), batch.serialize().to_pybytes(), _SPOOL_AAD
+    )
+
+
+def _spool_aead(ctx: _Context, key: bytes) -> Aead:
+    return ctx.suite.aead(key)
+
+
+def _nonce(first: int) -> bytes:
+    # one nonce per block (its first record index, unique), under a key fresh per open
+    return first.to_bytes(12, "big")
+
+
+def _rebuild(res: tuple[Any, ...]) -> XinanError:
+    cls = getattr(errors, str(res[1]), None)
+    if not (isinstance(cls, type) and issubclass(cls, XinanError)):  # pragma: no cover
+        cls = XinanError
+    return cls(res[2], hint=res[3])
+
+
+class _Cutter:
+    """Cuts the stream after the header into blocks of whole record lines, hashing them in
+    order; stops at the trailer (kept in ``trailer``) or at the first structural error (kept
+    in ``error``, raised by the caller after every block before it was checked)."""
+
+    def __init__(self, stream: IO[bytes], ctx: _Context, hasher: Hasher) -> None:
+        self.stream = stream
+        self.ctx = ctx
+        self.hasher = hasher
+        self.count = 0
+        self.trailer: bytes | None = None
+        self.extra = False
+        self.error: XinanError | None = None
+
+    def _long(self, n: int) -> VerificationError:
+        return VerificationError(
+            f"package record {n}: longer than the limit of {self.ctx.limits.max_line_bytes} bytes",
+            hint="a hostile or damaged package; raise the limit only if the sender is trusted",
+        )
+
+    def _records(
+        self, block: bytes, ends: Any
+    ) -> Generator[tuple[tuple[int, int], Any], None, bool]:
+        """Yield the record lines of ``block`` up to the first long line or the record limit;
+        True when it stopped there (``error`` is set)."""
+        limits = self.ctx.limits
+        n = len(ends)
+        long_at = first_long_line(block, ends, limits.max_line_bytes)
+        room = limits.max_records - self.count
+        stop = min(n, room, n if long_at is None else long_at)
+        if stop > 0:
+            part = block[: int(ends[stop - 1])]
+            self.hasher.update(part)
+            yield (self.count, stop), (part, self.count)
+            self.count += stop
+        if stop < n:
+            if long_at is not None and long_at == stop:
+                self.error = self._long(self.count + 1)
+            else:
+                self.error = VerificationError(
+                    f"package has more than {limits.max_records} records"
+                )
+            return True
+        return False
+
+    def items(self) -> Iterator[tuple[tuple[int, int], Any]]:
+        limit = self.ctx.limits.max_line_bytes
+        buf = b""
+        eof = False
+        while self.error is None:
+            data = b"" if eof else self.stream.read(BLOCK_BYTES)
+            eof = eof or not data
+            buf = buf + data if buf else data
+            cut = buf.rfind(b"\n") + 1
+            complete, rest = buf[:cut], buf[cut:]
+            at = (b"\n" + complete).find(b"\n" + _TRAILER_MAGIC) if complete else -1
+            recs = complete if at < 0 else complete[:at]
+            if recs and (yield from self._records(recs, line_ends(recs))):
+                return
+            if at >= 0:
+                tail = complete[at:]
+                end = tail.find(b"\n") + 1
+                if end > limit:
+                    self.error = self._long(self.count + 1)
+                    return
+                self.trailer = tail[:end]
+                self.extra = bool(tail[end:] or rest or (not eof and self.stream.read(1)))
+                return
+            buf = rest
+            if len(buf) > limit:
+                self.error = self._long(self.count + 1)
+                return
+            if eof:
+                if not buf:
+                    self.error = VerificationError(
+                        f"package truncated: no trailer after {self.count} records",
+                        hint="the file was cut short; ask the sender for it again",
+                    )
+                elif buf.startswith(_TRAILER_MAGIC):
+                    self.trailer = buf  # no LF: the trailer parser names it
+                elif self.count >= self.ctx.limits.max_records:
+                    self.error = VerificationError(
+                        f"package has more than {self.ctx.limits.max_records} records"
+                    )
+                else:
+                    self.error = VerificationError(
+                        f"package record {self.count + 1}: truncated (no end of line)"
+                    )
+                return
+
+
+@dataclass
+class Scan:
+    """What one read of the records left: the count, the digest computed, the trailer line,
+    and (when opening) the spool of sealed block results in file order."""
+
+    count: int
+    digest: bytes
+    trailer: bytes | None
+    extra: bool
+    spool: IO[bytes] | None
+    blocks: list[tuple[int, int, int]]  # (first record index, spool offset, length)
+    spool_key: bytes | None
+    schema: pa.Schema | None
+
+
+def scan_blocks(
+    stream: IO[bytes], ctx: _Context, *, mode: str, workers: int, spool_dir: str | None
+) -> Scan:
+    """§8 step 4 over every record, block by block (and, opening, every key and value);
+    raises the first problem in file order. The caller checks the trailer (steps 5–6)."""
+    global _JOB  # noqa: PLW0603 - workers are forked from this state (no key is serialised)
+    suite = ctx.suite
+    pattern = record_pattern(
+        ctx.info, digest_len=suite.digest_len, key_len=suite.key_len, limits=ctx.limits
+    )
+    spool_key = suite.random(suite.key_len) if mode != VERIFY else None
+    spool = tempfile.TemporaryFile(dir=spool_dir) if mode != VERIFY else None  # noqa: SIM115
+    hasher = suite.hasher()
+    cutter = _Cutter(stream, ctx, hasher)
+    blocks: list[tuple[int, int, int]] = []
+    offset = 0
+    _JOB = _Job(ctx, mode, pattern, spool_key)
+    try:
+        for (first, _n), res in ordered_map(_work, cutter.items(), workers=workers):
+            if res[0] != "ok":
+                raise _rebuild(res)
+            if spool is not None:
+                spool.write(res[1])
+                blocks.append((first, offset, len(res[1])))
+                offset += len(res[1])
+        if cutter.error is not None:
+            raise cutter.error
+    except BaseException:
+        if spool is not None:
+            spool.close()
+        raise
+    finally:
+        _JOB = None
+    return Scan(
+        cutter.count,
+        hasher.finalize(),
+        cutter.trailer,
+        cutter.extra,
+        spool,
+        blocks,
+        spool_key,
+        _schema(ctx, mode) if mode != VERIFY else None,
+    )
+
+
+def spooled_batches(ctx: _Context, scan: Scan) -> Iterator[pa.RecordBatch]:
+    """The spooled block results in file order, as Arrow batches (after §8 passed)."""
+    spool, key, schema = scan.spool, scan.spool_key, scan.schema
+    if spool is None or key is None or schema is None:  # pragma: no cover - internal misuse
+        raise errors.UsageError("package reader: nothing spooled")
+    aead = _spool_aead(ctx, key)
+    try:
+        for first, offset, length in scan.blocks:
+            spool.seek(offset)
+            data = spool.read(length)
+            try:
+                plain = aead.open(_nonce(first), data, _SPOOL_AAD)
+            except IntegrityError:
+                raise IntegrityError(
+                    "the private spool of this open was altered; nothing more is released"
+                ) from None
+            yield pa.ipc.read_record_batch(pa.py_buffer(plain), schema)
+    finally:
+        spool.close()
+
+
+def batch_records(ctx: _Context, batch: pa.RecordBatch, mode: str) -> Iterator[Any]:
+    """The records of one spooled batch: :class:`OpenedRecord` or :class:`KeyedRecord`."""
+    nc, ns = len(ctx.info.clear_fields), len(ctx.info.sealed_fields)
+    cols = [c.to_pylist() for c in batch.columns]
+    pos, rid, src = cols[0], cols[1], cols[2]
+    clear = list(zip(*cols[3 : 3 + nc], strict=True)) if nc else [()] * batch.num_rows
+    if mode == OPEN:
+        sealed = list(zip(*cols[3 + nc :], strict=True)) if ns else [()] * batch.num_rows
+        for i in range(batch.num_rows):
+            yield OpenedRecord(pos[i], rid[i], src[i], clear[i], sealed[i])
+        return
+    b0, k0 = 3 + nc, 3 + nc + ns
+    blobs = list(zip(*cols[b0:k0], strict=True)) if ns else [()] * batch.num_rows
+    fks = list(zip(*cols[k0 : k0 + ns], strict=True)) if ns else [()] * batch.num_rows
+    rks = cols[-1]
+    for i in range(batch.num_rows):
+        yield KeyedRecord(pos[i], rid[i], src[i], clear[i], blobs[i], fks[i], rks[i])
