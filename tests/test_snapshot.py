@@ -39,8 +39,8 @@ def entries(tmp_path):
 def test_a_package_swapped_after_verification_releases_nothing(runner, tmp_path, monkeypatch):
     real = submissions.verify_package_file
 
-    def verify_then_swap(path, keyring):
-        info = real(path, keyring)
+    def verify_then_swap(path, keyring, **kw):
+        info = real(path, keyring, **kw)
         shutil.copyfile(tmp_path / "b.xpkg", path)  # another valid package, same sender
         return info
 
