@@ -25,7 +25,7 @@ from xinan.cli._common import (
     read_tokens,
     utc_now,
 )
-from xinan.errors import UsageError
+from xinan.errors import EXIT_PARTIAL, UsageError
 from xinan.keys import Keyring
 from xinan.platform import create_vault
 from xinan.platform.records_ops import SEALED_MARK, RecordView
@@ -115,31 +115,54 @@ def vault_init(
 @vault_group.command("ingest")
 @click.argument("package", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @vault_option
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the signed rejects report here (default: PACKAGE.rejects.jsonl, only when "
+    "records were rejected).",
+)
 @policy_option
 @json_option
 def vault_ingest(
-    package: Path, vault_dir: Path | None, policy_path: Path | None, as_json: bool
+    package: Path,
+    vault_dir: Path | None,
+    rejects: Path | None,
+    policy_path: Path | None,
+    as_json: bool,
 ) -> None:
-    """Verify a submission package and keep its records sealed in the vault.
+    """Verify a submission package, check it against the policy and keep its valid records
+    sealed in the vault.
 
+    Records the policy refuses (bad check characters, dates, amounts, enumerations, a clear
+    value that is not the policy's submission form) are not stored: they are listed with row,
+    field and reason in a rejects report signed by the platform (docs/ingest-rejects.md), to
+    return to the provider. A package whose columns the policy refuses (unclassified or
+    prohibited, or a field that must be sealed sent in clear) is refused whole.
     Ingesting the same package again changes nothing (and says so).
+
+    Exit codes: 0 ingested, nothing rejected; 3 ingested, some records rejected; 65 package
+    refused (every record in the rejects report).
 
     \b
     Examples:
-      xinan --as platform vault ingest export.xpkg --json
+      xinan --as platform vault ingest export.xpkg --rejects export.rejects.jsonl --json
     """
     with open_platform(get_env(), vault_dir, policy_path) as p:
-        summary = p.ingest(package)
+        summary = p.ingest(package, rejects=rejects)
     classes = ", ".join(f"{k} {n}" for k, n in summary.classes.items())
     emit(
         as_json,
         summary.to_json(),
         f"{package}: package {summary.package_id} already ingested; nothing changed"
         if summary.already
-        else f"{package}: ingested {summary.records} {summary.kind} records from "
-        f"{summary.sender} (package {summary.package_id}); {classes}; "
-        f"{summary.subjects} subjects",
+        else f"{package}: ingested {summary.records} of {summary.in_package} {summary.kind} "
+        f"records from {summary.sender} (package {summary.package_id}); {classes}; "
+        f"{summary.subjects} subjects; rejected {summary.rejected}"
+        + (f" → {summary.rejects_file}" if summary.rejects_file else ""),
     )
+    if summary.rejected and not summary.already:
+        raise SystemExit(EXIT_PARTIAL)
 
 
 @vault_group.command("list")

@@ -75,9 +75,11 @@ def internal_view(
 
 
 class RecordOps(PlatformCore):
-    def ingest(self, package: Path) -> IngestSummary:
-        """Verify a submission package and keep its records sealed (role platform).
-        Ingesting the same package again changes nothing (and says so)."""
+    def ingest(self, package: Path, *, rejects: Path | None = None) -> IngestSummary:
+        """Verify a submission package, check it against the policy and keep its valid records
+        sealed (role platform). Records the policy refuses go to the signed rejects report
+        (``rejects``; docs/ingest-rejects.md), never to the vault. Ingesting the same package
+        again changes nothing (and says so)."""
         self.require("vault.ingest")
         vault = self.unlocked_vault()
         return vault.ingest(
@@ -88,6 +90,7 @@ class RecordOps(PlatformCore):
             pseudonymizer=self.pseudonym_key(),
             session=self.session,
             now=self.now(),
+            rejects=rejects,
         )
 
     def list_records(

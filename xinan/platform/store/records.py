@@ -147,6 +147,14 @@ class RecordStore(StoreBase):
         ).fetchone()
         return row
 
+    def count_package_records(self, package_id: str) -> int:
+        """Records of one package stored in the vault (its rejected records never were)."""
+        return int(
+            self._db.execute(
+                "SELECT count(*) FROM records WHERE package_id = ?", (package_id,)
+            ).fetchone()[0]
+        )
+
     def count_records(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM records").fetchone()[0])
 

@@ -1,0 +1,170 @@
+"""What the platform checks in a submission before it stores a record (docs/vault.md §5.1).
+
+The platform does not trust the provider's tool: it applies the *same* policy, through the
+*same* rules, to what arrives. Two levels:
+
+* **the package's layout** (its header's ``clear_fields`` and ``sealed_fields``) against the
+  kind: an unclassified column (数据安全法 第二十一条) or a prohibited one (征信业管理条例
+  第十四条) is refused; a field the policy seals MUST arrive sealed, and nothing the policy
+  drops from the submission view may travel in clear. A layout problem refuses every record of
+  the package (nothing is stored).
+* **each record**: its values — the clear part, and the sealed values opened in memory — go
+  through the provider's own validation (:func:`xinan.engine.run_batch`: check characters of
+  resident IDs and credit codes, real calendar dates, amounts ≥ 0, enumerations, required and
+  class-required fields, consent-gated fields), and the clear part MUST be exactly what the
+  policy's ``submission`` view makes of the validated record (a clear twin such as a birth
+  year or a district is recomputed from its sealed original). A failing record is rejected
+  with the field and the reason; the others are stored.
+
+There is one copy of each rule: the engine's (:mod:`xinan.engine.validate`,
+:mod:`xinan.engine.mask`). This module only maps a package onto it. Reasons never hold a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+
+from xinan.engine import JobSpec, compile_plan, run_batch
+from xinan.engine.plan import Plan
+from xinan.errors import IntegrityError
+from xinan.policy.catalogue import Policy, RecordKind
+
+# Submission rules whose output cannot be recomputed from the stored record: free text is
+# scrubbed by the provider from the original, which the platform never sees (a scrubbed text
+# is still type-checked); a pseudonym needs the provider's key.
+_NOT_RECOMPUTED = frozenset({"scrub", "pseudonym"})
+
+Problem = tuple[str | None, str]  # (field, reason)
+
+
+def _column_problem(policy: Policy, kind: RecordKind, name: str) -> str:
+    cat = policy.prohibited_column(name)
+    if cat is not None:
+        return f"prohibited:{cat.id} — {cat.label} must not be collected (征信业管理条例 第十四条)"
+    return (
+        f"unclassified: not in the catalogue for kind {kind.name!r} — an unclassified field "
+        "cannot be collected (数据安全法 第二十一条)"
+    )
+
+
+def layout_problems(
+    policy: Policy, kind: RecordKind, clear: Sequence[str], sealed: Sequence[str]
+) -> list[Problem]:
+    """Everything wrong with a package's layout for ``kind`` under ``policy``, in header order
+    (clear fields, then sealed fields, then fields missing). Empty: the layout is the policy's."""
+    out: list[Problem] = []
+    cols = kind.columns
+    for where, names in (("clear", clear), ("sealed", sealed)):
+        if len(set(names)) != len(names):
+            dup = next(n for n in names if list(names).count(n) > 1)
+            out.append((dup, f"named twice in the package's {where} part"))
+    for name in clear:
+        if name not in cols:
+            out.append((name, _column_problem(policy, kind, name)))
+            continue
+        f = kind.fields[kind.index(name)]
+        if f.rules["submission"].op == "drop":
+            out.append(
+                (
+                    name,
+                    "must arrive sealed: the policy seals it and keeps no clear form of it in "
+                    "the submission view"
+                    if f.sealed
+                    else "the policy drops it from the submission view: it must not be sent",
+                )
+            )
+    for name in sealed:
+        if name not in cols:
+            out.append((name, _column_problem(policy, kind, name)))
+        elif not kind.fields[kind.index(name)].sealed:
+            out.append((name, "sealed, but the policy keeps it in clear in the submission view"))
+    for f in kind.fields:
+        if f.sealed and f.name not in sealed:
+            out.append((f.name, "missing from the sealed part: the policy seals it"))
+        elif f.rules["submission"].op != "drop" and f.name not in clear:
+            out.append((f.name, "missing from the clear part of the submission view"))
+    return out
+
+
+class RecordCheck:
+    """The per-record check of one package (layout already accepted): compiled once, then
+    :meth:`check` per batch."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        kind: RecordKind,
+        clear: Sequence[str],
+        sealed: Sequence[str],
+        *,
+        today: date,
+        file: str,
+    ) -> None:
+        sealed_set = set(sealed)
+        self.header = tuple(f.name for f in kind.fields if f.name in sealed_set or f.name in clear)
+        # where each header column comes from: ("s", i) sealed value i, ("c", i) clear value i
+        cpos = {n: i for i, n in enumerate(clear)}
+        spos = {n: i for i, n in enumerate(sealed)}
+        self._source = [("s", spos[n]) if n in sealed_set else ("c", cpos[n]) for n in self.header]
+        recompute = not any(f.rules["submission"].op == "pseudonym" for f in kind.fields)
+        self.plan: Plan = compile_plan(
+            policy,
+            JobSpec(
+                header=self.header,
+                audiences=("submission",) if recompute else (),
+                kind=kind.name,
+                today=today,
+                file=file,
+            ),
+        )
+        # clear columns to compare with the recomputed submission view, by output position
+        out_cols = self.plan.columns("submission")
+        self._compare: list[tuple[int, int, str, str]] = []  # (clear pos, out pos, name, op)
+        if recompute:
+            for j, name in enumerate(out_cols):
+                op = kind.fields[kind.index(name)].rules["submission"].op
+                if name in cpos and op not in _NOT_RECOMPUTED:
+                    self._compare.append((cpos[name], j, name, op))
+
+    def check(
+        self, clear_rows: Sequence[Sequence[str]], sealed_rows: Sequence[Sequence[str]]
+    ) -> list[tuple[int, str | None, str]]:
+        """The rejected records of a batch: (index in the batch, field, reason), in order."""
+        n = len(clear_rows)
+        if n == 0:
+            return []
+        arrays = []
+        for src, i in self._source:
+            rows = sealed_rows if src == "s" else clear_rows
+            arrays.append(pa.array([r[i] for r in rows], type=pa.string()))
+        batch = pa.RecordBatch.from_arrays(arrays, names=list(self.header))
+        res = run_batch(self.plan, batch, row_offset=0)
+        rej = res.rejects
+        found: dict[int, tuple[str | None, str]] = {
+            int(i): (c, r)
+            for i, c, r in zip(
+                rej.column(0).to_pylist(),
+                rej.column(1).to_pylist(),
+                rej.column(2).to_pylist(),
+                strict=True,
+            )
+        }
+        if self._compare and "submission" in res.outputs:
+            valid = np.flatnonzero(~np.isin(np.arange(n), list(found)))
+            out = res.outputs["submission"]
+            if out.num_rows != len(valid):  # a kind withheld from submission is never sealed
+                raise IntegrityError("the submission view withheld records of a sealed kind")
+            for cp, j, name, op in self._compare:
+                want = out.column(j).to_pylist()
+                for k, i in enumerate(valid.tolist()):
+                    if i not in found and clear_rows[i][cp] != want[k]:
+                        found[i] = (
+                            name,
+                            f"the clear value is not the policy's submission form of the "
+                            f"record (rule {op})",
+                        )
+        return sorted((i, c, r) for i, (c, r) in found.items())
