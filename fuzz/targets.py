@@ -382,3 +382,11 @@ def audit_config(data: bytes) -> None:
         log = Path(d) / "audit.log"
         AuditConfig.path_for(log).write_bytes(data)
         load_audit_config(log)
+
+
+@target("ingest_rejects")
+def ingest_rejects(data: bytes) -> None:
+    """xinan-ingest-rejects/1 (docs/ingest-rejects.md): the platform's signed rejects report."""
+    from xinan.formats.ingest_rejects import verify_rejects
+
+    verify_rejects(data, trust=world.trust_any)
