@@ -5,19 +5,32 @@ platform's audit log, and the log still verifies."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from datetime import date, datetime
+from typing import Any
 
 import pytest
 
-from tests.test_share_support import build_world
+from tests.test_share_support import PASS, build_world
+from xinan.keys import Keyring
 from xinan.platform.destruction import residue_scan, sqlite_files
 from xinan.platform.retention import expired_records
 from xinan.platform.vault import Vault
 from xinan.policy.catalogue import load_policy
 
 AS_OF = date(2032, 6, 1)  # five years after the end of some of the synthetic acts, not all
+
+
+@contextlib.contextmanager
+def _unlocked(w: Any) -> Iterator[Vault]:
+    """The vault unlocked with the platform key: records are read with their row MAC checked
+    (docs/vault.md §3.1)."""
+    with Vault.open(w.vault) as v:
+        v.unlock(Keyring(w.ring("plat")).unlock("platform", PASS))
+        yield v
 
 
 @pytest.fixture()
@@ -40,7 +53,7 @@ def _at(w, monkeypatch, day: date) -> None:
 
 def test_destroy_expired_leaves_no_trace_and_certifies(world, monkeypatch):
     w = world
-    with Vault.open(w.vault) as v:
+    with _unlocked(w) as v:
         due = {d.record.record_id for d in expired_records(v, load_policy(None), AS_OF)}
         total = v.count()
     assert 0 < len(due) < total  # the date splits the records
@@ -60,7 +73,7 @@ def test_destroy_expired_leaves_no_trace_and_certifies(world, monkeypatch):
     kept = [k for r, k in keys_before.items() if r not in due]
     assert residue_scan(files, gone) == []
     assert residue_scan(files, kept[:3])  # the scan does find what is still there
-    with Vault.open(w.vault) as v:
+    with _unlocked(w) as v:
         assert all(v.get(r).status["destroyed_at"] for r in due)
         assert all(v.get(r).clear == {} and v.get(r).blobs == () for r in due)
 
@@ -80,7 +93,7 @@ def test_destroy_expired_leaves_no_trace_and_certifies(world, monkeypatch):
 
 def test_destroy_one_record_with_a_reason(world, monkeypatch, tmp_path):
     w = world
-    with Vault.open(w.vault) as v:
+    with _unlocked(w) as v:
         rid = next(v.records()).record_id
     out = w.js(
         "plat", "secadm", "destroy", "--yes", "--record", rid, "--reason", "异议核实后依法删除",
@@ -102,13 +115,13 @@ def test_destroy_one_record_with_a_reason(world, monkeypatch, tmp_path):
 
 def test_destroy_refuses_a_reason_with_a_clear_identifier(world):
     w = world
-    with Vault.open(w.vault) as v:
+    with _unlocked(w) as v:
         rid = next(v.records()).record_id
     ident = w.person(0)["证件号码"] or w.person(0)["法定代表人证件号码"]
     r = w.run("plat", "secadm", "destroy", "--yes", "--record", rid,
               "--reason", f"删除{ident}", "--vault", str(w.vault))  # fmt: skip
     assert r.exit_code != 0 and ident not in r.output
-    with Vault.open(w.vault) as v:
+    with _unlocked(w) as v:
         assert v.get(rid).status["destroyed_at"] is None
 
 
@@ -124,7 +137,7 @@ def test_nothing_due_today(world):
 
 def test_destroy_clears_the_objection_history_of_the_record(world):
     w = world
-    with Vault.open(w.vault) as v:
+    with _unlocked(w) as v:
         rid = next(r.record_id for r in v.records() if r.subject_class.value == "legal")
     d = w.js("plat", "platform", "dispute", "open", rid, "--reason", "处罚已撤销", "--by", "某公司",
              "--vault", str(w.vault))  # fmt: skip

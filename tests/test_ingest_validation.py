@@ -27,6 +27,8 @@ from xinan.policy.catalogue import load_policy
 
 LEGAL = "法人及非法人组织"
 
+pytestmark = pytest.mark.usefixtures("fast_kdf")
+
 
 def _world(tmp_path: Path, monkeypatch: Any) -> World:
     return build_world(tmp_path, monkeypatch, people=12, kind="penalty")

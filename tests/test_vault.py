@@ -43,7 +43,7 @@ def test_layout_modes_and_config(world):
     ]  # fmt: skip
     assert cfg["audit"]["origin"] and cfg["policy"].startswith("credit-default@")
     assert "#" in cfg["policy"]  # the policy file's digest is bound too
-    assert cfg["format"] == "xinan-vault/1" and cfg["policy"].startswith("credit-default@")
+    assert cfg["format"] == "xinan-vault/2" and cfg["policy"].startswith("credit-default@")
     assert cfg["platform"]["id"] == "platform" and cfg["pseudonym"]["id"] == "subject-ps"
     con = sqlite3.connect(w.vault / "vault.db")
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -64,6 +64,7 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "open.share": frozenset({Role.QUERENT}),
     "vault.init": frozenset({Role.SYS_ADMIN}),
     "vault.ingest": frozenset({Role.PLATFORM}),
+    "vault.upgrade": frozenset({Role.PLATFORM}),  # docs/vault.md §11.1 (needs the vault key)
     "vault.read": frozenset({Role.PLATFORM, Role.SEC_ADMIN}),
     "vault.disclose": frozenset({Role.PLATFORM}),
     "vault.archive": frozenset({Role.AUDIT_ADMIN}),

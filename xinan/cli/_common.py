@@ -216,23 +216,28 @@ def parse_datetime(value: str) -> datetime:
         ) from None
 
 
+def platform_context(
+    env: Env, vault_dir: Path | None, policy_path: Path | None = None
+) -> PlatformContext:
+    """What opening the platform as ``--as`` needs, from the command line and environment."""
+    from xinan.keys import Keyring
+
+    return PlatformContext(
+        vault=vault_dir,
+        keyring=Keyring(env.keyring),
+        identity=env.identity,
+        passphrase=read_passphrase,
+        clock=utc_now,
+        audit_log=env.audit_log,
+        policy=policy_path,
+        tokens=read_tokens(),
+    )
+
+
 def open_platform(env: Env, vault_dir: Path | None, policy_path: Path | None = None) -> Platform:
     """The platform opened as ``--as``: the library checks roles and writes every audit
     entry; the command only renders what it returns."""
-    from xinan.keys import Keyring
-
-    return Platform.open(
-        PlatformContext(
-            vault=vault_dir,
-            keyring=Keyring(env.keyring),
-            identity=env.identity,
-            passphrase=read_passphrase,
-            clock=utc_now,
-            audit_log=env.audit_log,
-            policy=policy_path,
-            tokens=read_tokens(),
-        )
-    )
+    return Platform.open(platform_context(env, vault_dir, policy_path))
 
 
 def open_actor(env: Env, party: type[A]) -> A:

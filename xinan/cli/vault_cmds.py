@@ -10,6 +10,7 @@ keyed pseudonyms at once and never logged or stored.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -163,6 +164,31 @@ def vault_ingest(
     )
     if summary.rejected and not summary.already:
         raise SystemExit(EXIT_PARTIAL)
+
+
+@vault_group.command("upgrade")
+@vault_option
+@json_option
+def vault_upgrade(vault_dir: Path | None, as_json: bool) -> None:
+    """Upgrade a xinan-vault/1 vault to xinan-vault/2: every stored record gets its row MAC.
+
+    Role platform (the vault key is needed). Once, logged as key.vault-upgrade; every other
+    command refuses a version-1 vault until then (docs/vault.md §11.1).
+
+    \b
+    Examples:
+      xinan --as platform vault upgrade --vault vault
+    """
+    from xinan.cli._common import platform_context
+    from xinan.platform.vault_upgrade import upgrade_vault
+
+    done = upgrade_vault(platform_context(get_env(), vault_dir))
+    emit(
+        as_json,
+        dataclasses.asdict(done),
+        f"vault {done.id} at {done.path}: now {done.format}; {done.records} records sealed "
+        "with their row MAC",
+    )
 
 
 @vault_group.command("list")

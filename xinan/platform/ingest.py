@@ -439,19 +439,27 @@ class _Inserter:
             raise IntegrityError(f"record {rid!r}: no record key")
         wrapped = self.kek.wrap(kr.record_key, self.v._rk_aad(rid))
         facts = [None if p is None or not clear[p] else clear[p] for p in self.fact_pos]
-        row = (
+        # RECORD_COLUMNS order (xinan.platform.store.records.MAC_COLUMNS), the row MAC last
+        values = (
             rid,
             kr.source_package_id,
-            kr.position,
             self.kind.name,
-            self.policy.label,
             cls.value,
             json.dumps(subjects),
             json.dumps(list(clear), ensure_ascii=False),
             _pack_blobs(kr.blobs),
-            *facts,
+            *facts,  # decision_date, severity, valid_until, declared_end
+            None,  # end_of_act
+            None,  # domains
+            None,  # disputed_at
+            None,  # repaired_at
+            None,  # archived_at
+            None,  # destroyed_at
+            kr.position,
+            self.policy.label,
             self.now,
         )
+        row = (*values, self.v.row_mac_values(values))
         self.summary.records += 1
         self.summary.classes[cls.value] = self.summary.classes.get(cls.value, 0) + 1
         return row, subjects, wrapped

@@ -78,7 +78,10 @@ class PlatformCore:
         self._policy: Policy | None = None
         self._platform: Identity | None = None
         self._pskey: SecretKey | None = None
-        self._unlocked = False
+        # docs/vault.md §3.1: a read of records checks their row MACs, so it unlocks the vault
+        # key when needed; a row that fails is logged before it is refused
+        vault.key_source = self.platform_identity
+        vault.on_bad_row = self._log_bad_row
 
     def __repr__(self) -> str:
         return f"<Platform {self.vault.config.id} as {self.session.actor.id}>"
@@ -151,10 +154,18 @@ class PlatformCore:
 
     def unlocked_vault(self) -> Vault:
         """The vault with its key unwrapped (for operations that need plaintext or sealing)."""
-        if not self._unlocked:
+        if not self.vault.is_unlocked:
             self.vault.unlock(self.platform_identity())
-            self._unlocked = True
         return self.vault
+
+    def _log_bad_row(self, record_id: str) -> None:
+        """A stored record failed its row MAC (docs/vault.md §3.1): logged, then refused."""
+        self.session.record(
+            "open",
+            outcome="failed",
+            objects={"record_ids": [record_id], "ref": f"vault:{self.vault.config.id}:row-mac"},
+            why={"purpose": "integrity-check"},
+        )
 
     def pseudonym_key(self) -> SecretKey:
         if self._pskey is None:

@@ -38,15 +38,21 @@ from xinan.platform.store import (
 )
 from xinan.policy.catalogue import Policy
 
-FORMAT = "xinan-vault/1"
-SCHEMA_VERSION = 1
-_V = FORMAT.encode("ascii")
+FORMAT = "xinan-vault/2"  # §11: version 2 adds the row MAC (§3.1)
+FORMAT_V1 = "xinan-vault/1"  # read only to upgrade it (`vault upgrade`, §11.1)
+SCHEMA_VERSION = 2
+SCHEMA_VERSION_V1 = 1
+# The labels of §2 and §4 keep the bytes of version 1 in every version: a vault's wrapped
+# keys and MACs do not change when its format marker does.
+_V = FORMAT_V1.encode("ascii")
 INFO_KEK = _V + b" kek"
 L_KEK = _V + b" kek\x00"
 L_KEK_COMMIT = _V + b" kek-commitment\x00"
 INFO_CFG_MAC = _V + b" config-mac"
 L_RKV = _V + b" record-key\x00"
 L_RELEASE = _V + b" release\x00"  # §4: release secrets, bound to vault, share and record
+INFO_ROW_MAC = b"xinan-vault/2 row-mac"  # §3.1: K_row = KDF(KEK, INFO_ROW_MAC ‖ vid)
+L_ROW = b"xinan-vault/2 row\x00"  # §3.1: the row MAC's input starts L_ROW ‖ vid
 CONFIG_FILE = "vault.json"
 REVOCATIONS_FILE = "revocations.json"
 _TIME_FMT = "%Y-%m-%dT%H:%M:%SZ"
@@ -152,10 +158,11 @@ class VaultConfig:
     audit_key_id: str = ""  # the key that signs that log's checkpoints
     audit_path: str = ""  # where that log is (resolved)
     mac: bytes = field(repr=False, default=b"")
+    format: str = FORMAT
 
     def _doc(self) -> dict[str, Any]:
         return {
-            "format": FORMAT,
+            "format": self.format,
             "id": self.id,
             "created": self.created,
             "suite": self.suite.value,
@@ -186,8 +193,14 @@ class VaultConfig:
         """``id@version`` of the bound policy (``policy`` is ``id@version#digest``)."""
         return self.policy.split("#", 1)[0]
 
+    @property
+    def schema_version(self) -> int:
+        return SCHEMA_VERSION if self.format == FORMAT else SCHEMA_VERSION_V1
+
     @staticmethod
-    def read(path: Path) -> VaultConfig:
+    def read(path: Path, *, upgrading: bool = False) -> VaultConfig:
+        """``vault.json``; a version-1 vault is refused with the hint to upgrade it, unless
+        ``upgrading`` (§11.1)."""
         p = path / CONFIG_FILE
         try:
             data = p.read_bytes()
@@ -198,9 +211,19 @@ class VaultConfig:
             ) from None
         try:
             doc = loads_strict(data)
-            if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            if not isinstance(doc, dict) or doc.get("format") not in (FORMAT, FORMAT_V1):
                 raise VerificationError(f"{p}: format must be {FORMAT!r}")
+            if doc["format"] == FORMAT_V1 and not upgrading:
+                raise VerificationError(
+                    f"{path}: a {FORMAT_V1} vault, whose records carry no integrity MAC; it is "
+                    "not opened until it is upgraded",
+                    hint=f"upgrade it to {FORMAT} once, as the platform: xinan --as PLATFORM "
+                    f"vault upgrade --vault {path} (logged; docs/vault.md §11.1)",
+                )
+            if doc["format"] == FORMAT and upgrading:
+                raise UsageError(f"{path} is already a {FORMAT} vault; nothing to upgrade")
             cfg = VaultConfig(
+                format=str(doc["format"]),
                 id=str(doc["id"]),
                 created=str(doc["created"]),
                 suite=SuiteName(doc["suite"]),
@@ -230,6 +253,11 @@ def _kek_aad(vid: bytes, platform_key_id: str) -> bytes:
 
 def _mac_key(suite: CryptoSuite, kek: bytes, vid: bytes) -> bytes:
     return suite.kdf(kek, INFO_CFG_MAC + vid, suite.digest_len)
+
+
+def _row_mac_key(suite: CryptoSuite, kek: bytes, vid: bytes) -> bytes:
+    """§3.1: the key of the row MAC (HMAC-SM3 in gm, HMAC-SHA256 otherwise)."""
+    return suite.kdf(kek, INFO_ROW_MAC + vid, suite.digest_len)
 
 
 def init_vault(

@@ -46,18 +46,19 @@ from xinan.platform.store import (
     STATUS_COLUMNS,
     Store,
 )
+from xinan.platform.store.records import row_mac_input
 from xinan.platform.vault_config import (
     CONFIG_FILE,
-    FORMAT,
     INFO_KEK,
     L_KEK_COMMIT,
     L_RKV,
+    L_ROW,
     REVOCATIONS_FILE,
-    SCHEMA_VERSION,
     VaultConfig,
     _kek_aad,
     _mac_key,
     _parse_t,
+    _row_mac_key,
     _t,
     resolve_fields,
 )
@@ -118,14 +119,22 @@ class VaultCore:
     """An open vault: keys, records, consents, grants. Use :meth:`open`; :meth:`unlock` with
     the platform identity before any operation that touches keys. Close it (``with``)."""
 
-    def __init__(self, path: Path, cfg: VaultConfig) -> None:
+    def __init__(
+        self, path: Path, cfg: VaultConfig, *, store_format: tuple[str, int] | None = None
+    ) -> None:
         self.path = path
         self.config = cfg
         # issue 11: no output of any command replaces a file of the vault (xinan.fileio)
         protect(path, "the vault's files", owner="vault", directory=True)
         self.suite = get_suite(cfg.suite)
-        self.store = Store(path, vault_id=cfg.id, format=FORMAT, schema_version=SCHEMA_VERSION)
+        fmt, schema = store_format or (cfg.format, cfg.schema_version)
+        self.store = Store(path, vault_id=cfg.id, format=fmt, schema_version=schema)
         self._kek: SecretWrapper | None = None
+        #: where the platform identity comes from when a read needs the vault's key and the
+        #: vault is still locked (the platform object sets it; None: fail closed)
+        self.key_source: Callable[[], Identity] | None = None
+        #: called with a record id before a row that fails its MAC is refused (logging it)
+        self.on_bad_row: Callable[[str], None] | None = None
 
     def __repr__(self) -> str:
         return f"<Vault {self.config.id} {self.path}>"
@@ -136,6 +145,7 @@ class VaultCore:
 
     def close(self) -> None:
         self.store.close()
+        self.store.set_row_mac(None, None)
         self._kek = None
 
     def __enter__(self) -> Self:
@@ -152,6 +162,9 @@ class VaultCore:
     # -- §2 keys ---------------------------------------------------------------------------
     def unlock(self, platform: Identity) -> None:
         """Unwrap the KEK with the platform identity; check its commitment and the config MAC."""
+        self._unlock_with(self._unwrap_kek(platform))
+
+    def _unwrap_kek(self, platform: Identity) -> bytes:
         cfg = self.config
         if platform.key_id != cfg.platform_key_id:
             raise KeyringError(
@@ -168,7 +181,44 @@ class VaultCore:
         want = s.mac(_mac_key(s, kek, cfg.vid), cfg.mac_input())
         if not secrets.compare_digest(want, cfg.mac):
             raise IntegrityError(f"{self.path}/{CONFIG_FILE}: configuration was altered")
+        return kek
+
+    def _unlock_with(self, kek: bytes) -> None:
+        s, cfg = self.suite, self.config
         self._kek = SecretWrapper(s, kek)  # draws its own nonces (xinan.crypto.recipes)
+        # §3.1 row integrity: HMAC (SM3 in gm) under a key derived from the KEK
+        k_row = _row_mac_key(s, kek, cfg.vid)
+        label = L_ROW + cfg.vid
+        mac = s.mac
+
+        def row_mac(values: Sequence[Any]) -> bytes:
+            return mac(k_row, row_mac_input(label, values))
+
+        self.store.set_row_mac(row_mac, self._bad_row)
+
+    def _bad_row(self, record_id: str) -> None:
+        if self.on_bad_row is not None:
+            self.on_bad_row(record_id)
+
+    def _need_row_mac(self) -> None:
+        """Records are read only with their MAC checked: unlock first (through
+        :attr:`key_source` when the vault was opened by the platform object)."""
+        if self._kek is None and self.key_source is not None:
+            self.unlock(self.key_source())
+        if self._kek is None:
+            raise KeyringError(
+                "the vault is locked: record integrity cannot be checked",
+                hint="unlock it with the platform identity",
+            )
+
+    def row_mac_values(self, row: Sequence[Any]) -> bytes:
+        """The MAC of a row to insert (values in :data:`MAC_COLUMNS` order)."""
+        self._need_row_mac()
+        return self.store.row_mac(row)
+
+    @property
+    def is_unlocked(self) -> bool:
+        return self._kek is not None
 
     def _need_kek(self) -> SecretWrapper:
         if self._kek is None:
@@ -239,6 +289,7 @@ class VaultCore:
         return self.store.package_fields(package_id)
 
     def _row(self, r: Sequence[Any], cache: dict[str, Any]) -> StoredRecord:
+        self.store.check_row(r)  # §3.1: every read checks the row's MAC first
         pid = r[1]
         if pid not in cache:
             cache[pid] = self._package_fields(pid)
@@ -276,6 +327,7 @@ class VaultCore:
         limit: int | None = None,
     ) -> Iterator[StoredRecord]:
         """Stored records, by kind and/or subject pseudonym, in ingest order."""
+        self._need_row_mac()
         cache: dict[str, Any] = {}
         for r in self.store.record_rows(
             kind=kind, subject=subject, shareable_only=shareable_only, limit=limit
@@ -283,6 +335,7 @@ class VaultCore:
             yield self._row(r, cache)
 
     def get(self, record_id: str) -> StoredRecord:
+        self._need_row_mac()
         r = self.store.record_row(record_id)
         if r is None:
             raise UsageError(f"no record {record_id!r} in the vault")

@@ -21,7 +21,13 @@ from collections.abc import Callable, Sequence
 
 from xinan.errors import DuplicateRecord
 from xinan.platform.store.access import AccessStore
-from xinan.platform.store.base import DB_FILE, KEYS_FILE, create_databases, store_exists
+from xinan.platform.store.base import (
+    DB_FILE,
+    KEYS_FILE,
+    create_databases,
+    db_format,
+    store_exists,
+)
 from xinan.platform.store.keystore import KeyStore
 from xinan.platform.store.lifecycle import LifecycleStore
 from xinan.platform.store.records import STATUS_COLUMNS, RecordStore
@@ -36,6 +42,7 @@ __all__ = [
     "DuplicateRecord",
     "Store",
     "create_databases",
+    "db_format",
     "store_exists",
 ]
 
@@ -79,7 +86,7 @@ class Store(RecordStore, AccessStore, KeyStore, LifecycleStore, SnapshotStore, S
         pseudonyms and staff text."""
         ids = tuple(record_ids)
         lifecycle = [ShredTarget(t, "record_id", ids) for t in self.lifecycle_tables()]
-        return shred_many(
+        result = shred_many(
             self._db,
             [
                 *lifecycle,
@@ -97,3 +104,8 @@ class Store(RecordStore, AccessStore, KeyStore, LifecycleStore, SnapshotStore, S
                 ),
             ],
         )
+        # the tombstones carry their own row MAC (docs/vault.md §3.1); until this commits a
+        # read of them fails closed
+        with self.transaction():
+            self.reseal_rows(ids)
+        return result

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,7 +37,7 @@ CREATE TABLE records(
   subject_class TEXT NOT NULL, subjects TEXT NOT NULL, clear TEXT NOT NULL, sealed BLOB,
   decision_date TEXT, severity TEXT, valid_until TEXT, declared_end TEXT, end_of_act TEXT,
   domains TEXT, disputed_at TEXT, repaired_at TEXT, archived_at TEXT, destroyed_at TEXT,
-  updated_at TEXT, ingested_at TEXT NOT NULL);
+  updated_at TEXT, ingested_at TEXT NOT NULL, mac BLOB NOT NULL);
 CREATE INDEX records_kind ON records(kind);
 CREATE INDEX records_package ON records(package_id);
 CREATE TABLE record_subjects(
@@ -116,6 +116,19 @@ def store_exists(path: Path) -> bool:
     return (path / DB_FILE).exists() or (path / KEYS_FILE).exists()
 
 
+def db_format(path: Path) -> tuple[str, int]:
+    """(format, schema version) that ``vault.db`` says it has (read only)."""
+    conn = sqlite3.connect(f"file:{path / DB_FILE}?mode=ro", uri=True)
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    finally:
+        conn.close()
+    try:
+        return str(meta["format"]), int(meta["schema_version"])
+    except (KeyError, ValueError):
+        raise VerificationError(f"{path / DB_FILE}: no format in its meta table") from None
+
+
 def create_databases(path: Path, *, vault_id: str, format: str, schema_version: int) -> None:
     """Create both databases, each with its ``meta`` rows, in one transaction per file."""
     for name, schema in ((DB_FILE, _SCHEMA), (KEYS_FILE, _KEYS_SCHEMA)):
@@ -157,6 +170,21 @@ class StoreBase:
                     f"{path / name}: schema version {meta.get('schema_version')} not supported"
                 )
         self._lifecycle_ready = False
+
+    def upgrade_schema(
+        self, *, format: str, schema_version: int, before_commit: Callable[[], None]
+    ) -> None:
+        """Schema 1 → 2 (docs/vault.md §11): add ``records.mac`` (filled by the caller inside
+        ``before_commit`` through :meth:`reseal_rows`) and relabel both databases' ``meta``.
+        One transaction per database, the key store first, as in :meth:`both_transaction`."""
+        with self.both_transaction():
+            self._db.execute("ALTER TABLE records ADD COLUMN mac BLOB")
+            for conn in (self._db, self._keys):
+                conn.executemany(
+                    "UPDATE meta SET value = ? WHERE key = ?",
+                    [(format, "format"), (str(schema_version), "schema_version")],
+                )
+            before_commit()
 
     def close(self) -> None:
         self._db.close()

@@ -3,31 +3,167 @@
 Rows come back as tuples in the order of :data:`RECORD_COLUMNS`; the vault turns them into
 :class:`~xinan.platform.vault.StoredRecord`. Only fixed column names and ``?`` placeholders
 are ever interpolated into SQL; every value is a bound parameter.
+
+Row integrity (docs/vault.md §3.1): every record row carries ``mac``, the vault's row MAC over
+:func:`row_mac_input` of its other columns. The key is the vault's, never the store's: the
+vault hands the store a MAC function (:meth:`RecordStore.set_row_mac`) once its key is
+unwrapped. Every status change here checks the row's MAC *before* it changes the row and
+writes the new MAC in the same statement's transaction, so a row edited outside xinan is
+never re-blessed by a later legitimate change; without the MAC function a change is refused.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from xinan.errors import (  # re-exported: the classes live in xinan.errors
     DuplicateRecord,
+    IntegrityError,
+    KeyringError,
 )
 from xinan.platform.store.base import StoreBase
 
 STATUS_COLUMNS = ("disputed_at", "repaired_at", "archived_at", "destroyed_at")
-RECORD_COLUMNS = (
-    "record_id, package_id, kind, subject_class, subjects, clear, sealed, decision_date, "
-    "severity, valid_until, declared_end, end_of_act, domains, disputed_at, repaired_at, "
-    "archived_at, destroyed_at"
+#: The columns the row MAC covers, in the order :func:`row_mac_input` encodes them; a read
+#: returns them in this order followed by ``mac`` (so ``row[:MAC_AT]`` is the MAC's input).
+MAC_COLUMNS = (
+    "record_id",
+    "package_id",
+    "kind",
+    "subject_class",
+    "subjects",
+    "clear",
+    "sealed",
+    "decision_date",
+    "severity",
+    "valid_until",
+    "declared_end",
+    "end_of_act",
+    "domains",
+    "disputed_at",
+    "repaired_at",
+    "archived_at",
+    "destroyed_at",
+    "position",
+    "policy",
+    "ingested_at",
 )
+MAC_AT = len(MAC_COLUMNS)
+RECORD_COLUMNS = ", ".join(MAC_COLUMNS) + ", mac"
+_RECORD_SELECT = ", ".join(f"r.{c}" for c in MAC_COLUMNS) + ", r.mac"
+RowMac = Callable[[Sequence[Any]], bytes]
+
+
+def _item(v: Any) -> bytes:
+    if v is None:
+        return b"\x00"
+    if isinstance(v, bool):  # pragma: no cover - no column holds one
+        raise TypeError("no boolean column")
+    if isinstance(v, int):
+        return b"\x01" + v.to_bytes(8, "big", signed=True)
+    if isinstance(v, str):
+        b = v.encode("utf-8")
+        return b"\x02" + len(b).to_bytes(4, "big") + b
+    if isinstance(v, bytes | bytearray | memoryview):
+        b = bytes(v)
+        return b"\x03" + len(b).to_bytes(4, "big") + b
+    raise TypeError(f"cannot encode a {type(v).__name__} for the row MAC")
+
+
+def row_mac_input(label: bytes, values: Sequence[Any]) -> bytes:
+    """The canonical bytes of a record row (docs/vault.md §3.1): ``label`` (the format's row
+    label and the vault id), then each of :data:`MAC_COLUMNS` as a typed, length-prefixed item
+    (NULL ``00``, integer ``01 ‖ i64``, text ``02 ‖ u32 ‖ UTF-8``, blob ``03 ‖ u32 ‖ bytes``)."""
+    if len(values) != MAC_AT:
+        raise ValueError("a record row has 20 covered columns")
+    return label + b"".join(_item(v) for v in values)
+
+
+def _equal(a: bytes, b: bytes) -> bool:
+    return secrets.compare_digest(a, b)  # constant time: no early exit on a differing byte
+
+
 _LIVE = " AND ".join(f"r.{c} IS NULL" for c in STATUS_COLUMNS)
 _IN_CHUNK = 500  # bound parameters per IN (...) list
 
 
 class RecordStore(StoreBase):
+    _row_mac: RowMac | None = None
+    _on_bad_row: Callable[[str], None] | None = None
+
+    # -- row integrity (docs/vault.md §3.1) --------------------------------------------------
+    def set_row_mac(self, mac: RowMac | None, on_bad_row: Callable[[str], None] | None) -> None:
+        """The vault's row MAC (None: locked) and what to call, with the record id, before a
+        row that fails its MAC is refused (the vault logs it)."""
+        self._row_mac = mac
+        self._on_bad_row = on_bad_row
+
+    def row_mac(self, values: Sequence[Any]) -> bytes:
+        if self._row_mac is None:
+            raise KeyringError(
+                "the vault is locked: record integrity cannot be checked or kept",
+                hint="unlock the vault with the platform identity first",
+            )
+        return self._row_mac(values)
+
+    def check_row(self, row: Sequence[Any]) -> None:
+        """Raise IntegrityError (after telling the vault) unless ``row`` — a read in
+        :data:`RECORD_COLUMNS` order — carries its own MAC."""
+        want = self.row_mac(row[:MAC_AT])
+        got = row[MAC_AT]
+        if not isinstance(got, bytes) or not _equal(want, got):
+            rid = str(row[0])
+            if self._on_bad_row is not None:
+                self._on_bad_row(rid)
+            raise IntegrityError(
+                f"vault record {rid!r}: integrity check failed — the row was changed outside "
+                "xinan; it is not used",
+                hint="restore the record from a verified backup; the failure is in the audit log",
+            )
+
+    def reseal_all(self) -> int:
+        """Give every record row its MAC (the version 1 → 2 upgrade, docs/vault.md §11.1)."""
+        n = 0
+        last = -1
+        while True:
+            rows = self._db.execute(
+                f"SELECT rowid, {RECORD_COLUMNS} FROM records WHERE rowid > ? "  # noqa: S608  # nosec B608
+                "ORDER BY rowid LIMIT 2000",
+                (last,),
+            ).fetchall()
+            if not rows:
+                return n
+            self._db.executemany(
+                "UPDATE records SET mac = ? WHERE rowid = ?",
+                [(self.row_mac(r[1 : 1 + MAC_AT]), r[0]) for r in rows],
+            )
+            n += len(rows)
+            last = rows[-1][0]
+
+    def _checked_update(self, record_id: str, sql: str, args: Sequence[Any]) -> None:
+        """Run one UPDATE of a record row: its MAC checked before, rewritten after (inside the
+        caller's transaction when there is one)."""
+        row = self.record_row(record_id)
+        if row is None:
+            return
+        self.check_row(row)
+        self._db.execute(sql, (*args, record_id))
+        self.reseal_rows([record_id])
+
+    def reseal_rows(self, record_ids: Sequence[str]) -> None:
+        """Write the MAC of rows xinan itself just changed (a status change, a tombstone)."""
+        for rid in record_ids:
+            row = self.record_row(rid)
+            if row is not None:
+                self._db.execute(
+                    "UPDATE records SET mac = ? WHERE record_id = ?",
+                    (self.row_mac(row[:MAC_AT]), rid),
+                )
+
     # -- packages ------------------------------------------------------------------------------
     def package_summary(self, package_id: str) -> tuple[str, int, str, str, str] | None:
         """(records digest, count, kind, sender, sender key id) of an ingested package."""
@@ -94,15 +230,14 @@ class RecordStore(StoreBase):
         subjects: Sequence[tuple[str, str]],
         keys: Sequence[tuple[str, bytes]],
     ) -> None:
-        """One batch of ingested records, their subject pseudonyms and wrapped record keys
-        (inside :meth:`both_transaction`)."""
+        """One batch of ingested records (each in :data:`RECORD_COLUMNS` order, its MAC last),
+        their subject pseudonyms and wrapped record keys (inside :meth:`both_transaction`)."""
         if not rows:
             return
         try:
             self._db.executemany(
-                "INSERT INTO records(record_id, package_id, position, kind, policy, "
-                "subject_class, subjects, clear, sealed, decision_date, severity, valid_until, "
-                "declared_end, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO records({RECORD_COLUMNS}) "  # noqa: S608  # nosec B608
+                f"VALUES ({','.join('?' * (MAC_AT + 1))})",
                 rows,
             )
             self._db.executemany("INSERT INTO record_subjects VALUES (?, ?)", subjects)
@@ -119,7 +254,7 @@ class RecordStore(StoreBase):
         limit: int | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         """Record rows by kind and/or subject pseudonym, in ingest order."""
-        sql = f"SELECT {RECORD_COLUMNS} FROM records r"  # noqa: S608  # nosec B608
+        sql = f"SELECT {_RECORD_SELECT} FROM records r"  # noqa: S608  # nosec B608
         where: list[str] = []
         args: list[Any] = []
         if subject is not None:
@@ -183,7 +318,7 @@ class RecordStore(StoreBase):
     ) -> Iterator[tuple[Any, ...]]:
         """Record rows of the live records of these subjects outside withheld kinds."""
         base, args = self._shared_where(subjects, withheld_kinds)
-        sql = f"SELECT {RECORD_COLUMNS} {base} ORDER BY r.rowid"  # nosec B608
+        sql = f"SELECT {_RECORD_SELECT} {base} ORDER BY r.rowid"  # nosec B608
         yield from self._db.execute(sql, args)
 
     def live_record_ids(self, ids: Sequence[str]) -> set[str]:
@@ -209,23 +344,26 @@ class RecordStore(StoreBase):
 
     # -- status changes (docs/lifecycle.md) -----------------------------------------------------
     def set_disputed(self, record_id: str, at: str) -> None:
-        self._db.execute(
+        self._checked_update(
+            record_id,
             "UPDATE records SET disputed_at = coalesce(disputed_at, ?), updated_at = ? "
             "WHERE record_id = ?",
-            (at, at, record_id),
+            (at, at),
         )
 
     def clear_disputed(self, record_id: str, at: str) -> None:
-        self._db.execute(
+        self._checked_update(
+            record_id,
             "UPDATE records SET disputed_at = NULL, updated_at = ? WHERE record_id = ?",
-            (at, record_id),
+            (at,),
         )
 
     def correct_record(
         self, record_id: str, *, clear: Sequence[str], facts: dict[str, Any], at: str
     ) -> None:
         """A corrected clear part and its facts; the objection flag is lifted."""
-        self._db.execute(
+        self._checked_update(
+            record_id,
             "UPDATE records SET clear = ?, decision_date = ?, severity = ?, valid_until = ?, "
             "declared_end = ?, disputed_at = NULL, updated_at = ? WHERE record_id = ?",
             (
@@ -235,20 +373,21 @@ class RecordStore(StoreBase):
                 facts["valid_until"],
                 facts["declared_end"],
                 at,
-                record_id,
             ),
         )
 
     def set_archived(self, record_id: str, at: str) -> None:
-        self._db.execute(
+        self._checked_update(
+            record_id,
             "UPDATE records SET archived_at = coalesce(archived_at, ?), updated_at = ? "
             "WHERE record_id = ?",
-            (at, at, record_id),
+            (at, at),
         )
 
     def set_repaired(self, record_id: str, at: str) -> None:
-        self._db.execute(
+        self._checked_update(
+            record_id,
             "UPDATE records SET repaired_at = ?, archived_at = coalesce(archived_at, ?), "
             "updated_at = ? WHERE record_id = ?",
-            (at, at, at, record_id),
+            (at, at, at),
         )
