@@ -159,7 +159,7 @@ def test_destroy_previews_and_scripts_must_say_yes(world, monkeypatch):
     """Issue 15: `destroy --record` shredded an active record at once, with no preview."""
     w = world
     _at(w, monkeypatch, AS_OF)
-    with Vault.open(w.vault) as v:
+    with _unlocked(w) as v:
         due = {d.record.record_id for d in expired_records(v, load_policy(None), AS_OF)}
     out = w.js("plat", "secadm", "destroy", "--expired", "--dry-run", "--vault", str(w.vault))
     assert out["dry_run"] is True and out["destroyed"] == 0
@@ -167,6 +167,6 @@ def test_destroy_previews_and_scripts_must_say_yes(world, monkeypatch):
     # off a terminal, without --yes: refused before any key is unlocked, with the way out
     r = w.run("plat", "secadm", "destroy", "--expired", "--vault", str(w.vault))
     assert r.exit_code == 2 and "--yes" in r.output and "--dry-run" in r.output
-    with Vault.open(w.vault) as v:
+    with _unlocked(w) as v:
         assert not any(v.get(rid).status["destroyed_at"] for rid in due)
     assert "destroy" not in [e["type"] for e in w.entries("plat")]

@@ -8,12 +8,13 @@ The clock is injected: ``World.clock`` is what ``xinan.cli._common.utc_now`` ret
 from __future__ import annotations
 
 import atexit
+import contextlib
 import csv
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -282,3 +283,16 @@ def _build_world(
     )  # fmt: skip
     w.ok("plat", "platform", "vault", "ingest", str(w.package), "--vault", str(w.vault))
     return w
+
+
+@contextlib.contextmanager
+def unlocked_vault(w: World) -> Iterator[Any]:
+    """The world's vault opened and unlocked with the platform key, for tests that read records
+    through the library: every read checks the row MAC (docs/vault.md §3.1), which needs the
+    vault key."""
+    from xinan.keys import Keyring
+    from xinan.platform.vault import Vault
+
+    with Vault.open(w.vault) as v:
+        v.unlock(Keyring(w.ring("plat")).unlock("platform", PASS))
+        yield v

@@ -10,11 +10,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tests.test_share_support import PASS, build_world
+from tests.test_share_support import PASS, build_world, unlocked_vault
 from xinan.errors import SourceChangeInvalid, XinanError
 from xinan.formats.source_change import Action, SourceChange, read_source_change, sign_source_change
 from xinan.keys import Keyring
-from xinan.platform.vault import Vault
 
 BASIS = "枣市监撤〔2026〕3号 撤销原处罚决定"
 
@@ -38,7 +37,7 @@ def listed_ids(w) -> set[str]:
 
 def package_order(w) -> list[str]:
     """Record ids of the world's package in the package's (and the CSV's) order."""
-    with Vault.open(w.vault) as v:
+    with unlocked_vault(w) as v:
         pkg = v.get(next(iter(listed_ids(w)))).package_id
         return v.store.package_record_ids(pkg)
 
@@ -71,7 +70,7 @@ def test_a_revocation_takes_the_record_out_of_every_view_at_once(world):
     # gone from the public view, the platform's list, and any share from now on
     assert rid not in public_ids(w, "public2.csv")
     assert rid not in listed_ids(w)
-    with Vault.open(w.vault) as v:
+    with unlocked_vault(w) as v:
         assert rid not in v.store.live_record_ids([rid])
         assert v.get(rid).status["archived_at"]  # kept, sealed, out of every view
     # applying it again changes nothing and logs no second change
@@ -133,7 +132,7 @@ def test_a_correction_replaces_the_values_and_keeps_the_old_version_sealed(world
     types = [e["type"] for e in w.entries("plat")[-3:]]
     assert "correct" in types and "ingest" in types
     # the old version is kept, sealed, out of every view, linked to its replacement
-    with Vault.open(w.vault) as v:
+    with unlocked_vault(w) as v:
         old = v.get(rid)
         assert old.status["archived_at"] and old.blobs == v.get(rid).blobs
         (link,) = v.store.source_changes_of(rid)
