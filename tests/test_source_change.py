@@ -220,3 +220,38 @@ def test_the_spec_example_fields_are_all_there(signed):
     text = data.decode("utf-8")
     for member in ('"format": "xinan-source-change/1"', '"action": "revoke"', '"signature"'):
         assert member in text
+
+
+def test_a_record_revoked_after_its_share_is_withheld_from_the_release(
+    tmp_path, monkeypatch, fast_kdf
+):
+    """Every share at once: a share made before the revocation releases nothing of the
+    revoked record (the querent cannot open it), the other records are released."""
+    w = build_world(tmp_path, monkeypatch, people=6)
+    subject = w.person(0)["证件号码"]
+    consent = w.consent(subject)
+    assert w.grant(subject, consent).exit_code == 0
+    assert w.share().exit_code == 0
+    (rec,) = w.js("plat", "platform", "vault", "list", "--vault", str(w.vault),
+                  "--subject", subject)["records"]  # fmt: skip
+    revoke(w, rec["record_id"])
+    w.ok("plat", "platform", "source", "apply", str(w.root / "change.json"),
+         "--vault", str(w.vault))  # fmt: skip
+    out = str(w.root / "bank.release")
+    r = w.js("plat", "platform", "release", "--vault", str(w.vault),
+             "--package", str(w.root / "bank.xpkg"), "-o", out)  # fmt: skip
+    assert r["records"] == 0 and r["withheld"] == 1
+
+
+def test_destroying_a_revoked_record_shreds_its_change_rows(world):
+    w = world
+    rid = next(iter(public_ids(w)))
+    revoke(w, rid)
+    w.ok("plat", "platform", "source", "apply", str(w.root / "change.json"),
+         "--vault", str(w.vault))  # fmt: skip
+    with Vault.open(w.vault) as v:
+        assert len(v.store.source_changes_of(rid)) == 1
+    w.ok("plat", "secadm", "destroy", "--record", rid, "--reason", "撤销后按规定删除",
+         "--vault", str(w.vault))  # fmt: skip
+    with Vault.open(w.vault) as v:
+        assert v.store.source_changes_of(rid) == []
