@@ -251,7 +251,7 @@ def test_destroying_a_revoked_record_shreds_its_change_rows(world):
          "--vault", str(w.vault))  # fmt: skip
     with Vault.open(w.vault) as v:
         assert len(v.store.source_changes_of(rid)) == 1
-    w.ok("plat", "secadm", "destroy", "--record", rid, "--reason", "撤销后按规定删除",
+    w.ok("plat", "secadm", "destroy", "--record", rid, "--reason", "撤销后按规定删除", "--yes",
          "--vault", str(w.vault))  # fmt: skip
     with Vault.open(w.vault) as v:
         assert v.store.source_changes_of(rid) == []
