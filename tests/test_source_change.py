@@ -249,9 +249,9 @@ def test_destroying_a_revoked_record_shreds_its_change_rows(world):
     revoke(w, rid)
     w.ok("plat", "platform", "source", "apply", str(w.root / "change.json"),
          "--vault", str(w.vault))  # fmt: skip
-    with Vault.open(w.vault) as v:
+    with unlocked_vault(w) as v:
         assert len(v.store.source_changes_of(rid)) == 1
     w.ok("plat", "secadm", "destroy", "--record", rid, "--reason", "撤销后按规定删除", "--yes",
          "--vault", str(w.vault))  # fmt: skip
-    with Vault.open(w.vault) as v:
+    with unlocked_vault(w) as v:
         assert v.store.source_changes_of(rid) == []

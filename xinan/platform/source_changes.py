@@ -109,7 +109,7 @@ class SourceChangeOps(RecordOps):
             raise self._refuse(None, "source-change-valid", bad) from None
         except XinanError as e:
             raise self._refuse(None, "source-change-valid", e) from None
-        vault = self.unlocked_vault() if change.action is Action.CORRECT else self.vault
+        vault = self.unlocked_vault()  # reads and status changes check and rewrite row MACs
         if change.policy != vault.config.policy_label:
             raise self._refuse(
                 change,
