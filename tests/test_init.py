@@ -70,6 +70,12 @@ def test_four_parties_run_the_flow_without_vault_log_or_repeated_as(world: Path)
           "--rejects", "rejects.csv", ok=(0, 3))  # fmt: skip
     xinan(plat, "verify", "../amr/export.xpkg")
     xinan(plat, "vault", "ingest", "../amr/export.xpkg")
+    # a record by a unique prefix of its id (as git takes short hashes)
+    ids = xinan(plat, "vault", "list", "-q").split()
+    assert len(ids) > 10 and all(i.startswith("r") for i in ids)
+    short = next(i[:6] for i in ids if sum(j.startswith(i[:6]) for j in ids) == 1)
+    shown_rec = json.loads(xinan(plat, "vault", "show", short, "--json"))
+    assert shown_rec["record_id"].startswith(short)
     rows = list(csv.DictReader(io.StringIO((amr / "export.csv").read_text("utf-8-sig"))))
     subject = next(r["证件号码"] for r in rows if r["行政相对人类别"] == "自然人" and r["证件号码"])
     xinan(plat, "consent", "add", "--subject", subject, "--querent", "bank-a",

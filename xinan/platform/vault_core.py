@@ -63,6 +63,7 @@ from xinan.platform.vault_config import (
     resolve_fields,
 )
 from xinan.policy.catalogue import Policy, SubjectClass
+from xinan.short_ids import MIN_PREFIX, resolve
 
 
 # ============================================================================================
@@ -335,8 +336,14 @@ class VaultCore:
             yield self._row(r, cache)
 
     def get(self, record_id: str) -> StoredRecord:
+        """The record ``record_id`` names: the whole id, or a unique prefix of at least four
+        characters, as a person types it (xinan/short_ids.py; issue 15)."""
         self._need_row_mac()
         r = self.store.record_row(record_id)
+        if r is None and len(record_id) >= MIN_PREFIX:
+            found = self.store.record_ids_from(record_id, 101)
+            if found:
+                r = self.store.record_row(resolve(record_id, found, "record"))
         if r is None:
             raise UsageError(f"no record {record_id!r} in the vault")
         return self._row(r, {})

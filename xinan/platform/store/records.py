@@ -290,6 +290,16 @@ class RecordStore(StoreBase):
             ).fetchone()[0]
         )
 
+    def record_ids_from(self, prefix: str, limit: int) -> list[str]:
+        """Record ids that begin with ``prefix`` (at most ``limit``), by the primary key's
+        order: a typed short id (xinan/short_ids.py) without a scan."""
+        rows = self._db.execute(
+            "SELECT record_id FROM records WHERE record_id >= ? AND record_id < ? "
+            "ORDER BY record_id LIMIT ?",
+            (prefix, prefix + "\U0010ffff", int(limit)),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def count_records(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM records").fetchone()[0])
 
