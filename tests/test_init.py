@@ -181,6 +181,14 @@ def test_init_refuses_a_directory_already_set_up(world: Path) -> None:
     assert "already exists" in res.output
 
 
+def test_a_bad_trust_file_is_refused_before_anything_is_made(tmp_path: Path, clean_env) -> None:
+    bad = tmp_path / "platform.pub"
+    bad.write_text('{"format": "not a key"}', encoding="utf-8")
+    res = CliRunner().invoke(app, ["init", "querent", str(tmp_path / "q"), "--trust", str(bad)])
+    assert res.exit_code != 0 and "xinan: error:" in res.output
+    assert not (tmp_path / "q" / "keys").exists() and not (tmp_path / "q" / "xinan.toml").exists()
+
+
 def test_config_parse_errors_name_file_and_key(tmp_path: Path) -> None:
     path = tmp_path / "xinan.toml"
     good = Config(path, "provider", tmp_path / "keys", tmp_path / "audit" / "audit.log", "amr")

@@ -31,7 +31,7 @@ from xinan.authn import TokenDir
 from xinan.config import FILENAME, PARTIES, Config, write_config
 from xinan.errors import ConfigError
 from xinan.key_management import add_public, admin_session, bootstrap, generate_key
-from xinan.keys import KdfParams, Keyring, Role
+from xinan.keys import KdfParams, Keyring, Role, read_public_file
 
 Passphrase = Callable[[str], str]
 Clock = Callable[[], datetime]
@@ -142,6 +142,8 @@ def init_party(
     directory = directory.expanduser().resolve()
     tokens_at = (token_dir or directory / "tokens").expanduser().resolve()
     _check_fresh(directory, tokens_at)
+    for file in trust:  # refuse a bad key file before anything is made (no half set-up)
+        read_public_file(Path(file))
     directory.mkdir(parents=True, exist_ok=True)
     ring = Keyring(directory / "keys")
     log = directory / "audit" / "audit.log"
