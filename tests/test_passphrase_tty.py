@@ -83,3 +83,33 @@ def test_each_key_is_asked_once_and_a_typo_is_asked_again(tmp_path, monkeypatch,
     assert CliRunner().invoke(app, ["consent", "list"]).exit_code == 0
     log = (plat / "audit" / "audit.log").read_text("utf-8")
     assert log.count('"key.auth"') == 4
+
+
+def test_grant_issue_asks_each_key_once(tmp_path, monkeypatch, fast_kdf):
+    """Issue 15: `grant issue` asked four times, the platform key twice. It unlocks three
+    keys — the security administrator (the actor), the platform key (signer of the log and of
+    the grant) and the subject pseudonym key — and asks for each once."""
+    plat = _setup(tmp_path, monkeypatch)
+    bank = tmp_path / "bank"
+    r = CliRunner().invoke(app, ["init", "querent", str(bank), "--id", "bank-a"])
+    assert r.exit_code == 0, r.output
+    monkeypatch.chdir(plat)
+    subject = "11010519491231002X"  # GB 11643-1999's printed example: not a person's number
+    for args in (
+        ["--as", "sys-admin", "keys", "add", str(bank / "keys" / "public" / "bank-a.pub")],
+        ["consent", "add", "--subject", subject, "--querent", "bank-a", "--purpose", "信易贷",
+         "--fields", "证件号码", "--valid-until", "2030-12-31", "--ref", "SQ-0001"],
+    ):  # fmt: skip
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 0, r.output
+    code, shown = _run_on_a_terminal(
+        plat,
+        ["--as", "sec-admin", "grant", "issue", "--querent", "bank-a", "--purpose", "信易贷",
+         "--fields", "证件号码", "--subject", subject, "--consent", "SQ-0001", "--ttl", "1d",
+         "-o", "bank.grant"],
+        [PASS, PASS, PASS, PASS],
+    )  # fmt: skip
+    assert code == 0, shown
+    assert shown.count("Passphrase for") == 3, shown
+    for key in ("platform", "sec-admin (sec-admin)", "subject-ps"):
+        assert len([ln for ln in shown.splitlines() if "Passphrase for" in ln and key in ln]) == 1
