@@ -211,3 +211,13 @@ def test_config_parse_errors_name_file_and_key(tmp_path: Path) -> None:
         assert str(path) in e.value.message and repr(key) in e.value.message, key
     with pytest.raises(ConfigError):
         parse_config(b"format = [", path)
+
+
+def test_a_weak_passphrase_is_refused_before_any_key_is_made(tmp_path: Path, clean_env) -> None:
+    os.environ["XINAN_PASSPHRASE_SEC_ADMIN"] = "password123"  # the third key's: too weak
+    try:
+        res = CliRunner().invoke(app, ["init", "platform", str(tmp_path / "p")])
+    finally:
+        del os.environ["XINAN_PASSPHRASE_SEC_ADMIN"]
+    assert res.exit_code != 0 and "xinan: error:" in res.output
+    assert not (tmp_path / "p" / "keys").exists()

@@ -31,7 +31,7 @@ from xinan.authn import TokenDir
 from xinan.config import FILENAME, PARTIES, Config, write_config
 from xinan.errors import ConfigError
 from xinan.key_management import add_public, admin_session, bootstrap, generate_key
-from xinan.keys import KdfParams, Keyring, Role, read_public_file
+from xinan.keys import KdfParams, Keyring, Role, check_new_passphrase, read_public_file
 
 Passphrase = Callable[[str], str]
 Clock = Callable[[], datetime]
@@ -148,6 +148,11 @@ def init_party(
     ring = Keyring(directory / "keys")
     log = directory / "audit" / "audit.log"
 
+    # every passphrase asked and checked before the first key is made (no half set-up)
+    secrets_for: dict[str, str] = {}
+    for key_id, role in keys.roles():
+        secrets_for[key_id] = new_passphrase(f"new key {key_id}")
+        check_new_passphrase(secrets_for[key_id], user_inputs=(key_id, role.value))
     made: list[KeyMade] = []
     for key_id, role in keys.roles():
         info, _ = generate_key(
@@ -156,7 +161,7 @@ def init_party(
             key_name=key_id,
             role=role,
             suite=suite,
-            passphrase=new_passphrase(f"new key {key_id}"),
+            passphrase=secrets_for[key_id],
             now=clock(),
             kdf_params=kdf_params,
         )
