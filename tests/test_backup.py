@@ -320,3 +320,37 @@ def test_denial_is_an_access_error(world):
     with Platform.open(ctx) as p, pytest.raises(AccessDenied):
         p.backup(w.root / "y.xbak")
     assert not (w.root / "y.xbak").exists()
+
+
+def test_a_gm_archive_uses_sm3_sm4_and_sm2(tmp_path, fast_kdf):
+    """国密: the archive of a gm vault names SM3, its chunks are SM4-GCM under a key wrapped
+    with SM2, its manifest is SM2-signed — and it still opens only with the platform key."""
+    ring = Keyring(tmp_path / "keys")
+    ring.generate("platform", "platform", "gm", PASS, now=NOW)
+    ring.generate("sysadm", "sys-admin", "gm", PASS, now=NOW)
+    ring.generate("other", "platform", "gm", PASS, now=NOW)
+    plat, admin = ring.unlock("platform", PASS), ring.unlock("sysadm", PASS)
+    src = tmp_path / "db"
+    src.write_bytes(b"sealed rows " * 100)
+    body = manifest_body(plat.key_id, admin.key_id)
+    body["vault"]["suite"] = "gm"
+    out = tmp_path / "gm.xbak"
+    with out.open("wb") as f:
+        m = write_archive(
+            f,
+            archive_id="2" * 32,
+            key=os.urandom(16),
+            platform=plat.info,
+            body=body,
+            files=[("vault/vault.db", src)],
+            signer=admin,
+        )
+    assert m.hash == "sm3"
+    a = read_archive(out, {admin.key_id: admin.info})
+    into = tmp_path / "into"
+    into.mkdir()
+    assert extract_files(a, plat, into)["vault/vault.db"].read_bytes() == src.read_bytes()
+    other = tmp_path / "other"
+    other.mkdir()
+    with pytest.raises(BackupInvalid, match="sealed to"):
+        extract_files(a, ring.unlock("other", PASS), other)
