@@ -255,3 +255,16 @@ def test_destroying_a_revoked_record_shreds_its_change_rows(world):
          "--vault", str(w.vault))  # fmt: skip
     with unlocked_vault(w) as v:
         assert v.store.source_changes_of(rid) == []
+
+
+def test_a_change_outside_the_holiday_calendar_is_still_applied(world):
+    """Fail closed: a decision from a year without a holiday schedule is withdrawn all the
+    same; only its lateness is unknown (and said so)."""
+    w = world
+    rid = next(iter(public_ids(w)))
+    revoke(w, rid, decided="2019-03-01")
+    s = w.js("plat", "platform", "source", "apply", str(w.root / "change.json"),
+             "--vault", str(w.vault))  # fmt: skip
+    assert s["deadline"] is None and s["late_days"] is None
+    assert "late_days" not in w.entries("plat")[-1]["objects"]["counts"]
+    assert rid not in public_ids(w, "after.csv")

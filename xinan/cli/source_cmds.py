@@ -172,7 +172,13 @@ def source_apply(
     """
     with open_platform(get_env(), vault_dir, policy_path) as p:
         s = p.apply_source_change(change, package=package)
-    late = f"; {s.late_days} working days after the deadline {s.deadline}" if s.late_days else ""
+    late = (
+        f"; {s.late_days} working days after the deadline {s.deadline}"
+        if s.late_days
+        else "; the deadline is unknown (no holiday schedule for those dates)"
+        if s.late_days is None
+        else ""
+    )
     emit(
         as_json,
         s.to_json(),

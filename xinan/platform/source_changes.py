@@ -24,6 +24,7 @@ from typing import Any
 
 from xinan.errors import (
     AccessDenied,
+    CalendarRangeError,
     IntegrityError,
     SourceChangeInvalid,
     UsageError,
@@ -57,8 +58,8 @@ class SourceChangeApplied:
     records: tuple[str, ...]
     replaced_by: tuple[str, ...]
     package: str | None
-    deadline: date
-    late_days: int  # working days past the deadline (0: in time)
+    deadline: date | None  # None: the holiday calendar does not cover the dates
+    late_days: int | None  # working days past the deadline (0: in time; None: unknown)
     already: bool  # applied before: nothing changed
 
     def to_json(self) -> dict[str, Any]:
@@ -68,7 +69,7 @@ class SourceChangeApplied:
             "records": list(self.records),
             "replaced_by": list(self.replaced_by),
             "package": self.package,
-            "deadline": self.deadline.isoformat(),
+            "deadline": self.deadline.isoformat() if self.deadline else None,
             "late_days": self.late_days,
             "already": self.already,
         }
@@ -149,9 +150,16 @@ class SourceChangeOps(RecordOps):
         if change.action is Action.CORRECT:
             self._check_package(change, package)
         cal = calendar or WorkCalendar.default()
-        deadline = cal.add_working_days(change.decided, PROPAGATION_WORKING_DAYS)
         today = self.today()
-        late = cal.working_days_between(deadline, today) if today > deadline else 0
+        deadline: date | None
+        late: int | None
+        try:
+            deadline = cal.add_working_days(change.decided, PROPAGATION_WORKING_DAYS)
+            late = cal.working_days_between(deadline, today) if today > deadline else 0
+        except CalendarRangeError:
+            # no holiday schedule for that year: the lateness is unknown, and said so; the
+            # withdrawal itself never waits for a calendar (fail closed: the record goes)
+            deadline = late = None
         store = vault.store
         store.prepare_source_changes()
         rows = store.source_change_rows(change.id)
@@ -170,7 +178,7 @@ class SourceChangeOps(RecordOps):
                             None,
                             change.sender_key_id,
                             change.decided.isoformat(),
-                            deadline.isoformat(),
+                            deadline.isoformat() if deadline else "unknown",
                             change.basis,
                             at,
                             self.actor.key_id,
@@ -183,7 +191,8 @@ class SourceChangeOps(RecordOps):
                     "record_ids": list(change.records),
                     "key_ids": [change.sender_key_id],
                     "policy": change.policy,
-                    "counts": {"records": len(change.records), "late_days": late},
+                    "counts": {"records": len(change.records)}
+                    | ({"late_days": late} if late is not None else {}),
                 }
                 if change.package is not None:
                     objects["package"] = change.package
