@@ -335,6 +335,7 @@ class _Inserter:
         self.check = check
         self.report = report
         self.pending: list[tuple[KeyedRecord, tuple[str, ...]]] = []
+        self._mac = vault.row_mac_function()  # §3.1: each row carries its MAC
         self.subjects: set[str] = set()
         self._ns = policy.settings.pseudonym_namespace
         self._class_table = policy.subject_classes
@@ -459,7 +460,7 @@ class _Inserter:
             self.policy.label,
             self.now,
         )
-        row = (*values, self.v.row_mac_values(values))
+        row = (*values, self._mac(values))
         self.summary.records += 1
         self.summary.classes[cls.value] = self.summary.classes.get(cls.value, 0) + 1
         return row, subjects, wrapped

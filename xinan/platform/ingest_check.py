@@ -27,9 +27,12 @@ from datetime import date
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from xinan.engine import JobSpec, compile_plan, run_batch
+from xinan.engine import JobSpec, compile_plan, mask_context
+from xinan.engine.mask import AudienceMasker
 from xinan.engine.plan import Plan
+from xinan.engine.validate import validate
 from xinan.errors import IntegrityError
 from xinan.policy.catalogue import Policy, RecordKind
 
@@ -39,6 +42,7 @@ from xinan.policy.catalogue import Policy, RecordKind
 _NOT_RECOMPUTED = frozenset({"scrub", "pseudonym"})
 
 Problem = tuple[str | None, str]  # (field, reason)
+_NOT_THE_VIEW = "the clear value is not the policy's submission form of the record (rule "
 
 
 def _column_problem(policy: Policy, kind: RecordKind, name: str) -> str:
@@ -110,25 +114,34 @@ class RecordCheck:
         cpos = {n: i for i, n in enumerate(clear)}
         spos = {n: i for i, n in enumerate(sealed)}
         self._source = [("s", spos[n]) if n in sealed_set else ("c", cpos[n]) for n in self.header]
-        recompute = not any(f.rules["submission"].op == "pseudonym" for f in kind.fields)
+        ops = {f.name: f.rules["submission"].op for f in kind.fields}
+        # Clear columns compared with the submission view of the validated record. Rule
+        # `clear`: the view is the validated value itself (no masking needed). Any other rule
+        # the platform can recompute (a clear twin: year, district, keep …): the engine's own
+        # masker computes it.
+        kidx = {f.name: i for i, f in enumerate(kind.fields)}
+        self._direct = [
+            (cpos[n], kidx[n], self.header.index(n), n)
+            for n in clear
+            if ops[n] == "clear" and n not in sealed_set
+        ]
+        twins = [n for n in clear if ops[n] not in _NOT_RECOMPUTED and ops[n] != "clear"]
+        twins += [n for n in clear if ops[n] == "clear" and n in sealed_set]
         self.plan: Plan = compile_plan(
             policy,
             JobSpec(
                 header=self.header,
-                audiences=("submission",) if recompute else (),
+                audiences=("submission",) if twins else (),
                 kind=kind.name,
                 today=today,
                 file=file,
             ),
         )
-        # clear columns to compare with the recomputed submission view, by output position
+        self._masker = (
+            AudienceMasker(self.plan, "submission", mask_context(self.plan)) if twins else None
+        )
         out_cols = self.plan.columns("submission")
-        self._compare: list[tuple[int, int, str, str]] = []  # (clear pos, out pos, name, op)
-        if recompute:
-            for j, name in enumerate(out_cols):
-                op = kind.fields[kind.index(name)].rules["submission"].op
-                if name in cpos and op not in _NOT_RECOMPUTED:
-                    self._compare.append((cpos[name], j, name, op))
+        self._twins = [(cpos[n], out_cols.index(n), n, ops[n]) for n in twins]
 
     def check(
         self, clear_rows: Sequence[Sequence[str]], sealed_rows: Sequence[Sequence[str]]
@@ -142,29 +155,22 @@ class RecordCheck:
             rows = sealed_rows if src == "s" else clear_rows
             arrays.append(pa.array([r[i] for r in rows], type=pa.string()))
         batch = pa.RecordBatch.from_arrays(arrays, names=list(self.header))
-        res = run_batch(self.plan, batch, row_offset=0)
-        rej = res.rejects
-        found: dict[int, tuple[str | None, str]] = {
-            int(i): (c, r)
-            for i, c, r in zip(
-                rej.column(0).to_pylist(),
-                rej.column(1).to_pylist(),
-                rej.column(2).to_pylist(),
-                strict=True,
-            )
-        }
-        if self._compare and "submission" in res.outputs:
-            valid = np.flatnonzero(~np.isin(np.arange(n), list(found)))
-            out = res.outputs["submission"]
+        checked = validate(self.plan, batch)  # the provider's rules (xinan.engine.validate)
+        found: dict[int, tuple[str | None, str]] = {i: (c, r) for i, c, r in checked.rejects}
+        ok = ~checked.rejected
+        for _cp, ki, hi, name in self._direct:
+            same = pc.fill_null(pc.equal(arrays[hi], checked.columns[ki]), False)
+            for i in np.flatnonzero(ok & ~same.to_numpy(zero_copy_only=False)).tolist():
+                if i not in found:
+                    found[i] = (name, _NOT_THE_VIEW + "clear)")
+        if self._masker is not None and self._twins:
+            valid = np.flatnonzero(ok)
+            out = self._masker.apply(checked)
             if out.num_rows != len(valid):  # a kind withheld from submission is never sealed
                 raise IntegrityError("the submission view withheld records of a sealed kind")
-            for cp, j, name, op in self._compare:
+            for cp, j, name, op in self._twins:
                 want = out.column(j).to_pylist()
                 for k, i in enumerate(valid.tolist()):
                     if i not in found and clear_rows[i][cp] != want[k]:
-                        found[i] = (
-                            name,
-                            f"the clear value is not the policy's submission form of the "
-                            f"record (rule {op})",
-                        )
+                        found[i] = (name, _NOT_THE_VIEW + f"{op})")
         return sorted((i, c, r) for i, (c, r) in found.items())

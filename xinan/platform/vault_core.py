@@ -212,10 +212,10 @@ class VaultCore:
                 hint="unlock it with the platform identity",
             )
 
-    def row_mac_values(self, row: Sequence[Any]) -> bytes:
-        """The MAC of a row to insert (values in :data:`MAC_COLUMNS` order)."""
+    def row_mac_function(self) -> Callable[[Sequence[Any]], bytes]:
+        """The MAC of a row to insert (values in ``MAC_COLUMNS`` order), as one function."""
         self._need_row_mac()
-        return self.store.row_mac(row)
+        return self.store.row_mac
 
     @property
     def is_unlocked(self) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import struct
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -58,29 +59,33 @@ _RECORD_SELECT = ", ".join(f"r.{c}" for c in MAC_COLUMNS) + ", r.mac"
 RowMac = Callable[[Sequence[Any]], bytes]
 
 
-def _item(v: Any) -> bytes:
-    if v is None:
-        return b"\x00"
-    if isinstance(v, bool):  # pragma: no cover - no column holds one
-        raise TypeError("no boolean column")
-    if isinstance(v, int):
-        return b"\x01" + v.to_bytes(8, "big", signed=True)
-    if isinstance(v, str):
-        b = v.encode("utf-8")
-        return b"\x02" + len(b).to_bytes(4, "big") + b
-    if isinstance(v, bytes | bytearray | memoryview):
-        b = bytes(v)
-        return b"\x03" + len(b).to_bytes(4, "big") + b
-    raise TypeError(f"cannot encode a {type(v).__name__} for the row MAC")
+_LENGTHS = struct.Struct(f">{MAC_AT}I")
+_TYPES: dict[type, int] = {type(None): 0, int: 1, str: 2, bytes: 3, bytearray: 3, memoryview: 3}
 
 
 def row_mac_input(label: bytes, values: Sequence[Any]) -> bytes:
     """The canonical bytes of a record row (docs/vault.md §3.1): ``label`` (the format's row
-    label and the vault id), then each of :data:`MAC_COLUMNS` as a typed, length-prefixed item
-    (NULL ``00``, integer ``01 ‖ i64``, text ``02 ‖ u32 ‖ UTF-8``, blob ``03 ‖ u32 ‖ bytes``)."""
+    label and the vault id), one type byte per column of :data:`MAC_COLUMNS` (0 NULL, 1
+    integer, 2 text, 3 blob), the 20 contents' lengths as u32, then the contents (an integer
+    as i64, a text as UTF-8, a blob as is, NULL as nothing). Fixed columns, typed and
+    length-prefixed: no two rows share an encoding."""
     if len(values) != MAC_AT:
         raise ValueError("a record row has 20 covered columns")
-    return label + b"".join(_item(v) for v in values)
+    try:
+        types = bytes([_TYPES[type(v)] for v in values])
+    except KeyError:
+        raise TypeError("a record row holds a value of no column type") from None
+    parts = [
+        v.encode("utf-8")
+        if type(v) is str
+        else b""
+        if v is None
+        else v.to_bytes(8, "big", signed=True)
+        if type(v) is int
+        else bytes(v)
+        for v in values
+    ]
+    return b"".join((label, types, _LENGTHS.pack(*map(len, parts)), *parts))
 
 
 def _equal(a: bytes, b: bytes) -> bool:
