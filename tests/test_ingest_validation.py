@@ -250,3 +250,49 @@ def _bad_check(uscc: str) -> str:
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
     last = uscc[-1]
     return uscc[:-1] + alphabet[(alphabet.index(last) + 1) % len(alphabet)]
+
+
+def test_a_clear_twin_that_is_not_the_view_of_its_sealed_original_is_rejected(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """person: 出生日期 travels sealed, its clear twin is the birth year (rule ``year``). The
+    provider's own package is opened and sealed again with one twin saying another year."""
+    from xinan.formats.package import open_package
+
+    w = build_world(tmp_path, monkeypatch, people=30, kind="person")
+    plat = Keyring(w.ring("plat")).unlock("platform", PASS)
+    prov = Keyring(w.ring("prov"))
+    opened: list[Any] = []
+    assert w.package is not None
+    with w.package.open("rb") as f:
+        info = open_package(f, opened.append, identity=plat, trust=prov.get_public)
+    at = info.clear_fields.index("出生日期")
+    recs = []
+    for i, o in enumerate(opened[:5]):
+        clear = list(o.clear)
+        if i == 2:
+            clear[at] = str(int(clear[at]) + 1)
+        recs.append(SealRecord(f"r-twin-{i}", clear, [v or "" for v in o.sealed]))
+    amr = prov.unlock("amr", PASS)
+    out = w.root / "prov" / "twin.xpkg"
+    with atomic_writer(out, binary=True) as f:
+        seal_package(
+            f,
+            recs,
+            suite=get_suite(amr.info.suite),
+            sender=amr,
+            recipients=[prov.get_public("platform")],
+            meta=PackageMeta(
+                info.policy_id,
+                info.policy_version,
+                "person",
+                info.clear_fields,
+                info.sealed_fields,
+            ),
+            now=datetime(2026, 11, 25, 1, 0, tzinfo=UTC),
+        )
+    rej = w.root / "plat" / "twin.rejects"
+    r = _ingest(w, out, rej)
+    assert r.exit_code == 3, r.output
+    rep = _report(w, rej)
+    assert [(x["record_id"], x["field"]) for x in rep.rejects] == [("r-twin-2", "出生日期")]

@@ -9,11 +9,12 @@ The platform does not trust the provider's tool: it applies the *same* policy, t
   drops from the submission view may travel in clear. A layout problem refuses every record of
   the package (nothing is stored).
 * **each record**: its values — the clear part, and the sealed values opened in memory — go
-  through the provider's own validation (:func:`xinan.engine.run_batch`: check characters of
+  through the provider's own validation (:func:`xinan.engine.validate.validate`: check characters of
   resident IDs and credit codes, real calendar dates, amounts ≥ 0, enumerations, required and
   class-required fields, consent-gated fields), and the clear part MUST be exactly what the
   policy's ``submission`` view makes of the validated record (a clear twin such as a birth
-  year or a district is recomputed from its sealed original). A failing record is rejected
+  year or a district is recomputed from its sealed original by the engine's own masker,
+  :class:`xinan.engine.mask.AudienceMasker`). A failing record is rejected
   with the field and the reason; the others are stored.
 
 There is one copy of each rule: the engine's (:mod:`xinan.engine.validate`,
