@@ -81,6 +81,7 @@ def test_four_parties_run_the_flow_without_vault_log_or_repeated_as(world: Path)
     xinan(plat, "consent", "add", "--subject", subject, "--querent", "bank-a",
           "--purpose", "信易贷", "--fields", "证件号码,罚款金额", "--valid-until",
           "2027-06-30", "--ref", "SQ-0001")  # fmt: skip
+    consent_id = json.loads(xinan(plat, "consent", "list", "--json"))["consents"][0]["id"]
     # the consent by the authorisation's reference (a unique one)
     xinan(plat, "--as", "sec-admin", "grant", "issue", "--querent", "bank-a",
           "--purpose", "信易贷", "--fields", "证件号码,罚款金额", "--subject", subject,
@@ -110,6 +111,9 @@ def test_four_parties_run_the_flow_without_vault_log_or_repeated_as(world: Path)
     # the grant revoked by a unique prefix of its display form
     out = xinan(plat, "--as", "sec-admin", "grant", "revoke", shown["id"][:6], "--json")
     assert json.loads(out)["id"] == shown["id"]
+    # the consent withdrawn by its reference, as `consent revoke --help` shows
+    out = xinan(plat, "consent", "revoke", "SQ-0001", "--json")
+    assert json.loads(out)["id"] == consent_id
     out = xinan(aud, "audit", "verify", "../plat/audit/audit.log", "--json")
     assert json.loads(out)["size"] > 5
     # every party's own log holds its work, signed by its own key

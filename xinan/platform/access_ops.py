@@ -70,6 +70,7 @@ class AccessOps(PlatformCore):
     def revoke_consent(self, consent_id: str) -> Consent:
         """Withdraw a consent: no grant is issued under it and no share is built for it after."""
         self.require("consent")
+        consent_id = self.consent_id(consent_id)  # an id, a unique prefix or its reference
         with self.vault.transaction():
             c = self.vault.revoke_consent(consent_id, by=self.actor.key_id, now=self.now())
             self.session.record(
