@@ -76,6 +76,12 @@ def test_four_parties_run_the_flow_without_vault_log_or_repeated_as(world: Path)
     short = next(i[:6] for i in ids if sum(j.startswith(i[:6]) for j in ids) == 1)
     shown_rec = json.loads(xinan(plat, "vault", "show", short, "--json"))
     assert shown_rec["record_id"].startswith(short)
+    # an objection on it, answered by a unique prefix of the objection's id
+    legal = json.loads(xinan(plat, "dispute", "open", short, "--reason", "罚款已缴清",
+                             "--by", "某公司", "--json"))  # fmt: skip
+    out = xinan(plat, "--as", "sec-admin", "dispute", "resolve", legal["id"][:6],
+                "--outcome", "upheld", "--json")  # fmt: skip
+    assert json.loads(out)["id"] == legal["id"]
     rows = list(csv.DictReader(io.StringIO((amr / "export.csv").read_text("utf-8-sig"))))
     subject = next(r["证件号码"] for r in rows if r["行政相对人类别"] == "自然人" and r["证件号码"])
     xinan(plat, "consent", "add", "--subject", subject, "--querent", "bank-a",

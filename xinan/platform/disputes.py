@@ -38,6 +38,7 @@ from xinan.policy.periods import (
 )
 from xinan.provider.jobs import _checker
 from xinan.shapes import clear_identifier_kind
+from xinan.short_ids import MIN_PREFIX, resolve
 
 
 # ============================================================================================
@@ -111,7 +112,12 @@ def _dispute(r: Sequence[Any]) -> Dispute:
 
 
 def get_dispute(vault: Vault, dispute_id: str) -> Dispute:
+    """The objection ``dispute_id`` names: its id or a unique prefix (xinan/short_ids.py)."""
     r = vault.store.dispute_row(dispute_id)
+    if r is None and len(dispute_id) >= MIN_PREFIX:
+        found = vault.store.dispute_ids_from(dispute_id, 101)
+        if found:
+            r = vault.store.dispute_row(resolve(dispute_id, found, "objection"))
     if r is None:
         raise UsageError(f"no objection {dispute_id!r} in the vault")
     return _dispute(r)

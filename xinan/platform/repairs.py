@@ -27,6 +27,7 @@ from xinan.platform.lifecycle_common import (
 from xinan.platform.vault import StoredRecord, Vault
 from xinan.policy.catalogue import Policy
 from xinan.policy.periods import repair_earliest
+from xinan.short_ids import MIN_PREFIX, resolve
 
 
 # ============================================================================================
@@ -82,7 +83,12 @@ def _repair(r: Sequence[Any]) -> Repair:
 
 
 def get_repair(vault: Vault, repair_id: str) -> Repair:
+    """The application ``repair_id`` names: its id or a unique prefix (xinan/short_ids.py)."""
     r = vault.store.repair_row(repair_id)
+    if r is None and len(repair_id) >= MIN_PREFIX:
+        found = vault.store.repair_ids_from(repair_id, 101)
+        if found:
+            r = vault.store.repair_row(resolve(repair_id, found, "repair application"))
     if r is None:
         raise UsageError(f"no repair application {repair_id!r} in the vault")
     return _repair(r)

@@ -36,6 +36,19 @@ class LifecycleStore(StoreBase):
         )
         return row
 
+    def dispute_ids_from(self, prefix: str, limit: int) -> list[str]:
+        """Objection ids that begin with ``prefix`` (a typed short id; xinan/short_ids.py)."""
+        rows = (
+            self._lifecycle()
+            .execute(
+                "SELECT dispute_id FROM disputes WHERE dispute_id >= ? AND dispute_id < ? "
+                "ORDER BY dispute_id LIMIT ?",
+                (prefix, prefix + "\U0010ffff", int(limit)),
+            )
+            .fetchall()
+        )
+        return [str(r[0]) for r in rows]
+
     def open_dispute_row(self, record_id: str) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = (
             self._lifecycle()
@@ -101,6 +114,19 @@ class LifecycleStore(StoreBase):
             .fetchone()
         )
         return row
+
+    def repair_ids_from(self, prefix: str, limit: int) -> list[str]:
+        """Repair ids that begin with ``prefix`` (a typed short id; xinan/short_ids.py)."""
+        rows = (
+            self._lifecycle()
+            .execute(
+                "SELECT repair_id FROM repairs WHERE repair_id >= ? AND repair_id < ? "
+                "ORDER BY repair_id LIMIT ?",
+                (prefix, prefix + "\U0010ffff", int(limit)),
+            )
+            .fetchall()
+        )
+        return [str(r[0]) for r in rows]
 
     def repair_rows(self) -> list[tuple[Any, ...]]:
         return list(
