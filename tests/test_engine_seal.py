@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TODAY, FixedPseudonymKey
+from tests.reference import Rejected, Validator
 from xinan import keys
 from xinan.crypto import get_suite
 from xinan.engine.seal import seal_file
 from xinan.formats import package as P
 from xinan.masking import MaskContext
-from xinan.provider.jobs import Rejected, Validator, match_header
+from xinan.provider.jobs import match_header
 from xinan.records import BadRow, open_records
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)

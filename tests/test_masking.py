@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import TODAY, FixedPseudonymKey
+from tests.reference import Validator
 from xinan.errors import KeyringError
 from xinan.identifiers import is_valid_resident_id
 from xinan.masking import (
@@ -26,7 +27,6 @@ from xinan.masking import (
     scrub_text,
 )
 from xinan.policy.catalogue import SubjectClass
-from xinan.provider.jobs import Validator
 from xinan.provider.synth import Synth
 
 ROW: list[str] = []

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import POLICY_FILE, TODAY, FixedPseudonymKey, cli_workplace
+from tests.reference import Validator
 from xinan.cli import app
 from xinan.identifiers import (
     bank_card_check_digit,
@@ -30,7 +31,6 @@ from xinan.identifiers import (
 from xinan.identifiers.names import _AMBIGUOUS_SURNAMES, _COMPOUND_SURNAMES, _SINGLE_SURNAMES
 from xinan.masking import MaskContext, View
 from xinan.policy import Policy, Rule, SubjectClass, load_policy
-from xinan.provider import Validator
 from xinan.provider.synth import Synth
 from xinan.shapes import find_shapes
 

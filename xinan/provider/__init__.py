@@ -9,11 +9,8 @@ it for each audience and seal it for the platform.
 from xinan.provider.jobs import (
     Layout,
     MaskSummary,
-    Rejected,
     ScanReport,
     SealJobSummary,
-    Validator,
-    ValidRow,
     mask_file,
     match_header,
     scan_file,
@@ -23,11 +20,8 @@ from xinan.provider.jobs import (
 __all__ = [
     "Layout",
     "MaskSummary",
-    "Rejected",
     "ScanReport",
     "SealJobSummary",
-    "ValidRow",
-    "Validator",
     "mask_file",
     "match_header",
     "scan_file",

@@ -24,34 +24,27 @@ from xinan.engine.batch import reason_key
 from xinan.engine.io import DEFAULT_BATCH_ROWS
 from xinan.engine.jobs import MaskSummary, Progress
 from xinan.engine.jobs import mask_file as engine_mask_file
-from xinan.engine.rules import BAD_RESIDENT_ID as _BAD_RESIDENT_ID
-from xinan.engine.rules import ID_OTHER, RESIDENT_ID_DOC_TYPES, Check, checker
+from xinan.engine.plan import match_kind
+from xinan.engine.rules import checker
 from xinan.engine.seal import SealJobSummary
 from xinan.engine.seal import seal_file as engine_seal_file
-from xinan.errors import InputError, Location
 from xinan.identifiers import (
     IdKind,
     classify_value,
     find_identifiers,
-    is_valid_resident_id,
 )
 from xinan.keys import Identity, PublicKeyInfo
 from xinan.masking import MaskContext
-from xinan.policy.catalogue import Category, FieldSpec, FieldType, Policy, RecordKind, SubjectClass
+from xinan.policy.catalogue import Category, FieldType, Policy, RecordKind
 from xinan.records import BadRow, open_records
-
-
-class Rejected(Exception):
-    """Raised inside validation; becomes one line of the rejects file."""
-
-    def __init__(self, column: str | None, reason: str) -> None:
-        super().__init__(reason)
-        self.column = column
-        self.reason = reason
-
 
 # --------------------------------------------------------------------------------------------
 # Header → kind
+
+
+# The scalar check of a field (one definition: xinan/engine/rules.py); the platform's repairs
+# check a corrected value with it (xinan/platform/disputes.py).
+_checker = checker
 
 
 @dataclass(frozen=True)
@@ -67,188 +60,23 @@ class Layout:
 
 
 def match_header(policy: Policy, header: Sequence[str], *, kind: str | None, file: str) -> Layout:
-    """Find the kind whose layout fits ``header`` (or check the given one).
-
-    Refuses unclassified columns and missing required ones before anything is read."""
-    candidates = [policy.kind(kind)] if kind else list(policy.kinds.values())
-    best: tuple[int, RecordKind] | None = None
-    for k in candidates:
-        score = sum(1 for c in header if c in k.columns)
-        if best is None or score > best[0]:
-            best = (score, k)
-    if best is None or best[0] == 0:
-        raise InputError(
-            "the header matches no record kind of the policy",
-            location=Location(file, 1),
-            hint=f"known kinds: {', '.join(policy.kinds)}; pass --kind, or check the column names "
-            "against `xinan policy show`",
-        )
-    k = best[1]
+    """Find the kind whose layout fits ``header`` (or check the given one): the engine's rule
+    (:func:`xinan.engine.plan.match_kind`), which refuses unclassified columns and missing
+    required ones before anything is read; plus where each field is and the prohibited
+    columns present."""
+    k = match_kind(policy, header, kind=kind, file=file)
     prohibited: list[tuple[int, Category]] = []
-    unknown: list[str] = []
     for i, col in enumerate(header):
-        if col in k.columns:
-            continue
-        cat = policy.prohibited_column(col)
-        if cat is not None:
-            prohibited.append((i, cat))
-        else:
-            unknown.append(col)
-    if unknown:
-        raise InputError(
-            f"column(s) not in the catalogue for kind {k.name!r}: {', '.join(unknown)} — an "
-            "unclassified field cannot be collected (数据安全法 第二十一条)",
-            location=Location(file, 1, unknown[0]),
-            hint="remove the column from the export, or classify it in the policy "
-            "(docs/policy.md §5)",
-        )
-    missing = [f.name for f in k.fields if f.required and f.name not in header]
-    if missing:
-        raise InputError(
-            f"required column(s) missing for kind {k.name!r}: {', '.join(missing)}",
-            location=Location(file, 1),
-            hint="export these columns, or pass --kind if the file is of another kind",
-        )
+        if col not in k.columns:
+            cat = policy.prohibited_column(col)
+            if cat is not None:
+                prohibited.append((i, cat))
     index = {c: i for i, c in enumerate(header)}
     return Layout(
         kind=k,
         source_index=tuple(index.get(c) for c in k.columns),
         prohibited=tuple(prohibited),
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Validation
-
-# The scalar rules are the engine's (one definition: xinan/engine/rules.py).
-_checker = checker
-_ID_OTHER = ID_OTHER
-
-
-@dataclass(frozen=True)
-class ValidRow:
-    values: list[str]  # in the kind's column order, canonical
-    subject_class: SubjectClass
-
-
-class Validator:
-    """Checks one row against a kind: field types, required fields, subject class, consent."""
-
-    def __init__(self, policy: Policy, kind: RecordKind, *, today: date) -> None:
-        self.policy = policy
-        self.kind = kind
-        self.today = today
-        self._checks: list[tuple[int, FieldSpec, Check]] = [
-            (i, f, _checker(f, today)) for i, f in enumerate(kind.fields)
-        ]
-        self._required = [(i, f.name) for i, f in enumerate(kind.fields) if f.required]
-        # -1 only for natural/legal kinds, whose class is fixed (policy check guarantees it)
-        self._class_index = kind.index(kind.class_field) if kind.class_field else -1
-        self._class_requires = {
-            SubjectClass(cls): [(kind.index(n), n) for n in names]
-            for cls, names in kind.class_requires.items()
-        }
-        self._id_numbers = [
-            (i, kind.index(f.id_type_field) if f.id_type_field else None, f.name)
-            for i, f in enumerate(kind.fields)
-            if f.type is FieldType.ID_NUMBER
-        ]
-        self._gated = [
-            (i, f.name, f.consent_gated) for i, f in enumerate(kind.fields) if f.consent_gated
-        ]
-        self._basis = [kind.index(n) for n in kind.basis_fields]
-        self._fixed_class = {
-            "natural": SubjectClass.NATURAL,
-            "legal": SubjectClass.LEGAL,
-        }.get(kind.subject)
-
-    def check(self, raw: Sequence[str]) -> ValidRow:
-        values = [v.strip() for v in raw]
-        for i, f, check in self._checks:
-            v = values[i]
-            if v:
-                try:
-                    values[i] = check(v)
-                except ValueError as exc:
-                    raise Rejected(f.name, str(exc)) from None
-        for i, name in self._required:
-            if not values[i]:
-                raise Rejected(name, "required but empty")
-        if self._fixed_class is not None:
-            cls = self._fixed_class
-        else:
-            cls_name = values[self._class_index]
-            try:
-                cls = self.policy.subject_classes[cls_name]
-            except KeyError:
-                raise Rejected(self.kind.class_field, "unknown subject class") from None
-        for i, name in self._class_requires.get(cls, ()):
-            if not values[i]:
-                raise Rejected(name, f"required for a {cls.value} subject but empty")
-        for i, type_i, name in self._id_numbers:
-            v = values[i]
-            if not v:
-                continue
-            doc = values[type_i] if type_i is not None else "身份证"
-            if doc in RESIDENT_ID_DOC_TYPES or (type_i is None):
-                v = v.upper()
-                if not is_valid_resident_id(v, today=self.today):
-                    raise Rejected(
-                        name,
-                        _BAD_RESIDENT_ID,
-                    )
-                values[i] = v
-            elif not _ID_OTHER.match(v):
-                raise Rejected(name, "not a valid document number (5–32 letters or digits)")
-        for i, name, category in self._gated:
-            if values[i] and not any(values[b] for b in self._basis):
-                raise Rejected(
-                    name,
-                    f"consent-required:{category} — needs the subject's written consent or a legal "
-                    f"basis in {'/'.join(self.kind.basis_fields)} (征信业管理条例 第十四条)",
-                )
-        return ValidRow(values, cls)
-
-    def item_problems(self, raw: Sequence[str]) -> list[tuple[str, str]]:
-        """Every provided (non-empty) item that fails its field's check — check characters,
-        code tables, dates, amounts — as (column, reason), without stopping at the first.
-
-        The quality report's 准确率 counts items, not rows (docs/report.md §7); the checks are
-        the very ones :meth:`check` applies, so an accurate row is never rejected for format.
-        """
-        values = [v.strip() for v in raw]
-        out: list[tuple[str, str]] = []
-        for i, f, check in self._checks:
-            if values[i]:
-                try:
-                    values[i] = check(values[i])
-                except ValueError as exc:
-                    out.append((f.name, str(exc)))
-        for i, type_i, name in self._id_numbers:
-            v = values[i]
-            if not v:
-                continue
-            doc = values[type_i] if type_i is not None else "身份证"
-            if doc in RESIDENT_ID_DOC_TYPES or type_i is None:
-                if not is_valid_resident_id(v.upper(), today=self.today):
-                    out.append((name, _BAD_RESIDENT_ID))
-            elif not _ID_OTHER.match(v):
-                out.append((name, "not a valid document number (5–32 letters or digits)"))
-        return out
-
-    def required_items(self, raw: Sequence[str]) -> tuple[int, list[str]]:
-        """(items the catalogue requires of this row, the required columns left empty): the
-        fields marked required, plus those its subject class requires (完整率)."""
-        values = [v.strip() for v in raw]
-        names = [name for _, name in self._required]
-        if self._fixed_class is not None:
-            cls: SubjectClass | None = self._fixed_class
-        else:
-            cls = self.policy.subject_classes.get(values[self._class_index])
-        if cls is not None:
-            names += [n for _, n in self._class_requires.get(cls, ()) if n not in names]
-        missing = [n for n in names if not values[self.kind.index(n)]]
-        return len(names), missing
 
 
 # --------------------------------------------------------------------------------------------
@@ -450,11 +278,8 @@ __all__ = [
     "IdKind",
     "Layout",
     "MaskSummary",
-    "Rejected",
     "ScanReport",
     "SealJobSummary",
-    "ValidRow",
-    "Validator",
     "mask_file",
     "match_header",
     "scan_file",

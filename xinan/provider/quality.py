@@ -1,9 +1,10 @@
 """The provider's data-quality report: the platform's KPIs, computed before submission.
 
 Owns the model of ``xinan report quality FILE`` (docs/report.md §7). One streaming pass over
-the export with the very validator ``mask`` and ``seal`` use (:class:`~xinan.provider.jobs.
-Validator`), so its counts are theirs: read, rejected, valid (= ``seal``'s sealed), and the
-reject reasons under the same keys. On top of that, item by item:
+the export through the very validation ``mask`` and ``seal`` run (the batch engine's,
+:func:`xinan.engine.validate.validate`, over batches of the file), so its counts are theirs:
+read, rejected, valid (= ``seal``'s sealed), and the reject reasons under the same keys. On top
+of that, item by item, with the same scalar checks (:mod:`xinan.engine.rules`):
 
 * 数据有效入库率 = valid rows / rows read;
 * 完整率 = required items provided / required items (the catalogue's required fields, plus
@@ -25,17 +26,25 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
+from xinan.engine.batch import ROW_COLUMN, reason_key
+from xinan.engine.io import read_chunks
+from xinan.engine.plan import JobSpec, Plan, compile_plan, fixed_class
+from xinan.engine.rules import BAD_RESIDENT_ID, ID_OTHER, RESIDENT_ID_DOC_TYPES, checker
+from xinan.engine.validate import validate
 from xinan.errors import CalendarError, UsageError
+from xinan.identifiers import is_valid_resident_id
 from xinan.policy.calendar import WorkCalendar
-from xinan.policy.catalogue import Policy
+from xinan.policy.catalogue import FieldType, Policy, RecordKind, SubjectClass
 from xinan.policy.quality import QualityRules
-from xinan.provider.jobs import Rejected, Validator, _reason_key, match_header
-from xinan.records import BadRow, open_records
+from xinan.records import open_records
 
 __all__ = ["FORMAT", "KPIS", "QualityReport", "build_quality_report", "report_event"]
 
@@ -168,9 +177,10 @@ def build_quality_report(
         )
     cal = calendar or WorkCalendar.default()
     with open_records(src, encoding=encoding) as reader:
-        layout = match_header(policy, reader.header, kind=kind, file=str(src))
-        k = layout.kind
-        validator = Validator(policy, k, today=today)
+        spec = JobSpec(tuple(reader.header), (), kind, today=today, file=str(src))
+        plan = compile_plan(policy, spec)
+        k = policy.kind(plan.kind.name)
+        items = _ItemChecks(policy, k, today=today)
         rep = QualityReport(
             file=str(src),
             kind=k.name,
@@ -189,45 +199,124 @@ def build_quality_report(
                 "days": n if dual else rules.other_days,
                 "working_days": dual,
             }
-        for item in reader:
-            rep.read += 1
-            if isinstance(item, BadRow):
+        for chunk in read_chunks(reader):
+            for bad in chunk.bad:
+                rep.read += 1
                 rep.rejected += 1
                 rep.unreadable += 1
-                rep.reasons[_reason_key(item.column, item.reason)] += 1
-                rep.reject_columns[item.column or "(row)"] += 1
-                _keep_worst(rep.worst, 1, item.number, [(item.column or "(row)", item.reason)])
-                continue
-            values = layout.to_kind_order(item.values)
-            problems = validator.item_problems(values)
-            needed, missing = validator.required_items(values)
-            rep.required_items += needed
-            rep.required_provided += needed - len(missing)
-            rep.items_provided += sum(1 for v in values if v.strip())
-            rep.items_inaccurate += len(problems)
-            for c, _ in problems:
-                rep.inaccurate_columns[c] += 1
-            for c in missing:
-                rep.missing_columns[c] += 1
-            listed = problems + [(c, "required but empty") for c in missing]
-            try:
-                for i, cat in layout.prohibited:
-                    if item.values[i].strip():
-                        raise Rejected(reader.header[i], f"prohibited:{cat.id}")
-                valid = validator.check(values)
-            except Rejected as r:
-                rep.rejected += 1
-                rep.reasons[_reason_key(r.column, r.reason)] += 1
-                rep.reject_columns[r.column or "(row)"] += 1
-                if (r.column, r.reason) not in listed:
-                    listed.append((r.column or "(row)", r.reason))
-                _keep_worst(rep.worst, len(listed), item.number, listed)
-                continue
-            if listed:
-                _keep_worst(rep.worst, len(listed), item.number, listed)
-            if date_i is not None and valid.values[date_i]:
-                _timeliness(rep, valid.values[date_i], cal, dual=dual)
+                rep.reasons[reason_key(bad.column, bad.reason)] += 1
+                rep.reject_columns[bad.column or "(row)"] += 1
+                _keep_worst(rep.worst, 1, bad.number, [(bad.column or "(row)", bad.reason)])
+            _take_batch(rep, plan, items, chunk.batch, date_i, cal, dual)
     return rep
+
+
+def _take_batch(
+    rep: QualityReport,
+    plan: Plan,
+    items: _ItemChecks,
+    batch: pa.RecordBatch,
+    date_i: int | None,
+    cal: WorkCalendar,
+    dual: bool,
+) -> None:
+    """The KPIs' counts for one batch of records: the engine decides which rows are rejected
+    (first failure, its reason); the item checks count every problem of a row."""
+    n = batch.num_rows
+    if not n:
+        return
+    data = batch.select(list(plan.header))
+    checked = validate(plan, data)
+    refused = {i: (c, why) for i, c, why in checked.rejects}
+    numbers = batch.column(batch.schema.get_field_index(ROW_COLUMN)).to_pylist()
+    raw_cols = [c.to_pylist() for c in data.columns]
+    dates = checked.columns[date_i].to_pylist() if date_i is not None else None
+    source = plan.source_index
+    for j in range(n):
+        rep.read += 1
+        values = [raw_cols[i][j] if i is not None else "" for i in source]
+        problems = items.item_problems(values)
+        needed, missing = items.required_items(values)
+        rep.required_items += needed
+        rep.required_provided += needed - len(missing)
+        rep.items_provided += sum(1 for v in values if v.strip())
+        rep.items_inaccurate += len(problems)
+        for c, _ in problems:
+            rep.inaccurate_columns[c] += 1
+        for c in missing:
+            rep.missing_columns[c] += 1
+        listed = problems + [(c, "required but empty") for c in missing]
+        hit = refused.get(j)
+        if hit is not None:
+            column, reason = hit
+            rep.rejected += 1
+            rep.reasons[reason_key(column, reason)] += 1
+            rep.reject_columns[column or "(row)"] += 1
+            if (column, reason) not in listed:
+                listed.append((column or "(row)", reason))
+            _keep_worst(rep.worst, len(listed), numbers[j], listed)
+            continue
+        if listed:
+            _keep_worst(rep.worst, len(listed), numbers[j], listed)
+        if dates is not None and dates[j]:
+            _timeliness(rep, dates[j], cal, dual=dual)
+
+
+class _ItemChecks:
+    """Item-level checks for 完整率 and 准确率 (docs/report.md §7): every problem of a row, not
+    only the first; the scalar checks are the engine's (one definition: xinan/engine/rules.py),
+    so an accurate row is never rejected for format."""
+
+    def __init__(self, policy: Policy, kind: RecordKind, *, today: date) -> None:
+        self.policy = policy
+        self.kind = kind
+        self.today = today
+        self._checks = [(f.name, i, checker(f, today)) for i, f in enumerate(kind.fields)]
+        self._required = [f.name for f in kind.fields if f.required]
+        self._class_index = kind.index(kind.class_field) if kind.class_field else -1
+        self._class_requires = {SubjectClass(c): list(n) for c, n in kind.class_requires.items()}
+        self._id_numbers = [
+            (i, kind.index(f.id_type_field) if f.id_type_field else None, f.name)
+            for i, f in enumerate(kind.fields)
+            if f.type is FieldType.ID_NUMBER
+        ]
+        self._fixed_class = fixed_class(kind)
+
+    def item_problems(self, raw: Sequence[str]) -> list[tuple[str, str]]:
+        """Every provided (non-empty) item that fails its field's check — check characters,
+        code tables, dates, amounts — as (column, reason), without stopping at the first."""
+        values = [v.strip() for v in raw]
+        out: list[tuple[str, str]] = []
+        for name, i, check in self._checks:
+            if values[i]:
+                try:
+                    values[i] = check(values[i])
+                except ValueError as exc:
+                    out.append((name, str(exc)))
+        for i, type_i, name in self._id_numbers:
+            v = values[i]
+            if not v:
+                continue
+            doc = values[type_i] if type_i is not None else "身份证"
+            if doc in RESIDENT_ID_DOC_TYPES or type_i is None:
+                if not is_valid_resident_id(v.upper(), today=self.today):
+                    out.append((name, BAD_RESIDENT_ID))
+            elif not ID_OTHER.match(v):
+                out.append((name, "not a valid document number (5–32 letters or digits)"))
+        return out
+
+    def required_items(self, raw: Sequence[str]) -> tuple[int, list[str]]:
+        """(items the catalogue requires of this row, the required columns left empty): the
+        fields marked required, plus those its subject class requires (完整率)."""
+        values = [v.strip() for v in raw]
+        names = list(self._required)
+        cls = self._fixed_class
+        if cls is None:
+            cls = self.policy.subject_classes.get(values[self._class_index])
+        if cls is not None:
+            names += [n for n in self._class_requires.get(cls, ()) if n not in names]
+        missing = [n for n in names if not values[self.kind.index(n)]]
+        return len(names), missing
 
 
 def _timeliness(rep: QualityReport, value: str, cal: WorkCalendar, *, dual: bool) -> None:
