@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from xinan.access import Session
+from xinan.engine.workers import default_workers
 from xinan.errors import (
     AccessDenied,
     GrantReplayed,
@@ -330,7 +331,8 @@ class SharingOps(VaultCore):
         # 1. the package: a share this vault's platform key signed, recorded in `shares`
         try:
             with package.open("rb") as f:
-                info = verify_package(f, trust=keyring.get_public)
+                # on every core (docs/engine.md §7): the share may hold every granted record
+                info = verify_package(f, trust=keyring.get_public, workers=default_workers())
         except OSError as e:
             raise UsageError(f"{package}: cannot read the share package ({e.strerror})") from None
         except (VerificationError, IntegrityError, KeyringError) as e:

@@ -92,25 +92,22 @@ def _work_block(job: _Job, block: bytes, first: int) -> bytes:
             start = int(ends[i - 1]) if i else 0
             _parse_record(ctx, block[start : int(ends[i])], first + i)
         return b""
-    nc, ns = len(ctx.info.clear_fields), len(ctx.info.sealed_fields)
-    width = 3 + nc + (ns if job.mode == OPEN else 2 * ns + 1)
-    cols: list[list[Any]] = [[] for _ in range(width)]
+    rows: list[tuple[Any, ...]] = []
     start = 0
+    opening = job.mode == OPEN
     for i, end in enumerate(ends.tolist()):
         line = block[start:end]
         start = end
         idx = first + i
         p = _parse_record(ctx, line, idx) if i in bad else _parse_verified(ctx, line[:-1])
         kr = _record_keys(ctx, p, idx)
-        values: tuple[Any, ...]
-        if job.mode == OPEN:
-            values = _decrypt(ctx, kr).sealed
+        head = (idx, kr.record_id, kr.source_package_id, *kr.clear)
+        if opening:
+            rows.append((*head, *_decrypt(ctx, kr).sealed))
         else:
-            values = (*kr.blobs, *kr.field_keys, kr.record_key)
-        row = (idx, kr.record_id, kr.source_package_id, *kr.clear, *values)
-        for col, v in zip(cols, row, strict=True):
-            col.append(v)
+            rows.append((*head, *kr.blobs, *kr.field_keys, kr.record_key))
     schema = _schema(ctx, job.mode)
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
     batch = pa.record_batch(
         [pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)], schema=schema
     )
