@@ -189,3 +189,21 @@ def test_seal_with_views_in_one_pass(runner, tmp_path):
     assert r.exit_code == 0, r.output
     r = invoke(runner, *args, "r.csv", "--views", "public", "--views-output", "x.csv")
     assert r.exit_code == 2 and "{audience}" in r.output
+
+
+def test_verify_and_open_give_the_same_output_with_one_and_two_workers(runner, tmp_path):
+    """`--workers` (docs/engine.md §7): the output bytes do not depend on it, and the CSV the
+    block reader encodes holds the same rows as the JSON Lines written row by row."""
+    _sealed(runner)
+    for w in ("1", "2"):
+        r = invoke(runner, "--as", "platform", "verify", "e.xpkg", "--workers", w, "--json")
+        assert r.exit_code == 0, r.output
+        r = invoke(runner, "--as", "platform", "open", "e.xpkg", "-o", f"o{w}.csv", "--workers", w)
+        assert r.exit_code == 0, r.output
+    assert (tmp_path / "o1.csv").read_bytes() == (tmp_path / "o2.csv").read_bytes()
+    r = invoke(runner, "--as", "platform", "open", "e.xpkg", "-o", "o.jsonl", "--workers", "2")
+    assert r.exit_code == 0, r.output
+    with (tmp_path / "o1.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    lines = (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()
+    assert rows == [json.loads(x) for x in lines] and len(rows) > 40
