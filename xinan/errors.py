@@ -35,6 +35,7 @@ family (root)                  what                                             
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -52,10 +53,26 @@ EXIT_DATA = 65  # input unusable as a whole (EX_DATAERR): nothing was written
 EXIT_NOPERM = 77  # refused by access control (EX_NOPERM)
 
 
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
 class XinanError(Exception):
-    """Base of every error xinan raises on purpose."""
+    """Base of every error xinan raises on purpose.
+
+    ``code`` is the error's stable machine code (``--json`` prints it; scripts may rely on
+    it): the snake-case name of its class unless the class sets one (``WrongPassphrase`` →
+    ``wrong_passphrase``). The message is English and language-neutral: the command line
+    translates it when it renders it (xinan/i18n, docs/i18n.md), the library never does.
+    """
 
     exit_code: int = EXIT_FAILURE
+    code: str = "xinan_error"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:  # a stable code for every class, from its name
+            cls.code = _snake(cls.__name__)
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -63,7 +80,11 @@ class XinanError(Exception):
         self.hint = hint
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"error": type(self).__name__, "message": self.message}
+        out: dict[str, Any] = {
+            "error": type(self).__name__,
+            "code": self.code,
+            "message": self.message,
+        }
         if self.hint:
             out["hint"] = self.hint
         return out

@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import traceback
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,8 +19,18 @@ from typing import Any, TypeVar
 import click
 
 from xinan.cli._passphrase import Passphrases, RetryCommand
+from xinan.cli.render import (
+    TranslatedHelp,
+    XinanCommand,
+    XinanContext,
+    add_global_options,
+    echo_text,
+    prescan,
+    render_exception,
+)
 from xinan.config import Config
-from xinan.errors import EXIT_FAILURE, WrongPassphrase, XinanError
+from xinan.errors import WrongPassphrase
+from xinan.i18n import resolve_language, translate, using_language
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,63 +65,60 @@ class Env:
         return self.keyring.parent / "audit" / "audit.log"
 
 
-class XinanGroup(click.Group):
-    """The root group: lists commands in the order they were added (the order of the data
-    flow) and is the one place where errors become messages and exit codes."""
+class XinanGroup(TranslatedHelp, click.Group):
+    """The root group (and every subgroup): lists commands in the order they were added (the
+    order of the data flow), translates help, and — at the root — is the one place where
+    errors become messages and exit codes (:func:`xinan.cli.render.render_exception`)."""
+
+    command_class = XinanCommand
+    group_class = type  # subgroups are XinanGroups too
+    context_class = XinanContext
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        add_global_options(self)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)
+        # the root in the order of the data flow; a subgroup's commands by name, as before
+        return list(self.commands) if ctx.parent is None else sorted(self.commands)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except WrongPassphrase as exc:
+            # a passphrase mistyped at the prompt: main() runs the command again (three tries)
             env = ctx.find_object(Env)
-            if env is not None and env.passphrases.retry_after_wrong():
+            if ctx.parent is None and env is not None and env.passphrases.retry_after_wrong():
+                left = env.passphrases.tries_left()
                 click.echo(
-                    f"xinan: {exc.message}; try again ({env.passphrases.tries_left()} left)",
+                    f"xinan: {translate(exc.message)}; "
+                    + translate(f"try again ({left} left)"),
                     err=True,
                 )
                 raise RetryCommand from None
-            _report(ctx, exc)
-        except XinanError as exc:
-            _report(ctx, exc)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
-        except OSError as exc:  # a path that is missing, unwritable or a directory
-            if _verbose(ctx):
-                traceback.print_exc()
-            where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"xinan: error: {where}{exc.strerror or type(exc).__name__}", err=True)
-            click.echo(
-                "xinan: hint: check the path, that its folder exists, and permissions", err=True
-            )
-            ctx.exit(EXIT_FAILURE)
-        except KeyboardInterrupt:
-            click.echo("xinan: interrupted", err=True)
-            ctx.exit(130)
-        except Exception as exc:  # a bug: say so, never dump locals (they may hold secrets)
-            if _verbose(ctx):
-                traceback.print_exc()
-            click.echo(f"xinan: error: internal error ({type(exc).__name__})", err=True)
-            click.echo(
-                "xinan: hint: rerun with --verbose and report it (see SECURITY.md)", err=True
-            )
-            ctx.exit(EXIT_FAILURE)
 
-
-def _report(ctx: click.Context, exc: XinanError) -> None:
-    if _verbose(ctx):
-        traceback.print_exc()
-    click.echo(f"xinan: error: {exc.message}", err=True)
-    if exc.hint:
-        click.echo(f"xinan: hint: {exc.hint}", err=True)
-    ctx.exit(exc.exit_code)
-
-
-def _verbose(ctx: click.Context) -> bool:
-    env = ctx.find_object(Env)
-    return bool(env and env.verbose)
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        lang, as_json, verbose = prescan(argv)
+        with using_language(resolve_language(lang)):
+            try:
+                rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+                code = rv if isinstance(rv, int) else 0
+            except (SystemExit, RetryCommand):
+                raise
+            except BaseException as exc:
+                code = render_exception(exc, as_json=as_json, verbose=verbose)
+        if standalone_mode:
+            sys.exit(code)
+        return code
 
 
 @click.group(
@@ -156,6 +163,13 @@ def _verbose(ctx: click.Context) -> bool:
     help="Where scripts give passphrases, as openssl -passin (docs/config.md).",
 )
 @click.option("--verbose", is_flag=True, help="Show tracebacks on errors.")
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"], case_sensitive=False),
+    default=None,
+    expose_value=False,  # read before parsing (render.prescan): errors while parsing use it
+    help="Language of messages and help: zh or en (else LANGUAGE, LC_ALL, LC_MESSAGES, LANG).",
+)
 @click.version_option(package_name="xinan")
 @click.pass_context
 def app(
@@ -204,17 +218,30 @@ def get_env() -> Env:
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-def emit(as_json: bool, data: dict[str, Any], text: str | Callable[[], str] | None = None) -> None:
-    """Render a result: JSON on stdout with --json, else human text."""
+def emit(
+    as_json: bool,
+    data: dict[str, Any],
+    text: str | Callable[[], str] | None = None,
+    *,
+    stdout_busy: bool = False,
+) -> None:
+    """Render a result: JSON with --json, else human text (in the run's language).
+
+    On stdout, unless ``stdout_busy``: a command writing its data to stdout (``-o -``) passes
+    it, and the summary or the JSON goes to stderr, so that stdout carries only the data (as
+    age, sops and cosign do; docs/cli.md §1)."""
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False, default=str))
+        click.echo(
+            json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False, default=str),
+            err=stdout_busy,
+        )
     elif text is not None:
-        click.echo(text() if callable(text) else text)
+        echo_text(text, err=stdout_busy)
 
 
 def note(message: str) -> None:
     """Progress or status for humans: stderr, so stdout stays clean for data and --json."""
-    click.echo(message, err=True)
+    echo_text(message, err=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,6 +24,7 @@ from xinan.cli._common import (
     utc_now,
 )
 from xinan.cli._common import token_out as cli_token_out
+from xinan.cli.render import table
 from xinan.crypto import suite_names
 from xinan.errors import UsageError
 from xinan.key_management import (
@@ -201,10 +202,7 @@ def keys_list(as_json: bool) -> None:
             return f"no keys in {ring.path}"
         rows = [("ID", "KEY ID", "KIND", "ROLE", "SUITE", "CREATED")]
         rows += [(e.id, e.key_id, e.kind, e.role, e.suite, e.created) for e in entries]
-        widths = [max(len(r[i]) for r in rows) for i in range(6)]
-        return "\n".join(
-            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
-        )
+        return table(rows)  # aligned by display width: key names may be Chinese
 
     emit(as_json, {"keyring": str(ring.path), "keys": [asdict(e) for e in entries]}, text)
 
@@ -297,11 +295,8 @@ def _roster_text(r: Roster) -> str:
                 m.token_id or "-",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    table = "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    )
-    return f"roster {r.serial} of {r.issued:%Y-%m-%d %H:%M} UTC, bound to {r.log.path}\n{table}"
+    lines = table(rows)
+    return f"roster {r.serial} of {r.issued:%Y-%m-%d %H:%M} UTC, bound to {r.log.path}\n{lines}"
 
 
 @keys_group.command("bootstrap")

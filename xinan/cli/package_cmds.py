@@ -18,6 +18,7 @@ from xinan.cli._common import (
     today_option,
     workers_option,
 )
+from xinan.cli._stdio import input_file, replayable_stdin
 from xinan.engine.jobs import compile_for
 from xinan.engine.progress import Progress
 from xinan.errors import EXIT_PARTIAL, UsageError
@@ -136,13 +137,14 @@ def seal(
         )
     view_paths = {a: pattern.replace("{audience}", a) for a in auds}
     progress = Progress() if not as_json and sys.stderr.isatty() else None
-    with open_actor(env, Provider) as provider:
+    with open_actor(env, Provider) as provider, replayable_stdin(file) as rewind:
         needed: set[str] = set()
         if auds:
             plan = compile_for(
                 pol, file, audiences=tuple(auds), kind=kind, encoding=encoding, today=today
             )
             needed = plan.pseudonym_namespaces()
+        rewind()  # `seal -`: the job reads standard input again from its start
         summary = provider.seal(
             file,
             output,
@@ -177,7 +179,8 @@ def seal(
                 )
         return "\n".join(lines)
 
-    emit(as_json, summary.to_json(), text)
+    # With -o -, stdout carries the package only: the summary (or --json) goes to stderr.
+    emit(as_json, summary.to_json(), text, stdout_busy=output == "-" or rejects == "-")
     if summary.rejected:
         raise SystemExit(EXIT_PARTIAL)
 
@@ -217,13 +220,14 @@ def verify(package: Path, workers: int | None, as_json: bool) -> None:
     """
     env = get_env()
     ring = Keyring(env.keyring)
-    if env.identity_given:
-        with open_actor(env, Desk) as desk:
-            info = desk.verify(package, workers=workers)
-    else:
-        from xinan.platform.submissions import verify_package_file
+    with input_file(package, "package") as path:  # `verify -`: a package on stdin
+        if env.identity_given:
+            with open_actor(env, Desk) as desk:
+                info = desk.verify(path, workers=workers)
+        else:
+            from xinan.platform.submissions import verify_package_file
 
-        info = verify_package_file(package, ring, workers=workers)
+            info = verify_package_file(path, ring, workers=workers)
     sender = ring.get_public(info.sender)
     emit(
         as_json,
@@ -298,9 +302,9 @@ def open_cmd(
         token = read_grant(grant_file)
         revocations = revocations_file.read_bytes() if revocations_file else None
         release = release_file.read_bytes() if release_file else None
-        with open_actor(env, Querent) as querent:
+        with open_actor(env, Querent) as querent, input_file(package, "package") as path:
             res = querent.open_share(
-                package,
+                path,
                 output,
                 grant_token=token,
                 release=release,
@@ -328,14 +332,16 @@ def open_cmd(
             f"{res.claims.expires.isoformat()}"
             + (f"; provenance → {prov}" if prov else "")
             + (f"\n{res.withheld} record(s) {WITHHELD}, not written" if res.withheld else ""),
+            stdout_busy=output == "-",
         )
         return
     if revocations_file is not None or release_file is not None:
         raise UsageError("--revocations and --release go with --grant (opening a share)")
-    with open_actor(env, Desk) as desk:
-        result = desk.open_submission(package, output, workers=workers)
+    with open_actor(env, Desk) as desk, input_file(package, "package") as path:
+        result = desk.open_submission(path, output, workers=workers)
     emit(
         as_json,
         _info_json(result.info) | {"output": output, "written": result.written},
         f"{package}: opened {result.written} records of {result.info.package_id} → {output}",
+        stdout_busy=output == "-",
     )

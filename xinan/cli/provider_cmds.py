@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from xinan.cli._app import app, emit, get_env, json_option, note
+from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import (
     load_pseudonymizers,
     open_actor,
@@ -18,6 +18,8 @@ from xinan.cli._common import (
     today_option,
     workers_option,
 )
+from xinan.cli._stdio import replayable_stdin
+from xinan.cli.render import table
 from xinan.engine.jobs import compile_for
 from xinan.engine.progress import Progress
 from xinan.errors import EXIT_PARTIAL, UsageError
@@ -96,12 +98,12 @@ def fake(
         "encoding": encoding,
         "seed": seed,
     }
-    if output != "-":
-        emit(
-            as_json,
-            data,
-            f"wrote {count} {kind} records ({bad} deliberately bad) to {output} [{encoding}]",
-        )
+    emit(
+        as_json,
+        data,
+        f"wrote {count} {kind} records ({bad} deliberately bad) to {output} [{encoding}]",
+        stdout_busy=output == "-",
+    )
 
 
 @app.command()
@@ -141,14 +143,16 @@ def scan(
             f"{report.file}: {report.rows} rows ({report.bad_rows} unreadable), encoding "
             f"{report.encoding}, kind {report.kind or '(no match)'}"
         ]
-        width = max((len(c.column) for c in report.columns), default=10)
+        rows = []
         for c in report.columns:
             found = ", ".join(f"{k} {n}" for k, n in c.values.most_common())
             inner = ", ".join(f"{k} {n}" for k, n in c.in_text.most_common())
             desc = found or "-"
             if inner:
                 desc += f"; in free text: {inner}"
-            lines.append(f"  {c.column:<{width}}  {c.declared or '?':<11} {c.non_empty:>9}  {desc}")
+            rows.append((c.column, f"{c.declared or '?':<11}", f"{c.non_empty:>9}", desc))
+        # column names are Chinese: aligned by display width (a 汉字 takes two columns)
+        lines.append(table(rows, right=(2,), indent="  "))
         return "\n".join(lines)
 
     emit(as_json, report.to_json(), text)
@@ -239,12 +243,13 @@ def mask(
         )
     outputs = {a: output.replace("{audience}", a) for a in auds}
     progress = Progress() if not as_json and sys.stderr.isatty() else None
-    with open_actor(env, Provider) as provider:
+    with open_actor(env, Provider) as provider, replayable_stdin(file) as rewind:
         # Resolve the kind first so that only the keys this job needs are asked for.
         plan = compile_for(
             pol, file, audiences=tuple(auds), kind=kind, encoding=encoding, today=today
         )
         needed = plan.pseudonym_namespaces()
+        rewind()  # `mask -`: the job reads standard input again from its start
         summary = provider.mask(
             file,
             outputs,
@@ -282,10 +287,7 @@ def mask(
                 lines.append(f"  {n:>7}  {reason}")
         return "\n".join(lines)
 
-    # With -o -, stdout carries the data: the summary goes to stderr.
-    if "-" in outputs.values() and not as_json:
-        note(text())
-    else:
-        emit(as_json, data, text)
+    # With -o -, stdout carries the data: the summary (or --json) goes to stderr.
+    emit(as_json, data, text, stdout_busy="-" in outputs.values() or rejects == "-")
     if summary.rejected:
         raise SystemExit(EXIT_PARTIAL)

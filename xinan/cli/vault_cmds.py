@@ -26,6 +26,8 @@ from xinan.cli._common import (
     read_tokens,
     utc_now,
 )
+from xinan.cli._stdio import input_file
+from xinan.cli.render import table
 from xinan.errors import EXIT_PARTIAL, UsageError
 from xinan.keys import Keyring
 from xinan.platform import create_vault
@@ -114,7 +116,9 @@ def vault_init(
 
 
 @vault_group.command("ingest")
-@click.argument("package", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument(
+    "package", type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
+)
 @vault_option
 @click.option(
     "--rejects",
@@ -149,8 +153,10 @@ def vault_ingest(
     Examples:
       xinan --as platform vault ingest export.xpkg --rejects export.rejects.jsonl --json
     """
-    with open_platform(get_env(), vault_dir, policy_path) as p:
-        summary = p.ingest(package, rejects=rejects)
+    if str(package) == "-" and rejects is None:  # `vault ingest -`: no name to derive one from
+        rejects = Path("stdin.rejects.jsonl")
+    with open_platform(get_env(), vault_dir, policy_path) as p, input_file(package) as path:
+        summary = p.ingest(path, rejects=rejects)
     classes = ", ".join(f"{k} {n}" for k, n in summary.classes.items())
     emit(
         as_json,
@@ -267,9 +273,8 @@ def vault_show(
         f"{rec.record_id}  {rec.kind}  {rec.subject_class.value}  {shown.status_text}  "
         f"package {rec.package_id}"
     )
-    width = max((len(k) for k in fields), default=0)
-    for k, val in fields.items():
-        click.echo(f"  {k:<{width}}  {val}")
+    # field names are Chinese (证件号码): aligned by display width, not by characters
+    click.echo(table([(k, str(val)) for k, val in fields.items()], indent="  "))
 
 
 # ============================================================================================

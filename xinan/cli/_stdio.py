@@ -1,0 +1,113 @@
+"""``-`` as an input in every command that reads a file (docs/cli-streams.md).
+
+Two cases, because inputs are read in two ways:
+
+* a **record file** (``mask -``, ``seal -``, ``scan -``): the command reads its header first
+  (to ask only for the keys the job needs), then the job streams it. Standard input cannot
+  be read twice, so :func:`replayable_stdin` keeps the bytes read before :func:`rewind` in
+  memory (the header and the reader's first sample: bounded, never the whole input) and
+  serves them again to the job. Clear records never touch the disk.
+* an **artifact** (a package, a grant, a certificate, a proof): the library verifies it as a
+  file (several passes: signature, then every record), so :func:`input_file` copies standard
+  input once to a private temporary file (directory 0700, file 0600, removed afterwards).
+  Artifacts are sealed or public; the copy is the same bytes the sender would have stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+STDIN = "-"
+# An input that sends more than this before its header is complete is not a record file.
+_REPLAY_LIMIT = 64 << 20
+
+
+class _Replay(io.RawIOBase):
+    """Standard input that remembers what was read until :meth:`rewind`, then replays it."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._kept = bytearray()
+        self._recording = True
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if not self._recording and self._pos < len(self._kept):
+            n = min(len(view), len(self._kept) - self._pos)
+            view[:n] = self._kept[self._pos : self._pos + n]
+            self._pos += n
+            return n
+        data = self._raw.read(len(view))
+        if not data:
+            return 0
+        n = len(data)
+        view[:n] = data
+        if self._recording:
+            if len(self._kept) + n > _REPLAY_LIMIT:
+                raise OSError("standard input: the header was not found in its first 64 MiB")
+            self._kept += data
+        return n
+
+    def rewind(self) -> None:
+        self._recording = False
+        self._pos = 0
+
+
+@contextmanager
+def replayable_stdin(path: str | os.PathLike[str]) -> Iterator[Callable[[], None]]:
+    """Within the block, standard input can be read from its start a second time: call the
+    function it yields between the first reading (the header) and the second (the job).
+    For any other path the function does nothing."""
+    if os.fspath(path) != STDIN:
+        yield lambda: None
+        return
+    saved = sys.stdin
+    replay = _Replay(saved.buffer)
+    # Every wrapper stays referenced until the end and is detached then: a wrapper collected
+    # earlier would close the shared replay stream under the next reader.
+    wrappers: list[io.TextIOWrapper[io.BufferedReader]] = []
+
+    def wrap() -> None:
+        wrappers.append(io.TextIOWrapper(io.BufferedReader(replay), encoding="utf-8"))
+        sys.stdin = wrappers[-1]
+
+    def rewind() -> None:
+        replay.rewind()
+        wrap()
+
+    wrap()
+    try:
+        yield rewind
+    finally:
+        sys.stdin = saved
+        for w in wrappers:
+            with contextlib.suppress(ValueError):  # already detached by a reader
+                w.detach().detach()
+
+
+@contextmanager
+def input_file(path: Path | str, what: str = "input") -> Iterator[Path]:
+    """``path`` itself, or for ``-`` a private temporary copy of standard input (removed when
+    the block ends) for the library to verify as a file."""
+    if os.fspath(path) != STDIN:
+        yield Path(path)
+        return
+    with tempfile.TemporaryDirectory(prefix="xinan-stdin-") as directory:  # mode 0700
+        copy = Path(directory) / f"stdin-{what}"
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+        yield copy

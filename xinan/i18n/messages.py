@@ -1,0 +1,149 @@
+"""The English messages the catalogue translates besides the help texts (docs/i18n.md).
+
+Errors, hints, summaries and reject reasons are English in the library (language-neutral,
+each error with a stable code); the command line translates them when it renders them
+(:func:`xinan.i18n.translate`). A message with data in it is listed here as a *template*:
+``{name}`` stands for a value (a file, a row, a count, an id) that is kept as it is. The
+extraction (``scripts/i18n.py extract``) puts every entry in the catalogue's template.
+
+Each entry: (English text, where it comes from — a note for translators).
+"""
+
+from __future__ import annotations
+
+MESSAGES: tuple[tuple[str, str], ...] = (
+    # -- the command line's own words (xinan/cli/render.py) --
+    ("error", "the word after `xinan:` on an error line"),
+    ("hint", "the word after `xinan:` on a hint line"),
+    ("Usage: ", "click's usage line"),
+    ("Options", "help section"),
+    ("Commands", "help section"),
+    ("default", "an option's default, in help: [default: x]"),
+    ("required", "a required option, in help"),
+    ("env var", "an option's environment variable, in help"),
+    ("Examples:", "help: the heading of the examples"),
+    ("Exit codes:", "help: the heading of the exit codes"),
+    ("see `{command} --help`", "hint after a usage error"),
+    ("interrupted", "Ctrl-C"),
+    ("internal error ({kind})", "a bug"),
+    ("rerun with --verbose and report it (see SECURITY.md)", "hint after a bug"),
+    ("check the path, that its folder exists, and permissions", "hint after an OS error"),
+    # -- click's usage errors (their English text, as click formats it) --
+    ("No such option '{name}'.", "click"),
+    ("No such option '{name}'. Did you mean '{other}'?", "click"),
+    ("No such option '{name}'.\nDid you mean '{other}'?", "click"),
+    ("No such command '{name}'.", "click"),
+    ("Missing argument '{name}'.", "click"),
+    ("Missing option '{name}'.", "click"),
+    ("Missing parameter '{name}'.", "click"),
+    ("Got unexpected extra argument ({args})", "click"),
+    ("Got unexpected extra arguments ({args})", "click"),
+    ("Invalid value for '{param}': {message}", "click"),
+    ("Option '{name}' requires an argument.", "click"),
+    ("Option '{name}' does not take a value.", "click"),
+    ("'{value}' is not one of {choices}.", "click: a choice"),
+    ("'{value}' is not a valid integer.", "click"),
+    ("'{value}' is not a valid float.", "click"),
+    ("File '{name}' does not exist.", "click: a path that must exist"),
+    ("Path '{name}' does not exist.", "click: a path that must exist"),
+    ("Directory '{name}' is a file.", "click"),
+    ("File '{name}' is a directory.", "click"),
+    ("expected YYYY-MM-DD", "--today"),
+    ("Show this message and exit.", "click: --help"),
+    ("Show the version and exit.", "click: --version"),
+    # -- places in an input (xinan.errors.Location) --
+    ("{file}, row {row}, column '{column}': {message}", "an input error with its place"),
+    ("{file}, row {row}: {message}", "an input error with its place"),
+    ("{file}: {message}", "an input error naming its file"),
+    ("<stdin>", "standard input, where a file name would be"),
+    # -- input files (xinan/records) --
+    ("file is empty", "records"),
+    (
+        "the file has no header row and no records; check that the export finished and that "
+        "this is the right file",
+        "records",
+    ),
+    ("no such file", "records"),
+    ("check the path", "records"),
+    ("is a directory, not a file", "records"),
+    ("name a file", "records"),
+    ("cannot be opened ({why})", "records"),
+    ("check the path and permissions", "records"),
+    ("file is UTF-16 (Excel's 'Unicode text'), which is not supported", "records"),
+    ("save it as 'CSV UTF-8' (or GB18030) and try again", "records"),
+    ("looks like an Excel workbook (.xlsx), not a text file", "records"),
+    ("name it with the .xlsx extension, or choose the xlsx format", "records"),
+    ("looks like a legacy Excel .xls workbook, which is not supported", "records"),
+    ("open it in Excel or WPS and save it as .xlsx or as CSV UTF-8", "records"),
+    ("not a readable .xlsx workbook", "records"),
+    ("open it in Excel or WPS and save it again as .xlsx, or export CSV UTF-8", "records"),
+    ("header column {position} has an empty name", "records"),
+    ("header column {position} repeats the name of column {other}", "records"),
+    ("a value cannot be written in {encoding}", "records: writing"),
+    ("write UTF-8 (or GB18030, which covers all of Unicode) instead", "records: writing"),
+    ("cannot write encoding '{encoding}'", "records: writing"),
+    ("use one of: {names}", "a list of allowed values"),
+    # -- options and keys (xinan/cli/_common.py, xinan/keys.py) --
+    ("unknown audience '{name}'", "--audience"),
+    ("known: {names}", "hint: the allowed values"),
+    ("no audience given", "--audience"),
+    ("one of: {names}", "hint: the allowed values"),
+    ("unknown record kind '{name}'", "--kind"),
+    ("several audiences need an output name containing {audience}", "mask -o"),
+    ("e.g. -o 'out-{audience}.csv'", "mask -o"),
+    ("no passphrase for {what}", "a passphrase prompt left empty"),
+    ("type it at the prompt, or set XINAN_PASSPHRASE", "hint"),
+    ("Passphrase for {what}", "a passphrase prompt"),
+    ("empty passphrase", "keys"),
+    ("choose a passphrase (or set XINAN_PASSPHRASE)", "keys"),
+    ("not a date/time: '{value}'", "a date option"),
+    ("use ISO 8601, e.g. 2026-01-31T12:00:00+08:00", "a date option"),
+    ("not a date: '{value}'", "a date option"),
+    ("use YYYY-MM-DD or 2027年6月30日", "a date option"),
+    # -- summaries (text output of the commands) --
+    (
+        "wrote {count} {kind} records ({bad} deliberately bad) to {output} [{encoding}]",
+        "fake",
+    ),
+    ("{file}: {rows} rows ({bad} unreadable), encoding {encoding}, kind {kind}", "scan"),
+    ("(no match)", "scan: no record kind matched"),
+    ("{file}: kind {kind}, encoding {encoding}", "mask"),
+    (
+        "{audience}: read {read}, written {written}, withheld {withheld}, rejected {rejected} "
+        "→ {output}",
+        "mask",
+    ),
+    (
+        "{audience}: read {read}, written {written}, withheld {withheld}, rejected {rejected} "
+        "→ {output} ({extra})",
+        "mask",
+    ),
+    ("{n} identifiers scrubbed from free text", "mask"),
+    ("{n} caught by the guard", "mask"),
+    ("rejects: {file}", "mask"),
+    ("(not written; pass --rejects FILE)", "mask"),
+    ("{package}: package {id} ({suite}), kind {kind}", "seal"),
+    ("read {read}, sealed {sealed}, rejected {rejected}", "seal"),
+    ("read {read}, sealed {sealed}, rejected {rejected} → {file}", "seal"),
+    ("recipients: {names}", "seal"),
+    (
+        "view {audience}: written {written}, withheld {withheld}, rejected {rejected} → {output}",
+        "seal",
+    ),
+    ("ok: {package}: package {id} ({audience}, {suite})", "verify"),
+    ("sender {id} ({role}) {fingerprint}", "verify"),
+    ("{count} records of kind {kind}, policy {policy}", "verify"),
+    ("{package}: opened {count} records of {id} → {output}", "open"),
+    (
+        "{package}: opened {count} records of share {id} (grant {grant}: {fields}) → {output}",
+        "open",
+    ),
+    # -- progress (xinan/cli/progress.py) --
+    ("records", "progress: the unit counted"),
+    # -- the rejects file's reasons (xinan/engine/validate.py, xinan/records) --
+    ("required but empty", "a reject reason"),
+    ("unknown subject class", "a reject reason"),
+    ("NUL byte", "a reject reason"),
+    ("field longer than {n} characters", "a reject reason"),
+    ("not a valid document number (5–32 letters or digits)", "a reject reason"),
+)
