@@ -78,6 +78,11 @@ def extract() -> Catalog:
     for msgid, note in MESSAGES:
         if cat.get(msgid) is None:
             cat.add(msgid, auto_comments=[note] if note else [])
+    from xinan.i18n.reasons import REASONS
+
+    for code, msgid in REASONS:
+        if cat.get(msgid) is None:
+            cat.add(msgid, auto_comments=[f"a reject reason (code {code})"])
     return cat
 
 

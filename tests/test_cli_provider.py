@@ -123,7 +123,7 @@ def test_mask_several_audiences_with_rejects(runner, tmp_path):
         assert read == 300 and read == written + withheld + rejected
         assert (tmp_path / f"out-{a}.csv").exists()
     with (tmp_path / "rej.csv").open(encoding="utf-8-sig") as f:
-        assert next(csv.reader(f)) == ["row", "column", "reason", "record"]
+        assert next(csv.reader(f)) == ["row", "column", "reason", "code", "record"]
     gov = (tmp_path / "out-gov_share.csv").read_text(encoding="utf-8")
     assert "ps1.xs1" in gov  # keyed pseudonyms, tagged with the key id
 

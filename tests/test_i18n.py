@@ -157,3 +157,47 @@ def test_translate_never_fails_and_english_is_identity(text):
 def test_catalogue_files_are_package_data():
     pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
     assert "i18n/locale/*/LC_MESSAGES/*.mo" in pyproject
+
+
+def test_rejects_file_in_chinese_with_stable_codes(tmp_path):
+    import csv
+    import io
+
+    from xinan.records import BadRow, open_rejects
+
+    def write(lang: str) -> list[list[str]]:
+        path = tmp_path / f"rej-{lang}.csv"
+        with using_language(lang), open_rejects(path) as rej:
+            rej.write(BadRow(2, "证件号码", "required but empty", "a,,b"))
+            rej.write(BadRow(3, "决定日期", "not a real calendar date", "a,2027-02-30"))
+            rej.write(BadRow(4, "x", "a reason with no code yet", "q"))
+        return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+    zh, en = write("zh"), write("en")
+    assert zh[0] == en[0] == ["row", "column", "reason", "code", "record"]
+    assert [r[2] for r in zh[1:]] == [
+        "必填但为空",
+        "不是真实存在的日期",
+        "a reason with no code yet",
+    ]
+    assert [r[2] for r in en[1:]] == [
+        "required but empty",
+        "not a real calendar date",
+        "a reason with no code yet",
+    ]
+    assert (
+        [r[3] for r in zh[1:]]
+        == [r[3] for r in en[1:]]
+        == [
+            "required_empty",
+            "bad_date",
+            "invalid_value",
+        ]
+    )
+
+
+def test_every_reason_template_has_a_translation():
+    from xinan.i18n.reasons import REASONS
+
+    po = _po()
+    assert [t for _c, t in REASONS if t not in po] == []

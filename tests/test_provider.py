@@ -69,7 +69,7 @@ def test_counts_reconcile_per_audience(policy, tmp_path, encoding):
     assert summary.counts("public").withheld > 0  # natural persons
     assert summary.counts("gov_share").withheld == 0
     rejects = read_csv(tmp_path / "rejects.csv")
-    assert rejects[0] == ["row", "column", "reason", "record"]
+    assert rejects[0] == ["row", "column", "reason", "code", "record"]
     assert len(rejects) - 1 == bad
 
 

@@ -826,13 +826,13 @@ def test_rejects_csv_has_a_bom_a_header_and_defused_cells(tmp_path: Path) -> Non
         rejects.write(BadRow(9, None, "not valid JSON", "\udc81 raw"))
     assert rejects.count == 3
     data = path.read_bytes()
-    assert data.startswith(b"\xef\xbb\xbfrow,column,reason,record\r\n")
+    assert data.startswith(b"\xef\xbb\xbfrow,column,reason,code,record\r\n")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert rows == [
-        ["row", "column", "reason", "record"],
-        ["3", "证件号码", "NUL byte", "张三,1101\\x0001"],
-        ["7", "金额", "not a number", "'=HYPERLINK(1),-5"],
-        ["9", "", "not valid JSON", "\\x81 raw"],
+        ["row", "column", "reason", "code", "record"],
+        ["3", "证件号码", "NUL byte", "nul_byte", "张三,1101\\x0001"],
+        ["7", "金额", "not a number", "bad_number", "'=HYPERLINK(1),-5"],
+        ["9", "", "not valid JSON", "invalid_value", "\\x81 raw"],
     ]
     if os.name == "posix":
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -843,7 +843,13 @@ def test_rejects_jsonl(tmp_path: Path) -> None:
     with open_rejects(path) as rejects:
         rejects.reject(2, None, "row has 1 field, header has 2", ["=1"])
     assert [json.loads(line) for line in path.read_text().splitlines()] == [
-        {"row": 2, "column": None, "reason": "row has 1 field, header has 2", "record": "=1"}
+        {
+            "row": 2,
+            "column": None,
+            "reason": "row has 1 field, header has 2",
+            "code": "field_count",
+            "record": "=1",
+        }
     ]
 
 
@@ -867,6 +873,7 @@ def test_rejects_file_from_a_real_read(tmp_path: Path) -> None:
                 good += 1
     assert (good, rejects.count) == (1, 2)
     text = (tmp_path / "r.csv").read_bytes().decode("utf-8-sig")
-    assert text == 'row,column,reason,record\r\n2,b,"row has 1 field, header has 2",1\r\n' + (
-        '4,b,NUL byte,"3,\\x00"\r\n'
+    assert text == (
+        'row,column,reason,code,record\r\n2,b,"row has 1 field, header has 2",field_count,1\r\n'
+        '4,b,NUL byte,nul_byte,"3,\\x00"\r\n'
     )

@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Self
 
 from xinan.fileio import STDIO
+from xinan.i18n.reasons import localise, reason_code
 from xinan.records._common import (
     SAMPLE_REJECTS,
     BadRow,
@@ -23,7 +24,9 @@ from xinan.records.writers import _AtomicText
 # Rejects (docs/records.md §8)
 # --------------------------------------------------------------------------------------------
 
-REJECTS_HEADER = ("row", "column", "reason", "record")
+# ``code``: the reason's stable machine code (xinan.i18n.reasons); ``reason`` is in the run's
+# language (docs/i18n.md). ``reason`` keeps its place; ``code`` was added beside it.
+REJECTS_HEADER = ("row", "column", "reason", "code", "record")
 # OWASP "CSV injection": a cell starting with one of these runs as a formula in Excel.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -63,7 +66,8 @@ class RejectsWriter:
                         {
                             "row": bad.number,
                             "column": bad.column,
-                            "reason": bad.reason,
+                            "reason": localise(bad.reason),
+                            "code": reason_code(bad.reason),
                             "record": bad.raw,
                         }
                     )
@@ -76,7 +80,15 @@ class RejectsWriter:
             writerow(REJECTS_HEADER)
 
             def write_row(bad: BadRow) -> None:
-                writerow((bad.number, _defuse(bad.column or ""), bad.reason, _defuse(bad.raw)))
+                writerow(
+                    (
+                        bad.number,
+                        _defuse(bad.column or ""),
+                        localise(bad.reason),
+                        reason_code(bad.reason),
+                        _defuse(bad.raw),
+                    )
+                )
 
             self._write_line = write_row
 
@@ -132,7 +144,8 @@ def open_rejects(path: str | Path | None) -> RejectsWriter:
     """Open a rejects file (docs/records.md §8), or with ``None`` only count the rejects.
 
     A path ending ``.jsonl`` gets JSON Lines; any other path (``"-"`` is standard output) gets
-    CSV in UTF-8 with a BOM, columns ``row,column,reason,record``. With ``None`` nothing is
+    CSV in UTF-8 with a BOM, columns ``row,column,reason,code,record`` (the reason in the
+    language of the run, :mod:`xinan.i18n`; its stable code beside it). With ``None`` nothing is
     written: ``count`` and the first ``samples`` (without record text) are kept for a summary.
     """
     return RejectsWriter(path)
