@@ -201,3 +201,53 @@ def test_every_reason_template_has_a_translation():
 
     po = _po()
     assert [t for _c, t in REASONS if t not in po] == []
+
+
+def test_chinese_dates():
+    from datetime import date
+
+    from xinan.i18n.dates import parse_date, parse_datetime
+
+    assert parse_date("2027年6月30日") == date(2027, 6, 30)
+    assert parse_date("2027年06月30号") == date(2027, 6, 30)
+    assert parse_date("２０２７年６月３０日") == date(2027, 6, 30)
+    assert parse_date("2027-06-30") == date(2027, 6, 30)
+    for bad in ("2027年2月30日", "27年6月30日", "2027/6/30", "明天", "2027-6-30"):
+        with pytest.raises(ValueError):
+            parse_date(bad)
+    assert parse_datetime("2027年6月30日 08:00+08:00").isoformat() == "2027-06-30T08:00:00+08:00"
+    assert parse_datetime("2027-06-30T08:00:00+08:00").hour == 8
+
+
+@given(st.dates(min_value=__import__("datetime").date(1000, 1, 1)))
+def test_chinese_and_iso_dates_agree(d):
+    from xinan.i18n.dates import parse_date
+
+    assert parse_date(f"{d.year}年{d.month}月{d.day}日") == d == parse_date(d.isoformat())
+
+
+def test_chinese_kind_names(policy):
+    from xinan.policy.kind_names import resolve_kind
+
+    assert resolve_kind(policy, "行政处罚") == "penalty"
+    assert resolve_kind(policy, "行政处罚信息") == "penalty"
+    assert resolve_kind(policy, "行政处罚信息（双公示）") == "penalty"
+    assert resolve_kind(policy, "行政许可") == "license"
+    assert resolve_kind(policy, "penalty") == "penalty"
+    assert resolve_kind(policy, "处罚") == "处罚"  # not a name: left for the policy to refuse
+
+
+def test_kind_and_date_typed_in_chinese_on_the_command_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(
+        app,
+        ["fake", "行政处罚", "-n", "5", "-o", "p.csv", "--today", "2027年6月30日", "--json"],
+        env=NO_LOCALE,
+    )
+    assert r.exit_code == 0, r.output
+    assert '"kind": "penalty"' in r.output
+    s = CliRunner().invoke(app, ["policy", "show", "--kind", "行政许可", "--json"], env=NO_LOCALE)
+    assert s.exit_code == 0, s.output
+    assert "license" in s.output and "penalty" not in s.output
+    bad = CliRunner().invoke(app, ["fake", "penalty", "-o", "x.csv", "--today", "2027年2月30日"])
+    assert bad.exit_code == 2 and "2027年6月30日" in bad.stderr

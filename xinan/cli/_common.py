@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from xinan.authn import Token, TokenSource
 from xinan.cli._app import Env
 from xinan.errors import KeyringError, UsageError
+from xinan.i18n.dates import parse_date
+from xinan.i18n.dates import parse_datetime as parse_cn_datetime
 from xinan.masking import Pseudonymizer
 from xinan.platform import Platform, PlatformContext
 from xinan.policy.catalogue import Policy
@@ -31,17 +33,29 @@ def policy_option(f: F) -> F:
         "policy_path",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
+        is_eager=True,  # read before --kind, which names a kind of this policy
         help="Policy file (else $XINAN_POLICY, else the built-in credit-default).",
     )(f)
+
+
+def kind_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--kind`` as typed: the kind's key, or its Chinese name in the policy (``行政处罚`` ≡
+    ``penalty``); the library refuses a name that is neither, listing the kinds."""
+    if not value:
+        return value
+    from xinan.policy.catalogue import load_policy
+    from xinan.policy.kind_names import resolve_kind
+
+    return resolve_kind(load_policy(ctx.params.get("policy_path")), value)
 
 
 def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date:
     if value is None:
         return date.today()
     try:
-        return date.fromisoformat(value)
+        return parse_date(value)  # YYYY-MM-DD or 2027年6月30日
     except ValueError:
-        raise click.BadParameter("expected YYYY-MM-DD") from None
+        raise click.BadParameter("expected YYYY-MM-DD or 2027年6月30日") from None
 
 
 def today_option(f: F) -> F:
@@ -209,7 +223,7 @@ def key_session(env: Env, operation: str = "key.manage") -> Session | None:
 
 def parse_datetime(value: str) -> datetime:
     try:
-        return datetime.fromisoformat(value)
+        return parse_cn_datetime(value)  # ISO 8601, or 2027年6月30日 [08:00+08:00]
     except ValueError:
         raise UsageError(
             f"not a date/time: {value!r}", hint="use ISO 8601, e.g. 2026-01-31T12:00:00+08:00"

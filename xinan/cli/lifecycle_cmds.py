@@ -28,6 +28,7 @@ from xinan.cli._common import (
 from xinan.cli._passphrase import on_terminal
 from xinan.cli.vault_cmds import vault_option
 from xinan.errors import UsageError
+from xinan.i18n.dates import parse_date
 from xinan.keys import Keyring
 from xinan.platform.destruction import VerifiedCertificate, verify_certificate
 from xinan.platform.lifecycle_ops import DestroyOutcome, check_destroy_request
@@ -101,9 +102,9 @@ def destroy(
         return
     check_destroy_request(expired=expired, records=records)
     try:
-        day = date.fromisoformat(as_of) if as_of else _today()
+        day = parse_date(as_of) if as_of else _today()
     except ValueError:
-        raise UsageError(f"not a date: {as_of!r}", hint="use YYYY-MM-DD") from None
+        raise UsageError(f"not a date: {as_of!r}", hint="use YYYY-MM-DD or 2027年6月30日") from None
     ask = not (dry_run or assume_yes)
     if ask and not on_terminal():  # before any key is unlocked
         raise UsageError(
@@ -186,7 +187,7 @@ def _today() -> date:
 
     env = os.environ.get("XINAN_TODAY")
     try:
-        return date.fromisoformat(env) if env else date.today()
+        return parse_date(env) if env else date.today()
     except ValueError:
         raise UsageError(f"XINAN_TODAY is not a date: {env!r}", hint="use YYYY-MM-DD") from None
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from xinan.cli._app import app, emit, get_env, json_option
-from xinan.cli._common import open_platform, policy_option
+from xinan.cli._common import kind_name, open_platform, policy_option
 from xinan.cli.vault_cmds import vault_group, vault_option
 from xinan.platform.lifecycle import (
     DISPUTE_FLAG,
@@ -60,7 +60,12 @@ def _disclose_text(s: DisclosureSummary) -> str:
 @click.option("--audience", type=click.Choice(["public"]), default="public", show_default=True)
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Else today (CST).")
 @click.option("-o", "--output", required=True, help="The public file to write (.csv, .jsonl).")
-@click.option("--kind", default=None, help="Record kind (default: the one kind with windows).")
+@click.option(
+    "--kind",
+    callback=kind_name,
+    default=None,
+    help="Record kind (default: the one kind with windows).",
+)
 @click.option(
     "--disputed",
     type=click.Choice([p.value for p in DisputedPolicy]),

@@ -11,6 +11,7 @@ import click
 
 from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import (
+    kind_name,
     load_pseudonymizers,
     open_actor,
     parse_audiences,
@@ -81,7 +82,12 @@ from xinan.short_ids import grant_display
     metavar="KEY_ID",
     help="Keyring secret for keyed pseudonyms in the views (else $XINAN_PSEUDONYM_KEY).",
 )
-@click.option("--kind", default=None, help="Record kind (default: matched from the header).")
+@click.option(
+    "--kind",
+    callback=kind_name,
+    default=None,
+    help="Record kind (default: matched from the header).",
+)
 @click.option("--encoding", default=None, help="Input encoding (default: detect).")
 @workers_option
 @policy_option

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from xinan.cli._app import app, emit, json_option
+from xinan.cli._common import kind_name
 from xinan.errors import EXIT_DATA
 from xinan.policy.catalogue import check_policy_text, read_policy_file
 
@@ -59,7 +60,7 @@ def policy_check(file: Path | None, as_json: bool) -> None:
 
 @policy.command("show")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--kind", help="Show only this record kind.")
+@click.option("--kind", callback=kind_name, help="Show only this record kind.")
 @json_option
 def policy_show(file: Path | None, kind: str | None, as_json: bool) -> None:
     """Show record kinds, their fields and the rule for each audience.

@@ -11,6 +11,7 @@ import click
 
 from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import (
+    kind_name,
     load_pseudonymizers,
     open_actor,
     parse_audiences,
@@ -30,7 +31,7 @@ from xinan.records import open_writer
 
 
 @app.command()
-@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("kind", callback=kind_name, metavar=f"{{{'|'.join(KINDS)}}}")
 @click.option(
     "-n",
     "count",
@@ -179,7 +180,12 @@ def scan(
     default=None,
     help="Write rejected rows and reasons here.",
 )
-@click.option("--kind", default=None, help="Record kind (default: matched from the header).")
+@click.option(
+    "--kind",
+    callback=kind_name,
+    default=None,
+    help="Record kind (default: matched from the header).",
+)
 @click.option(
     "--encoding", default=None, help="Input encoding (default: detect UTF-8 / BOM / GB18030)."
 )

@@ -13,10 +13,11 @@ from pathlib import Path
 import click
 
 from xinan.cli._app import emit, get_env, json_option
-from xinan.cli._common import open_actor, policy_option, today_option
+from xinan.cli._common import kind_name, open_actor, policy_option, today_option
 from xinan.cli.audit_cmds import _keys
 from xinan.cli.lifecycle_cmds import report
 from xinan.errors import UsageError, VerificationError
+from xinan.i18n.dates import parse_date
 from xinan.keys import Keyring
 
 __all__ = ["audit_cmd", "quality_cmd", "verify_cmd"]
@@ -34,9 +35,11 @@ def _date(value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        return parse_date(value)
     except ValueError:
-        raise UsageError(f"not a date: {value!r}", hint="use YYYY-MM-DD (Beijing date)") from None
+        raise UsageError(
+            f"not a date: {value!r}", hint="use YYYY-MM-DD or 2027年6月30日 (Beijing date)"
+        ) from None
 
 
 @report.command("audit")
@@ -152,7 +155,12 @@ def audit_cmd(
     default=None,
     help="Where to write the HTML page (e.g. 质量报告.html).",
 )
-@click.option("--kind", default=None, help="Record kind (default: matched from the header).")
+@click.option(
+    "--kind",
+    callback=kind_name,
+    default=None,
+    help="Record kind (default: matched from the header).",
+)
 @click.option("--encoding", default=None, help="Input encoding (default: detected).")
 @policy_option
 @today_option

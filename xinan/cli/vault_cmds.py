@@ -20,6 +20,7 @@ import click
 
 from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import (
+    kind_name,
     open_platform,
     policy_option,
     read_passphrase,
@@ -29,6 +30,7 @@ from xinan.cli._common import (
 from xinan.cli._stdio import input_file
 from xinan.cli.render import table
 from xinan.errors import EXIT_PARTIAL, UsageError
+from xinan.i18n.dates import parse_date
 from xinan.keys import Keyring
 from xinan.platform import create_vault
 from xinan.platform.records_ops import SEALED_MARK, RecordView
@@ -199,7 +201,7 @@ def vault_upgrade(vault_dir: Path | None, as_json: bool) -> None:
 
 @vault_group.command("list")
 @vault_option
-@click.option("--kind", default=None, help="Only this record kind.")
+@click.option("--kind", callback=kind_name, default=None, help="Only this record kind.")
 @click.option("--subject", "subject", default=None, metavar="ID", help="Only this subject's.")
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option(
@@ -295,9 +297,9 @@ def consent_group() -> None:
 
 def _parse_day(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        return parse_date(value)
     except ValueError:
-        raise UsageError(f"not a date: {value!r}", hint="use YYYY-MM-DD") from None
+        raise UsageError(f"not a date: {value!r}", hint="use YYYY-MM-DD or 2027年6月30日") from None
 
 
 @consent_group.command("add")

@@ -29,6 +29,7 @@ from typing import Any, Self
 from xinan.access import Session, load_audit_config, open_session
 from xinan.authn import TokenSource
 from xinan.errors import AccessDenied, KeyringError, UsageError
+from xinan.i18n.dates import parse_date
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role, SecretKey
 from xinan.platform.lifecycle import require as require_lifecycle
 from xinan.platform.vault import Vault, init_vault, resolve_vault_path, today_cst
@@ -298,6 +299,8 @@ def parse_day(value: str | None, what: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        return parse_date(value)  # YYYY-MM-DD or 2027年6月30日 (issue 15)
     except ValueError:
-        raise UsageError(f"{what}: not a date: {value!r}", hint="use YYYY-MM-DD") from None
+        raise UsageError(
+            f"{what}: not a date: {value!r}", hint="use YYYY-MM-DD or 2027年6月30日"
+        ) from None
