@@ -91,8 +91,7 @@ class XinanGroup(TranslatedHelp, click.Group):
             if ctx.parent is None and env is not None and env.passphrases.retry_after_wrong():
                 left = env.passphrases.tries_left()
                 click.echo(
-                    f"xinan: {translate(exc.message)}; "
-                    + translate(f"try again ({left} left)"),
+                    f"xinan: {translate(exc.message)}; " + translate(f"try again ({left} left)"),
                     err=True,
                 )
                 raise RetryCommand from None

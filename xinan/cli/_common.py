@@ -284,3 +284,38 @@ def workers_option(f: F) -> F:
         default=None,
         help="Worker processes (default: every core). The output is the same for any number.",
     )(f)
+
+
+OUTPUT_ENCODINGS = ("utf-8-sig", "utf-8", "gb18030", "gbk")
+
+
+def output_encoding_option(*aliases: str) -> Callable[[F], F]:
+    """``--output-encoding``: the one name, in every command that writes CSV, for the
+    encoding of what it writes (issue 15 item 6); ``aliases`` keep a command's older name
+    working (``--out-encoding``, ``--encoding``). Not given: :func:`output_encoding`."""
+
+    def decorate(f: F) -> F:
+        return click.option(
+            "--output-encoding",
+            *aliases,
+            "output_encoding",
+            type=click.Choice(OUTPUT_ENCODINGS, case_sensitive=False),
+            default=None,
+            help="Encoding of CSV output: utf-8-sig (UTF-8 with a BOM, so that Excel opens it; "
+            "the default for files), utf-8 (the default on stdout), gb18030 or gbk. "
+            "A name ending .xlsx writes an Excel workbook instead.",
+        )(f)
+
+    return decorate
+
+
+def output_encoding(path: str | Path, chosen: str | None) -> str:
+    """The encoding an output gets: the one chosen, else UTF-8 with a BOM for a CSV file
+    (Excel in China opens a CSV without one as GBK and garbles it), plain UTF-8 on stdout
+    (a pipe wants no BOM) and for JSON Lines, which never starts with one."""
+    if chosen:
+        return chosen.lower()
+    name = str(path)
+    if name == "-" or Path(name).suffix.lower() in (".jsonl", ".json", ".xlsx", ".parquet"):
+        return "utf-8"
+    return "utf-8-sig"

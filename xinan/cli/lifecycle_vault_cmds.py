@@ -16,7 +16,8 @@ from pathlib import Path
 import click
 
 from xinan.cli._app import app, emit, get_env, json_option
-from xinan.cli._common import kind_name, open_platform, policy_option
+from xinan.cli._common import kind_name, open_platform, output_encoding_option, policy_option
+from xinan.cli._common import output_encoding as output_encoding_for
 from xinan.cli.vault_cmds import vault_group, vault_option
 from xinan.platform.lifecycle import (
     DISPUTE_FLAG,
@@ -73,7 +74,7 @@ def _disclose_text(s: DisclosureSummary) -> str:
     show_default=True,
     help="Records under objection: shown flagged 异议处理中, or withheld until resolved.",
 )
-@click.option("--encoding", default="utf-8", show_default=True, help="utf-8, utf-8-sig, gb18030.")
+@output_encoding_option("--encoding")
 @click.option(
     "--historical",
     is_flag=True,
@@ -88,7 +89,7 @@ def vault_disclose(
     output: str,
     kind: str | None,
     disputed: str,
-    encoding: str,
+    output_encoding: str | None,
     historical: bool,
     policy_path: Path | None,
     as_json: bool,
@@ -116,7 +117,7 @@ def vault_disclose(
             kind=kind,
             audience=audience,
             disputed=disputed,
-            encoding=encoding,
+            encoding=output_encoding_for(output, output_encoding),
         )
     emit(as_json, s.to_json(), lambda: _disclose_text(s))
 

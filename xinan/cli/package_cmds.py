@@ -14,11 +14,13 @@ from xinan.cli._common import (
     kind_name,
     load_pseudonymizers,
     open_actor,
+    output_encoding_option,
     parse_audiences,
     policy_option,
     today_option,
     workers_option,
 )
+from xinan.cli._common import output_encoding as output_encoding_for
 from xinan.cli._stdio import input_file, replayable_stdin
 from xinan.engine.jobs import compile_for
 from xinan.engine.progress import Progress
@@ -67,13 +69,7 @@ from xinan.short_ids import grant_display
     metavar="PATTERN",
     help="Where the views go; must contain {audience} (default: <package>-{audience}.csv).",
 )
-@click.option(
-    "--out-encoding",
-    type=click.Choice(["utf-8", "utf-8-sig", "gb18030"], case_sensitive=False),
-    default="utf-8",
-    show_default=True,
-    help="Encoding of the views.",
-)
+@output_encoding_option("--out-encoding")
 @click.option(
     "--pseudonym-key",
     "pseudonym_keys",
@@ -101,7 +97,7 @@ def seal(
     rejects: str | None,
     views: tuple[str, ...],
     views_output: str | None,
-    out_encoding: str,
+    output_encoding: str | None,
     pseudonym_keys: tuple[str, ...],
     kind: str | None,
     encoding: str | None,
@@ -162,7 +158,7 @@ def seal(
             rejects=rejects,
             views=view_paths,
             pseudonymizers=load_pseudonymizers(env, pseudonym_keys, needed),
-            out_encoding=out_encoding,
+            out_encoding=output_encoding_for(pattern, output_encoding),
             workers=workers,
             progress=progress,
         )
@@ -274,10 +270,12 @@ def verify(package: Path, workers: int | None, as_json: bool) -> None:
     help="Querent: the platform's release file for this share (`xinan release`).",
 )
 @workers_option
+@output_encoding_option()
 @json_option
 def open_cmd(
     package: Path,
     output: str,
+    output_encoding: str | None,
     key: str | None,
     grant_file: Path | None,
     revocations_file: Path | None,
@@ -316,6 +314,7 @@ def open_cmd(
                 release=release,
                 revocations=revocations,
                 workers=workers,
+                encoding=output_encoding_for(output, output_encoding),
             )
         prov = provenance_path(output)
         emit(
@@ -344,7 +343,12 @@ def open_cmd(
     if revocations_file is not None or release_file is not None:
         raise UsageError("--revocations and --release go with --grant (opening a share)")
     with open_actor(env, Desk) as desk, input_file(package, "package") as path:
-        result = desk.open_submission(path, output, workers=workers)
+        result = desk.open_submission(
+            path,
+            output,
+            workers=workers,
+            encoding=output_encoding_for(output, output_encoding),
+        )
     emit(
         as_json,
         _info_json(result.info) | {"output": output, "written": result.written},

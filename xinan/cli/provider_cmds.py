@@ -14,11 +14,13 @@ from xinan.cli._common import (
     kind_name,
     load_pseudonymizers,
     open_actor,
+    output_encoding_option,
     parse_audiences,
     policy_option,
     today_option,
     workers_option,
 )
+from xinan.cli._common import output_encoding as output_encoding_for
 from xinan.cli._stdio import replayable_stdin
 from xinan.cli.render import table
 from xinan.engine.jobs import compile_for
@@ -46,12 +48,7 @@ from xinan.records import open_writer
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same file)."
 )
-@click.option(
-    "--encoding",
-    type=click.Choice(["utf-8", "utf-8-sig", "gb18030", "gbk"], case_sensitive=False),
-    default="utf-8",
-    show_default=True,
-)
+@output_encoding_option("--encoding")
 @click.option(
     "--bad-rate",
     type=click.FloatRange(0, 1),
@@ -67,7 +64,7 @@ def fake(
     count: int,
     output: str,
     seed: int,
-    encoding: str,
+    output_encoding: str | None,
     bad_rate: float,
     policy_path: Path | None,
     today: date,
@@ -87,6 +84,7 @@ def fake(
     k = pol.kind(kind)
     synth = Synth(pol, seed=seed, today=today)
     bad = 0
+    encoding = output_encoding_for(output, output_encoding)
     with open_writer(output, k.columns, encoding=encoding) as w:
         for values, why in synth.rows(k, count, bad_rate=bad_rate):
             w.write(values)
@@ -189,12 +187,7 @@ def scan(
 @click.option(
     "--encoding", default=None, help="Input encoding (default: detect UTF-8 / BOM / GB18030)."
 )
-@click.option(
-    "--out-encoding",
-    type=click.Choice(["utf-8", "utf-8-sig", "gb18030"], case_sensitive=False),
-    default="utf-8",
-    show_default=True,
-)
+@output_encoding_option("--out-encoding")
 @click.option(
     "--pseudonym-key",
     "pseudonym_keys",
@@ -214,7 +207,7 @@ def mask(
     rejects: str | None,
     kind: str | None,
     encoding: str | None,
-    out_encoding: str,
+    output_encoding: str | None,
     pseudonym_keys: tuple[str, ...],
     workers: int | None,
     policy_path: Path | None,
@@ -265,7 +258,7 @@ def mask(
             pseudonymizers=load_pseudonymizers(env, pseudonym_keys, needed),
             rejects=rejects,
             encoding=encoding,
-            out_encoding=out_encoding,
+            out_encoding=output_encoding_for(next(iter(outputs.values())), output_encoding),
             workers=workers,
             progress=progress,
         )

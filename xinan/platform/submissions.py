@@ -73,6 +73,7 @@ def open_submission_file(
     keyring: Keyring,
     session: Session,
     workers: int | None = None,
+    encoding: str = "utf-8",
 ) -> OpenResult:
     """Verify, record the ``open`` event durably, then decrypt into ``output`` (atomic), with
     ``workers`` processes (default: every core; the output is the same for any number).
@@ -86,7 +87,10 @@ def open_submission_file(
     columns = opened_columns(info)
     written = 0
     try:
-        with open_input(path) as f, open_writer(output, columns, secret=True) as w:
+        with (
+            open_input(path) as f,
+            open_writer(output, columns, secret=True, encoding=encoding) as w,
+        ):
             with open_blocks(
                 f, identity=identity, trust=keyring.get_public, workers=workers
             ) as opened:
@@ -125,8 +129,14 @@ class Desk(Actor):
         return info
 
     def open_submission(
-        self, path: Path, output: str | Path, *, workers: int | None = None
+        self,
+        path: Path,
+        output: str | Path,
+        *,
+        workers: int | None = None,
+        encoding: str = "utf-8",
     ) -> OpenResult:
+        """``encoding``: of a CSV output (utf-8, utf-8-sig for Excel, gb18030)."""
         self.require("open.submission")
         return open_submission_file(
             path,
@@ -135,4 +145,5 @@ class Desk(Actor):
             keyring=self.keyring,
             session=self.session,
             workers=workers,
+            encoding=encoding,
         )

@@ -92,6 +92,7 @@ def open_share_file(
     now: datetime,
     release: bytes | None = None,
     workers: int | None = None,
+    encoding: str = "utf-8",
 ) -> ShareOpenResult:
     """Verify revocations, grant, package and (for a per-record share) the platform's release
     file; log the access durably; then decrypt and write ``record_id`` and the granted fields
@@ -173,7 +174,10 @@ def open_share_file(
     withheld_ids: list[str] = []
     released = rel.secrets if rel is not None else None
     try:
-        with open_input(path) as f, open_writer(output, columns, secret=True) as w:
+        with (
+            open_input(path) as f,
+            open_writer(output, columns, secret=True, encoding=encoding) as w,
+        ):
 
             def sink(r: OpenedRecord) -> None:
                 nonlocal written, withheld

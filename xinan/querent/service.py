@@ -25,6 +25,7 @@ class Querent(Actor):
         release: bytes | None = None,
         revocations: bytes | None = None,
         workers: int | None = None,
+        encoding: str = "utf-8",
     ) -> ShareOpenResult:
         """Verify the grant, the package against it and the release, log, then decrypt only
         the granted fields of the released records into ``output``."""
@@ -41,6 +42,7 @@ class Querent(Actor):
             now=now,
             release=release,
             workers=workers,
+            encoding=encoding,
         )
         # the opened file says on what authority it was obtained (docs/provenance.md)
         write_provenance(result, output, opened_at=now)

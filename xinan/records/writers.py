@@ -185,9 +185,10 @@ def open_writer(
     """Open a record file for writing, atomically (docs/records.md §7).
 
     *format* defaults to the one the extension names (``.csv`` CSV, ``.jsonl``/``.json``
-    JSON Lines, anything else CSV); ``"-"`` writes CSV to standard output. XLSX is read-only
-    (:class:`UsageError`). *encoding*: utf-8 (default), utf-8-sig (a BOM, for Excel), gb18030
-    or gbk. *secret* makes the file mode 0600.
+    JSON Lines, ``.xlsx`` an Excel workbook of text cells (:mod:`xinan.records.xlsx_out`),
+    anything else CSV); ``"-"`` writes CSV to standard output. *encoding* (CSV, JSON Lines):
+    utf-8 (default), utf-8-sig (a BOM, for Excel), gb18030 or gbk. *secret* makes the file
+    mode 0600.
     """
     if format is None:
         if str(path) != STDIO and Path(path).suffix.lower() in (".xlsx", ".xlsm", ".xls"):
@@ -199,10 +200,14 @@ def open_writer(
     else:
         fmt = _format_for(path, format)
     if fmt is Format.XLSX:
-        raise UsageError(
-            f"{_display(path)}: xinan does not write Excel workbooks",
-            hint="write .csv (choose encoding utf-8-sig for Excel) or .jsonl",
-        )
+        if str(path) == STDIO or Path(path).suffix.lower() != ".xlsx":
+            raise UsageError(
+                f"{_display(path)}: xinan writes Excel workbooks as .xlsx files only",
+                hint="name the output *.xlsx, or write .csv (UTF-8 with a BOM) or .jsonl",
+            )
+        from xinan.records.xlsx_out import XlsxWriter
+
+        return XlsxWriter(path, header, secret=secret)  # type: ignore[return-value]
     key = _ENCODING_ALIASES.get(encoding.lower().replace("_", "-"), encoding.lower())
     if key not in _WRITE_ENCODINGS:
         raise UsageError(
