@@ -135,3 +135,44 @@ def test_fake_to_stdout_summary_on_stderr(runner):
     assert r.exit_code == 0
     assert json.loads(r.stderr)["records"] == 3
     assert len(r.stdout.strip().splitlines()) == 4
+
+
+# -- Excel-friendly outputs (issue 15 item 6) -----------------------------------------------
+
+
+def test_csv_files_get_a_bom_by_default_stdout_does_not(runner, tmp_path):
+    r = invoke(runner, "--as", "amr", "mask", "e.csv", "-o", "pub.csv", "--audience", "public")
+    assert r.exit_code == 3, r.output
+    assert (tmp_path / "pub.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    s = invoke(runner, "--as", "amr", "mask", "e.csv", "-o", "-", "--audience", "public")
+    assert not s.stdout_bytes.startswith(b"\xef\xbb\xbf")
+    f = invoke(runner, "fake", "company", "-n", "2", "-o", "c.csv")
+    assert f.exit_code == 0 and (tmp_path / "c.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_one_output_encoding_flag_and_the_old_names(runner, tmp_path):
+    for flag in ("--output-encoding", "--out-encoding"):
+        r = invoke(
+            runner, "--as", "amr", "mask", "e.csv", "-o", f"g{flag}.csv",
+            "--audience", "public", flag, "gb18030",
+        )  # fmt: skip
+        assert r.exit_code == 3, r.output
+        data = (tmp_path / f"g{flag}.csv").read_bytes()
+        assert not data.startswith(b"\xef\xbb\xbf")
+        assert data.decode("gb18030").startswith("决定书文号") or "处罚" in data.decode("gb18030")
+    u = invoke(runner, "fake", "penalty", "-n", "2", "-o", "u.csv", "--encoding", "utf-8")
+    assert u.exit_code == 0 and not (tmp_path / "u.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_xlsx_output_by_its_name(runner, tmp_path):
+    import openpyxl
+
+    r = invoke(runner, "--as", "amr", "mask", "e.csv", "-o", "pub.xlsx", "--audience", "public")
+    assert r.exit_code == 3, r.output
+    sheet = openpyxl.load_workbook(tmp_path / "pub.xlsx").active
+    rows = list(sheet.iter_rows(values_only=True))
+    summary = invoke(
+        runner, "--as", "amr", "mask", "e.csv", "-o", "p2.csv", "--audience", "public", "--json"
+    )
+    assert len(rows) - 1 == json.loads(summary.stdout)["audiences"]["public"]["written"]
+    assert all(c.data_type == "s" for row in sheet.iter_rows() for c in row if c.value)

@@ -769,8 +769,8 @@ def test_unencodable_value_names_row_and_column_and_writes_nothing(tmp_path: Pat
 
 
 def test_writer_refuses_bad_calls(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="does not write Excel"):
-        open_writer(tmp_path / "out.xlsx", ["a"])
+    with pytest.raises(UsageError, match=r"as \.xlsx files only"):
+        open_writer(tmp_path / "out.xlsm", ["a"])
     with pytest.raises(UsageError, match="cannot write encoding"):
         open_writer(tmp_path / "out.csv", ["a"], encoding="big5")
     with pytest.raises(ValueError, match="distinct"):
@@ -877,3 +877,38 @@ def test_rejects_file_from_a_real_read(tmp_path: Path) -> None:
         'row,column,reason,code,record\r\n2,b,"row has 1 field, header has 2",field_count,1\r\n'
         '4,b,NUL byte,nul_byte,"3,\\x00"\r\n'
     )
+
+
+# -- .xlsx output (docs/records.md §7.1) -------------------------------------------------------
+
+
+def test_xlsx_writer_round_trip_text_cells(tmp_path: Path) -> None:
+    path = tmp_path / "out.xlsx"
+    values = ["110105194912310029", "0012", '=HYPERLINK("http://x")', "张三"]
+    with open_writer(path, ["证件号码", "编号", "备注", "姓名"], secret=True) as writer:
+        writer.write(values)
+        writer.write(["", "", "", ""])
+    assert writer.count == 2
+    if os.name == "posix":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    sheet = openpyxl.load_workbook(path).active
+    assert [c.value for c in sheet[1]] == ["证件号码", "编号", "备注", "姓名"]
+    # every cell is text: no ID turned into a float, no zero lost, no formula
+    assert [(c.value, c.data_type) for c in sheet[2]] == [(v, "s") for v in values]
+    with open_records(path) as reader:
+        rows = [r.values for r in reader if isinstance(r, Row)]
+    assert rows[0] == values
+
+
+def test_xlsx_writer_is_atomic(tmp_path: Path) -> None:
+    path = tmp_path / "out.xlsx"
+    with pytest.raises(RuntimeError), open_writer(path, ["a"]) as writer:
+        writer.write(["1"])
+        raise RuntimeError("stop")
+    assert not path.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_xlsx_writer_refuses_stdout() -> None:
+    with pytest.raises(UsageError):
+        open_writer("-", ["a"], format=Format.XLSX)

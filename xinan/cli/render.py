@@ -10,8 +10,8 @@ What this module owns (docs/i18n.md, docs/cli.md §1):
   stderr with a stable ``code`` (stdout keeps the data or the result);
 * **help**: click's help translated (usage, headings, every command's and option's text);
 * the **global options after the subcommand** (``xinan seal … --as X``): every command also
-  accepts ``--as``, ``--keyring``, ``--audit-log``, ``--verbose`` and ``--lang`` (hidden in
-  its help; the root's help lists them);
+  accepts ``--as``, ``--keyring``, ``--audit-log``, ``--passin``, ``--verbose`` and
+  ``--lang`` (hidden in its help; the root's help lists them);
 * **tables** aligned by display width (wcwidth): a Chinese character takes two columns.
 
 It holds no guarantee of its own: what is checked, logged and refused is the library's.
@@ -32,11 +32,6 @@ from wcwidth import wcswidth, wcwidth
 from xinan.errors import EXIT_FAILURE, XinanError
 from xinan.i18n import current_language, translate
 from xinan.i18n import gettext_ as _
-
-# The options of the root group that every command accepts as well (hidden there).
-GLOBAL_VALUE_OPTIONS = ("--as", "--keyring", "--audit-log", "--lang")
-GLOBAL_FLAGS = ("--verbose",)
-
 
 # -- the run's settings read before click parses (errors while parsing need them) ------------
 
@@ -268,6 +263,8 @@ def _set_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         env.audit_log = value
     elif name == "g_verbose":
         env.verbose = True
+    elif name == "g_passin":
+        env.passphrases.passin = value
     return value
 
 
@@ -317,6 +314,16 @@ def add_global_options(cmd: click.Command) -> None:
                 hidden=True,
                 expose_value=False,
                 callback=_set_global,
+            )
+        )
+    if "--passin" not in taken:
+        extra.append(
+            click.Option(
+                ["--passin", "g_passin"],
+                hidden=True,
+                expose_value=False,
+                callback=_set_global,
+                metavar="file:PATH|fd:N|env:VAR",
             )
         )
     if "--lang" not in taken:

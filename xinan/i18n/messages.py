@@ -94,6 +94,8 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("no passphrase for {what}", "a passphrase prompt left empty"),
     ("type it at the prompt, or set XINAN_PASSPHRASE", "hint"),
     ("Passphrase for {what}", "a passphrase prompt"),
+    ("try again ({left} left)", "after a mistyped passphrase"),
+    ("wrong passphrase for {what}", "a passphrase that does not unlock the key"),
     ("empty passphrase", "keys"),
     ("choose a passphrase (or set XINAN_PASSPHRASE)", "keys"),
     ("not a date/time: '{value}'", "a date option"),

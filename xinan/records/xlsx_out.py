@@ -52,7 +52,12 @@ class XlsxWriter:
         self._book = Workbook(write_only=True)
         self._sheet = self._book.create_sheet("records")
         self._done = False
-        self._append(names)
+        self._started = False  # the header goes in with the first row (or at close)
+
+    def _start(self) -> None:
+        if not self._started:
+            self._started = True
+            self._append(self.header)
 
     def _append(self, values: Sequence[str]) -> None:
         from openpyxl.cell import WriteOnlyCell
@@ -74,6 +79,7 @@ class XlsxWriter:
                 location=Location(self.path, self.count + 2),
                 hint="write .csv (UTF-8 with a BOM opens in Excel) and split it if needed",
             )
+        self._start()
         self._append(["" if v is None else str(v) for v in values])
         self.count += 1
 
@@ -85,6 +91,7 @@ class XlsxWriter:
         if self._done:
             return
         self._done = True
+        self._start()
         with atomic_writer(self.path, binary=True, secret=self._secret) as out:
             self._book.save(out)
 
@@ -93,6 +100,8 @@ class XlsxWriter:
         if self._done:
             return
         self._done = True
+        if not self._started:
+            return  # openpyxl has not started its spool yet
         sheet: Any = self._sheet
         with contextlib.suppress(Exception):
             sheet.close()  # ends openpyxl's row generator and closes its spool file
