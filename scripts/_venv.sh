@@ -15,6 +15,19 @@ fi
 extras="${XINAN_EXTRAS:-dev}"
 stamp=".venv/.xinan-installed-${extras//,/-}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  # say what is installed, from pyproject.toml (issue 15: the set-up says what it installs)
+  echo "scripts/_venv.sh: installing into .venv: pip, xinan (editable) and, for extras [$extras]:" >&2
+  .venv/bin/python - "$extras" >&2 <<'PY'
+import sys, textwrap, tomllib
+
+with open("pyproject.toml", "rb") as f:
+    project = tomllib.load(f)["project"]
+deps = list(project["dependencies"])
+for extra in sys.argv[1].split(","):
+    deps += project.get("optional-dependencies", {}).get(extra, [])
+names = ", ".join(d.split(";")[0].strip() for d in deps)
+print(textwrap.fill(names, 96, initial_indent="  ", subsequent_indent="  "))
+PY
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e ".[$extras]"
   touch "$stamp"

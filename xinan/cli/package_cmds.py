@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,8 @@ from xinan.cli._common import (
 )
 from xinan.cli._common import output_encoding as output_encoding_for
 from xinan.cli._stdio import input_file, replayable_stdin
+from xinan.cli.progress import progress_for
 from xinan.engine.jobs import compile_for
-from xinan.engine.progress import Progress
 from xinan.errors import EXIT_PARTIAL, UsageError
 from xinan.formats.grant import read_grant
 from xinan.keys import Keyring
@@ -138,7 +137,7 @@ def seal(
             hint="e.g. --views-output 'out-{audience}.csv'",
         )
     view_paths = {a: pattern.replace("{audience}", a) for a in auds}
-    progress = Progress() if not as_json and sys.stderr.isatty() else None
+    progress = progress_for(as_json=as_json)
     with open_actor(env, Provider) as provider, replayable_stdin(file) as rewind:
         needed: set[str] = set()
         if auds:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,9 @@ from xinan.cli._common import (
 )
 from xinan.cli._common import output_encoding as output_encoding_for
 from xinan.cli._stdio import replayable_stdin
+from xinan.cli.progress import progress_for
 from xinan.cli.render import table
 from xinan.engine.jobs import compile_for
-from xinan.engine.progress import Progress
 from xinan.errors import EXIT_PARTIAL, UsageError
 from xinan.policy.catalogue import load_policy
 from xinan.provider.service import Provider
@@ -85,10 +84,15 @@ def fake(
     synth = Synth(pol, seed=seed, today=today)
     bad = 0
     encoding = output_encoding_for(output, output_encoding)
+    progress = progress_for(as_json=as_json)
     with open_writer(output, k.columns, encoding=encoding) as w:
         for values, why in synth.rows(k, count, bad_rate=bad_rate):
             w.write(values)
             bad += why is not None
+            if progress is not None and w.count % 4096 == 0:
+                progress(w.count, w.count / max(count, 1))
+    if progress is not None:
+        progress.done()
     data = {
         "file": output,
         "kind": kind,
@@ -241,7 +245,7 @@ def mask(
             hint="e.g. -o 'out-{audience}.csv'",
         )
     outputs = {a: output.replace("{audience}", a) for a in auds}
-    progress = Progress() if not as_json and sys.stderr.isatty() else None
+    progress = progress_for(as_json=as_json)
     with open_actor(env, Provider) as provider, replayable_stdin(file) as rewind:
         # Resolve the kind first so that only the keys this job needs are asked for.
         plan = compile_for(

@@ -1,0 +1,71 @@
+"""Progress of a loop over records, on standard error, when it is a terminal (issue 15 item 8).
+
+The library reports progress as events — a callable ``progress(records, fraction)`` with the
+records done so far and the fraction of the input read, ``None`` when the size is unknown
+(``xinan.engine.jobs.Progress``, docs/engine.md) — and never draws anything. This module draws
+them with tqdm (docs/adr/0007-cli-language-and-progress.md): a count, a percentage and a bar
+when the size is known, the rate in records per second and the time left. A pipe, a log file
+or ``--json`` to a terminal gets nothing: :func:`progress_for` returns ``None`` and the job
+runs without the callback. Words are in the run's language (:mod:`xinan.i18n`).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from xinan.i18n import gettext_ as _
+
+_PERMILLE = 1000  # the bar counts the input read, in thousandths
+
+
+class TerminalProgress:
+    """``progress(records, fraction)`` drawn as one tqdm line; ``done()`` clears it."""
+
+    def __init__(self, what: str = "records", *, stream: TextIO | None = None) -> None:
+        from tqdm import tqdm
+
+        self.what = _(what)
+        self.stream = stream or sys.stderr
+        self.start = time.monotonic()
+        self._bar: Any = tqdm(
+            total=_PERMILLE,
+            file=self.stream,
+            leave=False,  # the summary follows; the bar goes
+            mininterval=0.5,
+            dynamic_ncols=True,
+            bar_format="{percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]",
+        )
+        self._sized = True
+
+    def __call__(self, records: int, fraction: float | None) -> None:
+        elapsed = max(time.monotonic() - self.start, 1e-9)
+        if fraction is None and self._sized:
+            # size unknown (standard input): a count and a rate, no bar and no time left
+            self._sized = False
+            self._bar.total = None
+            self._bar.bar_format = "{postfix} [{elapsed}]"
+        self._bar.set_postfix_str(
+            f"{records:,} {self.what}, {records / elapsed:,.0f}/s", refresh=False
+        )
+        if fraction is not None:
+            self._bar.update(max(0, round(fraction * _PERMILLE) - self._bar.n))
+        else:
+            self._bar.refresh()
+
+    def done(self) -> None:
+        self._bar.close()
+
+
+def progress_for(*, as_json: bool = False, stream: TextIO | None = None) -> TerminalProgress | None:
+    """A drawer when standard error (or ``stream``) is a terminal and the output is for
+    people; else ``None`` (nothing drawn, nothing costs)."""
+    out = stream or sys.stderr
+    try:
+        tty = out.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if not tty or as_json:
+        return None
+    return TerminalProgress(stream=out)
