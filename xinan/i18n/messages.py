@@ -102,6 +102,39 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("use ISO 8601, e.g. 2026-01-31T12:00:00+08:00", "a date option"),
     ("not a date: '{value}'", "a date option"),
     ("use YYYY-MM-DD or 2027年6月30日", "a date option"),
+    # -- who acts, keys and the roster (xinan/access.py, xinan/keys.py, xinan/roster.py) --
+    (
+        "no acting identity: every operation on credit data, keys or grants is done as someone",
+        "access",
+    ),
+    ("pass --as KEY_ID (or set XINAN_IDENTITY) naming a key in the keyring", "access"),
+    ("{who} ({role}) may not {operation}; allowed: {roles}", "access: a role refused"),
+    ("{who} is not in this keyring's roster", "access"),
+    ("keyring {path} has no roster: no identity may act yet", "roster"),
+    (
+        "the system administrator bootstraps it once, after `xinan audit init`: "
+        "xinan --as SYS_ADMIN_KEY keys bootstrap --token-dir DIR",
+        "roster",
+    ),
+    ("no {what} '{ref}' in keyring {path}", "keys"),
+    (
+        "run `xinan keys list`; add others' keys with `xinan keys add FILE`; "
+        "check --keyring / XINAN_KEYRING",
+        "keys",
+    ),
+    ("{where}: cannot unlock key {id}: wrong passphrase, or the file was altered", "keys"),
+    (
+        "check the passphrase (prompt or XINAN_PASSPHRASE); if it is right, restore the key "
+        "file from backup",
+        "keys",
+    ),
+    ("a new key's passphrase needs at least {n} characters", "keys"),
+    ("use a few unrelated words, e.g. from a diceware list", "keys"),
+    ("invalid key id name '{name}'", "keys"),
+    ("policy {policy} has no record kind '{name}'", "policy"),
+    ("known kinds: {names}", "policy"),
+    ("{log} is already an audit log", "audit init"),
+    ("a log is bound to its key once; verify it with `xinan audit verify`", "audit init"),
     # -- summaries (text output of the commands) --
     (
         "wrote {count} {kind} records ({bad} deliberately bad) to {output} [{encoding}]",
