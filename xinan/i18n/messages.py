@@ -173,6 +173,44 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "{package}: opened {count} records of share {id} (grant {grant}: {fields}) → {output}",
         "open",
     ),
+    (
+        "vault {id} at {path}: policy {policy}, platform {platform} {key}, pseudonyms {ps}",
+        "vault init",
+    ),
+    ("{package}: package {id} already ingested; nothing changed", "vault ingest"),
+    (
+        "{package}: ingested {n} {kind} records from {sender} (package {id}); {classes}; "
+        "{subjects} subjects",
+        "vault ingest",
+    ),
+    (
+        "consent {id}: {querent} may ask for {fields} of {subject} for {purpose} until {until}",
+        "consent add",
+    ),
+    ("consent {id} revoked", "consent revoke"),
+    (
+        "grant {id} → {output}: {querent} may receive {fields} of {n} subject(s) until {until}",
+        "grant issue",
+    ),
+    ("grant {id} revoked; revocation list edition {n} → {path}", "grant revoke"),
+    ("revocation list edition {n} → {path}", "grant refresh"),
+    (
+        "share {id} → {output}: {n} records for {querent}; sealed {sealed}; clear {clear}",
+        "share",
+    ),
+    (
+        "release per-record: the querent opens it with a release file (`xinan release`)",
+        "share",
+    ),
+    (
+        "release {id} → {output}: secrets of {n} record(s) of share {share} for {querent}; "
+        "{withheld} withheld (destroyed or no longer releasable)",
+        "release",
+    ),
+    (
+        "{n} record(s) withheld by the platform (destroyed or no longer releasable), not written",
+        "open",
+    ),
     # -- progress (xinan/cli/progress.py) --
     ("records", "progress: the unit counted"),
     # -- the rejects file's reasons (xinan/engine/validate.py, xinan/records) --
