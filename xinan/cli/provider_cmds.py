@@ -25,6 +25,7 @@ from xinan.cli.progress import progress_for
 from xinan.cli.render import table
 from xinan.engine.jobs import compile_for
 from xinan.errors import EXIT_PARTIAL, UsageError
+from xinan.i18n import translate
 from xinan.policy.catalogue import load_policy
 from xinan.provider.service import Provider
 from xinan.provider.synth import KINDS, Synth
@@ -287,7 +288,7 @@ def mask(
         if summary.rejected:
             lines.append(f"rejects: {summary.rejects_file or '(not written; pass --rejects FILE)'}")
             for reason, n in summary.reasons.most_common(5):
-                lines.append(f"  {n:>7}  {reason}")
+                lines.append(f"  {n:>7}  {translate(reason)}")  # "column: head", translated
         return "\n".join(lines)
 
     # With -o -, stdout carries the data: the summary (or --json) goes to stderr.

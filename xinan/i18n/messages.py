@@ -218,5 +218,15 @@ MESSAGES: tuple[tuple[str, str], ...] = (
     ("unknown subject class", "a reject reason"),
     ("NUL byte", "a reject reason"),
     ("field longer than {n} characters", "a reject reason"),
+    # the heads of reasons, as summaries count them (xinan.engine.batch.reason_key)
+    ("not a valid resident ID", "a reject reason's head"),
+    ("not one of the allowed values", "a reject reason's head"),
+    ("not a valid unified social credit code", "a reject reason's head"),
+    ("not a valid document number", "a reject reason's head"),
+    ("not a person's name", "a reject reason's head"),
+    ("not a valid bank card number", "a reject reason's head"),
+    ("not a valid code", "a reject reason's head"),
+    ("not a valid phone number", "a reject reason's head"),
+    ("not a date", "a reject reason's head"),
     ("not a valid document number (5–32 letters or digits)", "a reject reason"),
 )
