@@ -176,3 +176,17 @@ def test_xlsx_output_by_its_name(runner, tmp_path):
     )
     assert len(rows) - 1 == json.loads(summary.stdout)["audiences"]["public"]["written"]
     assert all(c.data_type == "s" for row in sheet.iter_rows() for c in row if c.value)
+
+
+def test_dash_reads_stdin_for_policies_and_public_keys(runner, tmp_path):
+    from tests.conftest import POLICY_FILE
+
+    r = invoke(runner, "policy", "check", "-", input=POLICY_FILE.read_bytes())
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("<stdin>: ok")
+    other = tmp_path / "other"
+    invoke(runner, "--keyring", str(other), "keygen", "--id", "bank", "--role", "querent")
+    pub = (other / "public" / "bank.pub").read_bytes()
+    a = invoke(runner, "keys", "add", "-", "--as", "sa", input=pub)
+    assert a.exit_code == 0, a.output
+    assert "added bank" in a.stdout

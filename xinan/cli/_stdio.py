@@ -111,3 +111,11 @@ def input_file(path: Path | str, what: str = "input") -> Iterator[Path]:
         with os.fdopen(fd, "wb") as out:
             shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
         yield copy
+
+
+def read_bytes(path: Path | str) -> bytes:
+    """The bytes of ``path``, or of standard input for ``-`` (a proof, a certificate: small
+    artifacts read whole)."""
+    if os.fspath(path) == STDIN:
+        return sys.stdin.buffer.read()
+    return Path(path).read_bytes()

@@ -27,6 +27,7 @@ from xinan.audit.proof import check_proof, prove_consistency, prove_inclusion
 from xinan.audit.verify import load_trusted, verify_log
 from xinan.cli._app import app, emit, get_env, json_option, note
 from xinan.cli._common import read_passphrase, verifier_keys
+from xinan.cli._stdio import read_bytes
 from xinan.errors import AuditError, AuditViolation, UsageError, VerificationError
 from xinan.keys import Keyring, read_public_file
 
@@ -408,7 +409,9 @@ def _proof_out(as_json: bool, path: Path, proof: str) -> None:
 
 
 @audit.command("check-proof")
-@click.argument("proof", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument(
+    "proof", type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
+)
 @click.option(
     "--checkpoint",
     required=True,
@@ -442,7 +445,7 @@ def check_proof_cmd(
             hint="pass --key VKEY|FILE (the log's verifier key: `xinan audit vkey` on its host)",
         )
     data = entry.read_bytes().rstrip(b"\n") if entry else None
-    res = check_proof(proof.read_bytes(), checkpoint.read_bytes(), entry=data, keys=tuple(logs))
+    res = check_proof(read_bytes(proof), checkpoint.read_bytes(), entry=data, keys=tuple(logs))
     if not res.signatures_checked:
         raise VerificationError("the checkpoint carries no signature by the given key")
     out: dict[str, Any] = {

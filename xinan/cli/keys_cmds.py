@@ -24,6 +24,7 @@ from xinan.cli._common import (
     utc_now,
 )
 from xinan.cli._common import token_out as cli_token_out
+from xinan.cli._stdio import input_file
 from xinan.cli.render import table
 from xinan.crypto import suite_names
 from xinan.errors import UsageError
@@ -152,7 +153,9 @@ def _ring() -> Keyring:
 
 
 @keys_group.command("add")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument(
+    "file", type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
+)
 @click.option(
     "--name",
     "display_name",
@@ -174,8 +177,8 @@ def keys_add(file: Path, display_name: str | None, as_json: bool) -> None:
     """
     ring = _ring()
     session = key_session(get_env())
-    with session if session is not None else nullcontext():
-        info = add_public(ring, session, file, name=display_name)
+    with session if session is not None else nullcontext(), input_file(file, "key.pub") as path:
+        info = add_public(ring, session, path, name=display_name)
     emit(
         as_json,
         _public_json(info, ring),

@@ -26,6 +26,7 @@ from xinan.cli._common import (
     verifier_keys,
 )
 from xinan.cli._passphrase import on_terminal
+from xinan.cli._stdio import read_bytes
 from xinan.cli.vault_cmds import vault_option
 from xinan.errors import UsageError
 from xinan.i18n.dates import parse_date
@@ -193,7 +194,9 @@ def _today() -> date:
 
 
 @destroy.command("verify")
-@click.argument("cert", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument(
+    "cert", type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
+)
 @click.option(
     "--audit-log",
     "log",
@@ -224,7 +227,7 @@ def verify_cmd(cert: Path, log: Path | None, keys: tuple[str, ...], as_json: boo
     env = get_env()
     log_keys: list[NoteVerifier] = [v for k in keys for v in verifier_keys(k)]
     res = verify_certificate(
-        cert.read_bytes(), trust=Keyring(env.keyring), audit_log=log, log_keys=log_keys or None
+        read_bytes(cert), trust=Keyring(env.keyring), audit_log=log, log_keys=log_keys or None
     )
     emit(as_json, res.to_json(), lambda: describe(res))
 

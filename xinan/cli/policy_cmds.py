@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -30,7 +31,10 @@ def policy_check(file: Path | None, as_json: bool) -> None:
       xinan policy check policies/credit-default.toml
       xinan policy check my-city.toml --json
     """
-    path, text = read_policy_file(file)
+    if file is not None and str(file) == "-":  # the policy on standard input
+        path, text = Path("<stdin>"), sys.stdin.buffer.read().decode("utf-8", "replace")
+    else:
+        path, text = read_policy_file(file)
     pol, problems = check_policy_text(text, str(path))
     errors = [p for p in problems if p.severity == "error"]
     data = {
