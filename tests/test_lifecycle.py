@@ -86,7 +86,8 @@ class Lab:
         return self.plat("platform", *args, *extra)
 
     def public_rows(self, out: str = "public.csv") -> list[dict[str, str]]:
-        with (self.w.root / out).open(encoding="utf-8", newline="") as f:
+        # CSV files are UTF-8 with a BOM by default (issue 15: Excel)
+        with (self.w.root / out).open(encoding="utf-8-sig", newline="") as f:
             return list(csv.DictReader(f))
 
     def shown(self, as_of: str, *extra: str) -> dict[str, dict[str, str]]:
@@ -221,7 +222,7 @@ def test_disclosure_summary_reconciles_and_masks(lab: Lab) -> None:
         assert src["行政相对人类别"] != "自然人"
         rep = src["法定代表人证件号码"]
         assert r["法定代表人证件号码"] == rep[0] + "*" * (len(rep) - 2) + rep[-1]
-    text = (lab.w.root / "public.csv").read_text("utf-8")
+    text = (lab.w.root / "public.csv").read_text("utf-8-sig")
     found = find_identifiers(text, today=date(2026, 11, 25), kinds={IdKind.RESIDENT_ID})
     assert found == []
     assert not find_identifiers(text, today=date(2026, 11, 25), kinds={IdKind.MOBILE})

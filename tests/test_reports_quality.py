@@ -50,7 +50,7 @@ def export(runner, tmp_path: Path) -> dict[str, int]:
                "--bad-rate", "0")  # fmt: skip
     assert r.exit_code == 0, r.output
     path = tmp_path / "e.csv"
-    with path.open(encoding="utf-8", newline="") as f:
+    with path.open(encoding="utf-8-sig", newline="") as f:  # a BOM by default (issue 15)
         rows = list(csv.reader(f))
     head, body = rows[0], rows[1:]
     col = {name: i for i, name in enumerate(head)}
