@@ -190,3 +190,9 @@ def test_dash_reads_stdin_for_policies_and_public_keys(runner, tmp_path):
     a = invoke(runner, "keys", "add", "-", "--as", "sa", input=pub)
     assert a.exit_code == 0, a.output
     assert "added bank" in a.stdout
+
+
+def test_a_group_called_with_nothing_shows_its_help(runner):
+    r = invoke(runner, "grant")
+    assert r.exit_code == 2
+    assert "Usage:" in r.stderr and "xinan: error" not in r.stderr

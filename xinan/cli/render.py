@@ -101,6 +101,9 @@ def render_exception(exc: BaseException, *, as_json: bool, verbose: bool) -> int
             kind=type(exc).__name__,
         )
         return exc.exit_code
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        exc.show()  # a group called with nothing: its help, on stderr, exit 2 (as click does)
+        return exc.exit_code
     if isinstance(exc, click.ClickException):
         hint = None
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
