@@ -26,7 +26,7 @@ def world(tmp_path, monkeypatch, fast_kdf):
 def public_ids(w, out: str = "public.csv") -> dict[str, dict[str, str]]:
     w.js("plat", "platform", "vault", "disclose", "--audience", "public", "-o", out,
          "--vault", str(w.vault))  # fmt: skip
-    with (w.root / out).open(encoding="utf-8", newline="") as f:
+    with (w.root / out).open(encoding="utf-8-sig", newline="") as f:  # a BOM (issue 15)
         return {r["record_id"]: r for r in csv.DictReader(f)}
 
 
