@@ -203,7 +203,7 @@ def test_verify_and_open_give_the_same_output_with_one_and_two_workers(runner, t
     assert (tmp_path / "o1.csv").read_bytes() == (tmp_path / "o2.csv").read_bytes()
     r = invoke(runner, "--as", "platform", "open", "e.xpkg", "-o", "o.jsonl", "--workers", "2")
     assert r.exit_code == 0, r.output
-    with (tmp_path / "o1.csv").open(encoding="utf-8", newline="") as f:
+    with (tmp_path / "o1.csv").open(encoding="utf-8-sig", newline="") as f:  # a BOM by default
         rows = list(csv.DictReader(f))
     lines = (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()
     assert rows == [json.loads(x) for x in lines] and len(rows) > 40
