@@ -224,3 +224,22 @@ def test_kill_9_while_writing_never_leaves_a_partial_file(tmp_path: Path, existi
     assert (tmp_path / temp).stat().st_size > 0
     assert clean_stale_temps(tmp_path, older_than=-1) == [tmp_path / temp]
     assert _temps(tmp_path) == []
+
+
+def test_a_device_or_pipe_is_written_in_place_never_replaced(tmp_path: Path) -> None:
+    """`-o /dev/null` as root once replaced /dev/null with a regular file (temp + rename over
+    a device). A pipe (and so a device) is written in place and stays what it was."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    with atomic_writer(fifo, binary=True) as f:
+        f.write(b"data\n")
+    reader.join(10)
+    assert got == [b"data\n"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert not [p for p in tmp_path.iterdir() if p.name != "pipe"]  # no temporary file left

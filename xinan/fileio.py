@@ -33,6 +33,7 @@ import io
 import os
 import re
 import secrets
+import stat
 import sys
 import threading
 import time
@@ -109,6 +110,19 @@ def _open_temp(final: Path, secret: bool) -> tuple[Path, int]:
     raise FileExistsError(f"could not create a unique temporary file next to {final}")
 
 
+def _is_special(path: Path) -> bool:
+    """True when *path* exists and is a device, pipe or socket (not a regular file or link)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def _text(encoding: str, newline: str | None) -> dict[str, Any]:
+    return {"encoding": encoding, "newline": newline}
+
+
 @contextmanager
 def atomic_writer(
     path: str | Path,
@@ -145,6 +159,15 @@ def atomic_writer(
 
     final = Path(path)
     check_output(final, owner=owner)
+    if _is_special(final):
+        # A device or a pipe (-o /dev/null, a named pipe): written in place. Renaming a
+        # temporary file over it would replace the device itself with a regular file (as root,
+        # /dev/null for every process on the machine); there is nothing atomic about a pipe.
+        with final.open(
+            "wb" if binary else "w", **({} if binary else _text(encoding, newline))
+        ) as f:
+            yield f
+        return
     temp, fd = _open_temp(final, secret)
     try:
         if binary:

@@ -398,7 +398,7 @@ _NO_END = set("（([【《「『")  # never at the end of a line
 
 
 def _wide(c: str) -> bool:
-    return wcwidth(c) == 2
+    return int(wcwidth(c)) == 2  # int(): wcwidth is untyped in some releases
 
 
 def _glue(tokens: list[str]) -> list[str]:
