@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from xinan import keys
+from xinan.formats import keyfile
 from xinan.errors import KeyringError, WrongPassphrase
 from xinan.keys import DEFAULT_KDF, KdfParams, Keyring
 
@@ -57,7 +57,7 @@ def test_default_iterations() -> None:
 
 def test_old_argon2id_gm_files_still_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A gm key file written before PBKDF2-HMAC-SM3 (Argon2id) unlocks, also under gm-only."""
-    monkeypatch.setattr(keys, "passphrase_kdf_for", lambda suite: "argon2id")
+    monkeypatch.setattr(keyfile, "passphrase_kdf_for", lambda suite: "argon2id")
     old = Keyring(tmp_path / "k", compliance_mode="any")
     old.generate("plat", "platform", "gm", PW, now=NOW, kdf_params=FAST)
     old.generate_secret("ps", "gm", PW, now=NOW, kdf_params=FAST)
