@@ -92,7 +92,7 @@ def main() -> None:
         seal_s = time.perf_counter() - t0
 
         log = root / "audit.log"
-        init_audit_log(log, keyring=ring, log_key="platform")
+        init_audit_log(log, keyring=ring)
         # the keyring's roster (docs/keys.md §8): no identity acts before its bootstrap
         (root / "tokens").mkdir()
         bootstrap(

@@ -37,7 +37,7 @@ def reader_env(tmp_path: Path, role: str = "auditor") -> dict[str, str]:
     ring.generate(f"r-{role}", role, "intl", PASS, now=now, kdf_params=fast)
     ring.generate("sa", "sys-admin", "intl", PASS, now=now, kdf_params=fast)
     log = reader_log(tmp_path, role)
-    init_audit_log(log, keyring=ring, log_key=f"r-{role}")
+    init_audit_log(log, keyring=ring)
     tokens = tmp_path / f"tokens-{role}"
     bootstrap_keyring(ring, log, tokens, passphrase=PASS)
     return {
@@ -217,7 +217,7 @@ def test_reading_never_writes(tmp_path: Path) -> None:
 def test_prune_by_audit_admin_keeps_verification(tmp_path: Path, fast_kdf) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from xinan.access import IdentityNoteSigner, init_audit_log
+    from xinan.access import init_audit_log, log_signer
     from xinan.audit.entry import AuditEvent
     from xinan.keys import Keyring
 
@@ -226,8 +226,8 @@ def test_prune_by_audit_admin_keeps_verification(tmp_path: Path, fast_kdf) -> No
     for name, role in (("platform", "platform"), ("aa", "audit-admin"), ("sa", "sec-admin")):
         ring.generate(name, role, "intl", PASS, now=now)
     log = tmp_path / "audit" / "audit.log"
-    cfg = init_audit_log(log, keyring=ring, log_key="platform")
-    signer = IdentityNoteSigner(cfg.origin, ring.unlock("platform", PASS))
+    cfg = init_audit_log(log, keyring=ring)
+    signer = log_signer(log, cfg, keyring=ring)
     for age_days in (400, 300, 200, 10, 1):
         t = now - timedelta(days=age_days)
         with AuditLog.open(log, signer=signer, origin=cfg.origin, clock=lambda t=t: t) as a:
@@ -276,7 +276,7 @@ def test_check_proof_never_says_ok_without_a_signature_check(tmp_path: Path) -> 
 def test_repair_moves_a_torn_tail_aside_and_the_log_verifies(tmp_path: Path, fast_kdf) -> None:
     from datetime import UTC, datetime
 
-    from xinan.access import IdentityNoteSigner, init_audit_log
+    from xinan.access import init_audit_log, log_signer
     from xinan.audit.entry import AuditEvent
     from xinan.keys import Keyring
 
@@ -285,10 +285,10 @@ def test_repair_moves_a_torn_tail_aside_and_the_log_verifies(tmp_path: Path, fas
     for name, role in (("platform", "platform"), ("aa", "audit-admin"), ("pl", "platform")):
         ring.generate(name, role, "intl", PASS, now=now)
     log = tmp_path / "audit" / "audit.log"
-    cfg = init_audit_log(log, keyring=ring, log_key="platform")
+    cfg = init_audit_log(log, keyring=ring)
     tokens = tmp_path / "tokens"
     bootstrap_keyring(ring, log, tokens, passphrase=PASS, now=now)
-    signer = IdentityNoteSigner(cfg.origin, ring.unlock("platform", PASS))
+    signer = log_signer(log, cfg, keyring=ring)
     with AuditLog.open(log, signer=signer, origin=cfg.origin, clock=lambda: now) as a:
         a.append(AuditEvent("verify", "xk1platformtest", "platform"))
         a.append(AuditEvent("verify", "xk1platformtest", "platform"))

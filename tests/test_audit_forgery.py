@@ -152,7 +152,7 @@ def test_prune_refuses_to_sign_an_edited_prefix(tmp_path: Path) -> None:
     before = sidecar(path).read_bytes()
     now = datetime(2025, 6, 1, tzinfo=UTC)
     with writer(path) as log, pytest.raises(UnsignedEntriesError):
-        log.prune(now, retention_days=180, now=now)
+        log.prune(now, retention_days=184, now=now)
     assert not Path(f"{path}.pruned").exists() and sidecar(path).read_bytes() == before
     expect(path, EntryModified)
 
@@ -163,7 +163,7 @@ def test_refused_command_on_a_forged_log_signs_nothing(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     import xinan.cli.audit_cmds  # noqa: F401
-    from xinan.access import IdentityNoteSigner, init_audit_log
+    from xinan.access import init_audit_log, log_signer
     from xinan.audit.entry import AuditEvent
     from xinan.cli._app import app
     from xinan.keys import Keyring
@@ -174,8 +174,8 @@ def test_refused_command_on_a_forged_log_signs_nothing(tmp_path: Path) -> None:
     for name, role in (("platform", "platform"), ("q", "querent")):
         ring.generate(name, role, "intl", pw, now=now)
     log = tmp_path / "audit" / "audit.log"
-    cfg = init_audit_log(log, keyring=ring, log_key="platform")
-    signer = IdentityNoteSigner(cfg.origin, ring.unlock("platform", pw))
+    cfg = init_audit_log(log, keyring=ring)
+    signer = log_signer(log, cfg, keyring=ring)
     with AuditLog.open(log, signer=signer, origin=cfg.origin, clock=lambda: now) as a:
         for _ in range(3):
             a.append(AuditEvent("verify", "xk1platformtest", "platform"))

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from xinan.audit import AuditEvent, AuditLog, verify_log
 from xinan.audit.checkpoint import Checkpoint, sign_checkpoint
 from xinan.audit.entry import looks_like_resident_id, parse_entry
-from xinan.audit.log import TornLogError, read_sidecar
+from xinan.audit.log import MIN_RETENTION_DAYS, TornLogError, read_sidecar
 from xinan.audit.note import CosignatureSigner, Ed25519Signer, add_signatures, parse_note
 from xinan.audit.proof import check_proof, prove_consistency, prove_inclusion
 from xinan.errors import (
@@ -38,6 +38,7 @@ from xinan.errors import (
     UncoveredEntries,
     UnsignedEntries,
 )
+from xinan.policy.periods import AUDIT_LOG_MIN_DAYS
 
 ORIGIN = "example.gov.cn/xinan-audit/test"
 REPO = Path(__file__).resolve().parent.parent
@@ -472,11 +473,14 @@ def test_prune_keeps_verification_and_proofs(tmp_path: Path) -> None:
             log.append(event(i))
         trusted = log.latest_note
         now = datetime(2025, 1, 2, tzinfo=UTC)
-        with pytest.raises(AuditRetentionError):
-            log.prune(now, retention_days=179, now=now)
-        res = log.prune(now, retention_days=180, now=now)
+        # one floor for xinan (issue 12 item 7): the policy's 184 days, not 180
+        assert MIN_RETENTION_DAYS == AUDIT_LOG_MIN_DAYS == 184
+        for short in (179, 180, 183):
+            with pytest.raises(AuditRetentionError):
+                log.prune(now, retention_days=short, now=now)
+        res = log.prune(now, retention_days=184, now=now)
         assert res.entries == 11 and res.size == 11
-        assert log.prune(now, retention_days=180, now=now).entries == 0
+        assert log.prune(now, retention_days=184, now=now).entries == 0
     assert parse_entry(lines(path)[0])["seq"] == 11
     r = verify_log(path, keys=KEYS, trusted_checkpoint=trusted)
     assert r.pruned == 11 and r.size == 21  # 20 + the audit.prune event

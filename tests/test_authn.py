@@ -45,7 +45,7 @@ def world(tmp_path: Path, fast_kdf):
     for name, role in (("platform", "platform"), ("sec", "sec-admin"), ("bank", "querent")):
         ring.generate(name, role, "intl", PASS, now=T0)
     log = tmp_path / "audit" / "audit.log"
-    init_audit_log(log, keyring=ring, log_key="platform")
+    init_audit_log(log, keyring=ring)
     tokens = bootstrap_keyring(ring, log, tmp_path / "tokens", passphrase=PASS, now=T0)
     return ring, log, tokens, Clock()
 
@@ -166,12 +166,32 @@ def test_lockout_is_configurable(world) -> None:
         AuthPolicy(max_failures=0)
 
 
-def test_a_failure_of_the_log_key_itself_is_logged_by_the_next_session(world) -> None:
+def test_a_failure_is_logged_at_once_on_a_log_with_its_own_signer(world) -> None:
+    """Issue 12: the platform's log is signed by its service-held signer, so a failed unlock of
+    any key — the platform's included — is in the log before the refusal is raised."""
     _ring, log, _tokens, _clock = world
     with pytest.raises(WrongPassphrase):
         attempt(world, "platform", "wrong passphrase, again")
+    (e,) = auth_entries(log)
+    assert e["outcome"] == "failed" and e["objects"]["ref"] == "authn:passphrase"
+
+
+def test_a_failure_of_the_log_key_itself_is_logged_by_the_next_session(
+    tmp_path: Path, fast_kdf
+) -> None:
+    """A log signed by a keyring identity (a querent's own log): when that identity fails to
+    unlock, the log cannot be opened; the failure is kept aside and logged by the next
+    session."""
+    ring = Keyring(tmp_path / "keys")
+    ring.generate("bank", "querent", "intl", PASS, now=T0)
+    log = tmp_path / "audit" / "audit.log"
+    init_audit_log(log, keyring=ring, log_key="bank")
+    tokens = bootstrap_keyring(ring, log, tmp_path / "tokens", passphrase=PASS, now=T0)
+    own = (ring, log, tokens, Clock())
+    with pytest.raises(WrongPassphrase):
+        attempt(own, "bank", "wrong passphrase, again")
     assert auth_entries(log) == []  # the log could not be opened: kept aside
-    attempt(world, "platform").close()
+    attempt(own, "bank").close()
     (e,) = auth_entries(log)
     assert e["outcome"] == "failed" and e["objects"]["ref"].startswith("authn:passphrase@")
 

@@ -22,7 +22,7 @@ def runner(tmp_path, monkeypatch, fast_kdf):
         ["keygen", "--id", "platform", "--role", "platform", "--suite", "intl"],
         ["keygen", "--id", "bank", "--role", "querent", "--suite", "intl"],
         ["keygen", "--id", "sa", "--role", "sys-admin", "--suite", "intl"],
-        ["audit", "init", "--key", "platform"],
+        ["audit", "init"],
         ["--as", "sa", "keys", "bootstrap"],
         [
             "fake",

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 import xinan.cli.lifecycle_cmds  # noqa: F401  registers destroy / report
 from tests.conftest import FixedPseudonymKey, bootstrap_keyring
-from xinan.access import IdentityNoteSigner, init_audit_log, load_audit_config, open_session
+from xinan.access import init_audit_log, load_audit_config, log_signer, log_verifiers, open_session
 from xinan.audit.entry import AuditEvent, canonical_json
 from xinan.audit.log import AuditLog
 from xinan.audit.merkle import get_hash
@@ -34,6 +34,7 @@ from xinan.errors import (
     CertificateMalformed,
     CertificateSignerNotAuthorised,
     CertificateUnknownKey,
+    IntegrityError,
     PurgeIncomplete,
     RuleNotMet,
     UsageError,
@@ -94,7 +95,7 @@ class World:
         ):
             self.ring.generate(name, role, suite, PASS, now=now)
         self.log = root / "audit" / "audit.log"
-        init_audit_log(self.log, keyring=self.ring, log_key="platform")
+        init_audit_log(self.log, keyring=self.ring)
         self.tokens = bootstrap_keyring(
             self.ring, self.log, root / "tokens", passphrase=PASS, suite=suite
         )
@@ -176,7 +177,7 @@ def test_round_trip_offline_and_against_the_log(world: World) -> None:
     v = verify_certificate(data, trust=world.ring)
     c = v.certificate
     assert v.signer.id == "sec" and c.audit.seq == seq and v.checkpoint_size == seq + 1
-    assert v.checkpoint_signer and v.checkpoint_signer.startswith("platform ")
+    assert v.checkpoint_signer and v.checkpoint_signer.startswith("log-signer ")  # issue 12
     assert [r.record_id for r in c.destruction.records] == ["r-0001", "r-0002"]
     assert c.destruction.counts == {"digests": 4, "packages": 1, "records": 2, "subjects": 2}
     assert c.destroyed_at == c.audit.entry["time"]
@@ -211,16 +212,18 @@ def test_certificate_id_is_content_addressed(world: World) -> None:
 def test_flip_every_byte(world: World) -> None:
     data, _ = world.destroy()
     trust = [world.ring.get_public(k) for k in ("platform", "sec", "sec2", "bank")]
-    verify_certificate(data, trust=trust)
+    # the log's service signer is not a keyring key: an offline auditor gives its vkey
+    log_keys = log_verifiers(world.log, world.ring)
+    verify_certificate(data, trust=trust, log_keys=log_keys)
     for i in range(len(data)):
         for bit in (0x01, 0x20, 0x80):
             bad = bytearray(data)
             bad[i] ^= bit
             with pytest.raises(XinanError):
-                verify_certificate(bytes(bad), trust=trust)
+                verify_certificate(bytes(bad), trust=trust, log_keys=log_keys)
     for cut in (0, 1, len(data) // 2, len(data) - 1):
         with pytest.raises(XinanError):
-            verify_certificate(data[:cut], trust=trust)
+            verify_certificate(data[:cut], trust=trust, log_keys=log_keys)
 
 
 def test_wrong_key(world: World, tmp_path: Path) -> None:
@@ -353,7 +356,7 @@ def test_entry_not_under_the_checkpoint(world: World, tmp_path: Path) -> None:
 def _append_to(world: World, log: Path, ref: str) -> None:
     """One entry in another log (a session writes only to its keyring's bound log)."""
     cfg = load_audit_config(log)
-    signer = IdentityNoteSigner(cfg.origin, world.ring.unlock("platform", PASS))
+    signer = log_signer(log, cfg, keyring=world.ring)
     with AuditLog.open(
         log, hash=cfg.hash, signer=signer, origin=cfg.origin, clock=world.clock
     ) as a:
@@ -368,11 +371,20 @@ def test_missing_log_and_missing_entry(world: World, tmp_path: Path) -> None:
     assert seq == 3  # after the bootstrap's key.roster entry and the two above
     with pytest.raises(AuditLogUnavailable, match=r"nope\.log"):
         verify_certificate(data, trust=world.ring, audit_log=tmp_path / "nope.log")
-    # another log under the same origin, shorter than the certificate's seq
+    # another log under the same origin and signer, shorter than the certificate's seq
     short = tmp_path / "short" / "audit.log"
-    origin = json.loads(Path(f"{world.log}.config").read_text())["origin"]
-    init_audit_log(short, keyring=world.ring, log_key="platform", origin=origin)
+    for name in ("audit.log.config", "audit.log.signer", "service/audit.log.secret"):
+        (short.parent / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(world.log.parent / name, short.parent / name)
     _append_to(world, short, "z")
+    # a log of the same origin with a signer of its own is another log: its checkpoints do
+    # not open with the certificate's signer
+    other = tmp_path / "other" / "audit.log"
+    origin = json.loads(Path(f"{world.log}.config").read_text())["origin"]
+    init_audit_log(other, keyring=world.ring, origin=origin)
+    _append_to(world, other, "z")
+    with pytest.raises(IntegrityError):
+        verify_certificate(data, trust=world.ring, audit_log=other)
     with pytest.raises(AuditEntryMissing, match="ends before"):
         verify_certificate(data, trust=world.ring, audit_log=short)
 
@@ -380,7 +392,7 @@ def test_missing_log_and_missing_entry(world: World, tmp_path: Path) -> None:
 def test_log_of_another_origin(world: World, tmp_path: Path) -> None:
     data, _ = world.destroy()
     other = tmp_path / "o" / "audit.log"
-    init_audit_log(other, keyring=world.ring, log_key="platform", origin="xinan.test/other")
+    init_audit_log(other, keyring=world.ring, origin="xinan.test/other")
     _append_to(world, other, "z")
     with pytest.raises(AuditEntryMismatch, match="is for log") as exc:
         verify_certificate(data, trust=world.ring, audit_log=other)

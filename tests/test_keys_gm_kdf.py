@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from xinan.formats import keyfile
 from xinan.errors import KeyringError, WrongPassphrase
+from xinan.formats import keyfile
 from xinan.keys import DEFAULT_KDF, KdfParams, Keyring
 
 NOW = datetime(2026, 12, 1, 8, 0, 0, tzinfo=UTC)

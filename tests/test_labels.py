@@ -27,7 +27,7 @@ def world(tmp_path: Path, fast_kdf):
     for name, role in (("platform", "platform"), ("sec", "sec-admin"), ("bank", "querent")):
         ring.generate(name, role, "intl", PASS, now=T0)
     log = tmp_path / "audit" / "audit.log"
-    init_audit_log(log, keyring=ring, log_key="platform")
+    init_audit_log(log, keyring=ring)
     tokens = bootstrap_keyring(ring, log, tmp_path / "tokens", passphrase=PASS, now=T0)
 
     def session(who: str, operation: str | None = None):

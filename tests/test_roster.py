@@ -53,7 +53,7 @@ def ring(tmp_path: Path, fast_kdf) -> tuple[Keyring, Path, TokenDir, Clock]:
     ):
         ring.generate(name, role, "intl", PASS, now=T0)
     log = tmp_path / "audit" / "audit.log"
-    init_audit_log(log, keyring=ring, log_key="platform")
+    init_audit_log(log, keyring=ring)
     tokens = bootstrap_keyring(ring, log, tmp_path / "tokens", passphrase=PASS, now=T0)
     return ring, log, tokens, Clock()
 
@@ -100,7 +100,7 @@ def test_no_identity_acts_before_the_bootstrap(tmp_path, fast_kdf) -> None:
     keyring = Keyring(tmp_path / "keys")
     keyring.generate("platform", "platform", "intl", PASS, now=T0)
     log = tmp_path / "audit.log"
-    init_audit_log(log, keyring=keyring, log_key="platform")
+    init_audit_log(log, keyring=keyring)
     with pytest.raises(KeyringError, match="has no roster"):
         session(keyring, log, None, Clock(), "platform")
 
@@ -196,7 +196,7 @@ def test_key_management_follows_the_bound_log_whatever_flags_say(tmp_path, monke
         monkeypatch,
         ["keygen", "--id", "platform", "--role", "platform"],
         ["keygen", "--id", "sa", "--role", "sys-admin"],
-        ["audit", "init", "--key", "platform"],
+        ["audit", "init"],
         ["--as", "sa", "keys", "bootstrap"],
     )
     from xinan.cli import app

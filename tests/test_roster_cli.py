@@ -15,7 +15,7 @@ def _workplace(tmp_path, monkeypatch):
         ["keygen", "--id", "platform", "--role", "platform"],
         ["keygen", "--id", "sa", "--role", "sys-admin"],
         ["keygen", "--id", "sec", "--role", "sec-admin"],
-        ["audit", "init", "--key", "platform"],
+        ["audit", "init"],
         ["--as", "sa", "keys", "bootstrap", "--json"],
     )
 

@@ -258,7 +258,7 @@ def _build_world(
     # bootstrap order: keys, trust stores, then each party's log (bound to its key); from here
     # on key management acts as a sys-admin
     w.ok("prov", None, "audit", "init", "--key", "amr")
-    w.ok("plat", None, "audit", "init", "--key", "platform")
+    w.ok("plat", None, "audit", "init")
     w.ok("bank", None, "audit", "init", "--key", "bank")
     # the explicit, logged bootstrap of each keyring's roster by its first sys-admin; the
     # administrators' tokens go to one directory the environment names (no prompt)

@@ -22,7 +22,7 @@ def runner(tmp_path, monkeypatch, fast_kdf):
         ["keygen", "--id", "amr", "--role", "provider", "--suite", "intl"],
         ["keygen", "--id", "platform", "--role", "platform", "--suite", "intl"],
         ["keygen", "--id", "sa", "--role", "sys-admin", "--suite", "intl"],
-        ["audit", "init", "--key", "platform"],
+        ["audit", "init"],
         ["--as", "sa", "keys", "bootstrap"],
         ["fake", "penalty", "-n", "20", "-o", "a.csv", "--seed", "1"],
         ["fake", "penalty", "-n", "20", "-o", "b.csv", "--seed", "2"],

@@ -263,7 +263,7 @@ def test_a_vault_refuses_another_audit_log(world):
     """Security review: whoever runs a command must not choose where its audit entries go."""
     w = world
     scratch = w.root / "scratch.log"
-    w.ok("plat", None, "audit", "init", str(scratch), "--key", "platform")
+    w.ok("plat", None, "audit", "init", str(scratch))
     r = w.run(
         "plat", "platform", "--audit-log", str(scratch), "vault", "list", "--vault", str(w.vault)
     )

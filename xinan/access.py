@@ -13,43 +13,36 @@ signed-note signers. It never reads the wall clock itself: the clock is passed i
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from xinan._codec import loads_strict, pretty_json
+from xinan.audit.config import (
+    CONFIG_FORMAT,
+    AuditConfig,
+    init_audit_log,
+    load_audit_config,
+    log_signer,
+    log_verifiers,
+)
 from xinan.audit.entry import AuditEvent
 from xinan.audit.log import AuditLog
-from xinan.audit.note import (
-    SIG_TYPE_ED25519,
-    SIG_TYPE_SM2,
-    NoteVerifier,
-    key_id,
-    register_vkey_type,
-)
-from xinan.crypto import get_suite
-from xinan.crypto.base import SuiteName
+from xinan.audit.note import NoteSigner
+from xinan.audit.signers import IdentityNoteSigner, SM2NoteVerifier, note_verifier
 from xinan.errors import (
     AccessDenied,
-    AuditError,
     IntegrityError,
-    NoteError,
     UsageError,
     WrongPassphrase,
 )
-from xinan.fileio import write_bytes_atomic
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
 
 if TYPE_CHECKING:
     from xinan.authn import AuthPolicy, LockoutStore, TokenSource
     from xinan.policy.catalogue import RecordKind
     from xinan.roster import Member
-
-CONFIG_FORMAT = "xinan-audit-config/1"
 
 # Which roles may perform which operation (deny by default: an operation not listed here is
 # refused to everyone). The three administrator roles never overlap (三权分立): sys-admin runs
@@ -106,159 +99,6 @@ def field_labels(
         if (wanted is None or f.name in wanted)
         and (audience is None or f.rules[audience].op == "clear")
     }
-
-
-# --------------------------------------------------------------------------------------------
-# Keyring identities as signed-note signers and verifiers (docs/audit-log.md §4)
-
-
-def _sig_type(suite: SuiteName) -> bytes:
-    return SIG_TYPE_SM2 if suite is SuiteName.GM else SIG_TYPE_ED25519
-
-
-class IdentityNoteSigner:
-    """Signs checkpoints with a keyring identity's signing key (Ed25519, or SM2 in gm)."""
-
-    def __init__(self, name: str, identity: Identity) -> None:
-        self._name = name
-        self._identity = identity
-        self._type = _sig_type(identity.info.suite)
-
-    def __repr__(self) -> str:
-        return f"IdentityNoteSigner({self._name!r}, {self._identity.key_id})"
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_id(self) -> int:
-        return key_id(self._name, self._type, self._identity.info.sig)
-
-    def sign(self, msg: bytes) -> bytes:
-        return self._identity.sign(msg)
-
-    def verifier(self) -> NoteVerifier:
-        # The log writer checks every signature it extends with this (docs/audit-log.md §7).
-        return note_verifier(self._name, self._identity.info)
-
-
-@dataclass(frozen=True)
-class SM2NoteVerifier:
-    """Verifies the SM2 signature lines of a gm-suite log (private type, docs/audit-log.md)."""
-
-    name: str
-    public_key: bytes
-
-    @property
-    def key_id(self) -> int:
-        return key_id(self.name, SIG_TYPE_SM2, self.public_key)
-
-    def verify(self, msg: bytes, sig: bytes) -> None:
-        try:
-            get_suite(SuiteName.GM).verify(self.public_key, msg, sig)
-        except IntegrityError:
-            raise NoteError(f"signature by {self.name} does not verify") from None
-
-
-register_vkey_type(SIG_TYPE_SM2, SM2NoteVerifier)
-
-
-def note_verifier(name: str, info: PublicKeyInfo) -> NoteVerifier:
-    """The signed-note verifier of a log key, from its xinan public key."""
-    from xinan.audit.note import Ed25519Verifier
-
-    if info.suite is SuiteName.GM:
-        return SM2NoteVerifier(name, info.sig)
-    return Ed25519Verifier(name, info.sig)
-
-
-# --------------------------------------------------------------------------------------------
-# The log's configuration (`xinan audit init`)
-
-
-@dataclass(frozen=True)
-class AuditConfig:
-    """``<log>.config``: which log this is and which key signs its checkpoints."""
-
-    origin: str  # the checkpoint origin line, e.g. "xinan.zaozhuang/platform"
-    hash: str  # "sha256" | "sm3"
-    log_key: str  # the id of the key that signs checkpoints
-    log_key_id: str  # its fingerprint, so that a swapped key file is caught
-
-    def to_bytes(self) -> bytes:
-        doc = {
-            "format": CONFIG_FORMAT,
-            "origin": self.origin,
-            "hash": self.hash,
-            "log_key": self.log_key,
-            "log_key_id": self.log_key_id,
-        }
-        return pretty_json(doc)
-
-    @staticmethod
-    def path_for(log: Path) -> Path:
-        return log.with_name(log.name + ".config")
-
-
-def init_audit_log(
-    log: Path, *, keyring: Keyring, log_key: str, origin: str | None = None
-) -> AuditConfig:
-    """Bind a new audit log to its signing key. Refuses to re-bind an existing log."""
-    cfg_path = AuditConfig.path_for(log)
-    if cfg_path.exists() or (log.exists() and log.stat().st_size):
-        raise UsageError(
-            f"{log} is already an audit log",
-            hint="a log is bound to its key once; verify it with `xinan audit verify`",
-        )
-    info = keyring.get_public(log_key)
-    if info.role is Role.PSEUDONYM:
-        raise UsageError("a pseudonym key cannot sign checkpoints")
-    cfg = AuditConfig(
-        # a fresh suffix: two logs bound to one key never share an origin (a checkpoint names
-        # exactly one log)
-        origin=origin or f"xinan.local/{info.id}/audit-{secrets.token_hex(4)}",
-        hash="sm3" if info.suite is SuiteName.GM else "sha256",
-        log_key=info.id,
-        log_key_id=info.key_id,
-    )
-    log.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(cfg_path, cfg.to_bytes())
-    return cfg
-
-
-def load_audit_config(log: Path) -> AuditConfig:
-    cfg_path = AuditConfig.path_for(log)
-    try:
-        doc = loads_strict(cfg_path.read_bytes())
-    except FileNotFoundError:
-        raise AuditError(
-            f"{log}: no audit log is set up here ({cfg_path.name} is missing)",
-            hint="set one up with `xinan audit init --key KEY_ID`, or point --audit-log / "
-            "XINAN_AUDIT_LOG at the existing log",
-        ) from None
-    except ValueError:  # MalformedJSON (issue 11: a damaged file is refused, never a crash)
-        raise AuditError(f"{cfg_path}: not a valid audit log configuration") from None
-    members = ("origin", "hash", "log_key", "log_key_id")
-    if not isinstance(doc, dict) or not all(isinstance(doc.get(m), str) for m in members):
-        raise AuditError(f"{cfg_path}: not a valid audit log configuration")
-    if doc.get("format") != CONFIG_FORMAT:
-        raise AuditError(f"{cfg_path}: format must be {CONFIG_FORMAT!r}")
-    return AuditConfig(
-        origin=str(doc["origin"]),
-        hash=str(doc["hash"]),
-        log_key=str(doc["log_key"]),
-        log_key_id=str(doc["log_key_id"]),
-    )
-
-
-def log_verifiers(log: Path, keyring: Keyring) -> list[NoteVerifier]:
-    """The verifier of a log's own key, from its configuration and the trust store."""
-    cfg = load_audit_config(log)
-    info = keyring.get_public(cfg.log_key)
-    if info.key_id != cfg.log_key_id:
-        raise IntegrityError(f"{log}: the trust store's {cfg.log_key} is not the log's key")
-    return [note_verifier(cfg.origin, info)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -502,17 +342,15 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _open_log(
-    path: Path, cfg: AuditConfig, identity: Identity, clock: Callable[[], datetime]
+    path: Path, cfg: AuditConfig, signer: Identity | NoteSigner, clock: Callable[[], datetime]
 ) -> AuditLog:
-    if identity.key_id != cfg.log_key_id:
-        raise IntegrityError(f"{path}: the keyring's {cfg.log_key} is not the log's key")
-    return AuditLog.open(
-        path,
-        hash=cfg.hash,
-        signer=IdentityNoteSigner(cfg.origin, identity),
-        origin=cfg.origin,
-        clock=clock,
-    )
+    """Open a bound log for writing with its own signer (an identity of an identity-signed
+    log, checked against the configuration; or the service-held signer)."""
+    if isinstance(signer, Identity):
+        if signer.key_id != cfg.log_key_id:
+            raise IntegrityError(f"{path}: the keyring's {cfg.log_key} is not the log's key")
+        signer = IdentityNoteSigner(cfg.origin, signer)
+    return AuditLog.open(path, hash=cfg.hash, signer=signer, origin=cfg.origin, clock=clock)
 
 
 def _flush_deferred(log: AuditLog, store: LockoutStore) -> None:
@@ -616,7 +454,10 @@ def open_session(
         )
 
     unlocked: Identity | None = None
-    if cfg.log_key in (actor.id, actor.key_id):
+    if cfg.is_service:
+        # the log's own signer, held by the logging service: no operator unlocks it (§12)
+        log = _open_log(bound, cfg, log_signer(bound, cfg, keyring=keyring), clock)
+    elif cfg.log_key in (actor.id, actor.key_id):
         # the log opens with the actor's own key: a failure before that is logged later
         unlocked = unlock(refuse(deferred), deferred)
         log = _open_log(bound, cfg, unlocked, clock)
@@ -726,3 +567,24 @@ class Actor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+__all__ = [
+    "ADMIN_ROLES",
+    "CONFIG_FORMAT",
+    "PERMISSIONS",
+    "Actor",
+    "AuditConfig",
+    "IdentityNoteSigner",
+    "SM2NoteVerifier",
+    "Session",
+    "authenticate_deferred",
+    "authenticate_reader",
+    "field_labels",
+    "init_audit_log",
+    "load_audit_config",
+    "log_signer",
+    "log_verifiers",
+    "note_verifier",
+    "open_session",
+]

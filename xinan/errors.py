@@ -276,7 +276,7 @@ class NoteError(IntegrityError):
 
 
 class AuditRetentionError(UsageError):
-    """Pruning was asked with a retention below the legal minimum (180 days)."""
+    """Pruning was asked with a retention below the legal minimum (184 days: six months)."""
 
 
 class AuditViolation(VerificationError):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from xinan.access import Session, _open_log, load_audit_config, open_session
+from xinan.access import Session, _open_log, load_audit_config, log_signer, open_session
 from xinan.authn import AuthPolicy, Token, TokenSource
 from xinan.errors import AccessDenied, KeyringError, UsageError
 from xinan.keys import SECRET_ROLES, KdfParams, Keyring, PublicKeyInfo, Role, SecretKeyInfo
@@ -177,6 +177,13 @@ def bootstrap(
             f"{log_path} already anchors a roster: a second bootstrap is refused",
             hint="restore the keyring's roster/ directory from backup",
         )
+    if not cfg.is_service and keyring.get_public(cfg.log_key).role in ADMIN_ROLES:
+        # 三权分立 (issue 12): no administrator holds the signer of the log it is judged by
+        raise AccessDenied(
+            f"{log_path} is signed by an administrator's key ({cfg.log_key})",
+            rule="roster:log-signer",
+            hint="bind the keyring to a log with its own signer: xinan audit init (no --key)",
+        )
     first = keyring.get_public(admin)
     if first.role is not Role.SYS_ADMIN:
         raise AccessDenied(
@@ -193,13 +200,10 @@ def bootstrap(
         members.append(m)
         if path is not None:
             tokens[m.id] = path
-    if cfg.log_key in (first.id, first.key_id):
-        log_identity = identity
-    else:
-        log_identity = keyring.unlock(cfg.log_key, passphrase(f"audit log key {cfg.log_key}"))
+    log_signer_ = log_signer(log_path, cfg, keyring=keyring, passphrase=passphrase)
     binding = LogBinding(cfg.origin, cfg.log_key_id, str(log_path.expanduser().resolve()))
     admin_member = next(m for m in members if m.key_id == first.key_id)
-    with _open_log(log_path, cfg, log_identity, clock) as log:
+    with _open_log(log_path, cfg, log_signer_, clock) as log:
         session = Session(first, identity, log, admin_member, clock=clock)
         roster = write_roster(
             keyring,

@@ -24,6 +24,7 @@ from xinan.formats.keyfile import (
     _KEY_ID_RE,
     _TIME_FMT,
     FORMAT,
+    MIN_PASSPHRASE_CHARS,
     MIN_PASSPHRASE_SCORE,
     SECRET_LEN,
     SECRET_ROLES,

@@ -36,7 +36,7 @@ def job(spark, tmp_path_factory):
             ["keygen", "--id", "platform", "--role", "platform", "--suite", "intl"],
             ["keygen", "--id", "subject-ps", "--role", "pseudonym", "--suite", "intl"],
             ["keygen", "--id", "sa", "--role", "sys-admin", "--suite", "intl"],
-            ["audit", "init", "--key", "platform"],
+            ["audit", "init"],
             ["--as", "sa", "keys", "bootstrap"],
             ["fake", "penalty", "-n", "240", "-o", "e.csv", "--encoding", "gb18030",
              "--bad-rate", "0.05"],

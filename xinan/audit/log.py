@@ -19,21 +19,21 @@ import contextlib
 import fcntl
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from xinan.audit._files import (
     CLOEXEC,
     NOFOLLOW,
-    atomic_replace,
-    create_exclusive,
     fsync_dir,
     write_all,
 )
 from xinan.audit.checkpoint import Checkpoint, sign_checkpoint
-from xinan.audit.entry import AuditEvent, format_time, make_line, parse_entry, parse_time
+from xinan.audit.entry import AuditEvent, format_time, make_line, parse_entry
+
+# read_entries, filter_time and PruneResult live in log_ops; their import path stays here
+from xinan.audit.log_ops import PruneResult, filter_time, read_entries
 from xinan.audit.merkle import CompactRange, HashAlgorithm, get_hash, root_from_frontier
 from xinan.audit.note import Note, NoteSigner, NoteVerifier, open_note, parse_note, sign_note
 from xinan.audit.sidecar import (
@@ -51,26 +51,30 @@ from xinan.audit.sidecar import (
 from xinan.errors import (
     AUDIT_VERIFY_HINT,
     AuditError,
-    AuditRetentionError,
     NoteError,
     TornLogError,
     UnsignedEntriesError,
 )
 from xinan.fileio import protect
+from xinan.policy.periods import AUDIT_LOG_MIN_DAYS
 
 __all__ = [
     "MIN_RETENTION_DAYS",
     "AuditLog",
     "CheckpointRecord",
+    "PruneResult",
     "PruneState",
     "TornLogError",
     "UnsignedEntriesError",
+    "filter_time",
     "read_entries",
     "read_prune_state",
     "read_sidecar",
 ]
 
-MIN_RETENTION_DAYS = 180  # Cybersecurity Law art. 21: logs kept at least six months
+# Cybersecurity Law art. 21: logs kept at least six months — one number for the whole of
+# xinan, the policy's floor (184 days: six months from any start date; xinan.policy.periods)
+MIN_RETENTION_DAYS = AUDIT_LOG_MIN_DAYS
 BATCH_MAX_LINES = 20_000
 BATCH_MAX_BYTES = 8 << 20
 
@@ -100,14 +104,6 @@ def _own_verifiers(signers: Sequence[NoteSigner]) -> list[NoteVerifier]:
 
 
 # -- the store -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PruneResult:
-    entries: int
-    bytes: int
-    size: int  # the new prune point (total entries ever pruned)
-    cutoff: datetime
 
 
 class AuditLog:
@@ -579,158 +575,22 @@ class AuditLog:
                 self._in_batch = False
                 self._commit_locked()
 
-    # -- crash repair -------------------------------------------------------------------------
+    # -- crash repair and retention (xinan.audit.log_ops) ----------------------------------
     def quarantine_torn_tail(self) -> int:
-        """Move what a crash cut short aside, and log an ``audit.quarantine`` event per file.
+        """Move what a crash cut short aside (docs/audit-log.md §7); see
+        :func:`xinan.audit.log_ops.quarantine_torn_tail`."""
+        from xinan.audit.log_ops import quarantine_torn_tail
 
-        A torn last record of ``L.checkpoints`` goes to ``L.checkpoints.torn-<offset>-<hex>``;
-        the bytes of an interrupted commit (a signed intent announced more than reached
-        ``L``) go to ``L.torn-<offset>-<hex>``, both created exclusively under unpredictable
-        names. Nothing is adopted that a signed intent does not prove: bytes no signature
-        vouches for raise :class:`UnsignedEntriesError`. Returns the number of bytes moved.
-        """
-        if not self._signers:
-            raise AuditError(f"{self.path}: opened without a signer (read-only)")
-        with self._lock():
-            self._load_state()
-            events: list[dict[str, Any]] = []
-            moved = 0
-            if self.sidecar_torn is not None:
-                off = self.sidecar_torn
-                n = moved = self._move_aside(self._cfd, self._sidecar, off, events)
-                self._sidecar_len -= n
-                self._load_state()
-            if self.unsigned_offset is not None:
-                self._refuse_unclean()
-            if self.torn_offset is not None:
-                moved += self._move_aside(self._fd, self.path, self.torn_offset, events)
-                self._load_state()
-            self._refuse_unclean()
-            if self._adoptable:
-                self._adopt()
-            for ev in events:
-                self._append_locked(ev)
-            self._commit_locked()
-            return moved
+        return quarantine_torn_tail(self)
 
-    def _move_aside(self, fd: int, path: Path, off: int, events: list[dict[str, Any]]) -> int:
-        length = os.fstat(fd).st_size
-        torn = os.pread(fd, length - off, off)
-        side = create_exclusive(path.parent, f"{path.name}.torn-{off}", torn)
-        os.ftruncate(fd, off)
-        os.fsync(fd)
-        events.append(
-            self._system_event(
-                "audit.quarantine", counts={"offset": off, "bytes": len(torn)}, ref=side.name
-            )
-        )
-        return len(torn)
-
-    # -- retention ------------------------------------------------------------------------------
     def prune(self, before: datetime, *, retention_days: int, now: datetime) -> PruneResult:
-        """Remove the longest prefix of entries older than ``min(before, now − retention)``.
+        """Remove the longest prefix of old entries (docs/audit-log.md §8); see
+        :func:`xinan.audit.log_ops.prune`."""
+        from xinan.audit.log_ops import prune
 
-        ``retention_days`` below 180 raises :class:`AuditRetentionError` (Cybersecurity Law
-        art. 21). What verification needs stays: ``L.pruned`` holds the frontier of the cut
-        and a checkpoint signed at it (docs/audit-log.md §8).
-        """
-        if retention_days < MIN_RETENTION_DAYS:
-            raise AuditRetentionError(
-                f"audit retention of {retention_days} days is below the legal minimum of "
-                f"{MIN_RETENTION_DAYS} (Cybersecurity Law art. 21)",
-                hint=f"use a retention of at least {MIN_RETENTION_DAYS} days",
-            )
-        cutoff = min(before, now - timedelta(days=retention_days))
-        self._require_writable()
-        with self._lock():
-            self._sync()
-            self._require_writable()
-            length = os.fstat(self._fd).st_size
-            data = os.pread(self._fd, length, 0)
-            cr = CompactRange(self.h, self._pruned, self._frontier_at_prune())
-            pos = count = 0
-            while pos < len(data):
-                eol = data.index(b"\n", pos)
-                line = data[pos:eol]
-                try:
-                    old = parse_time(parse_entry(line)["time"]) < cutoff
-                except ValueError:
-                    old = False
-                if not old:
-                    break
-                cr.append(self.h.leaf(line))
-                pos, count = eol + 1, count + 1
-            if count == 0:
-                return PruneResult(0, 0, self._pruned, cutoff)
-            # Sign the cut only if the file's entries are the ones the signed tree holds: a
-            # prune must never vouch for entries edited since they were written.
-            whole = cr.copy()
-            for line in data[pos:].split(b"\n")[:-1]:
-                whole.append(self.h.leaf(line))
-            if whole.size != self.size or whole.root() != self._cr.root():
-                raise UnsignedEntriesError(
-                    f"{self.path}: the entries do not hash to the last signed checkpoint; "
-                    "nothing is pruned",
-                    offset=0,
-                    file=str(self.path),
-                )
-            new_size = self._pruned + count
-            cp = Checkpoint.for_hash(self.origin, new_size, cr.root(), self.h.name)
-            note = sign_checkpoint(cp, self._signers).to_bytes()
-            state = PruneState(new_size, self._pruned_bytes + pos, tuple(cr.frontier()), note)
-            # L.pruned first (it holds the cut's signed checkpoint), then the new L. The
-            # sidecar is left alone: its last record stays the largest tree head.
-            rest = data[pos:]
-            new_log = create_exclusive(self.path.parent, f".{self.path.name}.new", rest)
-            atomic_replace(Path(str(self.path) + ".pruned"), state.to_bytes())
-            os.replace(new_log, self.path)
-            fsync_dir(self.path)
-            self._load_state()
-            self._append_locked(
-                self._system_event(
-                    "audit.prune", counts={"entries": count, "bytes": pos}, ref=format_time(cutoff)
-                )
-            )
-            self._commit_locked()
-            return PruneResult(count, pos, new_size, cutoff)
-
-    def _frontier_at_prune(self) -> tuple[bytes, ...]:
-        prune = read_prune_state(self.path)
-        return prune.frontier if prune else ()
+        return prune(self, before, retention_days=retention_days, now=now)
 
     # -- reading ----------------------------------------------------------------------------
     def checkpoint(self) -> Note | None:
         """The latest signed checkpoint, as a note (``None`` for an empty, unsigned log)."""
         return parse_note(self.latest_note) if self.latest_note else None
-
-
-def read_entries(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line offset, entry)`` for each complete, valid line; stops at a torn tail.
-
-    Invalid lines raise :class:`AuditError` naming their byte offset. For display only:
-    integrity is :func:`xinan.audit.verify.verify_log`'s job.
-    """
-    p = Path(path)
-    try:
-        f = p.open("rb")
-    except OSError as exc:
-        raise AuditError(f"{p}: cannot read the audit log ({exc.strerror})") from None
-    with f:
-        offset = 0
-        for raw in f:
-            if not raw.endswith(b"\n"):
-                return
-            try:
-                entry = parse_entry(raw[:-1])
-            except ValueError as exc:
-                raise AuditError(
-                    f"{p}: byte {offset}: not a valid audit entry ({exc})",
-                    hint="run `xinan audit verify`",
-                ) from None
-            yield offset, entry
-            offset += len(raw)
-
-
-def filter_time(entry: dict[str, Any], since: datetime | None, until: datetime | None) -> bool:
-    t = parse_time(entry["time"])
-    return (since is None or t >= since) and (until is None or t < until)

@@ -144,39 +144,85 @@ def audit() -> None:
 @audit.command("init")
 @log_argument
 @click.option(
-    "--key", "log_key", required=True, metavar="KEY_ID", help="The key that signs checkpoints."
+    "--key",
+    "log_key",
+    default=None,
+    metavar="KEY_ID",
+    help="A keyring identity that signs checkpoints (a provider's or querent's own log). "
+    "Default: the log's own service-held signer (docs/audit-log.md §12).",
+)
+@click.option(
+    "--suite",
+    type=click.Choice(["intl", "gm"]),
+    default=None,
+    help="The service signer's suite: intl (Ed25519, SHA-256) or gm (SM2, SM3). "
+    "Default: gm under XINAN_COMPLIANCE=gm-only or when every key pair of the keyring is "
+    "gm, else intl.",
+)
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where the logging service's secret goes (mode 0600; default service/<LOG>.secret "
+    "beside the log). Keep it where only the logging service's account can read it.",
 )
 @click.option(
     "--origin", default=None, help="The log's name on its checkpoints (default from the key)."
 )
 @json_option
-def init_cmd(log: Path | None, log_key: str, origin: str | None, as_json: bool) -> None:
-    """Set up an audit log bound to the key that signs its checkpoints.
+def init_cmd(
+    log: Path | None,
+    log_key: str | None,
+    suite: str | None,
+    secret_file: Path | None,
+    origin: str | None,
+    as_json: bool,
+) -> None:
+    """Set up an audit log and the signer of its checkpoints.
 
+    By default the log gets its own signer (log-signer), wrapped under a service secret
+    outside the keyring: no administrator's key, passphrase or token can sign its
+    checkpoints (三权分立), and nobody is asked a passphrase to write to it. With --key, a
+    keyring identity signs instead (never an administrator's key).
     Every command that touches credit data, keys, policies or grants then appends to it.
 
     \b
     Examples:
-      xinan audit init --key platform
-      xinan audit init /var/lib/xinan/audit.log --key platform --origin xinan.zaozhuang/platform
+      xinan audit init
+      xinan audit init /var/lib/xinan/audit.log --secret-file /etc/xinan/log.secret
+      xinan audit init --key amr-zaozhuang          # a provider's own log
     """
+    from xinan.cli._common import utc_now
+
     env = get_env()
     path = _log(log)
     ring = Keyring(env.keyring)
-    cfg = init_audit_log(path, keyring=ring, log_key=log_key, origin=origin)
+    cfg = init_audit_log(
+        path,
+        keyring=ring,
+        log_key=log_key,
+        origin=origin,
+        suite=suite,
+        secret_file=secret_file,
+        now=utc_now(),
+    )
     vkey = log_verifiers(path, ring)[0]
+    signer = f"{cfg.log_key} {cfg.log_key_id}"
+    if cfg.is_service:
+        signer += f" (held by the logging service; secret {cfg.secret_file}, keep it 0600)"
     emit(
         as_json,
         {
             "log": str(path),
             "origin": cfg.origin,
             "hash": cfg.hash,
+            "signer": cfg.signer,
             "log_key": cfg.log_key,
             "log_key_id": cfg.log_key_id,
             "vkey": _vkey_text(vkey),
         },
         f"audit log {path} (origin {cfg.origin}, {cfg.hash}), checkpoints signed by "
-        f"{cfg.log_key} {cfg.log_key_id}\nverifier key for auditors: {_vkey_text(vkey)}",
+        f"{signer}\nverifier key for auditors: {_vkey_text(vkey)}",
     )
 
 
@@ -268,7 +314,7 @@ def repair_cmd(log: Path | None, as_json: bool) -> None:
     Examples:
       xinan --as audit-admin audit repair
     """
-    from xinan.access import IdentityNoteSigner
+    from xinan.access import log_signer
     from xinan.audit.log import AuditLog
     from xinan.cli._common import utc_now
 
@@ -288,9 +334,7 @@ def repair_cmd(log: Path | None, as_json: bool) -> None:
         tokens=read_tokens(),
     )
     cfg = load_audit_config(path)
-    signer = IdentityNoteSigner(
-        cfg.origin, ring.unlock(cfg.log_key, read_passphrase(f"audit log key {cfg.log_key}"))
-    )
+    signer = log_signer(path, cfg, keyring=ring, passphrase=read_passphrase)
     with AuditLog.open(
         path, hash=cfg.hash, signer=signer, origin=cfg.origin, clock=utc_now, allow_torn=True
     ) as a:

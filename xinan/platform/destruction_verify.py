@@ -19,6 +19,7 @@ from typing import Any
 from xinan._codec import loads_strict
 from xinan.access import load_audit_config, note_verifier
 from xinan.audit.checkpoint import Checkpoint, open_checkpoint
+from xinan.audit.config import service_verifier
 from xinan.audit.merkle import get_hash, verify_consistency, verify_inclusion
 from xinan.audit.note import NoteVerifier, parse_note
 from xinan.audit.proof import load_tree
@@ -192,11 +193,29 @@ def _check_rule(cert: Certificate) -> None:
             )
 
 
+def _bound_service_log(name: str, trust: Trust) -> list[tuple[NoteVerifier, str]]:
+    """The log signer of the log a trusted keyring is bound to (its roster, signed by the
+    sys-admin, pins the signer's key id), when that log is named ``name``."""
+    from xinan.roster import is_bootstrapped, load_roster
+
+    if not isinstance(trust, Keyring) or not is_bootstrapped(trust):
+        return []
+    bound = load_roster(trust).log
+    if bound.origin != name:
+        return []
+    cfg = load_audit_config(Path(bound.path))
+    if not cfg.is_service or cfg.log_key_id != bound.log_key_id:
+        return []
+    v = service_verifier(Path(bound.path), cfg, trust.compliance_mode)
+    return [(v, f"{cfg.log_key} ({cfg.log_key_id}, the log's service signer)")]
+
+
 def _log_verifiers(
     name: str,
     keys: Sequence[PublicKeyInfo],
     log_keys: Sequence[NoteVerifier] | None,
     audit_log: Path | None,
+    trust: Trust = (),
 ) -> list[tuple[NoteVerifier, str]]:
     """Verifiers for checkpoints of the log named ``name`` (its origin: the note key name),
     each with a label naming the key (docs/destruction.md §6, "Log keys")."""
@@ -204,6 +223,14 @@ def _log_verifiers(
         return [(v, f"{v.name} (given key)") for v in log_keys]
     if audit_log is not None and Path(str(audit_log) + ".config").exists():
         cfg = load_audit_config(audit_log)
+        if cfg.is_service:  # the log's own signer: its public key is in its configuration
+            if cfg.origin != name:  # a service signer signs for its own origin only
+                raise AuditEntryMismatch(
+                    f"the certificate is for log {name!r}, {audit_log} is {cfg.origin!r}",
+                    member="audit.origin",
+                )
+            v = service_verifier(audit_log, cfg, None)
+            return [(v, f"{cfg.log_key} ({cfg.log_key_id}, the log's service signer)")]
         info = next((k for k in keys if k.key_id == cfg.log_key_id), None)
         if info is None:
             raise CertificateRejected(
@@ -212,6 +239,9 @@ def _log_verifiers(
                 hint="add the platform's public key with `xinan keys add`, or pass --key VKEY",
             )
         return [(note_verifier(name, info), f"{info.id} ({info.key_id}, {info.role.value})")]
+    bound = _bound_service_log(name, trust)
+    if bound:
+        return bound
     return [
         (note_verifier(name, k), f"{k.id} ({k.key_id}, {k.role.value})")
         for k in keys
@@ -276,7 +306,7 @@ def verify_certificate(
     log = Path(audit_log) if audit_log is not None else None
 
     def verifiers(name: str) -> list[tuple[NoteVerifier, str]]:
-        return _log_verifiers(name, keys, log_keys, log)
+        return _log_verifiers(name, keys, log_keys, log, trust)
 
     cp_size: int | None = None
     cp_signer: str | None = None

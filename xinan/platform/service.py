@@ -263,6 +263,16 @@ def create_vault(
         tokens=tokens,
     ) as session:
         log_cfg = load_audit_config(audit_log)  # every vault operation logs here
+        if not log_cfg.is_service:
+            # 三权分立 (issue 12): the vault's log has its own signer, which no operator's
+            # credential unlocks; a log signed by a keyring identity would make that identity's
+            # passphrase the key to every administrator's session
+            raise UsageError(
+                f"{audit_log} is signed by the keyring identity {log_cfg.log_key}: a vault "
+                "needs a log with its own signer",
+                hint="set the platform's log up with `xinan audit init` (no --key) before "
+                "`xinan keys bootstrap`",
+            )
         plat = keyring.get_public(platform)
         ps = [e for e in keyring.list() if e.kind == "secret" and pseudonym_key in (e.id, e.key_id)]
         if not ps or ps[0].role != Role.PSEUDONYM.value:
