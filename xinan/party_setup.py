@@ -5,7 +5,7 @@ management ever runs unlogged once the party exists:
 
 1. the party's keys, each with one role (the platform's three administrators are three
    keys: 三权分立, GB/T 22239-2019 8.1.4.2), private files encrypted and 0600;
-2. its own signed audit log, bound to the party's key (docs/audit-log.md);
+2. its own signed audit log, with its own service-held signer (docs/audit-log.md §12);
 3. the explicit bootstrap of the keyring's roster by its first system administrator
    (docs/keys.md §8), which gives every administrator a token (the second factor);
 4. the counterparts' public keys, each added through the system administrator's session on
@@ -167,7 +167,9 @@ def init_party(
         )
         made.append(KeyMade(key_id, role.value, info.key_id))
 
-    cfg_log = init_audit_log(log, keyring=ring, log_key=keys.main)
+    # the log's own service-held signer, for every party: no administrator's credential signs
+    # it and nobody is asked a passphrase to write to it (issue 12, docs/audit-log.md §12)
+    cfg_log = init_audit_log(log, keyring=ring, now=clock())
     tokens_at.mkdir(parents=True, exist_ok=True)
     tokens_at.chmod(0o700)
     booted = bootstrap(
