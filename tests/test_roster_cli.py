@@ -57,13 +57,17 @@ def test_roster_life_cycle_commands(tmp_path, monkeypatch) -> None:
     assert ok("--as", "sa", "keys", "revoke", "clerk")["status"] == "revoked"
     monkeypatch.setenv("XINAN_NEW_PASSPHRASE", "violet kettle orbit 17 lantern")
     assert ok("--as", "sec", "keys", "passphrase")["key_id"].startswith("xk1")
+    # `keys passwd` is the same command (issue 12 item 2); the old passphrase is now the new
+    monkeypatch.setenv("XINAN_PASSPHRASE_SEC", "violet kettle orbit 17 lantern")
+    monkeypatch.setenv("XINAN_NEW_PASSPHRASE", "amber quartz meadow 42 ferry")
+    assert ok("--as", "sec", "keys", "passwd")["key_id"].startswith("xk1")
     roster = ok("keys", "roster")
     assert roster["serial"] == 9
     text = runner.invoke(app, ["keys", "roster"]).output
     assert "revoked" in text and "CLEARANCE" in text
     log = (tmp_path / "audit" / "audit.log").read_text("utf-8").splitlines()
     kinds = [json.loads(x)["type"] for x in log]
-    assert kinds.count("key.roster") == 9 and kinds[-1] == "key.passphrase"
+    assert kinds.count("key.roster") == 9 and kinds[-2:] == ["key.passphrase"] * 2
 
 
 def test_a_weak_passphrase_and_a_missing_token_are_refused(tmp_path, monkeypatch) -> None:

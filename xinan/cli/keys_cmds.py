@@ -535,3 +535,7 @@ def keys_passphrase(as_json: bool) -> None:
         tokens=read_tokens(),
     )
     emit(as_json, {"key_id": key_id}, f"passphrase changed for {env.identity} ({key_id})")
+
+
+# `keys passwd`: the name administrators type by habit (passwd(1)); the same command
+keys_group.add_command(keys_passphrase, name="passwd")
