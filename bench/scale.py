@@ -126,7 +126,7 @@ def setup_keys(env: dict[str, str]) -> None:
         ["keygen", "--id", "platform", "--role", "platform", "--suite", "intl"],
         ["keygen", "--id", "sysadm", "--role", "sys-admin", "--suite", "intl"],
         ["keygen", "--id", "subject-ps", "--role", "pseudonym", "--suite", "intl"],
-        ["audit", "init", "--key", "platform"],
+        ["audit", "init"],  # the log's own signer (a vault refuses an identity-signed log)
         # the keyring's roster (docs/keys.md §8): no identity acts before its bootstrap
         ["--as", "sysadm", "keys", "bootstrap", "--token-dir", env["XINAN_TOKEN_DIR"]],
     ):
