@@ -58,6 +58,8 @@ DISPLAY_NAMES = {"bank-a": "示例银行股份有限公司枣庄分行", "amr-za
 # The platform's log has a signer of its own, held by the logging service (None): no
 # administrator's credential signs it (issue 12, docs/audit-log.md §12).
 LOG_KEYS = {"provider": "amr-zaozhuang", "platform": None, "querent": "bank-a"}
+# Who acts by default in each party's directory afterwards (xinan.toml).
+ACTS_AS = {"provider": "amr-zaozhuang", "platform": "platform", "querent": "bank-a"}
 # Who hands whose public key to whom (the trust stores).
 TRUST = (
     ("platform", "platform", "provider"),
@@ -421,7 +423,7 @@ def _script(
     say(f"        → {audit_html}")
     result.files["audit_report"] = audit_html
 
-    env_file = _write_environment(root, LOG_KEYS)
+    env_file = _write_environment(root, ACTS_AS)
     result.files["env"] = env_file
     say(f"\ndone: every file is under {root}")
     say(f"\nnext: `source {env_file}` (the demo's throwaway keys, as the platform), then try")

@@ -5,7 +5,8 @@ management ever runs unlogged once the party exists:
 
 1. the party's keys, each with one role (the platform's three administrators are three
    keys: 三权分立, GB/T 22239-2019 8.1.4.2), private files encrypted and 0600;
-2. its own signed audit log, with its own service-held signer (docs/audit-log.md §12);
+2. its own signed audit log (the platform's with its own service-held signer,
+   docs/audit-log.md §12; the others' signed by the party's key);
 3. the explicit bootstrap of the keyring's roster by its first system administrator
    (docs/keys.md §8), which gives every administrator a token (the second factor);
 4. the counterparts' public keys, each added through the system administrator's session on
@@ -167,9 +168,16 @@ def init_party(
         )
         made.append(KeyMade(key_id, role.value, info.key_id))
 
-    # the log's own service-held signer, for every party: no administrator's credential signs
-    # it and nobody is asked a passphrase to write to it (issue 12, docs/audit-log.md §12)
-    cfg_log = init_audit_log(log, keyring=ring, now=clock())
+    # the platform's log has its own service-held signer: no administrator's credential signs
+    # it and nobody is asked a passphrase to write to it (issue 12, docs/audit-log.md §12); a
+    # provider's, querent's or auditor's log is signed by the party's own key, so that its
+    # counterparts check it with the public key they were handed
+    cfg_log = init_audit_log(
+        log,
+        keyring=ring,
+        log_key=None if keys.party == "platform" else keys.main,
+        now=clock(),
+    )
     tokens_at.mkdir(parents=True, exist_ok=True)
     tokens_at.chmod(0o700)
     booted = bootstrap(

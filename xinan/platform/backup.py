@@ -75,7 +75,7 @@ __all__ = [
     "restore_vault",
 ]
 
-LOG_SUFFIXES = ("", ".checkpoints", ".config", ".pruned")  # docs/audit-log.md §1
+LOG_SUFFIXES = ("", ".checkpoints", ".config", ".pruned", ".signer")  # docs/audit-log.md §1, §12
 
 
 def _t(dt: datetime) -> str:

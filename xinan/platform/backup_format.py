@@ -47,7 +47,7 @@ _HEX32 = re.compile(r"\A[0-9a-f]{32}\Z")
 # §3.2: the files an archive may hold — the vault's (sealed) and its audit log's (clear)
 _NAME = re.compile(
     r"\A(vault/(vault\.json|vault\.db|keys\.db|revocations\.json|destruction/dc1[a-z2-7]{26}"
-    r"\.json)|log/audit(\.checkpoints|\.config|\.pruned)?)\Z"
+    r"\.json)|log/audit(\.checkpoints|\.config|\.pruned|\.signer)?)\Z"
 )
 _MANIFEST_KEYS = frozenset({"format", "id", "created", "hash", "vault", "made_by", "key", "audit"})
 _ALL_KEYS = _MANIFEST_KEYS | {"files"}
