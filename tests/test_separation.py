@@ -257,3 +257,66 @@ def test_an_administrators_key_never_signs_a_log(tmp_path: Path, fast_kdf) -> No
         ring.generate(name, role, "intl", PASS, now=T0)
         with pytest.raises(UsageError, match="never signed by an administrator"):
             init_audit_log(tmp_path / name / "audit.log", keyring=ring, log_key=name)
+
+
+def test_grant_issue_needs_no_platform_passphrase_after_delegation(world) -> None:
+    """Item 2: once the platform operator has delegated the platform key's signing half
+    (``vault delegate-signing``, logged), the security administrator issues and revokes
+    grants with its own key and token — and the pseudonym key, for the clear subject ID —
+    and is never asked the platform key's passphrase. The delegated signer signs as the
+    platform (the grant verifies with the platform's public key) and cannot unwrap the
+    vault's key."""
+    from datetime import date, timedelta
+
+    from xinan.formats.grant import verify_grant
+    from xinan.platform.signing import load_delegated_signer
+
+    w = world
+
+    def platform_pw(what: str) -> str:
+        return PLATFORM_PASS if what.startswith("platform") else PASS
+
+    subject = w.person(0)["证件号码"]
+    with platform_as(w, "platform", platform_pw) as p:
+        p.delegate_signing()
+        consent = p.add_consent(
+            subject=subject,
+            querent="bank",
+            purpose="信易贷授信审查",
+            fields=["手机号码"],
+            valid_until=date(2026, 12, 31),
+            ref="paper:2026-0042",
+        )
+    assert [e["type"] for e in w.entries("plat")].count("key.delegate") == 1
+    src = OnlyOwn("secadm")
+    with platform_as(w, "secadm", src) as p:
+        grant = p.issue_grant(
+            querent="bank",
+            purpose="信易贷授信审查",
+            fields=["手机号码"],
+            subject=subject,
+            consent_id=consent.id,
+            ttl=timedelta(hours=1),
+            output=w.root / "bank.grant",
+        )
+        p.revoke_grant(grant.claims.jti, valid=timedelta(days=1))
+        assert p._unlocked is False  # the vault's key was never unwrapped
+    assert [a for a in src.asked if "platform" in a] == []
+    ring = Keyring(w.ring("plat"))
+    assert grant.claims.issuer == "platform"
+    claims = verify_grant(grant.token, trust=ring, now=w.clock())
+    assert claims.authorised_by == ring.get_public("secadm").key_id
+    # the delegated signer cannot open the vault
+    vault = Vault.open(w.vault)
+    try:
+        signer = load_delegated_signer(
+            w.vault,
+            vault_id=vault.config.id,
+            keyring=ring,
+            platform_key_id=vault.config.platform_key_id,
+        )
+        assert signer is not None
+        with pytest.raises(KeyringError, match="signs only"):
+            vault.unlock(signer)
+    finally:
+        vault.close()

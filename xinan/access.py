@@ -61,6 +61,8 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "vault.read": frozenset({Role.PLATFORM, Role.SEC_ADMIN}),
     "vault.disclose": frozenset({Role.PLATFORM}),
     "vault.archive": frozenset({Role.AUDIT_ADMIN}),
+    # the platform operator hands its key's signing half to the platform service (issue 12)
+    "vault.delegate": frozenset({Role.PLATFORM}),
     "consent": frozenset({Role.PLATFORM, Role.SEC_ADMIN}),
     "grant": frozenset({Role.SEC_ADMIN}),
     "share": frozenset({Role.PLATFORM}),

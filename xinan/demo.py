@@ -298,6 +298,9 @@ def _script(
     i = xinan("platform", "platform", "vault", "ingest", str(package), "--json")
     say(f"    vault {plat / 'vault'}: {i.get('ingested', i.get('records'))} records ingested; "
         "keys in a separate key store (keys.db)")  # fmt: skip
+    # the platform key's signing half to the platform service: grants by the security
+    # administrator then need no platform passphrase (issue 12, docs/vault.md §2.1)
+    xinan("platform", "platform", "vault", "delegate-signing")
 
     step("platform: the 双公示 public view (no natural persons, inside disclosure windows)")
     public = plat / "public.csv"

@@ -117,6 +117,37 @@ def vault_init(
     )
 
 
+@vault_group.command("delegate-signing")
+@vault_option
+@click.option(
+    "--secret-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where the platform service's secret goes (mode 0600; default "
+    "<VAULT>/service/platform-signer.secret).",
+)
+@json_option
+def vault_delegate_signing(vault_dir: Path | None, secret_file: Path | None, as_json: bool) -> None:
+    """Hand the platform key's signing half to the platform service (platform only, once).
+
+    Grants and revocation lists are signed by the platform key. After this the security
+    administrator's `grant issue`, `grant revoke` and `grant publish` sign with the delegated
+    half: nobody types the platform key's passphrase for them, and their process cannot
+    unwrap the vault's key. Logged as key.delegate.
+
+    \b
+    Examples:
+      xinan --as platform vault delegate-signing
+    """
+    with open_platform(get_env(), vault_dir) as p:
+        path = p.delegate_signing(secret_file=secret_file)
+    emit(
+        as_json,
+        {"delegation": str(path)},
+        f"the platform key's signing half is held by the platform service → {path}",
+    )
+
+
 @vault_group.command("ingest")
 @click.argument(
     "package", type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path)

@@ -129,7 +129,7 @@ class AccessOps(PlatformCore):
         ps = self.subject_pseudonym(subject)
         del subject
         q = self.keyring.get_public(querent)
-        platform = self.platform_identity()
+        platform = self.platform_signer()
         with self.vault.transaction():
             try:
                 grant = self.vault.issue_grant(
@@ -189,7 +189,7 @@ class AccessOps(PlatformCore):
         """:meth:`revoke_grant` of the grant ``typed`` names; also returns its jti."""
         self.require("grant")
         jti = self.grant_id(typed)
-        platform = self.platform_identity()
+        platform = self.platform_signer()
 
         def log(number: int) -> None:
             self.session.record(
@@ -204,13 +204,38 @@ class AccessOps(PlatformCore):
     def publish_revocations(self, *, valid: timedelta) -> tuple[Path, int]:
         """Sign a fresh edition of the revocation list (before the current one goes stale)."""
         self.require("grant")
-        platform = self.platform_identity()
+        platform = self.platform_signer()
 
         def log(number: int) -> None:
             self.session.record("revoke", objects={"ref": f"revocations:{number}"})
 
         return self.vault.publish_revocations(
             platform=platform, now=self.now(), valid=valid, before_commit=log
+        )
+
+    def delegate_signing(self, *, secret_file: Path | None = None) -> Path:
+        """Hand the platform key's signing half to the platform service (role platform, once;
+        logged as ``key.delegate`` before the files are written): the security
+        administrator's grant commands then sign as the platform without the platform key's
+        passphrase and without its KEM half (docs/vault.md §2.1)."""
+        from xinan.platform.signing import delegate_signing
+
+        self.require("vault.delegate")
+        platform = self.platform_identity()
+        self.session.record(
+            "key.delegate",
+            objects={
+                "ref": f"vault:{self.vault.config.id}:platform-signer",
+                "key_ids": [platform.key_id],
+            },
+            why={"purpose": "grant-signing"},
+        )
+        return delegate_signing(
+            self.vault.path,
+            vault_id=self.vault.config.id,
+            platform=platform,
+            now=self.now(),
+            secret_file=secret_file,
         )
 
     def grants(self) -> list[dict[str, Any]]:

@@ -153,6 +153,28 @@ class PlatformCore:
         self._platform = ident
         return ident
 
+    def platform_signer(self) -> Identity:
+        """The platform key for *signing* (grants, revocation lists): the platform's own key
+        when the actor is the platform; else the platform service's delegated signing half
+        (``vault delegate-signing``: no passphrase asked, and it cannot unwrap the vault's
+        key); else, before any delegation, the platform key unlocked with its passphrase."""
+        if self._platform is not None:
+            return self._platform
+        ident = self.session.identity
+        cfg = self.vault.config
+        if ident is None or ident.key_id != cfg.platform_key_id:
+            from xinan.platform.signing import load_delegated_signer
+
+            delegated = load_delegated_signer(
+                self.vault.path,
+                vault_id=cfg.id,
+                keyring=self.keyring,
+                platform_key_id=cfg.platform_key_id,
+            )
+            if delegated is not None:
+                return delegated
+        return self.platform_identity()
+
     def unlocked_vault(self) -> Vault:
         """The vault with its key unwrapped (for operations that need plaintext or sealing)."""
         if not self.vault.is_unlocked:
