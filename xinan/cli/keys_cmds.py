@@ -521,6 +521,7 @@ def keys_passphrase(as_json: bool) -> None:
     \b
     Examples:
       xinan --as sec-admin keys passphrase
+      xinan --as sec-admin keys passwd      # the same command
     """
     env = get_env()
     if not env.identity:
