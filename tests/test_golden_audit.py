@@ -21,6 +21,7 @@ from xinan.audit.note import NoteVerifier, read_vkeys
 from xinan.audit.proof import check_proof, prove_consistency, prove_inclusion
 from xinan.audit.verify import verify_log
 from xinan.errors import (
+    BadSignature,
     EntriesMissing,
     EntriesReordered,
     EntryModified,
@@ -103,6 +104,7 @@ AUDIT_LOG_REFUSALS: dict[str, type[XinanError]] = {
     "entry_dropped.log": EntriesMissing,
     "truncated.log": LogTruncated,
     "torn_tail.log": LogTruncated,
+    "sidecar_sig_flipped.checkpoints": BadSignature,  # the good log beside it
     "inclusion_hash_flipped.proof": InvalidProof,
     "inclusion_index_changed.proof": InvalidProof,
     "inclusion_wrong_header.proof": InvalidProof,
@@ -159,6 +161,10 @@ def test_audit_log_mutation_refused(tmp_path: Path, name: str) -> None:
         if name.endswith(".log"):
             shutil.copy(src, tmp_path / "audit.log")
             shutil.copy(LOG / "audit.log.checkpoints", tmp_path / "audit.log.checkpoints")
+            verify_log(tmp_path / "audit.log", keys=keys)
+        elif name.endswith(".checkpoints"):
+            shutil.copy(LOG / "audit.log", tmp_path / "audit.log")
+            shutil.copy(src, tmp_path / "audit.log.checkpoints")
             verify_log(tmp_path / "audit.log", keys=keys)
         elif name.startswith("inclusion"):
             check_proof(src.read_bytes(), _head(), keys=keys)

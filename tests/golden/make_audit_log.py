@@ -141,6 +141,13 @@ def main() -> None:
     bad.mkdir()
     for name, data in log_mutations(path.read_bytes()).items():
         (bad / name).write_bytes(data)
+    side = (HERE / "audit.log.checkpoints").read_bytes()
+    at = side.rindex("— ".encode())  # the last checkpoint's signature line
+    end = side.index(b"\n", at)
+    dash, name, b64 = side[at:end].split(b" ")
+    (bad / "sidecar_sig_flipped.checkpoints").write_bytes(
+        side[:at] + b" ".join((dash, name, _b64flip(b64.decode()).encode())) + side[end:]
+    )
     inc = (HERE / "inclusion-2.proof").read_text(encoding="utf-8")
     con = (HERE / "consistency-3.proof").read_text(encoding="utf-8")
     for name, text in proof_mutations(inc, con).items():
