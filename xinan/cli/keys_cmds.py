@@ -9,7 +9,7 @@ from contextlib import nullcontext
 from dataclasses import asdict, replace
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -43,6 +43,7 @@ from xinan.key_management import (
 from xinan.keys import Keyring, PublicKeyInfo, Role, SecretKeyInfo
 from xinan.roster import Member, Roster, load_roster
 
+T = TypeVar("T")
 ROLES = [r.value for r in Role]
 
 
@@ -364,9 +365,8 @@ def keys_roster(as_json: bool) -> None:
     emit(as_json, _roster_json(r), lambda: _roster_text(r))
 
 
-def _admin_change(
-    operation: str, change: Callable[[Keyring, Session], Member | Path], as_json: bool, say: str
-) -> None:
+def _as_admin(operation: str, change: Callable[[Keyring, Session], T]) -> T:
+    """Run ``change`` in an administrator's session on the keyring's bound log."""
     env = get_env()
     ring = Keyring(env.keyring)
     with admin_session(
@@ -377,7 +377,13 @@ def _admin_change(
         tokens=read_tokens(),
         operation=operation,
     ) as session:
-        result = change(ring, session)
+        return change(ring, session)
+
+
+def _admin_change(
+    operation: str, change: Callable[[Keyring, Session], Member | Path], as_json: bool, say: str
+) -> None:
+    result = _as_admin(operation, change)
     if isinstance(result, Path):
         emit(as_json, {"token_file": str(result)}, f"{say}: {result}")
         return
@@ -449,17 +455,7 @@ def keys_name(ref: str, name: str, as_json: bool) -> None:
     Examples:
       xinan --as sys-admin keys name bank-a 枣庄银行股份有限公司
     """
-    env = get_env()
-    ring = Keyring(env.keyring)
-    with admin_session(
-        ring,
-        identity=env.identity,
-        passphrase=read_passphrase,
-        clock=utc_now,
-        tokens=read_tokens(),
-        operation="key.manage",
-    ) as session:
-        info = name_key(ring, session, ref, name)
+    info = _as_admin("key.manage", lambda ring, s: name_key(ring, s, ref, name))
     emit(
         as_json,
         {"id": info.id, "key_id": info.key_id, "name": name.strip()},
