@@ -269,10 +269,23 @@ def test_objection_deadlines_across_holidays_and_make_up_days(lab: Lab) -> None:
     e = _open(lab, "dispute-e", "--track", "assisted")
     assert e["deadline"] == "2026-02-28"
 
-    # overdue: the deadline is the last day to answer
+    # overdue: the deadline is the last day to answer; any overdue objection is an alert:
+    # exit 4 and a logged alert naming the records (CONTROLS.md 24)
     def overdue(as_of: str) -> set[str]:
-        out = lab.plat("platform", "dispute", "list", "--overdue", "--as-of", as_of)
-        return {x["id"] for x in out["disputes"]}
+        r = lab.run("platform", "dispute", "list", "--overdue", "--as-of", as_of, "--json")
+        ids = {x["id"] for x in json.loads(r.stdout)["disputes"]}
+        assert r.exit_code == (4 if ids else 0), (as_of, r.output)
+        entry = lab.w.entries("plat")[-1]
+        assert entry["type"] == "open" and entry["objects"]["ref"].endswith(":disputes")
+        if ids:
+            assert entry["why"]["basis"].startswith(f"alert: {len(ids)} objection(s) overdue")
+            assert entry["objects"]["counts"]["overdue"] == len(ids)
+            assert len(entry["objects"]["record_ids"]) == len(ids)
+        else:
+            assert "basis" not in entry["why"]
+        return ids
+
+    assert overdue("2025-09-30") == set()
 
     assert overdue("2025-10-11") == {c["id"]}
     assert overdue("2025-10-13") == {a["id"], c["id"]}
@@ -282,8 +295,12 @@ def test_objection_deadlines_across_holidays_and_make_up_days(lab: Lab) -> None:
     assert a["id"] not in overdue("2026-03-02")
     # the clock is the default as-of
     lab.at("2026-02-25")
-    listed = lab.plat("platform", "dispute", "list", "--overdue")
+    r = lab.run("platform", "dispute", "list", "--overdue", "--json")
+    assert r.exit_code == 4
+    listed = json.loads(r.stdout)
     assert {x["id"] for x in listed["disputes"]} == {b["id"], c["id"], d["id"]}
+    r = lab.run("platform", "dispute", "list", "--overdue")  # text: the same alert
+    assert r.exit_code == 4 and r.output.count("OVERDUE") == 3
     every = lab.plat("platform", "dispute", "list")["disputes"]
     assert len(every) == 5 and sum(x["state"] == "open" for x in every) == 4
 

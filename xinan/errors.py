@@ -49,6 +49,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1  # verification failed, operation refused, or any other error
 EXIT_USAGE = 2  # bad command line (click uses 2 as well)
 EXIT_PARTIAL = 3  # the job finished, but some input rows were rejected (see the rejects file)
+EXIT_ALERT = 4  # the listing finished and found what needs action (overdue objections)
 EXIT_DATA = 65  # input unusable as a whole (EX_DATAERR): nothing was written
 EXIT_NOPERM = 77  # refused by access control (EX_NOPERM)
 

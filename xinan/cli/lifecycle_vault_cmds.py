@@ -19,6 +19,7 @@ from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import kind_name, open_platform, output_encoding_option, policy_option
 from xinan.cli._common import output_encoding as output_encoding_for
 from xinan.cli.vault_cmds import vault_group, vault_option
+from xinan.errors import EXIT_ALERT
 from xinan.platform.lifecycle import (
     DISPUTE_FLAG,
     TRACKS,
@@ -285,7 +286,8 @@ def dispute_resolve(
 def dispute_list(
     vault_dir: Path | None, overdue: bool, open_only: bool, as_of: str | None, as_json: bool
 ) -> None:
-    """List objections with their deadlines; --overdue: open ones past the deadline.
+    """List objections with their deadlines; --overdue: open ones past the deadline, and
+    exit 4 when there is any (an alert for a scheduler; the listing is logged as one).
 
     \b
     Examples:
@@ -293,14 +295,19 @@ def dispute_list(
     """
     with open_platform(get_env(), vault_dir) as p:
         day = parse_day(as_of, "--as-of") or p.today()
-        rows = p.disputes(as_of=day, overdue_only=overdue, open_only=open_only)
+        if overdue:
+            rows = p.overdue_disputes(as_of=day)
+        else:
+            rows = p.disputes(as_of=day, open_only=open_only)
     if as_json:
         emit(True, {"as_of": day.isoformat(), "disputes": [d.to_json(day) for d in rows]})
-        return
-    if not rows:
-        click.echo("no objections" + (" overdue" if overdue else ""))
-    for d in rows:
-        click.echo(_dispute_text(d, day))
+    else:
+        if not rows:
+            click.echo("no objections" + (" overdue" if overdue else ""))
+        for d in rows:
+            click.echo(_dispute_text(d, day))
+    if overdue and rows:
+        raise SystemExit(EXIT_ALERT)
 
 
 # ============================================================================================

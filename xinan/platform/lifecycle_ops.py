@@ -154,19 +154,32 @@ class LifecycleOps(PlatformCore):
     def disputes(
         self, *, as_of: date | None = None, overdue_only: bool = False, open_only: bool = False
     ) -> list[Dispute]:
-        """Objections with their deadlines (the read is logged)."""
+        """Objections with their deadlines (the read is logged). With ``overdue_only`` and any
+        objection overdue, the entry is an alert (see :meth:`overdue_disputes`)."""
         self.require("dispute")
         day = as_of or self.today()
         rows = list_disputes(self.vault, as_of=day, overdue_only=overdue_only, open_only=open_only)
-        self.session.record(
-            "open",
-            objects={
-                "ref": f"vault:{self.vault.config.id}:disputes",
-                "counts": {"disputes": len(rows)},
-            },
-            why={"purpose": "inspection"},
-        )
+        late = [d for d in rows if d.overdue(day)] if overdue_only else []
+        objects: dict[str, Any] = {
+            "ref": f"vault:{self.vault.config.id}:disputes",
+            "counts": {"disputes": len(rows)},
+        }
+        why = {"purpose": "inspection"}
+        if late:
+            # CONTROLS.md 24 (山东 art. 39): an overdue objection escalates — the log says so,
+            # naming the records, so an auditor sees the alert and when it was raised
+            objects["counts"] = {"disputes": len(rows), "overdue": len(late)}
+            objects["record_ids"] = sorted({d.record_id for d in late})
+            why["basis"] = f"alert: {len(late)} objection(s) overdue on {day.isoformat()}"
+        self.session.record("open", objects=objects, why=why)
         return rows
+
+    def overdue_disputes(self, *, as_of: date | None = None) -> list[Dispute]:
+        """The open objections past their deadline on ``as_of`` (default today), for a
+        scheduler: a non-empty answer is an alert (CONTROLS.md 24), logged as an ``open`` of
+        ``vault:<id>:disputes`` with ``why.basis`` ``alert: …`` and the records' ids; an empty
+        answer is logged as an ordinary inspection."""
+        return self.disputes(as_of=as_of, overdue_only=True)
 
     # -- credit repair (信用修复) --------------------------------------------------------------
     def apply_repair(
