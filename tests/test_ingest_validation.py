@@ -246,6 +246,36 @@ def test_the_rejects_report_is_signed(tmp_path: Path, monkeypatch: Any) -> None:
         verify_rejects(data, trust=lambda kid: None)
 
 
+def test_a_clean_ingest_with_rejects_is_a_signed_receipt(tmp_path: Path, monkeypatch: Any) -> None:
+    """CONTROLS.md 16: with ``--rejects`` the platform returns a signed report even when
+    nothing is rejected — the receipt: which package, from whom, to which platform key and
+    vault, when, and the counts (docs/ingest-rejects.md §6)."""
+    w = _world(tmp_path, monkeypatch)
+    clear, sealed = _layout()
+    rows = [dict(r) for r in w.people]
+    pkg = _forge(w, "clean", rows, clear=clear, sealed=sealed)
+    receipt = w.root / "plat" / "clean.receipt"
+    r = _ingest(w, pkg, receipt)
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    rep = _report(w, receipt)
+    ring = Keyring(w.ring("plat"))
+    assert rep.counts == {"records": len(rows), "stored": len(rows), "rejected": 0}
+    assert rep.rejects == []
+    h = rep.header
+    assert h["package"] == out["package_id"] and h["sender"] == out["sender_key_id"]
+    assert h["platform"] == ring.get_public("platform").key_id
+    assert h["created"].endswith("Z") and h["kind"] == "penalty"
+    # a receipt names one package: another package's receipt does not name this one
+    other = _forge(w, "other", rows[:2], clear=clear, sealed=sealed)
+    r2 = _ingest(w, other, w.root / "plat" / "other.receipt")
+    assert r2.exit_code == 0, r2.output
+    assert _report(w, w.root / "plat" / "other.receipt").header["package"] != h["package"]
+    # only the platform key's signature makes it a receipt
+    with pytest.raises((IntegrityError, VerificationError)):
+        verify_rejects(receipt.read_bytes(), trust=lambda kid: None)
+
+
 def _bad_check(uscc: str) -> str:
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
     last = uscc[-1]
