@@ -15,6 +15,7 @@ from xinan.cli import source_cmds  # noqa: F401  isort: skip
 from xinan.cli import keys_cmds  # noqa: F401  isort: skip
 from xinan.cli import policy_cmds  # noqa: F401  isort: skip
 from xinan.cli import audit_cmds  # noqa: F401  isort: skip
+from xinan.cli import lineage_cmds  # noqa: F401  isort: skip
 from xinan.cli import lifecycle_cmds  # noqa: F401  isort: skip
 from xinan.cli import report_cmds  # noqa: F401  isort: skip
 from xinan.cli import spark_cmds  # noqa: F401  isort: skip
