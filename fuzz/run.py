@@ -11,7 +11,7 @@ work directory, by default $TMPDIR/xinan-fuzz-corpus/TARGET, which later runs bu
 crash libFuzzer writes the input as ``crash-<sha1>`` (``-artifact_prefix=DIR/`` says where);
 for ``all`` its first byte names the target (``python -m fuzz.run --split FILE`` prints which
 and writes the target's input beside it). Copy the input to fuzz/corpus/TARGET/ and commit it
-with the fix: tests/test_fuzz.py replays it forever.
+with the fix: tests/project/test_fuzz.py replays it forever.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ returns or raises a :class:`~xinan.errors.XinanError` (``allowed`` lists the doc
 exceptions where a target's contract says more). Anything else is a crash: a bug.
 
 ``run(name, data)`` applies the contract; ``python -m fuzz.run NAME`` drives a target with
-atheris (coverage-guided, for long runs); ``tests/test_fuzz.py`` replays the corpus and runs
+atheris (coverage-guided, for long runs); ``tests/project/test_fuzz.py`` replays the corpus and runs
 each target for a bounded number of hypothesis examples in CI.
 """
 

@@ -1,5 +1,5 @@
 # Sourced by .ci/run: the system packages the report tests and the subject report's PDF need.
-#   chromium        the real browser the report tests render every page in (tests/test_reports.py)
+#   chromium        the real browser the report tests render every page in (tests/reports/test_reports.py)
 #   fonts-noto-cjk  Chinese glyphs for the browser and for the PDF, which embeds them (no boxes)
 #   libpango        WeasyPrint's text layout (the PDF of `xinan report subject`)
 #   poppler-utils   pdffonts / pdftoppm: the tests check the PDF embeds its CJK fonts and look at it

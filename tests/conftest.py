@@ -43,7 +43,7 @@ def pskey() -> FixedPseudonymKey:
 @pytest.fixture()
 def fast_kdf(monkeypatch):
     """Cheap Argon2id for tests that generate many keys (the defaults are tested in
-    tests/test_keys.py); never used outside tests."""
+    tests/keys/test_keys.py); never used outside tests."""
     from xinan import keys
 
     monkeypatch.setattr(keys, "DEFAULT_KDF", keys.KdfParams(m_kib=1024, t=1, p=1, iterations=1000))

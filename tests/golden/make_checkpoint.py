@@ -1,7 +1,7 @@
 """Write the checkpoint (signed note) golden files: one positive checkpoint signed by a
 seeded Ed25519 key (docs/audit-log.md §4.1–4.2) and its committed mutations.
 
-Ed25519 signatures are deterministic, so tests/test_golden_audit.py also checks that today's
+Ed25519 signatures are deterministic, so tests/golden/test_golden_audit.py also checks that today's
 writer (``sign_checkpoint``) reproduces ``checkpoint.note`` byte for byte. Rerun only after a
 deliberate format change, never to "fix" a failing comparison:
 

@@ -1,12 +1,12 @@
 """Write the mask golden files: inputs (synthetic, committed) and the outputs of a
 row-at-a-time mask job (`reference_mask` below: the loop `mask_file` ran before the batch
-engine replaced it, issue 13 — one row through `Validator.check` of tests/reference.py,
+engine replaced it, issue 13 — one row through `Validator.check` of tests/support/reference.py,
 `View.apply_batch` per batch), so that the engine is held to an independent implementation of
 the same rules.
 
 The outputs were first taken at commit 2e69136; they were taken again after issue 11 changed
 what free-text scrubbing writes (scrub by identifier shape, names as their columns show them).
-tests/test_engine_golden.py checks that the engine writes the same bytes. Rerun only to add a
+tests/engine/test_engine_golden.py checks that the engine writes the same bytes. Rerun only to add a
 fixture or after a rule change, never to "fix" a failing comparison:
 
     .venv/bin/python tests/golden/make_mask_golden.py [--inputs]
@@ -22,7 +22,7 @@ ROOT = HERE.parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import POLICY_FILE, TODAY, FixedPseudonymKey  # noqa: E402
-from tests.reference import Rejected, Validator  # noqa: E402
+from tests.support.reference import Rejected, Validator  # noqa: E402
 from xinan.errors import Counts  # noqa: E402
 from xinan.masking import MaskContext, View  # noqa: E402
 from xinan.policy import load_policy  # noqa: E402

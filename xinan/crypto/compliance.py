@@ -8,8 +8,9 @@ obtained: :func:`xinan.crypto.get_suite`, loading a key file, verifying a signat
 The mode is an explicit parameter wherever it matters; when the parameter is ``None`` it is
 read from the environment variable ``XINAN_COMPLIANCE`` (a deployment setting, like a config
 file), else ``any``. The one way round the check is :func:`xinan.crypto.get_suite_unchecked`,
-named so; a library module never passes ``compliance_mode="any"`` (tests/test_crypto_fence.py).
-This module owns the rule; it does not own where suites come from.
+named so; a library module never passes ``compliance_mode="any"``
+(tests/crypto/test_crypto_fence.py). This module owns the rule; it does not own where suites
+come from.
 """
 
 from __future__ import annotations

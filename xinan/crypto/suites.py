@@ -54,7 +54,7 @@ def get_suite_unchecked(name: str | SuiteName) -> CryptoSuite:
     :func:`xinan.crypto.compliance.require` under the mode in force (a key the keyring loaded
     under its mode), or whose algorithm a published spec fixes whatever the deployment (the
     Ed25519 of C2SP signed notes). Every call site says which, in a comment; a test keeps
-    ``compliance_mode="any"`` literals out of the library (tests/test_crypto_fence.py).
+    ``compliance_mode="any"`` literals out of the library (tests/crypto/test_crypto_fence.py).
     """
     return _SUITES[parse_suite_name(name)]
 

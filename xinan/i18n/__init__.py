@@ -3,7 +3,7 @@
 What this module owns: choosing the language (``--lang zh|en``, else ``LANGUAGE``, ``LC_ALL``,
 ``LC_MESSAGES``, ``LANG``, as GNU gettext orders them; English when none names Chinese), the
 catalogue (``xinan/i18n/locale/zh_CN/LC_MESSAGES/xinan.po``, compiled with Babel to the
-``.mo`` beside it; ``tests/test_i18n.py`` keeps the two in step), and translating a message
+``.mo`` beside it; ``tests/i18n/test_i18n.py`` keeps the two in step), and translating a message
 at *render* time. The library raises language-neutral errors (English text, a stable
 ``code``) and never translates; the command line renders them here (docs/i18n.md).
 

@@ -2,7 +2,7 @@
 
 Everything that imports ``cryptography``, ``gmalg``, ``hashlib`` or ``hmac`` lives in this
 package (a test walks the syntax tree of every module to keep it so:
-tests/test_crypto_fence.py). Here an AEAD takes an explicit nonce, a hash is named by string
+tests/crypto/test_crypto_fence.py). Here an AEAD takes an explicit nonce, a hash is named by string
 and nothing checks the compliance mode: misuse is easy. So only :mod:`xinan.crypto` imports
 this package; the rest of xinan calls the suites through :func:`xinan.crypto.get_suite` and
 the recipes of :mod:`xinan.crypto.recipes` (docs/crypto.md, "Layers").

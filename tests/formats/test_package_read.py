@@ -1,0 +1,281 @@
+"""The block reader of xinan-package/1 (xinan/formats/package/stream.py, lines.py): the same
+results with one and two workers and any block size, the vector line check never accepting
+what the scalar parser refuses, errors in file order, and a spool that holds no plaintext."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xinan import keys
+from xinan.crypto import get_suite
+from xinan.errors import IntegrityError, VerificationError, XinanError
+from xinan.formats import package as P
+from xinan.formats.package import lines as L
+from xinan.formats.package import stream as S
+from xinan.formats.package.header import _read_header
+from xinan.formats.package.records import _parse_record, _parse_verified
+
+NOW = datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
+CLEAR = ("行政相对人名称", "处罚类别", "决定日期")
+SEALED = ("证件号码", "法定代表人", "联系电话")
+META = P.PackageMeta("credit-default", "2026.1", "penalty", CLEAR, SEALED)
+
+
+def ident(name: str, suite_name: str = "intl") -> keys.Identity:
+    return _ident(name, suite_name)
+
+
+@cache
+def _ident(name: str, suite_name: str) -> keys.Identity:
+    s = get_suite(suite_name)
+    sk, kk = s.generate_signing_key(), s.generate_kem_key()
+    info = keys.PublicKeyInfo(
+        name, f"xk1{suite_name}{name}", keys.Role.PROVIDER, s.name, NOW, sk.public_bytes(),
+        kk.public_bytes(),
+    )  # fmt: skip
+    return keys.Identity(info, sk, kk)
+
+
+def trust(suite_name: str = "intl") -> P.TrustLookup:
+    prov = ident("prov", suite_name)
+    return {prov.key_id: prov.info}.get
+
+
+def seal(records: list[P.SealRecord], suite_name: str = "intl") -> bytes:
+    out = io.BytesIO()
+    P.seal_package(
+        out,
+        records,
+        suite=get_suite(suite_name),
+        sender=ident("prov", suite_name),
+        recipients=[ident("plat", suite_name).info],
+        meta=META,
+        now=NOW,
+    )
+    return out.getvalue()
+
+
+def varied(n: int) -> list[P.SealRecord]:
+    """Records whose values take every path: plain, non-ASCII, escapes the pattern accepts
+    (quote, backslash, \\n, \\t), \\u00xx escapes it leaves to the scalar parser, and
+    record ids with non-ASCII characters (scalar parser too)."""
+    odd = ['引号"', "反斜杠\\", "换行\n", "制表\t", "控制\x01", "DEL\x7f", "", "a,b"]
+    return [
+        P.SealRecord(
+            f"R-{i:04d}" if i % 7 else f"记录-{i}",
+            [f"某某商贸有限公司{i}", odd[i % len(odd)], "2025-12-01"],
+            [f"11010519491231{i:03d}X", odd[(i + 3) % len(odd)], f"1380013{i:04d}"],
+        )
+        for i in range(n)
+    ]
+
+
+def open_with(data: bytes, workers: int, *, keys_: bool = False, suite_name: str = "intl") -> Any:
+    with P.open_blocks(
+        io.BytesIO(data),
+        identity=ident("plat", suite_name),
+        trust=trust(suite_name),
+        workers=workers,
+        keys=keys_,
+    ) as o:
+        return o.info, list(o.records())
+
+
+@pytest.mark.parametrize("block", [512, S.BLOCK_BYTES])
+def test_one_and_two_workers_give_the_same_records(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = seal(varied(300))
+    monkeypatch.setattr(S, "BLOCK_BYTES", block)
+    one = open_with(data, 1)
+    two = open_with(data, 2)
+    assert one == two
+    info, recs = one
+    assert info.count == 300 and [r.position for r in recs] == list(range(300))
+    assert recs[1].sealed[1] == varied(2)[1].sealed[1]
+    assert open_with(data, 1, keys_=True) == open_with(data, 2, keys_=True)
+    for w in (1, 2):
+        assert P.verify_package(io.BytesIO(data), trust=trust(), workers=w) == info
+
+
+def test_gm_suite_reads_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = seal(varied(20), "gm")
+    monkeypatch.setattr(S, "BLOCK_BYTES", 512)
+    info, recs = open_with(data, 2, suite_name="gm")
+    assert [r.sealed for r in recs] == [tuple(r.sealed) for r in varied(20)]
+    assert info.suite.value == "gm"
+
+
+def _lines_and_ctx(data: bytes) -> tuple[Any, list[bytes], str]:
+    stream = io.BytesIO(data)
+    ctx, _ = _read_header(stream, trust(), P.DEFAULT_LIMITS, None)
+    body = data.split(b"\n", 1)[1]
+    lines = [ln + b"\n" for ln in body.split(b"\n")[:-2]]
+    pattern = L.record_pattern(
+        ctx.info, digest_len=ctx.suite.digest_len, key_len=ctx.suite.key_len, limits=ctx.limits
+    )
+    return ctx, lines, pattern
+
+
+def _scalar_ok(ctx: Any, line: bytes) -> bool:
+    try:
+        _parse_record(ctx, line, 0)
+    except VerificationError:
+        return False
+    return True
+
+
+def test_every_line_the_pattern_accepts_the_scalar_parser_accepts() -> None:
+    data = seal(varied(40))
+    ctx, lines, pattern = _lines_and_ctx(data)
+    block = b"".join(lines)
+    missed = set(L.unmatched(block, L.line_ends(block), pattern))
+    # the plain lines go the fast way; \u00xx escapes and non-ASCII ids go to the scalar parser
+    assert 0 < len(missed) < len(lines)
+    assert all(_scalar_ok(ctx, ln) for ln in lines)
+
+
+texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(texts, min_size=3, max_size=3), st.lists(texts, min_size=3, max_size=3))
+def test_the_fast_reading_of_an_accepted_line_is_the_parsers(
+    clear: list[str], sealed: list[str]
+) -> None:
+    """A line the pattern accepts is read without json.loads (split at its quotes when it has
+    no backslash): the values are exactly the scalar parser's."""
+    ctx, lines, pattern = _lines_and_ctx(seal([P.SealRecord("R-1", clear, sealed), *varied(2)]))
+    block = b"".join(lines)
+    missed = set(L.unmatched(block, L.line_ends(block), pattern))
+    for i, line in enumerate(lines):
+        if i not in missed:
+            assert _parse_verified(ctx, line[:-1]) == _parse_record(ctx, line, 0)
+
+
+FLIP_CTX = _lines_and_ctx(seal(varied(8)))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 7), st.data())
+def test_an_edited_line_the_pattern_accepts_is_one_the_scalar_parser_accepts(
+    which: int, data: st.DataObject
+) -> None:
+    """Edit bytes of a line (flip, insert, delete): the vector check may pass the edit to the
+    scalar parser, never accept a line the scalar parser refuses."""
+    ctx, lines, pattern = FLIP_CTX
+    line = bytearray(lines[which][:-1])
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(line) - 1))
+        op = data.draw(st.sampled_from(["flip", "insert", "delete"]))
+        b = data.draw(st.integers(0, 255))
+        if op == "flip":
+            line[i] ^= b or 1
+        elif op == "insert":
+            line.insert(i, b)
+        elif len(line) > 1:
+            del line[i]
+    edited = bytes(line) + b"\n"
+    if b"\n" in edited[:-1]:
+        return  # two lines: the cutter's business, not one line's
+    accepted = not L.unmatched(edited, L.line_ends(edited), pattern)
+    if accepted:
+        assert _scalar_ok(ctx, edited)
+
+
+def test_errors_come_in_file_order_whatever_the_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = seal(varied(200))
+    lines = data.split(b"\n")
+    lines[30] = lines[30][:-1] + b",1]"  # record 30: an extra item
+    lines[150] = b"[]"  # record 150: wrong shape
+    bad = b"\n".join(lines)
+    monkeypatch.setattr(S, "BLOCK_BYTES", 512)
+    for w in (1, 2):
+        with pytest.raises(VerificationError, match="package record 30: must be an array"):
+            P.verify_package(io.BytesIO(bad), trust=trust(), workers=w)
+
+
+def test_flip_every_byte_in_small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every flipped byte is caught when the reader cuts the package into many blocks (the
+    cutter is the same for verify and open; tests/formats/test_package.py flips every byte of
+    an open)."""
+    data = seal(varied(2))
+    monkeypatch.setattr(S, "BLOCK_BYTES", 64)
+    for i in range(len(data)):
+        bad = bytearray(data)
+        bad[i] ^= 0x01
+        with pytest.raises((IntegrityError, VerificationError)):
+            P.verify_package(io.BytesIO(bytes(bad)), trust=trust())
+    released: list[P.OpenedRecord] = []
+    bad = bytearray(data)
+    bad[len(data) // 2] ^= 0x01
+    with pytest.raises(XinanError):
+        P.open_package(
+            io.BytesIO(bytes(bad)), released.append, identity=ident("plat"), trust=trust()
+        )
+    assert released == []
+
+
+def test_flips_caught_with_two_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = seal(varied(60))
+    monkeypatch.setattr(S, "BLOCK_BYTES", 1024)
+    for i in (0, len(data) // 3, len(data) // 2, len(data) - 30, len(data) - 2):
+        bad = bytearray(data)
+        bad[i] ^= 0x04
+        with pytest.raises((IntegrityError, VerificationError)):
+            open_with(bytes(bad), 2)
+
+
+def test_the_spool_holds_no_plaintext_and_is_checked() -> None:
+    recs = varied(50)
+    data = seal(recs)
+    with P.open_blocks(io.BytesIO(data), identity=ident("plat"), trust=trust()) as o:
+        spool = o._scan.spool
+        assert spool is not None
+        spool.seek(0)
+        raw = spool.read()
+        for r in recs:
+            for v in (*r.clear, *r.sealed):
+                if len(v) > 4:
+                    assert v.encode() not in raw
+        # a byte of the spool changed: the block is refused, not released
+        spool.seek(10)
+        b = spool.read(1)
+        spool.seek(10)
+        spool.write(bytes([b[0] ^ 1]))
+        with pytest.raises(IntegrityError, match="spool"):
+            list(o.batches())
+
+
+def test_pipe_is_read_once_without_a_copy() -> None:
+    data = seal(varied(10))
+
+    class Pipe(io.RawIOBase):
+        def __init__(self) -> None:
+            self._b = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return False
+
+        def readinto(self, b: Any) -> int:
+            chunk = self._b.read(len(b))
+            b[: len(chunk)] = chunk
+            return len(chunk)
+
+    got: list[P.OpenedRecord] = []
+    P.open_package(
+        io.BufferedReader(Pipe()), got.append, identity=ident("plat"), trust=trust(), workers=2
+    )
+    assert [r.record_id for r in got] == [r.record_id for r in varied(10)]
