@@ -22,6 +22,7 @@ from xinan.cli._common import (
     policy_option,
     utc_now,
 )
+from xinan.cli.progress import showing_progress
 from xinan.cli.vault_cmds import vault_option
 from xinan.errors import UsageError
 from xinan.i18n.dates import parse_date
@@ -369,7 +370,7 @@ def share_cmd(
     Examples:
       xinan --as platform share --grant bank.grant -o bank.xpkg
     """
-    with open_platform(get_env(), vault_dir, policy_path) as p:
+    with open_platform(get_env(), vault_dir, policy_path) as p, showing_progress(as_json=as_json):
         s = p.share(grant_file, output)
     emit(
         as_json,
@@ -406,7 +407,7 @@ def release_cmd(package: Path, output: str, vault_dir: Path | None, as_json: boo
     Examples:
       xinan --as platform release --package bank.xpkg -o bank.release
     """
-    with open_platform(get_env(), vault_dir) as p:
+    with open_platform(get_env(), vault_dir) as p, showing_progress(as_json=as_json):
         r = p.release(package, output)
     emit(
         as_json,

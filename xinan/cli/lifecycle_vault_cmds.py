@@ -18,6 +18,7 @@ import click
 from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import kind_name, open_platform, output_encoding_option, policy_option
 from xinan.cli._common import output_encoding as output_encoding_for
+from xinan.cli.progress import showing_progress
 from xinan.cli.vault_cmds import vault_group, vault_option
 from xinan.errors import EXIT_ALERT
 from xinan.platform.lifecycle import (
@@ -110,7 +111,7 @@ def vault_disclose(
       xinan --as platform vault disclose --audience public -o public.csv
       xinan --as platform vault disclose --as-of 2026-04-01 -o public-0401.csv --json
     """
-    with open_platform(get_env(), vault_dir, policy_path) as p:
+    with open_platform(get_env(), vault_dir, policy_path) as p, showing_progress(as_json=as_json):
         s = p.disclose(
             output,
             as_of=parse_day(as_of, "--as-of"),

@@ -21,7 +21,7 @@ from xinan.cli._common import (
 )
 from xinan.cli._common import output_encoding as output_encoding_for
 from xinan.cli._stdio import input_file, replayable_stdin
-from xinan.cli.progress import progress_for
+from xinan.cli.progress import progress_for, showing_progress
 from xinan.engine.jobs import compile_for
 from xinan.errors import EXIT_PARTIAL, UsageError
 from xinan.formats.grant import read_grant
@@ -221,7 +221,10 @@ def verify(package: Path, workers: int | None, as_json: bool) -> None:
     """
     env = get_env()
     ring = Keyring(env.keyring)
-    with input_file(package, "package") as path:  # `verify -`: a package on stdin
+    with (
+        input_file(package, "package") as path,  # `verify -`: a package on stdin
+        showing_progress(as_json=as_json),
+    ):
         if env.identity_given:
             with open_actor(env, Desk) as desk:
                 info = desk.verify(path, workers=workers)
@@ -305,7 +308,11 @@ def open_cmd(
         token = read_grant(grant_file)
         revocations = revocations_file.read_bytes() if revocations_file else None
         release = release_file.read_bytes() if release_file else None
-        with open_actor(env, Querent) as querent, input_file(package, "package") as path:
+        with (
+            open_actor(env, Querent) as querent,
+            input_file(package, "package") as path,
+            showing_progress(as_json=as_json),
+        ):
             res = querent.open_share(
                 path,
                 output,
@@ -341,7 +348,11 @@ def open_cmd(
         return
     if revocations_file is not None or release_file is not None:
         raise UsageError("--revocations and --release go with --grant (opening a share)")
-    with open_actor(env, Desk) as desk, input_file(package, "package") as path:
+    with (
+        open_actor(env, Desk) as desk,
+        input_file(package, "package") as path,
+        showing_progress(as_json=as_json),
+    ):
         result = desk.open_submission(
             path,
             output,

@@ -21,7 +21,7 @@ from xinan.cli._common import (
 )
 from xinan.cli._common import output_encoding as output_encoding_for
 from xinan.cli._stdio import replayable_stdin
-from xinan.cli.progress import progress_for
+from xinan.cli.progress import progress_for, showing_progress
 from xinan.cli.render import table
 from xinan.engine.jobs import compile_for
 from xinan.errors import EXIT_PARTIAL, UsageError
@@ -139,7 +139,7 @@ def scan(
       xinan scan export.csv --json | jq '.columns[] | select(.in_free_text != {})'
     """
     pol = load_policy(policy_path)
-    with open_actor(get_env(), Provider) as provider:
+    with open_actor(get_env(), Provider) as provider, showing_progress(as_json=as_json):
         report = provider.scan(file, policy=pol, today=today, encoding=encoding, limit=limit)
 
     def text() -> str:

@@ -16,6 +16,7 @@ from xinan.cli._app import emit, get_env, json_option
 from xinan.cli._common import kind_name, open_actor, policy_option, today_option
 from xinan.cli.audit_cmds import _keys
 from xinan.cli.lifecycle_cmds import report
+from xinan.cli.progress import showing_progress
 from xinan.errors import UsageError, VerificationError
 from xinan.i18n.dates import parse_date
 from xinan.keys import Keyring
@@ -194,7 +195,7 @@ def quality_cmd(
     from xinan.reports.render import render_quality, write_html
 
     pol = load_policy(policy_path)
-    with open_actor(get_env(), Provider) as provider:
+    with open_actor(get_env(), Provider) as provider, showing_progress(as_json=as_json):
         rep = provider.quality_report(file, policy=pol, today=today, kind=kind, encoding=encoding)
     doc = rep.to_json()
     if output is not None:

@@ -13,6 +13,7 @@ import click
 
 from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import open_actor, open_platform, policy_option
+from xinan.cli.progress import showing_progress
 from xinan.cli.vault_cmds import vault_option
 from xinan.errors import UsageError
 from xinan.formats.source_change import Action, SourceChange
@@ -170,7 +171,7 @@ def source_apply(
       xinan source apply ../amr/revoke.json
       xinan source apply ../amr/correct.json --package ../amr/corrected.xpkg --json
     """
-    with open_platform(get_env(), vault_dir, policy_path) as p:
+    with open_platform(get_env(), vault_dir, policy_path) as p, showing_progress(as_json=as_json):
         s = p.apply_source_change(change, package=package)
     late = (
         f"; {s.late_days} working days after the deadline {s.deadline}"

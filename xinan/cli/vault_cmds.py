@@ -26,6 +26,7 @@ from xinan.cli._common import (
     utc_now,
 )
 from xinan.cli._stdio import input_file
+from xinan.cli.progress import showing_progress
 from xinan.cli.render import table
 from xinan.errors import EXIT_PARTIAL
 from xinan.keys import Keyring
@@ -179,7 +180,11 @@ def vault_ingest(
     """
     if str(package) == "-" and rejects is None:  # `vault ingest -`: no name to derive one from
         rejects = Path("stdin.rejects.jsonl")
-    with open_platform(get_env(), vault_dir, policy_path) as p, input_file(package) as path:
+    with (
+        open_platform(get_env(), vault_dir, policy_path) as p,
+        input_file(package) as path,
+        showing_progress(as_json=as_json),
+    ):
         summary = p.ingest(path, rejects=rejects)
     classes = ", ".join(f"{k} {n}" for k, n in summary.classes.items())
     emit(

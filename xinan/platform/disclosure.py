@@ -9,6 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from xinan import progress
 from xinan.access import Session
 from xinan.errors import DisclosureError, UsageError
 from xinan.masking import MaskContext, View
@@ -141,7 +142,10 @@ def disclose(
     subjects: set[str] = set()
     header = [RECORD_ID_COLUMN, *view.columns, FLAG_COLUMN]
     with open_writer(output, header, encoding=encoding) as out:
+        meter = progress.start("records read", total=vault.store.count_records(k.name))
         for rec in vault.records(kind=k.name):
+            if meter is not None:
+                meter.add()
             s.candidates += 1
             state = record_state(rec)
             if state == "destroyed":
@@ -191,6 +195,8 @@ def disclose(
                 record_ids.append(rec.record_id)
             if len(subjects) < MAX_AUDIT_RECORD_IDS:
                 subjects.update(rec.subjects)
+        if meter is not None:
+            meter.end()
         s.guarded = view.stats.guarded
         objects: dict[str, Any] = {
             "ref": f"file:{Path(output).name}",

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
+from xinan import progress
 from xinan.access import Session
 from xinan.engine.workers import default_workers
 from xinan.errors import (
@@ -220,7 +221,10 @@ class SharingOps(VaultCore):
         def share_records() -> Iterator[ShareRecord]:
             nonlocal n_ids
             cache: dict[str, Any] = {}
+            meter = progress.start("records shared")
             for r in self.store.shareable_rows(c.subjects, withheld):
+                if meter is not None:
+                    meter.add()
                 rec = self._row(r, cache)
                 if rec.kind not in views and clear_f:
                     views[rec.kind] = View(
@@ -244,6 +248,8 @@ class SharingOps(VaultCore):
                     record_ids.append(rec.record_id)
                 secret = keep_secret(rec.record_id)
                 yield ShareRecord(rec.record_id, rec.package_id, clear, blobs, fks, secret)
+            if meter is not None:
+                meter.end()
 
         with atomic_writer(output, binary=True, secret=True) as out:
             tap = _HeaderTap(out)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from xinan import progress
 from xinan.access import Actor, Session
 from xinan.engine.io import encode_batch
 from xinan.engine.workers import default_workers
@@ -97,6 +98,7 @@ def open_submission_file(
                 # the bytes decrypted are those verified and logged, or nothing is written
                 info.check_same(opened.info)
                 csv = w.format.value == "csv"
+                meter = progress.start("records written", total=info.count)
                 for batch in opened.batches():
                     view = opened_view(batch, info, columns)
                     if csv:
@@ -105,6 +107,10 @@ def open_submission_file(
                         for row in zip(*(c.to_pylist() for c in view.columns), strict=True):
                             w.write(row)
                     written += view.num_rows
+                    if meter is not None:
+                        meter.add(view.num_rows)
+                if meter is not None:
+                    meter.end()
             result = OpenResult(opened.info, written)
     except XinanError:
         session.record("open", outcome="failed", objects={"package": info.package_id})

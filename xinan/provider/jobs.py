@@ -19,6 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from xinan import progress as events
 from xinan.access import Session
 from xinan.engine.batch import reason_key
 from xinan.engine.io import DEFAULT_BATCH_ROWS
@@ -242,10 +243,13 @@ def scan_file(
             for c in header
         ]
         rows = bad = 0
+        meter = events.start("records read", fraction=events.reader_fraction(reader, src))
         for item in reader:
             if limit is not None and rows >= limit:
                 break
             rows += 1
+            if meter is not None:
+                meter.add()
             if isinstance(item, BadRow):
                 bad += 1
                 continue
@@ -264,6 +268,8 @@ def scan_file(
                 if len(v) > 8 and _TEXTY.search(v):
                     for found in find_identifiers(v, today=today):
                         rep.in_text[found.kind.value] += 1
+        if meter is not None:
+            meter.end()
     return ScanReport(
         file=str(src),
         encoding=reader.encoding,

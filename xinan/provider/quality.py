@@ -34,6 +34,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from xinan import progress
 from xinan.engine.batch import ROW_COLUMN, reason_key
 from xinan.engine.io import read_chunks
 from xinan.engine.plan import JobSpec, Plan, compile_plan, fixed_class
@@ -199,7 +200,10 @@ def build_quality_report(
                 "days": n if dual else rules.other_days,
                 "working_days": dual,
             }
+        meter = progress.start("records read", fraction=progress.reader_fraction(reader, src))
         for chunk in read_chunks(reader):
+            if meter is not None:
+                meter.add(len(chunk.bad) + chunk.batch.num_rows)
             for bad in chunk.bad:
                 rep.read += 1
                 rep.rejected += 1
@@ -208,6 +212,8 @@ def build_quality_report(
                 rep.reject_columns[bad.column or "(row)"] += 1
                 _keep_worst(rep.worst, 1, bad.number, [(bad.column or "(row)", bad.reason)])
             _take_batch(rep, plan, items, chunk.batch, date_i, cal, dual)
+        if meter is not None:
+            meter.end()
     return rep
 
 

@@ -10,6 +10,7 @@ from typing import IO, Any
 
 import pyarrow as pa
 
+from xinan import progress
 from xinan.errors import IntegrityError, VerificationError
 from xinan.formats.package.header import _Context, _read_header, _unwrap_package_key
 from xinan.formats.package.models import (
@@ -161,8 +162,13 @@ def open_package_keys(
         workers=workers,
         keys=True,
     ) as opened:
+        meter = progress.start("records stored", total=opened.info.count)
         for kr in opened.records():
             sink(kr)
+            if meter is not None:
+                meter.add()
+        if meter is not None:
+            meter.end()
         return opened.info
 
 
@@ -197,6 +203,11 @@ def open_package(
         spool_dir=spool_dir,
         workers=workers,
     ) as opened:
+        meter = progress.start("records written", total=opened.info.count)
         for r in opened.records():
             sink(r)
+            if meter is not None:
+                meter.add()
+        if meter is not None:
+            meter.end()
         return opened.info

@@ -31,7 +31,7 @@ from typing import IO, Any
 
 import pyarrow as pa
 
-from xinan import errors
+from xinan import errors, progress
 from xinan.crypto.base import Aead, Hasher
 from xinan.engine.workers import ordered_map
 from xinan.errors import IntegrityError, VerificationError, XinanError
@@ -45,6 +45,8 @@ BLOCK_BYTES = 1 << 20  # bytes read per block (a block holds whole lines only)
 _SPOOL_AAD = b"xinan-package/1 spool\x00"  # the spool is private to one open; never a wire format
 
 VERIFY, OPEN, KEYS = "verify", "open", "keys"
+# what a pass of each mode is called in progress events (translated by the CLI)
+_PASS = {VERIFY: "records verified", OPEN: "records opened", KEYS: "records checked"}
 
 
 @dataclass
@@ -257,16 +259,22 @@ def scan_blocks(
     blocks: list[tuple[int, int, int]] = []
     offset = 0
     _JOB = _Job(ctx, mode, pattern, spool_key)
+    # progress events for a terminal, when the caller asked for them (xinan.progress)
+    meter = progress.start(_PASS[mode], fraction=progress.stream_fraction(stream))
     try:
         for (first, _n), res in ordered_map(_work, cutter.items(), workers=workers):
             if res[0] != "ok":
                 raise _rebuild(res)
+            if meter is not None:
+                meter.add(_n)
             if spool is not None:
                 spool.write(res[1])
                 blocks.append((first, offset, len(res[1])))
                 offset += len(res[1])
         if cutter.error is not None:
             raise cutter.error
+        if meter is not None:
+            meter.end()
     except BaseException:
         if spool is not None:
             spool.close()

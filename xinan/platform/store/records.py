@@ -305,7 +305,10 @@ class RecordStore(StoreBase):
         ).fetchall()
         return [str(r[0]) for r in rows]
 
-    def count_records(self) -> int:
+    def count_records(self, kind: str | None = None) -> int:
+        if kind is not None:  # a pass's size, for progress (xinan/progress.py)
+            sql = "SELECT count(*) FROM records WHERE kind = ?"
+            return int(self._db.execute(sql, (kind,)).fetchone()[0])
         return int(self._db.execute("SELECT count(*) FROM records").fetchone()[0])
 
     def _shared_where(
