@@ -135,6 +135,7 @@ def run_demo(
     seed: int = 2026,
     say: Say = print,
     passphrase: str | None = None,
+    policy: Path | None = None,
 ) -> DemoResult:
     directory = directory.resolve()
     if directory.exists() and any(directory.iterdir()):
@@ -155,6 +156,8 @@ def run_demo(
         # the administrators' tokens (second factor), one <id>.token each, read without a prompt
         "XINAN_TOKEN_DIR": str(directory / "tokens"),
     }
+    if policy is not None:  # every step reads this policy; the variable is restored after
+        environment["XINAN_POLICY"] = str(policy.resolve())
     with (
         _env(environment),
         _cleared(
@@ -428,10 +431,13 @@ def _script(
 
     env_file = _write_environment(root, ACTS_AS)
     result.files["env"] = env_file
-    say(f"\ndone: every file is under {root}")
-    say(f"\nnext: `source {env_file}` (the demo's throwaway keys, as the platform), then try")
+    say("")
+    say(f"done: every file is under {root}")
+    say("")
+    say(f"next: `source {env_file}` (the demo's throwaway keys, as the platform), then try")
     for line in NEXT_COMMANDS:
         say(f"    {line}")
+        say(f"        {NEXT_WHY[line]}")
 
 
 # Three commands to try after `source demo/env.sh` (tests/test_demo_env.py runs them).
@@ -440,6 +446,13 @@ NEXT_COMMANDS = (
     "xinan --as sec-admin grant list",
     "xinan audit verify",
 )
+# What each shows, in English; the command line prints it in the run's language (the
+# catalogue, xinan/i18n/messages.py), the commands themselves stay as typed.
+NEXT_WHY = {
+    "xinan vault list --limit 5": "the records the platform keeps (sealed values stay sealed)",
+    "xinan --as sec-admin grant list": "the grants issued, as the security administrator",
+    "xinan audit verify": "check the platform's signed audit log, entry by entry",
+}
 # The demo's parties and the working-directory config each gets (docs/config.md).
 _CONFIG_PARTY = {"provider": "provider", "platform": "platform", "querent": "querent"}
 

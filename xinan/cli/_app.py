@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from xinan.cli._passphrase import Passphrases, RetryCommand
+from xinan.cli._stdio import CONFIG_NOT_STDIN, LOG_NOT_STDIN, NotStdin
 from xinan.cli.render import (
     TranslatedHelp,
     XinanCommand,
@@ -134,7 +135,7 @@ class XinanGroup(TranslatedHelp, click.Group):
 )
 @click.option(
     "--audit-log",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NotStdin(LOG_NOT_STDIN, dir_okay=False),
     envvar="XINAN_AUDIT_LOG",
     default=None,
     help="Audit log file (else $XINAN_AUDIT_LOG, else <keyring>/../audit/audit.log).",
@@ -150,7 +151,7 @@ class XinanGroup(TranslatedHelp, click.Group):
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NotStdin(CONFIG_NOT_STDIN, dir_okay=False),
     default=None,
     metavar="FILE",
     help="Working-directory config (else $XINAN_CONFIG, else ./xinan.toml; docs/config.md).",

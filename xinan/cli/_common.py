@@ -16,6 +16,7 @@ from xinan.audit.note import NoteVerifier, looks_like_vkey, parse_vkeys, read_vk
 if TYPE_CHECKING:
     from xinan.authn import Token, TokenSource
 from xinan.cli._app import Env
+from xinan.cli._stdio import InputPath
 from xinan.errors import KeyringError, UsageError
 from xinan.i18n.dates import parse_date
 from xinan.i18n.dates import parse_datetime as parse_cn_datetime
@@ -31,7 +32,7 @@ def policy_option(f: F) -> F:
     return click.option(
         "--policy",
         "policy_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=InputPath("policy", exists=False),
         default=None,
         is_eager=True,  # read before --kind, which names a kind of this policy
         help="Policy file (else $XINAN_POLICY, else the built-in credit-default).",

@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import click
+
 STDIN = "-"
 # An input that sends more than this before its header is complete is not a record file.
 _REPLAY_LIMIT = 64 << 20
@@ -119,3 +121,54 @@ def read_bytes(path: Path | str) -> bytes:
     if os.fspath(path) == STDIN:
         return sys.stdin.buffer.read()
     return Path(path).read_bytes()
+
+
+# -- file parameters: `-` accepted (a private copy) or refused with the reason ----------------
+
+LOG_NOT_STDIN = (
+    "an audit log is read with the files beside it (its checkpoints, configuration and "
+    "signer), which standard input cannot carry"
+)
+CONFIG_NOT_STDIN = "a working directory's config names files relative to its own folder"
+
+
+class InputPath(click.Path):
+    """A file the command reads, as click.Path(exists=True): ``-`` is standard input, copied
+    once to a private temporary file (directory 0700, file 0600, removed when the command
+    ends) that the command reads as a path. For artifacts only — packages, grants, releases,
+    change files, signatures, proofs, backups, public keys: sealed, signed or public bytes.
+    Clear records from standard input are streamed, never copied (:func:`replayable_stdin`).
+    Standard input can be read once: a second ``-`` on the line is a usage error."""
+
+    def __init__(self, what: str = "input", *, exists: bool = True) -> None:
+        super().__init__(exists=exists, dir_okay=False, allow_dash=True, path_type=Path)
+        self.what = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if os.fspath(value) != STDIN or ctx is None:
+            return super().convert(value, param, ctx)
+        root = ctx.find_root()
+        name = param.human_readable_name if param is not None else self.what
+        if root.meta.get("xinan.stdin"):
+            self.fail(f"standard input is already read for {root.meta['xinan.stdin']}", param, ctx)
+        root.meta["xinan.stdin"] = name
+        stack = contextlib.ExitStack()
+        root.call_on_close(stack.close)
+        return stack.enter_context(input_file(STDIN, self.what))
+
+
+class NotStdin(click.Path):
+    """A file the command cannot read from standard input, with the reason: ``-`` is refused
+    with a usage error that says why and what to pass instead (docs/cli.md §1)."""
+
+    def __init__(self, why: str, **kwargs: Any) -> None:
+        kwargs.setdefault("path_type", Path)
+        super().__init__(**kwargs)
+        self.why = why
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if os.fspath(value) == STDIN:
+            from xinan.errors import UsageError
+
+            raise UsageError(f"{value}: {self.why}", hint="name the file by its path")
+        return super().convert(value, param, ctx)

@@ -22,6 +22,7 @@ from xinan.cli._common import (
     policy_option,
     utc_now,
 )
+from xinan.cli._stdio import InputPath
 from xinan.cli.progress import showing_progress
 from xinan.cli.vault_cmds import vault_option
 from xinan.errors import UsageError
@@ -316,7 +317,7 @@ def grant_list(vault_dir: Path | None, as_json: bool) -> None:
 
 
 @grant_group.command("show")
-@click.argument("grant_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("grant_file", type=InputPath())
 @json_option
 def grant_show(grant_file: Path, as_json: bool) -> None:
     """Read a grant file: the platform's signature checked with its public key (the trust
@@ -352,7 +353,7 @@ def grant_show(grant_file: Path, as_json: bool) -> None:
     "--grant",
     "grant_file",
     required=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(),
 )
 @click.option("-o", "--output", required=True, help="The share package to write (.xpkg).")
 @vault_option
@@ -389,7 +390,7 @@ def share_cmd(
     "--package",
     "package",
     required=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(),
     help="The share package (.xpkg) the querent wants to open.",
 )
 @click.option("-o", "--output", required=True, help="The release file to write.")

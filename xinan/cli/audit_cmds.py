@@ -27,7 +27,7 @@ from xinan.audit.proof import check_proof, prove_consistency, prove_inclusion
 from xinan.audit.verify import load_trusted, verify_log
 from xinan.cli._app import app, emit, get_env, json_option, note
 from xinan.cli._common import read_passphrase, verifier_keys
-from xinan.cli._stdio import read_bytes
+from xinan.cli._stdio import LOG_NOT_STDIN, InputPath, NotStdin, read_bytes
 from xinan.errors import AuditError, AuditViolation, UsageError, VerificationError
 from xinan.keys import Keyring, read_public_file
 
@@ -114,9 +114,7 @@ def _time(s: str | None) -> datetime | None:
         ) from None
 
 
-log_argument = click.argument(
-    "log", required=False, type=click.Path(dir_okay=False, path_type=Path)
-)
+log_argument = click.argument("log", required=False, type=NotStdin(LOG_NOT_STDIN, dir_okay=False))
 key_option = click.option(
     "--key",
     "keys",
@@ -352,7 +350,7 @@ def repair_cmd(log: Path | None, as_json: bool) -> None:
 @log_argument
 @click.option(
     "--trusted-checkpoint",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(),
     help="A signed checkpoint you kept earlier: the log must extend it.",
 )
 @key_option
@@ -459,12 +457,12 @@ def _proof_out(as_json: bool, path: Path, proof: str) -> None:
 @click.option(
     "--checkpoint",
     required=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(),
     help="The trusted checkpoint (for --from proofs: the old one).",
 )
 @click.option(
     "--entry",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(),
     help="The entry's line (else the proof's extra data).",
 )
 @key_option

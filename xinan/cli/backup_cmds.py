@@ -9,6 +9,7 @@ import click
 
 from xinan.cli._app import emit, get_env, json_option
 from xinan.cli._common import open_platform, read_passphrase, read_tokens, utc_now
+from xinan.cli._stdio import InputPath
 from xinan.cli.vault_cmds import vault_group, vault_option
 from xinan.keys import Keyring
 from xinan.platform import rebind_vault, restore_vault
@@ -47,7 +48,7 @@ def vault_backup(vault_dir: Path | None, output: Path, as_json: bool) -> None:
 
 
 @vault_group.command("restore")
-@click.argument("archive", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("archive", type=InputPath())
 @click.option(
     "--to",
     "to",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import click
 from xinan.cli._app import app, emit, json_option
 from xinan.cli._common import policy_option, today_option
 from xinan.demo import run_demo
+from xinan.i18n import translate
 
 
 @app.command()
@@ -37,14 +37,14 @@ def demo(
       xinan demo
       xinan demo --dir /tmp/xinan-demo --records 100000
     """
-    if policy_path is not None:
-        os.environ["XINAN_POLICY"] = str(policy_path)
     result = run_demo(
         directory,
         records=records,
         today=today,
         seed=seed,
-        say=(lambda _m: None) if as_json else click.echo,
+        # the demo's lines in the run's language (those the catalogue has; commands as typed)
+        say=(lambda _m: None) if as_json else (lambda m: click.echo(translate(m))),
+        policy=policy_path,
     )
     emit(
         as_json,

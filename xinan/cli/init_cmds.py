@@ -13,6 +13,7 @@ import click
 
 from xinan.cli._app import app, emit, json_option
 from xinan.cli._common import policy_option, read_new_passphrase, read_passphrase, utc_now
+from xinan.cli._stdio import InputPath
 from xinan.config import PARTIES
 from xinan.crypto import suite_names
 from xinan.party_setup import default_keys, init_party, next_steps
@@ -43,7 +44,7 @@ __all__ = ["init_cmd"]
 @click.option(
     "--trust",
     multiple=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(),
     metavar="FILE.pub",
     help="A counterpart's public key, added after the log exists (logged); repeatable.",
 )

@@ -26,7 +26,7 @@ from xinan.cli._common import (
     verifier_keys,
 )
 from xinan.cli._passphrase import on_terminal
-from xinan.cli._stdio import read_bytes
+from xinan.cli._stdio import LOG_NOT_STDIN, NotStdin, read_bytes
 from xinan.cli.vault_cmds import vault_option
 from xinan.errors import UsageError
 from xinan.i18n.dates import parse_date
@@ -200,7 +200,7 @@ def _today() -> date:
 @click.option(
     "--audit-log",
     "log",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NotStdin(LOG_NOT_STDIN, dir_okay=False),
     default=None,
     help="Also check the entry against this audit log (its latest signed checkpoint).",
 )

@@ -18,6 +18,7 @@ import click
 from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import kind_name, open_platform, output_encoding_option, policy_option
 from xinan.cli._common import output_encoding as output_encoding_for
+from xinan.cli._stdio import InputPath
 from xinan.cli.progress import showing_progress
 from xinan.cli.vault_cmds import vault_group, vault_option
 from xinan.errors import EXIT_ALERT
@@ -242,7 +243,7 @@ def dispute_open(
 )
 @click.option(
     "--correction",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(),
     default=None,
     help="With corrected: a JSON object {field: value} or a CSV field,value of clear fields.",
 )

@@ -11,12 +11,13 @@ from pathlib import Path
 import click
 
 from xinan.cli._app import emit, get_env, json_option
+from xinan.cli._stdio import LOG_NOT_STDIN, NotStdin
 from xinan.cli.audit_cmds import _keys, _log, _row, audit, key_option
 
 
 @audit.command("lineage")
 @click.argument("record")
-@click.option("--log", "log", type=click.Path(dir_okay=False, path_type=Path), help="The log.")
+@click.option("--log", "log", type=NotStdin(LOG_NOT_STDIN, dir_okay=False), help="The log.")
 @click.option("--package", metavar="ID", help="Also the entries of the package it arrived in.")
 @key_option
 @json_option

@@ -20,7 +20,7 @@ from xinan.cli._common import (
     workers_option,
 )
 from xinan.cli._common import output_encoding as output_encoding_for
-from xinan.cli._stdio import input_file, replayable_stdin
+from xinan.cli._stdio import InputPath, input_file, replayable_stdin
 from xinan.cli.progress import progress_for, showing_progress
 from xinan.engine.jobs import compile_for
 from xinan.errors import EXIT_PARTIAL, UsageError
@@ -253,21 +253,21 @@ def verify(package: Path, workers: int | None, as_json: bool) -> None:
 @click.option(
     "--grant",
     "grant_file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(),
     default=None,
     help="Querent: the grant this share was built for (opens a share package).",
 )
 @click.option(
     "--revocations",
     "revocations_file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(),
     default=None,
     help="Querent: the platform's signed revocation list, checked before the grant.",
 )
 @click.option(
     "--release",
     "release_file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(),
     default=None,
     help="Querent: the platform's release file for this share (`xinan release`).",
 )

@@ -14,6 +14,7 @@ import click
 
 from xinan.cli._app import emit, get_env, json_option
 from xinan.cli._common import kind_name, open_actor, policy_option, today_option
+from xinan.cli._stdio import LOG_NOT_STDIN, STDIN, InputPath, NotStdin
 from xinan.cli.audit_cmds import _keys
 from xinan.cli.lifecycle_cmds import report
 from xinan.cli.progress import showing_progress
@@ -44,7 +45,7 @@ def _date(value: str | None) -> date | None:
 
 
 @report.command("audit")
-@click.argument("logs", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("logs", nargs=-1, type=NotStdin(LOG_NOT_STDIN, dir_okay=False))
 @click.option(
     "-o",
     "--output",
@@ -61,7 +62,7 @@ def _date(value: str | None) -> date | None:
 )
 @click.option(
     "--trusted-checkpoint",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(),
     help="A signed checkpoint kept earlier: the (first) log must extend it.",
 )
 @click.option("--subject", metavar="PSEUDONYM", help="List this subject's entries, with proofs.")
@@ -76,7 +77,7 @@ def _date(value: str | None) -> date | None:
     "--certificate",
     "certificates",
     multiple=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(),
     help="A destruction certificate to check against the (first) log; repeatable.",
 )
 @lang_option
@@ -148,7 +149,7 @@ def audit_cmd(
 
 
 @report.command("quality")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("file")  # a record file, or `-`: standard input streamed (never copied)
 @click.option(
     "-o",
     "--output",
@@ -168,7 +169,7 @@ def audit_cmd(
 @lang_option
 @json_option
 def quality_cmd(
-    file: Path,
+    file: str,
     output: Path | None,
     kind: str | None,
     encoding: str | None,
@@ -216,10 +217,10 @@ def quality_cmd(
 
 
 @report.command("verify")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("file", type=InputPath())
 @click.option(
     "--sig",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(),
     default=None,
     help="The signature file (default: FILE.sig).",
 )
@@ -237,6 +238,11 @@ def verify_cmd(file: Path, sig: Path | None, as_json: bool) -> None:
     """
     from xinan.reports.signature import read_pair, verify_report
 
+    if sig is None and click.get_current_context().find_root().meta.get("xinan.stdin") == "FILE":
+        raise UsageError(
+            f"{STDIN}: a report from standard input has no {STDIN}.sig beside it",
+            hint="pass its signature file: xinan report verify - --sig 报告.html.sig",
+        )
     data, signature = read_pair(file, sig)
     res = verify_report(data, signature, trust=Keyring(get_env().keyring))
     emit(

@@ -13,6 +13,7 @@ import click
 
 from xinan.cli._app import app, emit, get_env, json_option
 from xinan.cli._common import open_actor, open_platform, policy_option
+from xinan.cli._stdio import InputPath
 from xinan.cli.progress import showing_progress
 from xinan.cli.vault_cmds import vault_option
 from xinan.errors import UsageError
@@ -120,7 +121,7 @@ def source_revoke(
 @click.option(
     "--package",
     required=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(),
     help="The sealed package of corrected records (record i replaces RECORDS[i]).",
 )
 def source_correct(
@@ -143,10 +144,10 @@ def source_correct(
 
 
 @source_group.command("apply")
-@click.argument("change", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("change", type=InputPath())
 @click.option(
     "--package",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(),
     default=None,
     help="For a correction: the package of corrected records it names.",
 )
