@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 import xinan.cli.progress as cli_progress
-from tests.test_share_support import build_world
+from tests.support.worlds import build_world
 from xinan import progress
 from xinan.cli.progress import TerminalProgress
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Tty(io.StringIO):

@@ -12,8 +12,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from tests.test_cli_streams import invoke
-from tests.test_cli_streams import runner as streams_runner  # noqa: F401 - a fixture
+from tests.cli.test_cli_streams import invoke
+from tests.cli.test_cli_streams import runner as streams_runner  # noqa: F401 - a fixture
 from xinan.cli import app
 from xinan.cli._stdio import InputPath, NotStdin
 
