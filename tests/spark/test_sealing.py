@@ -4,6 +4,7 @@ record ids, record keys and whole lines, for any partition, rows and values."""
 from __future__ import annotations
 
 import base64
+import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -53,3 +54,43 @@ def test_seal_rows_equals_seal(partition, values):
     ids, lines = sealer.seal_rows(partition, rows, clear, sealed)
     want = [sealer.seal(partition, r, c, s) for r, c, s in zip(rows, clear, sealed, strict=True)]
     assert list(zip(ids, lines, strict=True)) == want
+
+
+# values with what JSON must escape ('"', '\\', C0 controls) and what it must not (U+2028,
+# CJK, astral characters): the batch sealer's Arrow-joined JSON must match json.encoder's
+json_text = st.text(
+    st.one_of(
+        st.sampled_from(['"', "\\", "\n", "\x00", "\x1f", "\x7f", "\u2028", "张", "𠀀", ",", "]"]),
+        st.characters(blacklist_categories=("Cs",)),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from([SuiteName.INTL, SuiteName.GM]),
+    st.integers(0, 1000),
+    st.integers(0, 3),
+    st.integers(0, 2),
+    st.lists(st.lists(json_text, min_size=5, max_size=5), max_size=8),
+)
+def test_seal_batch_equals_per_row_sealer(suite_name, partition, n_clear, n_sealed, values):
+    import pyarrow as pa
+
+    suite = get_suite(suite_name, compliance_mode="any")
+    keys = ExecutorKeys(
+        suite_name, "any", package_id="ab" * 16, package_key=bytes(range(suite.key_len))
+    )
+    names = ["证件号码", "法定代表人证件号码"][:n_sealed]
+    sealer = PartitionSealer(keys, names, n_clear)
+    rows = [7 * i + 2 for i in range(len(values))]
+    clear = [tuple(v[:n_clear]) for v in values]
+    sealed = [tuple(v[3 : 3 + n_sealed]) for v in values]
+    clear_cols = [pa.array([c[j] for c in clear], pa.string()) for j in range(n_clear)]
+    sealed_cols = [pa.array([s[j] for s in sealed], pa.string()) for j in range(n_sealed)]
+    ids, lines = sealer.seal_batch(partition, rows, clear_cols, sealed_cols)
+    want = [sealer.seal(partition, r, c, s) for r, c, s in zip(rows, clear, sealed, strict=True)]
+    assert list(zip(ids, lines, strict=True)) == want
+    for line, c in zip(lines, clear, strict=True):  # and each line is JSON with those values
+        assert json.loads(line)[1] == list(c)

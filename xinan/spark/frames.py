@@ -44,9 +44,16 @@ from xinan.spark.stage import (
 )
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
-__all__ = ["JobFrames", "executor_keys", "plan_stage", "policy_text", "run_frames"]
+__all__ = [
+    "JobFrames",
+    "executor_keys",
+    "plan_stage",
+    "policy_text",
+    "run_frames",
+    "view_columns",
+]
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,24 @@ def _q(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+def view_columns(
+    kind: RecordKind, spec: StageSpec, audience: str, sql: Mapping[str, str]
+) -> list[Column]:
+    """The audience's columns in the policy's order, as expressions over the engine stage's
+    output: native SQL (``sql``: field → expression) where planned, else the stage's column."""
+    from pyspark.sql import functions as F
+
+    a_i = spec.audiences.index(audience)
+    cols = []
+    for f in kind.fields:
+        if f.rules[audience].op == "drop":
+            continue
+        i = kind.index(f.name)
+        expr = sql.get(f.name)
+        cols.append((F.expr(expr) if expr is not None else F.col(view_col(a_i, i))).alias(f.name))
+    return cols
+
+
 def run_frames(df: DataFrame, policy: Policy, spec: StageSpec) -> JobFrames:
     """Run the engine stage over ``df`` (string columns named as ``spec.header``) and derive
     the outputs. Lazy: nothing runs until the caller writes or collects."""
@@ -194,15 +219,7 @@ def run_frames(df: DataFrame, policy: Policy, spec: StageSpec) -> JobFrames:
     ok = stage.where(F.col(REJ_REASON).isNull())
     views: dict[str, DataFrame] = {}
     for a_i, a in enumerate(spec.audiences):
-        cols = [F.col(PART), F.col(ROW)]
-        for f in k.fields:
-            if f.rules[a].op == "drop":
-                continue
-            i = k.index(f.name)
-            expr = sql[a].get(f.name)
-            cols.append(
-                (F.expr(expr) if expr is not None else F.col(view_col(a_i, i))).alias(f.name)
-            )
+        cols = [F.col(PART), F.col(ROW), *view_columns(k, spec, a, sql[a])]
         views[a] = ok.where(~F.col(withheld_col(a_i))).select(cols)
     rejects = stage.where(F.col(REJ_REASON).isNotNull()).select(
         F.col(PART),

@@ -163,7 +163,9 @@ class _Compiled:
             withheld = self.plan.withheld_classes(aud)
             codes = [i for i, c in enumerate(CLASSES) if c in withheld]
             self.views.append((aud, keep, codes))
-        self.class_names = [c.value for c in CLASSES]
+        import pyarrow as pa
+
+        self.class_names = pa.array([c.value for c in CLASSES], pa.string())
         self.sealer: PartitionSealer | None = None
         if spec.seal:
             self.sealed_idx = [kind.index(f.name) for f in kind.fields if f.sealed]
@@ -203,13 +205,12 @@ class _Compiled:
         ):
             rej_col[r - row_offset] = c
             rej_reason[r - row_offset] = why
-        names = self.class_names
-        cls_out = [names[c] if c >= 0 else None for c in classes.tolist()]
+        cls_out = pc.take(self.class_names, pa.array(classes, mask=classes < 0))
         rej_mask = pa.array(rejected)
         arrays: list[pa.Array] = [
             pa.array(np.full(n, partition, dtype=np.int32)),
             pa.array(np.arange(row_offset, row_offset + n, dtype=np.int64)),
-            pa.array(cls_out, pa.string()),
+            cls_out,
             pa.array(rej_col, pa.string()),
             pa.array(rej_reason, pa.string()),
         ]
@@ -239,16 +240,11 @@ class _Compiled:
 
                 raise InputError(f"the policy withholds {self.kind.name} from submission")
             at = pa.array(positions)
-            clear_rows = list(zip(*(c.to_pylist() for c in clear_batch.columns), strict=True))
-            sealed_rows = list(
-                zip(*(valid.columns[i].take(at).to_pylist() for i in self.sealed_idx), strict=True)
-            )
-            if not clear_batch.num_columns:
-                clear_rows = [()] * len(positions)
-            if not self.sealed_idx:
-                sealed_rows = [()] * len(positions)
-            ids, sealed_lines = self.sealer.seal_rows(
-                partition, (positions + row_offset).tolist(), clear_rows, sealed_rows
+            ids, sealed_lines = self.sealer.seal_batch(
+                partition,
+                (positions + row_offset).tolist(),
+                clear_batch.columns,
+                [valid.columns[i].take(at) for i in self.sealed_idx],
             )
             for p, rid, line in zip(positions.tolist(), ids, sealed_lines, strict=True):
                 rids[p] = rid

@@ -256,12 +256,12 @@ class RecordSealer:
                 )
             )
         # json.encoder (ensure_ascii=False) escapes exactly '"', '\\' and C0 controls: when the
-        # joined values hold none of them, '","'.join is already their JSON (one scan, not n).
+        # values hold none of them, '","'.join is already their JSON (one scan, not n). The
+        # scan is over the values alone: the separators' own quotes would always match.
         if self._nc:
-            joined = '","'.join(clear)
             clear_json = (
-                b'"' + joined.encode() + b'"'
-                if not _JSON_ESC.search(joined)
+                b'"' + '","'.join(clear).encode() + b'"'
+                if not _JSON_ESC.search("".join(clear))
                 else ",".join([encode_basestring(c) for c in clear]).encode()
             )
         else:
