@@ -88,10 +88,8 @@ def platform_as(w, who: str, passphrase: Callable[[str], str]) -> Platform:
 
 def test_administrators_work_with_their_own_key_only(world) -> None:
     """Item 2: audit show (audit-admin) and the system administrator's vault operations ask
-    for no passphrase but the actor's own: the log has its own signer. (Reading stored
-    records — vault list, archive, destroy — checks each row's MAC under a key derived from
-    the vault's key since the row-integrity change, so those unlock the platform key;
-    SECURITY.md "Known limits".)"""
+    for no passphrase but the actor's own: the log has its own signer (reading stored records
+    needs none either: test_administrators_read_records_without_the_platform_key)."""
     w = world
     ring = Keyring(w.ring("plat"))
     src = OnlyOwn("auditadm")
@@ -142,12 +140,86 @@ def test_no_administrator_can_decrypt_a_stored_value(world, who: str) -> None:
                 ring.unlock("platform", guess)
     finally:
         vault.close()
-    # 4. through the platform's own operation: reading a record's sealed values unwraps the
+    # 4. through the platform's own operation: opening a record's sealed values unwraps the
     # vault key, and with the administrator's secrets that fails (refused, or wrong key)
+    record_id = _first_record_id(w)
     with platform_as(w, who, lambda _what: passphrase) as p:
         with pytest.raises(XinanError):
-            p.list_records(limit=1)
+            p.show_record(record_id)
         assert not p.vault.is_unlocked
+
+
+def _first_record_id(w) -> str:
+    vault = Vault.open(w.vault)
+    try:
+        vault.unlock_rows()  # §3.2: the service-held row key; the KEK stays locked
+        return next(vault.records(limit=1)).record_id
+    finally:
+        vault.close()
+
+
+class NoPlatformPassphrase:
+    """The administrator's own passphrase only: asking for any other (the platform key's, the
+    pseudonym key's) fails the test at once."""
+
+    def __init__(self, who: str) -> None:
+        self.who = who
+
+    def __call__(self, what: str) -> str:
+        assert what.startswith(self.who), f"asked for {what!r}"
+        return PASS
+
+
+def test_administrators_read_records_without_the_platform_key(world) -> None:
+    """Control 5 (docs/vault.md §3.2): the security administrator lists stored records, opens
+    and resolves an objection and previews a destruction, and the audit administrator lists
+    the archive, each with its own key and token only: the row MACs are checked with the row
+    key the platform service holds, the vault's key is never unwrapped, and a sealed value
+    stays sealed."""
+    from xinan.platform.records_ops import SEALED_MARK
+
+    w = world
+    with platform_as(w, "secadm", NoPlatformPassphrase("secadm")) as p:
+        rows = p.list_records(limit=5)
+        assert len(rows) == 5
+        sealed = [f for r in rows for f in r.record.sealed_fields]
+        assert sealed and all(r.fields.get(f, SEALED_MARK) == SEALED_MARK for r in rows
+                              for f in r.record.sealed_fields)  # fmt: skip
+        d = p.open_dispute(rows[0].record.record_id, reason="数据有误", by="某公司")
+        p.resolve_dispute(d.id, outcome="upheld")
+        preview = p.destroy(expired=True, dry_run=True)
+        assert preview.result is None
+        assert not p.vault.is_unlocked
+        # and it still cannot open a sealed value: that needs the platform key
+        with pytest.raises(AssertionError, match="platform"):
+            p.show_record(rows[0].record.record_id)
+        assert not p.vault.is_unlocked
+    with platform_as(w, "auditadm", NoPlatformPassphrase("auditadm")) as p:
+        p.archive()
+        assert not p.vault.is_unlocked
+    types = [e["type"] for e in w.entries("plat")]
+    assert "open" in types and "key.auth" not in types[-3:]
+
+
+def test_the_row_key_does_not_open_without_the_service_secret(world) -> None:
+    """The sealed row key opens with the bound log's service secret only; a wrong secret or an
+    edited vault.json fails closed (docs/vault.md §3.2)."""
+    import json
+
+    from xinan.platform.vault_config import VaultConfig, log_service_secret, open_row_key
+
+    w = world
+    cfg = VaultConfig.read(w.vault)
+    secret = log_service_secret(cfg.audit_path)
+    assert len(open_row_key(cfg, secret)) == get_suite(cfg.suite).digest_len
+    bad = bytes([secret[0] ^ 1]) + secret[1:]
+    with pytest.raises(IntegrityError, match="does not open"):
+        open_row_key(cfg, bad)
+    doc = json.loads((w.vault / "vault.json").read_text("utf-8"))
+    doc["pseudonym"]["id"] = "another-ps"
+    (w.vault / "vault.json").write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    with pytest.raises(IntegrityError, match="configuration was altered"):
+        open_row_key(VaultConfig.read(w.vault), secret)
 
 
 @pytest.mark.parametrize("who", ADMINS)

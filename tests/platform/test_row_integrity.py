@@ -159,9 +159,24 @@ def test_any_change_to_any_covered_column_fails_closed(
 def test_a_locked_vault_does_not_hand_out_unchecked_records(
     tmp_path: Path, monkeypatch: Any
 ) -> None:
-    from xinan.errors import KeyringError
+    """A version-3 vault reads records with the row key the platform service holds (§3.2):
+    without the log's service secret nothing is handed out; a version-2 vault without the
+    platform key neither."""
+    from xinan.audit.config import load_audit_config, service_paths
+    from xinan.errors import AuditError, KeyringError
 
     w = _world(tmp_path, monkeypatch)
+    log = w.log("plat")
+    secret = service_paths(log, load_audit_config(log))[1]
+    moved = secret.with_name("elsewhere")
+    secret.rename(moved)
+    with Vault.open(w.vault) as v, pytest.raises(AuditError, match="service secret"):
+        next(v.records())
+    moved.rename(secret)
+    with Vault.open(w.vault) as v:
+        assert next(v.records()).record_id
+        assert not v.is_unlocked
+    _as_version(w, "xinan-vault/2")
     with Vault.open(w.vault) as v, pytest.raises(KeyringError, match="locked"):
         next(v.records())
 
@@ -169,7 +184,7 @@ def test_a_locked_vault_does_not_hand_out_unchecked_records(
 def test_a_version_1_vault_is_refused_with_a_hint(tmp_path: Path, monkeypatch: Any) -> None:
     w = _world(tmp_path, monkeypatch)
     cfg = json.loads((w.vault / "vault.json").read_text("utf-8"))
-    assert cfg["format"] == "xinan-vault/2"
+    assert cfg["format"] == "xinan-vault/3"
     cfg["format"] = "xinan-vault/1"
     (w.vault / "vault.json").write_text(json.dumps(cfg), "utf-8")
     with pytest.raises(VerificationError, match="upgrade") as e:
@@ -180,29 +195,38 @@ def test_a_version_1_vault_is_refused_with_a_hint(tmp_path: Path, monkeypatch: A
 
 
 def _as_version_1(w: World) -> None:
-    """Turn the world's vault into the layout version 1 had: no ``records.mac`` column, both
-    databases' meta saying ``xinan-vault/1`` schema 1, and a ``vault.json`` with that marker
-    under a configuration MAC recomputed with the vault key (what version 1 wrote)."""
+    _as_version(w, "xinan-vault/1")
+
+
+def _as_version(w: World, marker: str) -> None:
+    """Turn the world's vault into the layout an older version had: version 1 without the
+    ``records.mac`` column, both databases' meta saying ``marker`` (schema 1 for version 1),
+    and a ``vault.json`` with that marker and without the sealed row key, under a
+    configuration MAC recomputed with the vault key (what that version wrote)."""
     import dataclasses
 
     from xinan.platform.vault_config import VaultConfig, _mac_key
 
+    v1 = marker == "xinan-vault/1"
     for name in ("vault.db", "keys.db"):
         con = sqlite3.connect(w.vault / name)
         with con:
-            if name == "vault.db":
+            if name == "vault.db" and v1:
                 con.execute("ALTER TABLE records DROP COLUMN mac")
-            con.execute("UPDATE meta SET value = 'xinan-vault/1' WHERE key = 'format'")
-            con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+            con.execute("UPDATE meta SET value = ? WHERE key = 'format'", (marker,))
+            if v1:
+                con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
         con.close()
     ring = Keyring(w.ring("plat"))
     cfg = VaultConfig.read(w.vault)
-    v = Vault(w.vault, cfg, store_format=("xinan-vault/1", 1))
+    v = Vault(w.vault, cfg, store_format=(marker, 1 if v1 else 2))
     try:
         kek = v._unwrap_kek(ring.unlock("platform", PASS))
     finally:
         v.close()
-    old = dataclasses.replace(cfg, format="xinan-vault/1", mac=b"")
+    old = dataclasses.replace(
+        cfg, format=marker, mac=b"", row_key_sealed=b"", row_key_commitment=b"", mac_row=b""
+    )
     old = dataclasses.replace(
         old, mac=v.suite.mac(_mac_key(v.suite, kek, cfg.vid), old.mac_input())
     )
@@ -220,10 +244,10 @@ def test_a_version_1_vault_is_upgraded_once_by_the_platform_and_logged(
     assert r.exit_code == 1 and "vault upgrade" in r.output
     assert _v(w, "secadm", "upgrade").exit_code == 77  # the platform's act, not an admin's
     out = json.loads(_v(w, "platform", "upgrade", "--json").stdout)
-    assert out["format"] == "xinan-vault/2" and out["records"] == n
+    assert out["format"] == "xinan-vault/3" and out["records"] == n
     e = [x for x in w.entries("plat") if x["type"] == "key.vault-upgrade"]
     assert len(e) == 1 and e[0]["objects"]["counts"] == {"records": n}
-    assert json.loads((w.vault / "vault.json").read_text("utf-8"))["format"] == "xinan-vault/2"
+    assert json.loads((w.vault / "vault.json").read_text("utf-8"))["format"] == "xinan-vault/3"
     assert len(_v(w, "platform", "list", "--json").stdout) > 0
     assert _v(w, "platform", "list").exit_code == 0
     assert _v(w, "platform", "upgrade").exit_code == 2  # once
@@ -231,3 +255,35 @@ def test_a_version_1_vault_is_upgraded_once_by_the_platform_and_logged(
     with _db(w) as con:
         con.execute("UPDATE records SET severity = '轻微' WHERE record_id = ?", (rid,))
     assert _v(w, "platform", "show", rid).exit_code == 1
+
+
+def test_a_version_2_vault_still_opens_and_is_upgraded_to_the_sealed_row_key(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """docs/vault.md §11.2: a version-2 vault opens as before (its reads unlock the platform
+    key); `vault upgrade` (the platform, logged) checks every row and seals the row key, after
+    which the security administrator lists records without the platform key."""
+    from tests.test_separation import NoPlatformPassphrase, platform_as
+
+    w = _world(tmp_path, monkeypatch)
+    _as_version(w, "xinan-vault/2")
+    assert _v(w, "platform", "list").exit_code == 0  # still opens
+    with platform_as(w, "secadm", lambda _what: PASS) as p:
+        p.list_records(limit=1)
+        assert p.vault.is_unlocked  # version 2: the row key derives from the vault key
+    rid = _serious(w)
+    with _db(w) as con:  # an edited row is not blessed by the upgrade
+        con.execute("UPDATE records SET severity = '轻微' WHERE record_id = ?", (rid,))
+    r = _v(w, "platform", "upgrade")
+    assert r.exit_code == 1 and rid in r.output
+    assert json.loads((w.vault / "vault.json").read_text("utf-8"))["format"] == "xinan-vault/2"
+    with _db(w) as con:
+        con.execute("UPDATE records SET severity = '严重' WHERE record_id = ?", (rid,))
+    out = json.loads(_v(w, "platform", "upgrade", "--json").stdout)
+    assert out["format"] == "xinan-vault/3" and out["records"] == 0
+    e = [x for x in w.entries("plat") if x["type"] == "key.vault-upgrade"]
+    assert len(e) == 1 and "xinan-vault/2 → xinan-vault/3" in e[0]["why"]["basis"]
+    with platform_as(w, "secadm", NoPlatformPassphrase("secadm")) as p:
+        assert len(p.list_records(limit=3)) == 3
+        assert not p.vault.is_unlocked
+    assert _v(w, "platform", "upgrade").exit_code == 2  # once

@@ -39,11 +39,11 @@ def test_layout_modes_and_config(world):
     cfg = json.loads((w.vault / "vault.json").read_text("utf-8"))
     assert list(cfg) == [
         "format", "id", "created", "suite", "policy", "platform", "pseudonym", "kek", "audit",
-        "mac",
+        "row_key", "mac", "mac_row",
     ]  # fmt: skip
     assert cfg["audit"]["origin"] and cfg["policy"].startswith("credit-default@")
     assert "#" in cfg["policy"]  # the policy file's digest is bound too
-    assert cfg["format"] == "xinan-vault/2" and cfg["policy"].startswith("credit-default@")
+    assert cfg["format"] == "xinan-vault/3" and cfg["policy"].startswith("credit-default@")
     assert cfg["platform"]["id"] == "platform" and cfg["pseudonym"]["id"] == "subject-ps"
     con = sqlite3.connect(w.vault / "vault.db")
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

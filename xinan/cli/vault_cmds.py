@@ -205,10 +205,11 @@ def vault_ingest(
 @vault_option
 @json_option
 def vault_upgrade(vault_dir: Path | None, as_json: bool) -> None:
-    """Upgrade a xinan-vault/1 vault to xinan-vault/2: every stored record gets its row MAC.
+    """Upgrade a xinan-vault/1 or /2 vault to xinan-vault/3 (row MACs, sealed row key).
 
     Role platform (the vault key is needed). Once, logged as key.vault-upgrade; every other
-    command refuses a version-1 vault until then (docs/vault.md §11.1).
+    command refuses a version-1 vault until then (docs/vault.md §11.1). A version-2 vault
+    still opens, but its reads of records need the platform key (§11.2).
 
     \b
     Examples:
@@ -222,7 +223,7 @@ def vault_upgrade(vault_dir: Path | None, as_json: bool) -> None:
         as_json,
         dataclasses.asdict(done),
         f"vault {done.id} at {done.path}: now {done.format}; {done.records} records sealed "
-        "with their row MAC",
+        "with their row MAC, the row key sealed for the platform service",
     )
 
 

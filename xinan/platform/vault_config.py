@@ -13,7 +13,7 @@ import binascii
 import os
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,9 +38,10 @@ from xinan.platform.store import (
 )
 from xinan.policy.catalogue import Policy
 
-FORMAT = "xinan-vault/2"  # §11: version 2 adds the row MAC (§3.1)
+FORMAT = "xinan-vault/3"  # §11: version 3 seals the row-MAC key for the service (§3.2)
+FORMAT_V2 = "xinan-vault/2"  # still opened (reads unlock the platform key); `vault upgrade`
 FORMAT_V1 = "xinan-vault/1"  # read only to upgrade it (`vault upgrade`, §11.1)
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 2  # the databases' schema: unchanged by version 3 (only its marker)
 SCHEMA_VERSION_V1 = 1
 # The labels of §2 and §4 keep the bytes of version 1 in every version: a vault's wrapped
 # keys and MACs do not change when its format marker does.
@@ -53,6 +54,13 @@ L_RKV = _V + b" record-key\x00"
 L_RELEASE = _V + b" release\x00"  # §4: release secrets, bound to vault, share and record
 INFO_ROW_MAC = b"xinan-vault/2 row-mac"  # §3.1: K_row = KDF(KEK, INFO_ROW_MAC ‖ vid)
 L_ROW = b"xinan-vault/2 row\x00"  # §3.1: the row MAC's input starts L_ROW ‖ vid
+# §3.2 (version 3): K_row sealed under the vault's log service secret, so that reading records
+# needs no platform key; its commitment is under the config MAC, and a second config MAC is
+# keyed from K_row (checked by readers that never hold the KEK)
+INFO_ROWKEY_WRAP = b"xinan-vault/3 row-key wrap"
+L_ROWKEY = b"xinan-vault/3 row-key\x00"
+L_ROWKEY_COMMIT = b"xinan-vault/3 row-key-commitment\x00"
+INFO_CFG_MAC_ROW = b"xinan-vault/3 config-mac-row"
 CONFIG_FILE = "vault.json"
 REVOCATIONS_FILE = "revocations.json"
 _TIME_FMT = "%Y-%m-%dT%H:%M:%SZ"
@@ -159,9 +167,14 @@ class VaultConfig:
     audit_path: str = ""  # where that log is (resolved)
     mac: bytes = field(repr=False, default=b"")
     format: str = FORMAT
+    # version 3 (§3.2): K_row sealed for the platform service, its commitment, and the config
+    # MAC under a key derived from K_row (empty in versions 1 and 2)
+    row_key_sealed: bytes = field(repr=False, default=b"")
+    row_key_commitment: bytes = field(repr=False, default=b"")
+    mac_row: bytes = field(repr=False, default=b"")
 
     def _doc(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "format": self.format,
             "id": self.id,
             "created": self.created,
@@ -176,13 +189,26 @@ class VaultConfig:
                 "path": self.audit_path,
             },
         }
+        if self.format == FORMAT:
+            doc["row_key"] = {
+                "sealed": _b64(self.row_key_sealed),
+                "commitment": _b64(self.row_key_commitment),
+            }
+        return doc
 
     def mac_input(self) -> bytes:
         return canonical_json(self._doc())  # docs/vault.md §2: RFC 8785
 
     def to_bytes(self) -> bytes:
         doc = self._doc() | {"mac": _b64(self.mac)}
+        if self.format == FORMAT:
+            doc["mac_row"] = _b64(self.mac_row)
         return pretty_json(doc)
+
+    @property
+    def seals_row_key(self) -> bool:
+        """Version 3: records are read with the service-held row key, no platform key."""
+        return self.format == FORMAT
 
     @property
     def vid(self) -> bytes:
@@ -195,12 +221,12 @@ class VaultConfig:
 
     @property
     def schema_version(self) -> int:
-        return SCHEMA_VERSION if self.format == FORMAT else SCHEMA_VERSION_V1
+        return SCHEMA_VERSION_V1 if self.format == FORMAT_V1 else SCHEMA_VERSION
 
     @staticmethod
     def read(path: Path, *, upgrading: bool = False) -> VaultConfig:
         """``vault.json``; a version-1 vault is refused with the hint to upgrade it, unless
-        ``upgrading`` (§11.1)."""
+        ``upgrading`` (§11.1); a version-2 vault opens (§11.2)."""
         p = path / CONFIG_FILE
         try:
             data = p.read_bytes()
@@ -211,7 +237,11 @@ class VaultConfig:
             ) from None
         try:
             doc = loads_strict(data)
-            if not isinstance(doc, dict) or doc.get("format") not in (FORMAT, FORMAT_V1):
+            if not isinstance(doc, dict) or doc.get("format") not in (
+                FORMAT,
+                FORMAT_V2,
+                FORMAT_V1,
+            ):
                 raise VerificationError(f"{p}: format must be {FORMAT!r}")
             if doc["format"] == FORMAT_V1 and not upgrading:
                 raise VerificationError(
@@ -239,6 +269,15 @@ class VaultConfig:
                 audit_path=str(doc["audit"]["path"]),
                 mac=_unb64(doc["mac"], "mac"),
             )
+            if cfg.format == FORMAT:
+                cfg = replace(
+                    cfg,
+                    row_key_sealed=_unb64(doc["row_key"]["sealed"], "row_key.sealed"),
+                    row_key_commitment=_unb64(doc["row_key"]["commitment"], "row_key.commitment"),
+                    mac_row=_unb64(doc["mac_row"], "mac_row"),
+                )
+                if list(doc) != [*cfg._doc(), "mac", "mac_row"]:
+                    raise ValueError("members")
             bytes.fromhex(cfg.id)
         except (KeyError, TypeError, ValueError, UnicodeDecodeError):
             raise VerificationError(f"{p}: not a valid {FORMAT} configuration") from None
@@ -260,6 +299,93 @@ def _row_mac_key(suite: CryptoSuite, kek: bytes, vid: bytes) -> bytes:
     return suite.kdf(kek, INFO_ROW_MAC + vid, suite.digest_len)
 
 
+def _cfg_row_mac_key(suite: CryptoSuite, k_row: bytes, vid: bytes) -> bytes:
+    """§3.2: the key of ``mac_row``, the configuration's MAC a reader without the KEK checks."""
+    return suite.kdf(k_row, INFO_CFG_MAC_ROW + vid, suite.digest_len)
+
+
+def _row_key_aad(vid: bytes, audit_key_id: str) -> bytes:
+    return L_ROWKEY + vid + enc(audit_key_id)
+
+
+def _row_key_wrap_key(suite: CryptoSuite, secret: bytes, vid: bytes) -> bytes:
+    # the service secret is 32 uniformly random bytes: HKDF with the suite hash (SM3 in gm)
+    return suite.kdf(secret, INFO_ROWKEY_WRAP + vid, suite.key_len)
+
+
+def log_service_secret(audit_path: str | Path) -> bytes:
+    """The service secret of the vault's bound log (docs/audit-log.md §12.3), which seals the
+    row key in version 3 (§3.2): held by the platform's service account, no operator's key."""
+    from xinan.audit.config import load_audit_config, service_paths
+    from xinan.audit.signers import read_service_secret
+
+    log = Path(audit_path)
+    lcfg = load_audit_config(log)
+    if not lcfg.is_service:
+        raise UsageError(
+            f"{log} is signed by the keyring identity {lcfg.log_key}: a vault needs a log with "
+            "its own signer (docs/vault.md §3.2)",
+            hint="set the platform's log up with `xinan audit init` (no --key)",
+        )
+    return read_service_secret(service_paths(log, lcfg)[1])
+
+
+def seal_row_key(cfg: VaultConfig, kek: bytes, secret: bytes) -> VaultConfig:
+    """``cfg`` as version 3 (§3.2): K_row (derived from the KEK, §3.1) sealed under the log's
+    service secret, its commitment, and both configuration MACs recomputed."""
+    suite = get_suite(cfg.suite)
+    vid = cfg.vid
+    k_row = _row_mac_key(suite, kek, vid)
+    nonce = suite.random(suite.nonce_len)
+    sealed = nonce + suite.aead(_row_key_wrap_key(suite, secret, vid)).seal(
+        nonce, k_row, _row_key_aad(vid, cfg.audit_key_id)
+    )
+    new = replace(
+        cfg,
+        format=FORMAT,
+        row_key_sealed=sealed,
+        row_key_commitment=suite.digest(L_ROWKEY_COMMIT + k_row),
+        mac=b"",
+        mac_row=b"",
+    )
+    return remac(new, kek)
+
+
+def remac(cfg: VaultConfig, kek: bytes) -> VaultConfig:
+    """Both configuration MACs of ``cfg`` recomputed from the KEK (``mac_row`` in version 3)."""
+    suite = get_suite(cfg.suite)
+    c = cfg.mac_input()
+    new = replace(cfg, mac=suite.mac(_mac_key(suite, kek, cfg.vid), c))
+    if cfg.seals_row_key:
+        k_row = _row_mac_key(suite, kek, cfg.vid)
+        new = replace(new, mac_row=suite.mac(_cfg_row_mac_key(suite, k_row, cfg.vid), c))
+    return new
+
+
+def open_row_key(cfg: VaultConfig, secret: bytes) -> bytes:
+    """K_row of a version-3 vault from the service secret (§3.2), its commitment and the
+    configuration's ``mac_row`` checked; fails closed with :class:`IntegrityError`."""
+    if not cfg.seals_row_key:
+        raise KeyringError(f"a {cfg.format} vault has no sealed row key", hint="vault upgrade")
+    suite = get_suite(cfg.suite)
+    vid = cfg.vid
+    n = suite.nonce_len
+    try:
+        k_row = suite.aead(_row_key_wrap_key(suite, secret, vid)).open(
+            cfg.row_key_sealed[:n], cfg.row_key_sealed[n:], _row_key_aad(vid, cfg.audit_key_id)
+        )
+    except (IntegrityError, ValueError):
+        raise IntegrityError(
+            f"{CONFIG_FILE}: the row key does not open with the log's service secret"
+        ) from None
+    if not secrets.compare_digest(suite.digest(L_ROWKEY_COMMIT + k_row), cfg.row_key_commitment):
+        raise IntegrityError(f"{CONFIG_FILE}: the row key does not match its commitment")
+    want = suite.mac(_cfg_row_mac_key(suite, k_row, vid), cfg.mac_input())
+    if not secrets.compare_digest(want, cfg.mac_row):
+        raise IntegrityError(f"{CONFIG_FILE}: configuration was altered")
+    return k_row
+
+
 def init_vault(
     path: Path,
     *,
@@ -271,11 +397,14 @@ def init_vault(
     audit_origin: str,
     audit_key_id: str,
     audit_path: str,
+    row_key_secret: bytes | None = None,
 ) -> VaultConfig:
-    """Create a vault (§1–§4): a fresh KEK wrapped to the platform's KEM public key.
+    """Create a vault (§1–§4): a fresh KEK wrapped to the platform's KEM public key, and the
+    row key it derives sealed under the bound log's service secret (§3.2; ``row_key_secret``,
+    read from the log at ``audit_path`` when None).
 
     Needs no private key. The KEK exists in this process only until it is wrapped to the
-    platform key and the MAC is computed; it is never written or kept (docs/vault.md §4)."""
+    platform key and the MACs are computed; it is never written or kept (docs/vault.md §4)."""
     if platform.role is not Role.PLATFORM:
         raise UsageError(
             f"{platform.id} has role {platform.role.value}; the vault belongs to a platform key"
@@ -302,8 +431,8 @@ def init_vault(
         audit_key_id=audit_key_id,
         audit_path=audit_path,
     )
-    mac = suite.mac(_mac_key(suite, kek, vid), cfg.mac_input())
-    cfg = VaultConfig(**{**cfg.__dict__, "mac": mac})
+    secret = row_key_secret if row_key_secret is not None else log_service_secret(audit_path)
+    cfg = seal_row_key(cfg, kek, secret)
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     create_databases(path, vault_id=cfg.id, format=FORMAT, schema_version=SCHEMA_VERSION)
     write_bytes_atomic(path / CONFIG_FILE, cfg.to_bytes(), secret=True)
@@ -332,8 +461,8 @@ def rebind_config(cfg: VaultConfig, platform: Identity, *, audit_path: str) -> V
     key = _mac_key(suite, kek, cfg.vid)
     if not secrets.compare_digest(suite.mac(key, cfg.mac_input()), cfg.mac):
         raise IntegrityError(f"{CONFIG_FILE}: configuration was altered")
-    new = VaultConfig(**{**cfg.__dict__, "audit_path": audit_path, "mac": b""})
-    return VaultConfig(**{**new.__dict__, "mac": suite.mac(key, new.mac_input())})
+    # version 3: the sealed row key stays (same log, same service secret); both MACs renewed
+    return remac(replace(cfg, audit_path=audit_path), kek)
 
 
 def read_revocations_file(path: Path | None) -> bytes | None:

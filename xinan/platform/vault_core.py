@@ -53,6 +53,7 @@ from xinan.platform.vault_config import (
     L_KEK_COMMIT,
     L_RKV,
     L_ROW,
+    L_ROWKEY_COMMIT,
     REVOCATIONS_FILE,
     VaultConfig,
     _kek_aad,
@@ -60,6 +61,8 @@ from xinan.platform.vault_config import (
     _parse_t,
     _row_mac_key,
     _t,
+    log_service_secret,
+    open_row_key,
     resolve_fields,
 )
 from xinan.policy.catalogue import Policy, SubjectClass
@@ -131,6 +134,7 @@ class VaultCore:
         fmt, schema = store_format or (cfg.format, cfg.schema_version)
         self.store = Store(path, vault_id=cfg.id, format=fmt, schema_version=schema)
         self._kek: SecretWrapper | None = None
+        self._rows_ready = False  # the row MAC key is set (from the KEK, or sealed: §3.2)
         #: where the platform identity comes from when a read needs the vault's key and the
         #: vault is still locked (the platform object sets it; None: fail closed)
         self.key_source: Callable[[], Identity] | None = None
@@ -148,6 +152,7 @@ class VaultCore:
         self.store.close()
         self.store.set_row_mac(None, None)
         self._kek = None
+        self._rows_ready = False
 
     def __enter__(self) -> Self:
         return self
@@ -186,27 +191,49 @@ class VaultCore:
 
     def _unlock_with(self, kek: bytes) -> None:
         s, cfg = self.suite, self.config
-        self._kek = SecretWrapper(s, kek)  # draws its own nonces (xinan.crypto.recipes)
         # §3.1 row integrity: HMAC (SM3 in gm) under a key derived from the KEK
         k_row = _row_mac_key(s, kek, cfg.vid)
-        label = L_ROW + cfg.vid
-        mac = s.mac
+        if cfg.seals_row_key and not secrets.compare_digest(
+            s.digest(L_ROWKEY_COMMIT + k_row), cfg.row_key_commitment
+        ):  # §3.2: the sealed row key is the one the KEK derives (commitment under the MAC)
+            raise IntegrityError(f"{self.path}: the row key does not match its commitment")
+        self._kek = SecretWrapper(s, kek)  # draws its own nonces (xinan.crypto.recipes)
+        self._set_row_key(k_row)
+
+    def _set_row_key(self, k_row: bytes) -> None:
+        label = L_ROW + self.config.vid
+        mac = self.suite.mac
 
         def row_mac(values: Sequence[Any]) -> bytes:
             return mac(k_row, row_mac_input(label, values))
 
         self.store.set_row_mac(row_mac, self._bad_row)
+        self._rows_ready = True
+
+    def unlock_rows(self) -> None:
+        """§3.2 (version 3): set the row MAC key from its sealed copy, opened with the bound
+        log's service secret — no platform key: administrators read and change the status of
+        records without being able to decrypt one. The KEK stays locked."""
+        if self._rows_ready:
+            return
+        self._set_row_key(open_row_key(self.config, log_service_secret(self.config.audit_path)))
 
     def _bad_row(self, record_id: str) -> None:
         if self.on_bad_row is not None:
             self.on_bad_row(record_id)
 
     def _need_row_mac(self) -> None:
-        """Records are read only with their MAC checked: unlock first (through
-        :attr:`key_source` when the vault was opened by the platform object)."""
+        """Records are read only with their MAC checked: the row key from its sealed copy in a
+        version-3 vault (§3.2), else unlock first (through :attr:`key_source` when the vault
+        was opened by the platform object: a version-2 vault needs the platform key)."""
+        if self._rows_ready:
+            return
+        if self.config.seals_row_key:
+            self.unlock_rows()
+            return
         if self._kek is None and self.key_source is not None:
             self.unlock(self.key_source())
-        if self._kek is None:
+        if not self._rows_ready:
             raise KeyringError(
                 "the vault is locked: record integrity cannot be checked",
                 hint="unlock it with the platform identity",

@@ -186,6 +186,14 @@ class StoreBase:
                 )
             before_commit()
 
+    def relabel(self, *, format: str, before_commit: Callable[[], None]) -> None:
+        """A new marker on both databases' ``meta`` (schema unchanged; docs/vault.md §11.2),
+        one transaction per database; ``before_commit`` checks and logs inside them."""
+        with self.both_transaction():
+            for conn in (self._db, self._keys):
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (format,))
+            before_commit()
+
     def close(self) -> None:
         self._db.close()
         self._keys.close()
