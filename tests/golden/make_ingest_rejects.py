@@ -1,10 +1,14 @@
-"""Write the ingest rejects report golden files (docs/ingest-rejects.md,
-xinan-ingest-rejects/1): a report of two refused records out of five, signed by the committed
-test-only platform key of tests/golden/grant/keys, and committed mutations. The report is
-deterministic (compact JSON lines, Ed25519), so the test also checks that ``RejectsWriter``
-reproduces it byte for byte. Rerun only after a deliberate format change:
+"""Write the ingest rejects report golden files (docs/ingest-rejects.md): a report of two
+refused records out of five, signed by the committed test-only platform key of
+tests/golden/grant/keys. The report is deterministic (compact JSON lines, Ed25519), so the test
+also checks that ``RejectsWriter`` reproduces it byte for byte. Rerun only after a deliberate
+format change:
 
     .venv/bin/python tests/golden/make_ingest_rejects.py
+
+It writes ``v2/report.jsonl`` (``xinan-ingest-rejects/2``, with the package digest). The
+version-1 files beside it (``report.jsonl``, ``expected.json``, ``bad/``) were written by the
+version-1 writer and are kept as they are: old receipts must still verify.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ HEAD = {
     "sender": "xk1goldensenderaaaaaaaaaaaa",
     "created": "2026-03-02T09:30:00Z",
 }
+PACKAGE_DIGEST = "sha256:" + "0123456789abcdef" * 4  # a fixed stand-in for a package's bytes
 REJECTS = [
     (2, "r-golden-0002", "处罚决定日期", "not a date (YYYY-MM-DD): fix the row and send it again"),
     (5, "r-golden-0005", None, "duplicate record id: send each record once"),
@@ -47,7 +52,7 @@ def write_report(ident: Identity) -> bytes:
     w = RejectsWriter(out, suite=ident.suite, signer=ident, **HEAD)
     for row, rid, field, reason in REJECTS:
         w.reject(row, rid, field, reason)
-    w.finish(records=5, stored=3)
+    w.finish(records=5, stored=3, package_digest=PACKAGE_DIGEST)
     return out.getvalue()
 
 
@@ -88,6 +93,11 @@ def mutations(good: bytes) -> dict[str, bytes]:
 
 
 def main() -> None:
+    (HERE / "v2").mkdir(parents=True, exist_ok=True)
+    (HERE / "v2" / "report.jsonl").write_bytes(write_report(platform()))
+
+
+def main_v1() -> None:  # pragma: no cover - how the version-1 files were made (kept frozen)
     good = write_report(platform())
     (HERE / "bad").mkdir(parents=True, exist_ok=True)
     (HERE / "report.jsonl").write_bytes(good)

@@ -114,7 +114,26 @@ def test_rejects_golden_read(platform_trust: dict[str, PublicKeyInfo]) -> None:
 
 
 def test_rejects_golden_written_again() -> None:
-    assert write_report(platform()) == (IR / "report.jsonl").read_bytes()
+    assert write_report(platform()) == (IR / "v2" / "report.jsonl").read_bytes()
+
+
+def test_rejects_v2_golden_read_and_every_byte_flip_refused(
+    platform_trust: dict[str, PublicKeyInfo],
+) -> None:
+    """xinan-ingest-rejects/2 (CONTROLS.md 16): the receipt names the package's bytes."""
+    from tests.golden.make_ingest_rejects import PACKAGE_DIGEST
+
+    good = (IR / "v2" / "report.jsonl").read_bytes()
+    report = verify_rejects(good, trust=platform_trust.get)
+    expected = _json(IR / "expected.json")
+    assert report.header == {**expected["header"], "format": "xinan-ingest-rejects/2"}
+    assert report.rejects == expected["rejects"] and report.counts == expected["counts"]
+    assert report.package_digest == PACKAGE_DIGEST
+    for i in range(len(good)):
+        bad = bytearray(good)
+        bad[i] ^= 0x01
+        with pytest.raises((VerificationError, IntegrityError)):
+            verify_rejects(bytes(bad), trust=platform_trust.get)
 
 
 def test_rejects_mutations_all_listed() -> None:

@@ -276,6 +276,49 @@ def test_a_clean_ingest_with_rejects_is_a_signed_receipt(tmp_path: Path, monkeyp
         verify_rejects(receipt.read_bytes(), trust=lambda kid: None)
 
 
+def test_every_ingest_writes_a_receipt_naming_the_packages_bytes(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """CONTROLS.md 16 (docs/ingest-rejects.md §6): without ``--rejects`` and with nothing
+    rejected, the platform still writes its signed receipt beside the package; the receipt
+    names the package by the digest of its bytes (the suite's hash, as ``sha256sum`` prints it),
+    so it holds for exactly the bytes received and for no other package under the same id."""
+    import hashlib
+
+    w = _world(tmp_path, monkeypatch)
+    clear, sealed = _layout()
+    rows = [dict(r) for r in w.people]
+    pkg = _forge(w, "plain", rows, clear=clear, sealed=sealed)
+    r = w.run("plat", "platform", "vault", "ingest", str(pkg), "--vault", str(w.vault), "--json")
+    assert r.exit_code == 0, r.output
+    receipt = pkg.with_name(pkg.name + ".rejects.jsonl")
+    assert json.loads(r.stdout)["rejects_file"] == str(receipt)
+    rep = _report(w, receipt)
+    assert rep.header["format"] == "xinan-ingest-rejects/2"
+    assert rep.counts == {"records": len(rows), "stored": len(rows), "rejected": 0}
+    data = pkg.read_bytes()
+    assert rep.package_digest == "sha256:" + hashlib.sha256(data).hexdigest()
+    rep.check_package(data)
+    # the same id, other bytes (the provider signs a second package under that id): refused
+    twin = _forge(w, "twin", rows[:3], clear=clear, sealed=sealed)
+    other = bytearray(twin.read_bytes())
+    with pytest.raises(IntegrityError, match="other bytes"):
+        rep.check_package(bytes(other))
+    with pytest.raises(IntegrityError):
+        rep.check_package(data + b"\n")
+    # the digest is signed: changing it (even to the twin's) breaks the signature
+    forged = receipt.read_bytes().replace(
+        rep.package_digest.encode(), ("sha256:" + hashlib.sha256(other).hexdigest()).encode()
+    )
+    with pytest.raises((IntegrityError, VerificationError)):
+        _report_bytes(w, forged)
+
+
+def _report_bytes(w: World, data: bytes) -> Any:
+    plat = Keyring(w.ring("plat")).get_public("platform")
+    return verify_rejects(data, trust=lambda kid: plat if kid == plat.key_id else None)
+
+
 def _bad_check(uscc: str) -> str:
     alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
     last = uscc[-1]

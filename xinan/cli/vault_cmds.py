@@ -149,8 +149,8 @@ def vault_delegate_signing(vault_dir: Path | None, secret_file: Path | None, as_
     "--rejects",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the signed rejects report here (default: PACKAGE.rejects.jsonl, only when "
-    "records were rejected).",
+    help="Write the signed receipt and rejects report here (default: PACKAGE.rejects.jsonl; "
+    "written for every ingest).",
 )
 @policy_option
 @json_option
@@ -169,6 +169,8 @@ def vault_ingest(
     field and reason in a rejects report signed by the platform (docs/ingest-rejects.md), to
     return to the provider. A package whose columns the policy refuses (unclassified or
     prohibited, or a field that must be sealed sent in clear) is refused whole.
+    The report is written for every ingest: it is the platform's signed receipt, naming the
+    package by the digest of its bytes, with the counts received, stored and rejected.
     Ingesting the same package again changes nothing (and says so).
 
     Exit codes: 0 ingested, nothing rejected; 3 ingested, some records rejected; 65 package

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from xinan._codec import loads_strict
 from xinan.access import Session
@@ -28,7 +28,7 @@ from xinan.errors import (
     XinanError,
 )
 from xinan.fileio import atomic_writer
-from xinan.formats.ingest_rejects import RejectsWriter
+from xinan.formats.ingest_rejects import HashingReader, RejectsWriter
 from xinan.formats.package import (
     KeyedRecord,
     PackageInfo,
@@ -97,8 +97,9 @@ class IngestOps(VaultCore):
         """Verify, check and ingest one submission package (§5). Idempotent per package id.
 
         Records that fail the policy (§5.1) are not stored: they go to the signed rejects
-        report (docs/ingest-rejects.md), written to ``rejects`` (default: the package's path
-        with ``.rejects.jsonl`` appended, only when something was rejected). A layout the
+        report (docs/ingest-rejects.md), which is also the platform's signed receipt for the
+        package's bytes and is written for every ingest to ``rejects`` (default: the package's
+        path with ``.rejects.jsonl`` appended). A layout the
         policy refuses rejects every record and raises InputError after the report is written.
         """
         self.check_policy(policy)
@@ -171,16 +172,24 @@ class IngestOps(VaultCore):
                         ingested_at=_t(now),
                         ingested_by=platform.key_id,
                     )
-                    with package.open("rb") as f:
+                    with package.open("rb") as raw:
+                        hr = HashingReader(raw, self.suite)  # the receipt's package digest
                         info = open_package_keys(
-                            f, ins.add, identity=platform, trust=keyring.get_public, spool_dir=None
+                            cast("IO[bytes]", hr),
+                            ins.add,
+                            identity=platform,
+                            trust=keyring.get_public,
+                            spool_dir=None,
                         )
+                        pkg_digest = hr.digest_of_the_rest()
                     ins.flush()
                     self._postcheck(info, head, kind)
                     if (info.clear_fields, info.sealed_fields) != layout:
                         raise IntegrityError("package changed while it was being ingested")
                     # stored + rejected = records in the package, or nothing is committed
-                    counts = report.finish(records=info.count, stored=summary.records)
+                    counts = report.finish(
+                        records=info.count, stored=summary.records, package_digest=pkg_digest
+                    )
                     summary.in_package = info.count
                     summary.rejected = counts["rejected"]
                     summary.subjects = len(ins.subjects)
@@ -227,12 +236,12 @@ class IngestOps(VaultCore):
             except XinanError:
                 session.record("ingest", outcome="failed", objects={"package": pid} if pid else ref)
                 raise
-            if rejects is not None or summary.rejected:
-                out = rejects or package.with_name(package.name + ".rejects.jsonl")
-                spool.seek(0)
-                with atomic_writer(out, binary=True) as dst:
-                    shutil.copyfileobj(spool, dst)
-                summary.rejects_file = str(out)
+            # CONTROLS.md 16: the signed receipt is written for every ingest
+            out = rejects or package.with_name(package.name + ".rejects.jsonl")
+            spool.seek(0)
+            with atomic_writer(out, binary=True) as dst:
+                shutil.copyfileobj(spool, dst)
+            summary.rejects_file = str(out)
             if refused:
                 said = "; ".join(f"{f}: {why}" for f, why in problems)
                 raise InputError(
