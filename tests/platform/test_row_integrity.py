@@ -263,7 +263,7 @@ def test_a_version_2_vault_still_opens_and_is_upgraded_to_the_sealed_row_key(
     """docs/vault.md §11.2: a version-2 vault opens as before (its reads unlock the platform
     key); `vault upgrade` (the platform, logged) checks every row and seals the row key, after
     which the security administrator lists records without the platform key."""
-    from tests.test_separation import NoPlatformPassphrase, platform_as
+    from tests.keys.test_separation import NoPlatformPassphrase, platform_as
 
     w = _world(tmp_path, monkeypatch)
     _as_version(w, "xinan-vault/2")
