@@ -239,7 +239,9 @@ class IngestOps(VaultCore):
             # CONTROLS.md 16: the signed receipt is written for every ingest
             out = rejects or package.with_name(package.name + ".rejects.jsonl")
             spool.seek(0)
-            with atomic_writer(out, binary=True) as dst:
+            # 0600: record ids and reasons are the provider's business (and a Spark job's
+            # directory holds only owner-only files)
+            with atomic_writer(out, binary=True, secret=True) as dst:
                 shutil.copyfileobj(spool, dst)
             summary.rejects_file = str(out)
             if refused:
