@@ -24,6 +24,7 @@ from xinan.cli._common import (
     read_passphrase,
     read_tokens,
     utc_now,
+    workers_option,
 )
 from xinan.cli._stdio import input_file
 from xinan.cli.progress import showing_progress
@@ -153,12 +154,14 @@ def vault_delegate_signing(vault_dir: Path | None, secret_file: Path | None, as_
     "written for every ingest).",
 )
 @policy_option
+@workers_option
 @json_option
 def vault_ingest(
     package: Path,
     vault_dir: Path | None,
     rejects: Path | None,
     policy_path: Path | None,
+    workers: int | None,
     as_json: bool,
 ) -> None:
     """Verify a submission package, check it against the policy and keep its valid records
@@ -187,7 +190,7 @@ def vault_ingest(
         input_file(package) as path,
         showing_progress(as_json=as_json),
     ):
-        summary = p.ingest(path, rejects=rejects)
+        summary = p.ingest(path, rejects=rejects, workers=workers)
     classes = ", ".join(f"{k} {n}" for k, n in summary.classes.items())
     emit(
         as_json,

@@ -29,6 +29,7 @@ from xinan.masking import (
     compile_op,
 )
 from xinan.masking.operators import _SHAPES
+from xinan.masking.pseudonyms import Pseudonymizer, pseudonyms
 from xinan.policy import FieldSpec, FieldType, Policy, Rule, SubjectClass
 from xinan.shapes import maybe_shaped
 
@@ -110,6 +111,19 @@ def per_distinct(op: Op):  # type: ignore[no-untyped-def]
     return run
 
 
+def vec_pseudonym(key: Pseudonymizer, namespace: str):  # type: ignore[no-untyped-def]
+    """masking.op_pseudonym over a column: each distinct value's keyed pseudonym once."""
+
+    def run(v: pa.StringArray, rows: np.ndarray) -> pa.StringArray:
+        if len(v) == 0:
+            return v
+        enc = pc.dictionary_encode(v)
+        made = pseudonyms(key, namespace, enc.dictionary.to_pylist())
+        return pa.array(made, type=_STRING).take(enc.indices)
+
+    return run
+
+
 @dataclass(frozen=True)
 class _PlanPolicy:
     """What :class:`xinan.masking.View` reads from a policy, taken from a plan."""
@@ -170,6 +184,9 @@ class AudienceMasker:
             return ColumnOp(("mask", a, b), vec_mask_range(a, b, mask, shape))
         if op == "scrub":
             return self._scrubber(rule.args[0] if rule.args else "tag", mask, cls, pos)
+        if op == "pseudonym":  # masking.op_pseudonym over the column's distinct values
+            ns = rule.args[0] if rule.args else self.plan.settings.pseudonym_namespace
+            return ColumnOp(("pseudonym", ns), vec_pseudonym(self.ctx.pseudonymizer(ns), ns))
         scalar = compile_op(f, rule, cls, mask, self.plan.settings.pseudonym_namespace, self.ctx)
         class_bound = op == "name" and f.type is FieldType.PARTY_NAME
         return ColumnOp((op, rule.args, cls if class_bound else None), per_distinct(scalar))

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from xinan._codec import b32_lower_many
 from xinan.engine.batch import ROW_COLUMN, BatchResult, reason_key, run_batch
 from xinan.engine.io import (
     DEFAULT_BATCH_ROWS,
@@ -102,6 +103,11 @@ def record_id(raw: bytes) -> str:
     return "r" + base64.b32encode(raw).decode().rstrip("=").lower()
 
 
+def record_ids(raws: list[bytes]) -> list[str]:
+    """:func:`record_id` of many 16-byte strings at once."""
+    return b32_lower_many(raws, "r")
+
+
 # -- the work of one batch ---------------------------------------------------------------------
 
 
@@ -125,6 +131,7 @@ class _Sealed:
     result: BatchResult
     slots: np.ndarray  # for each valid record, in order: its slot in the batch's random bytes
     heads: list[bytes]
+    rids: list[str]  # each valid record's id, in order (made once, here, for the parent too)
     bad: list[BadRow]  # the records the reader could not use, in file order
 
 
@@ -151,12 +158,11 @@ def _seal_work(arg: tuple[WorkItem, bytes, int]) -> _Sealed:
     sealed_rows = list(zip(*sealed_cols, strict=True)) if sealed_cols else [()] * len(positions)
     heads: list[bytes] = []
     stride, kl = job.stride, job.sealer.key_len
-    for s, clear, sealed in zip(slots.tolist(), clear_rows, sealed_rows, strict=True):
-        off = s * stride
-        rid = record_id(rand[off : off + RID_BYTES])
-        heads.append(
-            job.sealer.line_head(rid, rand[off + RID_BYTES : off + RID_BYTES + kl], clear, sealed)
-        )
+    offsets = (slots * stride).tolist()
+    rids = record_ids([rand[off : off + RID_BYTES] for off in offsets])
+    line_head = job.sealer.line_head
+    for off, rid, clear, sealed in zip(offsets, rids, clear_rows, sealed_rows, strict=True):
+        heads.append(line_head(rid, rand[off + RID_BYTES : off + RID_BYTES + kl], clear, sealed))
     encoded: dict[str, bytes | pa.RecordBatch] = {}
     for a in job.views:
         fmt, enc = job.formats[a]
@@ -165,7 +171,7 @@ def _seal_work(arg: tuple[WorkItem, bytes, int]) -> _Sealed:
         encoded[a] = encode_batch(out, "csv", enc) if csv_out else out
     res.outputs = {}
     res.valid = None
-    return _Sealed(encoded, res, slots, heads, chunk.bad)
+    return _Sealed(encoded, res, slots, heads, rids, chunk.bad)
 
 
 def _draws(
@@ -333,11 +339,12 @@ def _take_sealed(
     kl = package.key_len
     lines = []
     index = package.count
-    for n, (s, head) in enumerate(zip(done.slots.tolist(), done.heads, strict=True)):
-        off = s * stride
-        rid = record_id(rand[off : off + RID_BYTES])
+    line = package.line
+    for n, (off, head, rid) in enumerate(
+        zip((done.slots * stride).tolist(), done.heads, done.rids, strict=True)
+    ):
         rk = rand[off + RID_BYTES : off + RID_BYTES + kl]
-        lines.append(package.line(head, index + n, rid, rk))
+        lines.append(line(head, index + n, rid, rk))
     if lines:
         package.write_lines(b"".join(lines), len(lines))
     summary.sealed += len(lines)

@@ -16,9 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
+from xinan import progress
 from xinan._codec import loads_strict
 from xinan.access import Session
 from xinan.crypto.recipes import SecretWrapper
+from xinan.engine.workers import default_workers
 from xinan.errors import (
     DuplicateRecord,
     InputError,
@@ -31,15 +33,17 @@ from xinan.fileio import atomic_writer
 from xinan.formats.ingest_rejects import HashingReader, RejectsWriter
 from xinan.formats.package import (
     KeyedRecord,
+    OpenedPackage,
     PackageInfo,
-    open_package_keys,
+    open_blocks,
     open_sealed_value,
     verify_package,
 )
+from xinan.formats.package.stream import KEYS, batch_records
 from xinan.keys import Identity, Keyring, Role
 from xinan.masking import Pseudonymizer, pseudonym
 from xinan.platform.ingest_check import Problem, RecordCheck, layout_problems
-from xinan.platform.vault_config import _BATCH, FACT_KEYS, _b64, _t, today_cst
+from xinan.platform.vault_config import FACT_KEYS, _b64, _t, today_cst
 from xinan.platform.vault_core import VaultCore, _pack_blobs
 from xinan.policy.catalogue import Policy, RecordKind, SubjectClass
 
@@ -93,8 +97,11 @@ class IngestOps(VaultCore):
         session: Session,
         now: datetime,
         rejects: Path | None = None,
+        workers: int | None = None,
     ) -> IngestSummary:
         """Verify, check and ingest one submission package (§5). Idempotent per package id.
+        ``workers`` processes (default: every core) verify, open and check the records; this
+        one writes them, in package order, so the vault is the same for any number.
 
         Records that fail the policy (§5.1) are not stored: they go to the signed rejects
         report (docs/ingest-rejects.md), which is also the platform's signed receipt for the
@@ -104,6 +111,7 @@ class IngestOps(VaultCore):
         """
         self.check_policy(policy)
         self.check_pseudonym_key(pseudonymizer)
+        nworkers = default_workers() if workers is None else max(1, workers)
         kek = self._need_kek()
         head = _peek_header(package)
         pid = str(head.get("id", ""))
@@ -174,15 +182,16 @@ class IngestOps(VaultCore):
                     )
                     with package.open("rb") as raw:
                         hr = HashingReader(raw, self.suite)  # the receipt's package digest
-                        info = open_package_keys(
+                        with open_blocks(
                             cast("IO[bytes]", hr),
-                            ins.add,
                             identity=platform,
                             trust=keyring.get_public,
-                            spool_dir=None,
-                        )
-                        pkg_digest = hr.digest_of_the_rest()
-                    ins.flush()
+                            workers=nworkers,
+                            keys=True,
+                        ) as opened:
+                            pkg_digest = hr.digest_of_the_rest()
+                            info = opened.info
+                            ins.run(opened, nworkers)
                     self._postcheck(info, head, kind)
                     if (info.clear_fields, info.sealed_fields) != layout:
                         raise IntegrityError("package changed while it was being ingested")
@@ -192,7 +201,7 @@ class IngestOps(VaultCore):
                     )
                     summary.in_package = info.count
                     summary.rejected = counts["rejected"]
-                    summary.subjects = len(ins.subjects)
+                    summary.subjects = self.store.count_package_subjects(pid)
                     objects: dict[str, Any] = {
                         "package": info.package_id,
                         "policy": policy.label,
@@ -320,9 +329,22 @@ def _peek_header(path: Path) -> dict[str, Any]:
     return head
 
 
+@dataclass
+class _Done:
+    """What one block of the package became (in a worker): rows for both databases and the
+    records refused, each with its place in the package, field and reason. No plaintext."""
+
+    rows: list[tuple[Any, ...]]
+    subjects: list[tuple[str, str]]
+    keys: list[tuple[str, bytes]]
+    rejects: list[tuple[int, str, str | None, str]]
+    classes: dict[str, int]
+
+
 class _Inserter:
-    """The ingest sink: verified records → checked (§5.1) in batches → rows in both databases,
-    or a line of the rejects report."""
+    """The ingest of verified records: each block checked (§5.1) and turned into rows for both
+    databases, or lines of the rejects report (:meth:`process`, pure: it runs in the worker
+    processes); then written here, in package order (:meth:`take`)."""
 
     def __init__(
         self,
@@ -337,6 +359,7 @@ class _Inserter:
         report: RejectsWriter,
     ) -> None:
         self.v = vault
+        self.suite = vault.suite
         self.kind = kind
         self.policy = policy
         self.pskey = pskey
@@ -345,14 +368,14 @@ class _Inserter:
         self.summary = summary
         self.check = check
         self.report = report
-        self.pending: list[tuple[KeyedRecord, tuple[str, ...]]] = []
         self._mac = vault.row_mac_function()  # §3.1: each row carries its MAC
-        self.subjects: set[str] = set()
+        self._rk_aad = vault._rk_aad
         self._ns = policy.settings.pseudonym_namespace
         self._class_table = policy.subject_classes
         self._fixed = {"natural": SubjectClass.NATURAL, "legal": SubjectClass.LEGAL}.get(
             kind.subject
         )
+        self._ctx: Any = None
 
     def setup(
         self, clear_f: tuple[str, ...], sealed_f: tuple[str, ...], *, refuse: Problem | None
@@ -374,11 +397,31 @@ class _Inserter:
         if refuse is None and self._fixed is None and self.class_pos is None:
             raise InputError(f"package of kind {self.kind.name} lacks its class field {cf!r}")
 
-    def add(self, kr: KeyedRecord) -> None:
+    # -- in the workers ----------------------------------------------------------------------
+    def process(self, batch: Any) -> _Done:
+        """One verified block (keys and raw blobs, :meth:`OpenedPackage.batches`) → rows."""
+        records = list(batch_records(self._ctx, batch, KEYS))
+        done = _Done([], [], [], [], {})
         if self.refuse is not None:  # the layout is refused: every record is reported
-            self.report.reject(kr.position + 1, kr.record_id, *self.refuse)
-            return
+            done.rejects = [(kr.position + 1, kr.record_id, *self.refuse) for kr in records]
+            return done
+        if self.check is None:  # pragma: no cover - setup() keeps a check unless refusing
+            raise IntegrityError("records pending without a record check")
         # the sealed values, opened in memory for the check and the pseudonyms (never stored)
+        opened = [self._open_values(kr) for kr in records]
+        bad = {i: (f, why) for i, f, why in self.check.check([kr.clear for kr in records], opened)}
+        for i, (kr, sealed) in enumerate(zip(records, opened, strict=True)):
+            if i in bad:
+                done.rejects.append((kr.position + 1, kr.record_id, *bad[i]))
+                continue
+            row, subjects, wrapped, cls = self._row(kr, sealed)
+            done.rows.append(row)
+            done.keys.append((kr.record_id, wrapped))
+            done.subjects.extend((p, kr.record_id) for p in subjects)
+            done.classes[cls] = done.classes.get(cls, 0) + 1
+        return done
+
+    def _open_values(self, kr: KeyedRecord) -> tuple[str, ...]:
         values = []
         for i, name in enumerate(self.sealed_f):
             blob, fk = kr.blobs[i], kr.field_keys[i]
@@ -386,7 +429,7 @@ class _Inserter:
                 raise IntegrityError(f"record {kr.record_id!r}: a sealed value is missing")
             values.append(
                 open_sealed_value(
-                    self.v.suite,
+                    self.suite,
                     blob,
                     fk,
                     package_id=kr.source_package_id,
@@ -394,39 +437,11 @@ class _Inserter:
                     field_name=name,
                 )
             )
-        self.pending.append((kr, tuple(values)))
-        if len(self.pending) >= _BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        batch, self.pending = self.pending, []
-        if not batch:
-            return
-        if self.check is None:  # pragma: no cover - add() keeps nothing when refusing
-            raise IntegrityError("records pending without a record check")
-        bad = {
-            i: (f, why)
-            for i, f, why in self.check.check([kr.clear for kr, _ in batch], [v for _, v in batch])
-        }
-        rows: list[tuple[Any, ...]] = []
-        subj_rows: list[tuple[str, str]] = []
-        key_rows: list[tuple[str, bytes]] = []
-        for i, (kr, sealed) in enumerate(batch):
-            if i in bad:
-                self.report.reject(kr.position + 1, kr.record_id, *bad[i])
-                continue
-            row, subjects, wrapped = self._row(kr, sealed)
-            rows.append(row)
-            key_rows.append((kr.record_id, wrapped))
-            subj_rows.extend((p, kr.record_id) for p in subjects)
-            self.subjects.update(subjects)
-        del batch
-        if rows:
-            self.v.store.insert_records(rows, subj_rows, key_rows)
+        return tuple(values)
 
     def _row(
         self, kr: KeyedRecord, sealed: tuple[str, ...]
-    ) -> tuple[tuple[Any, ...], list[str], bytes]:
+    ) -> tuple[tuple[Any, ...], list[str], bytes, str]:
         rid = kr.record_id
         clear = kr.clear
         # the check accepted the subject class (one of the policy's)
@@ -449,7 +464,7 @@ class _Inserter:
             del value  # the clear identifier goes no further
         if kr.record_key is None:  # pragma: no cover - submissions always carry record keys
             raise IntegrityError(f"record {rid!r}: no record key")
-        wrapped = self.kek.wrap(kr.record_key, self.v._rk_aad(rid))
+        wrapped = self.kek.wrap(kr.record_key, self._rk_aad(rid))
         facts = [None if p is None or not clear[p] else clear[p] for p in self.fact_pos]
         # RECORD_COLUMNS order (xinan.platform.store.records.MAC_COLUMNS), the row MAC last
         values = (
@@ -471,7 +486,40 @@ class _Inserter:
             self.policy.label,
             self.now,
         )
-        row = (*values, self._mac(values))
-        self.summary.records += 1
-        self.summary.classes[cls.value] = self.summary.classes.get(cls.value, 0) + 1
-        return row, subjects, wrapped
+        return (*values, self._mac(values)), subjects, wrapped, cls.value
+
+    # -- here, in package order ----------------------------------------------------------------
+    def take(self, done: _Done) -> None:
+        # rows and rejects of one block interleave by position; the report lists rejects in order
+        for position, rid, field_name, why in done.rejects:
+            self.report.reject(position, rid, field_name, why)
+        if done.rows:
+            self.v.store.insert_records(done.rows, done.subjects, done.keys)
+        self.summary.records += len(done.rows)
+        for cls, n in done.classes.items():
+            self.summary.classes[cls] = self.summary.classes.get(cls, 0) + n
+
+    def run(self, opened: OpenedPackage, workers: int) -> None:
+        """Every block of ``opened``, processed on ``workers`` cores and written in order."""
+        global _INSERTER  # noqa: PLW0603 - the workers are forked from this state
+        self._ctx = opened._ctx
+        _INSERTER = self
+        meter = progress.start("records stored", total=opened.info.count)
+        try:
+            for done in opened.map_batches(_process_block, workers=workers):
+                self.take(done)
+                if meter is not None:
+                    meter.add(len(done.rows) + len(done.rejects))
+        finally:
+            _INSERTER = None
+        if meter is not None:
+            meter.end()
+
+
+_INSERTER: _Inserter | None = None  # the ingest the workers fork from (holds keys: never pickled)
+
+
+def _process_block(batch: Any) -> _Done:
+    if _INSERTER is None:  # pragma: no cover - internal misuse
+        raise IntegrityError("ingest: no inserter in this worker")
+    return _INSERTER.process(batch)

@@ -75,11 +75,14 @@ def internal_view(
 
 
 class RecordOps(PlatformCore):
-    def ingest(self, package: Path, *, rejects: Path | None = None) -> IngestSummary:
+    def ingest(
+        self, package: Path, *, rejects: Path | None = None, workers: int | None = None
+    ) -> IngestSummary:
         """Verify a submission package, check it against the policy and keep its valid records
         sealed (role platform). Records the policy refuses go to the signed rejects report
         (``rejects``; docs/ingest-rejects.md), never to the vault. Ingesting the same package
-        again changes nothing (and says so)."""
+        again changes nothing (and says so). ``workers`` processes verify, open and check the
+        records (default: every core); the vault is the same for any number."""
         self.require("vault.ingest")
         vault = self.unlocked_vault()
         return vault.ingest(
@@ -91,6 +94,7 @@ class RecordOps(PlatformCore):
             session=self.session,
             now=self.now(),
             rejects=rejects,
+            workers=workers,
         )
 
     def list_records(

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from xinan._codec import b32_lower_many
 from xinan.crypto import get_suite
 from xinan.crypto.base import CryptoSuite, SuiteName
 
@@ -134,26 +135,9 @@ def record_id(suite: CryptoSuite, package_key: bytes, pid: bytes, partition: int
     return "r" + base64.b32encode(tag).decode().rstrip("=").lower()
 
 
-_B32 = b"abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648 §6, lower case as record ids are
-
-
 def b32_ids(tags: Sequence[bytes]) -> list[str]:
-    """``"r" + base32_lower(tag)`` (no padding) for many 16-byte tags at once: the same
-    strings as :func:`record_id`'s, computed as arrays (``base64.b32encode`` is a Python
-    loop, which cost more than the record's whole sealing)."""
-    import numpy as np
-
-    n = len(tags)
-    if n == 0:
-        return []
-    arr = np.frombuffer(b"".join(tags), dtype=np.uint8).reshape(n, 16)
-    # 128 bits and 2 zero bits = 26 groups of 5 bits (RFC 4648 pads the last group with 0s)
-    bits = np.concatenate([np.unpackbits(arr, axis=1), np.zeros((n, 2), np.uint8)], axis=1)
-    idx = bits.reshape(n, 26, 5) @ np.array([16, 8, 4, 2, 1], dtype=np.uint8)
-    chars = np.frombuffer(_B32, dtype=np.uint8)[idx]
-    lead = np.full((n, 1), ord("r"), dtype=np.uint8)
-    text = np.concatenate([lead, chars], axis=1).tobytes().decode("ascii")
-    return [text[i : i + 27] for i in range(0, 27 * n, 27)]
+    """``"r" + base32_lower(tag)`` for many 16-byte tags at once: :func:`record_id`'s strings."""
+    return b32_lower_many(list(tags), "r")
 
 
 def record_ids_and_keys(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import pyarrow as pa
 
@@ -32,9 +32,12 @@ from xinan.formats.package.stream import (
     VERIFY,
     Scan,
     batch_records,
+    map_spooled,
     scan_blocks,
     spooled_batches,
 )
+
+R = TypeVar("R")
 
 
 def _check_end(ctx: _Context, sender: PublicKeys, scan: Scan) -> PackageInfo:
@@ -90,6 +93,12 @@ class OpenedPackage:
         ``c0…`` and the opened values ``s0…`` (null: not in a share or withheld) — or, for
         keys, the blobs ``b0…``, field keys ``k0…`` and ``record_key``."""
         return spooled_batches(self._ctx, self._scan)
+
+    def map_batches(self, fn: Callable[[pa.RecordBatch], R], *, workers: int) -> Iterator[R]:
+        """``fn`` of each batch (as :meth:`batches` gives them), in order, computed in
+        ``workers`` forked processes; ``fn`` and what it closes over reach the workers by
+        fork, and only its results come back."""
+        return map_spooled(self._ctx, self._scan, fn, workers=workers)
 
     def records(self) -> Iterator[Any]:
         """:class:`OpenedRecord` s (open) or :class:`KeyedRecord` s (keys), in order."""

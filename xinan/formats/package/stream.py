@@ -25,9 +25,9 @@ raised is the first one in file order, as a line-at-a-time reader would raise it
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import pyarrow as pa
 
@@ -47,6 +47,7 @@ _SPOOL_AAD = b"xinan-package/1 spool\x00"  # the spool is private to one open; n
 VERIFY, OPEN, KEYS = "verify", "open", "keys"
 # what a pass of each mode is called in progress events (translated by the CLI)
 _PASS = {VERIFY: "records verified", OPEN: "records opened", KEYS: "records checked"}
+R = TypeVar("R")
 
 
 @dataclass
@@ -298,19 +299,68 @@ def spooled_batches(ctx: _Context, scan: Scan) -> Iterator[pa.RecordBatch]:
     spool, key, schema = scan.spool, scan.spool_key, scan.schema
     if spool is None or key is None or schema is None:  # pragma: no cover - internal misuse
         raise errors.UsageError("package reader: nothing spooled")
-    aead = _spool_aead(ctx, key)
     try:
         for first, offset, length in scan.blocks:
             spool.seek(offset)
-            data = spool.read(length)
-            try:
-                plain = aead.open(_nonce(first), data, _SPOOL_AAD)
-            except IntegrityError:
-                raise IntegrityError(
-                    "the private spool of this open was altered; nothing more is released"
-                ) from None
-            yield pa.ipc.read_record_batch(pa.py_buffer(plain), schema)
+            yield _open_spooled(ctx, key, schema, spool.read(length), first)
     finally:
+        spool.close()
+
+
+# The function map_spooled runs on each spooled batch, set before the workers fork (like _JOB).
+_MAP: tuple[_Context, bytes, pa.Schema, Callable[[pa.RecordBatch], Any]] | None = None
+
+
+def _map_work(arg: tuple[bytes, int]) -> tuple[Any, ...]:
+    """One spooled block in a worker: opened under the spool key, then handed to the job's
+    function: ``("ok", result)`` or ``("err", class, message, hint)``."""
+    data, first = arg
+    if _MAP is None:  # pragma: no cover - internal misuse
+        return ("err", "UsageError", "package reader: no map job", None)
+    ctx, key, schema, fn = _MAP
+    try:
+        return ("ok", fn(_open_spooled(ctx, key, schema, data, first)))
+    except XinanError as e:
+        return ("err", type(e).__name__, e.message, e.hint)
+
+
+def _open_spooled(
+    ctx: _Context, key: bytes, schema: pa.Schema, data: bytes, first: int
+) -> pa.RecordBatch:
+    try:
+        plain = _spool_aead(ctx, key).open(_nonce(first), data, _SPOOL_AAD)
+    except IntegrityError:
+        raise IntegrityError(
+            "the private spool of this open was altered; nothing more is released"
+        ) from None
+    return pa.ipc.read_record_batch(pa.py_buffer(plain), schema)
+
+
+def map_spooled(
+    ctx: _Context, scan: Scan, fn: Callable[[pa.RecordBatch], R], *, workers: int
+) -> Iterator[R]:
+    """``fn`` of each spooled batch, in file order, run in ``workers`` forked processes (after
+    §8 passed): what a caller does with every released block — the vault's ingest — on every
+    core. ``fn`` must be picklable by name or a closure set here before the fork; its results
+    cross back to this process (they should hold no plaintext the caller would not hand out)."""
+    global _MAP  # noqa: PLW0603 - workers are forked from this state (no key is serialised)
+    spool, key, schema = scan.spool, scan.spool_key, scan.schema
+    if spool is None or key is None or schema is None:  # pragma: no cover - internal misuse
+        raise errors.UsageError("package reader: nothing spooled")
+
+    def blocks() -> Iterator[tuple[None, tuple[bytes, int]]]:
+        for first, offset, length in scan.blocks:
+            spool.seek(offset)
+            yield None, (spool.read(length), first)
+
+    _MAP = (ctx, key, schema, fn)
+    try:
+        for _tag, res in ordered_map(_map_work, blocks(), workers=workers):
+            if res[0] != "ok":
+                raise _rebuild(res)
+            yield res[1]
+    finally:
+        _MAP = None
         spool.close()
 
 

@@ -295,6 +295,16 @@ class RecordStore(StoreBase):
             ).fetchone()[0]
         )
 
+    def count_package_subjects(self, package_id: str) -> int:
+        """Distinct subjects (keyed pseudonyms) of one package's stored records."""
+        return int(
+            self._db.execute(
+                "SELECT count(DISTINCT s.pseudonym) FROM record_subjects s "
+                "JOIN records r ON r.record_id = s.record_id WHERE r.package_id = ?",
+                (package_id,),
+            ).fetchone()[0]
+        )
+
     def record_ids_from(self, prefix: str, limit: int) -> list[str]:
         """Record ids that begin with ``prefix`` (at most ``limit``), by the primary key's
         order: a typed short id (xinan/short_ids.py) without a scan."""
