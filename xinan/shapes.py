@@ -186,7 +186,11 @@ def _uscc_piece(v: str, start: int, out: list[Found]) -> None:
 def _text_shapes(norm: str, today: date, out: list[Found]) -> None:
     if _GATE_RE.search(norm) is not None:
         _numeric_shapes(norm, today, out)
-    if len(norm) >= 18:
+    # A code shape is 18 or more characters in a row that _USCC_RE matches: ASCII ones, and
+    # (IGNORECASE) the Kelvin sign U+212A, the only other character it matches. A text with
+    # fewer of them in all has none, and counting them is ten times cheaper than the scan
+    # (most free text is Chinese with a date or two).
+    if len(norm) >= 18 and len(norm.encode("ascii", "ignore")) + norm.count("\u212a") >= 18:
         for m in _USCC_RE.finditer(norm):
             # A digit run of 12 or more inside is scrubbed (and labelled) above; what is left on
             # either side of it is a code shape only if it is itself 18 characters or more.

@@ -12,7 +12,7 @@ Rows withheld from the audience (their subject class) are left out; the rest kee
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -165,7 +165,7 @@ class AudienceMasker:
             for pos, (_, f) in enumerate(self.kept)
         ]
         self.guard = audience in plan.settings.guard_audiences
-        self._cols: Sequence[pa.StringArray] = ()
+        self._data: Validated | None = None
 
     def _compile(
         self, f: FieldSpec, rule: Rule, cls: SubjectClass, mask: str, pos: int
@@ -207,14 +207,18 @@ class AudienceMasker:
             # cue and none of the record's own names (people or organisations, 2 characters
             # or more) is one the operator returns unchanged; only the others go through it.
             todo = maybe_shaped(v, codes=True, cues=True)
-            take = pa.array(rows)
-            cols = [self._cols[i].take(take).to_pylist() for i in needed]
+            data = self._data
+            assert data is not None  # set by apply()
+            row_list = rows.tolist()
+            cols = [[full[r] for r in row_list] for full in (data.pylist(i) for i in needed)]
             texts = v.to_pylist()
             if not todo.all():
                 for c in cols:
-                    for j, (t, n) in enumerate(zip(texts, c, strict=True)):
-                        if not todo[j] and len(n) >= 2 and n in t:
-                            todo[j] = True
+                    todo |= np.fromiter(
+                        (len(n) >= 2 and n in t for t, n in zip(texts, c, strict=True)),
+                        dtype=bool,
+                        count=len(texts),
+                    )
             idx = np.flatnonzero(todo)
             if idx.size == 0:
                 return v
@@ -243,7 +247,7 @@ class AudienceMasker:
         for c in self.withheld:
             visible &= classes != c
         rows = np.flatnonzero(visible)
-        self._cols = data.columns
+        self._data = data
         take = pa.array(rows)
         present = sorted({int(c) for c in np.unique(classes[rows])})
         groups = {c: np.flatnonzero(classes[rows] == c) for c in present}
@@ -266,7 +270,7 @@ class AudienceMasker:
             out.append(joined.take(pa.array(inverse)))
         if self.guard and rows.size:
             out = self._guard(out)
-        self._cols = ()
+        self._data = None
         return pa.RecordBatch.from_arrays(out, names=list(self.columns))
 
     def _guard(self, out: list[pa.StringArray]) -> list[pa.StringArray]:

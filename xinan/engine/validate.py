@@ -84,10 +84,19 @@ class Validated:
     classes: np.ndarray
     rejected: np.ndarray
     rejects: list[tuple[int, str | None, str]] = field(default_factory=list)
+    # columns as Python lists, made once per batch for the scalar operators of every audience
+    _lists: dict[int, list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def valid(self) -> np.ndarray:
         return ~self.rejected
+
+    def pylist(self, i: int) -> list[str]:
+        """Column ``i`` as a Python list (cached: every audience's ``scrub`` reads it)."""
+        got = self._lists.get(i)
+        if got is None:
+            got = self._lists[i] = self.columns[i].to_pylist()
+        return got
 
 
 class _Refusals:
