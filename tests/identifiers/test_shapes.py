@@ -201,3 +201,19 @@ def test_maybe_shaped_is_a_superset_of_the_scalar_scan(text: str) -> None:
     if not maybe_shaped(arr, codes=True, cues=True)[0]:
         assert not has_shape(text)
         assert find_shapes(text, today=TODAY) == [], text
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "91370400MA3C8X1W2K",  # ASCII
+        "91370400MA3C8X1W2\u212a",  # a Kelvin sign: the code pattern matches it (IGNORECASE)
+        "9\u212a" * 9,  # 9 ASCII characters: found only because Kelvin signs count
+    ],
+)
+def test_code_shapes_behind_the_ascii_count_gate_are_found(code: str) -> None:
+    """The code scan is skipped when a text holds fewer than 18 characters the pattern can
+    match; a code made of ASCII and Kelvin signs (the only other match) is still found."""
+    text = f"当事人在枣庄市办理，代码{code}，经查证属实。"
+    spans = [text[f.start : f.end] for f in find_shapes(text, today=TODAY)]
+    assert code in spans
