@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from xinan import progress
 from xinan.access import Session
+from xinan.engine.io import encode_batch
 from xinan.engine.workers import default_workers
 from xinan.errors import (
     AccessDenied,
@@ -32,7 +37,7 @@ from xinan.errors import (
 )
 from xinan.fileio import open_input
 from xinan.formats.grant import GrantClaims, RevocationList, verify_revocations
-from xinan.formats.package import OpenedRecord, PackageInfo, open_package, verify_package
+from xinan.formats.package import PackageInfo, open_blocks, verify_package
 from xinan.formats.release import Release, open_release
 from xinan.keys import Identity, Keyring
 from xinan.records import open_writer
@@ -172,43 +177,77 @@ def open_share_file(
     written = 0
     withheld = 0
     withheld_ids: list[str] = []
-    released = rel.secrets if rel is not None else None
+    # the ids of the released records (their secrets stay in the release object)
+    released = pa.array(sorted(rel.secrets), pa.string()) if rel is not None else None
+
+    def granted(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, int, list[str]]:
+        """One block of opened records → the granted columns of its released records, and
+        how many it withheld (with their ids, the first few)."""
+        rid = batch.column(1)
+        gone: list[str] = []
+        n_gone = 0
+        if released is not None:
+            # docs/package.md §6.3: nothing of a withheld record is released, not even its
+            # clear fields (none of its sealed values was opened)
+            keep = pc.is_in(rid, value_set=released)
+            n_gone = batch.num_rows - pc.sum(keep).as_py() if batch.num_rows else 0
+            if n_gone:
+                gone = rid.filter(pc.invert(keep)).slice(0, MAX_WITHHELD_IDS).to_pylist()
+                batch = batch.filter(keep)
+        cols = [batch.column(1)]
+        base = 3 + len(info.clear_fields)
+        for name in claims.fields:
+            # the opened value, else its clear twin, else empty (a null is a value not in
+            # the share)
+            parts = []
+            if name in sealed_pos:
+                parts.append(batch.column(base + sealed_pos[name]))
+            if name in clear_pos:
+                parts.append(batch.column(3 + clear_pos[name]))
+            parts.append(pa.scalar("", pa.string()))
+            cols.append(pc.coalesce(*parts) if len(parts) > 1 else pa.array(
+                [""] * batch.num_rows, pa.string()))  # fmt: skip
+        return pa.record_batch(cols, names=list(columns)), n_gone, gone
+
     try:
         with (
             open_input(path) as f,
             open_writer(output, columns, secret=True, encoding=encoding) as w,
-        ):
-
-            def sink(r: OpenedRecord) -> None:
-                nonlocal written, withheld
-                if released is not None and r.record_id not in released:
-                    # docs/package.md §6.3: nothing of a withheld record is released, not even
-                    # its clear fields (none of its sealed values was opened)
-                    withheld += 1
-                    if len(withheld_ids) < MAX_WITHHELD_IDS:
-                        withheld_ids.append(r.record_id)
-                    return
-                row = [r.record_id]
-                for name in claims.fields:
-                    v: str | None = None
-                    if name in sealed_pos:
-                        v = r.sealed[sealed_pos[name]]
-                    if v is None and name in clear_pos:
-                        v = r.clear[clear_pos[name]]
-                    row.append(v or "")
-                w.write(row)
-                written += 1
-
-            opened = open_package(
+            open_blocks(
                 f,
-                sink,
                 identity=identity,
                 trust=keyring.get_public,
                 release=rel.lookup() if rel is not None else None,
                 workers=workers,
-            )
+            ) as opened,
+        ):
             # Inside the writer: a package swapped after it was checked leaves no output.
-            info.check_same(opened)
+            info.check_same(opened.info)
+            meter = progress.start("records written", total=info.count)
+            out_encoding = w.encoding
+            # GBK cannot hold every character: its rows go through the writer, which names
+            # the record and field it cannot encode (as the seal job does)
+            csv = w.format.value == "csv" and out_encoding != "gbk"
+
+            def block(batch: pa.RecordBatch) -> tuple[bytes | pa.RecordBatch, int, int, list[str]]:
+                view, n_gone, gone = granted(batch)
+                data = encode_batch(view, "csv", out_encoding) if csv else view
+                return data, view.num_rows, n_gone, gone
+
+            for data, n, n_gone, gone in opened.map_batches(block, workers=workers):
+                if isinstance(data, bytes):
+                    w.write_encoded(data, n)
+                else:
+                    for row in zip(*(c.to_pylist() for c in data.columns), strict=True):
+                        w.write(row)
+                written += n
+                withheld += n_gone
+                withheld_ids.extend(gone[: MAX_WITHHELD_IDS - len(withheld_ids)])
+                if meter is not None:
+                    meter.add(n + n_gone)
+            if meter is not None:
+                meter.end()
+            opened_info = opened.info
             if rel is not None and withheld != rel.withheld:
                 raise IntegrityError(
                     f"release file names {rel.withheld} withheld records, the share {withheld}"
@@ -217,7 +256,7 @@ def open_share_file(
         session.record("open", outcome="failed", objects={"package": info.package_id}, why=why)
         raise
     return ShareOpenResult(
-        opened,
+        opened_info,
         claims,
         written,
         columns,
