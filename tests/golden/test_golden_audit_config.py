@@ -1,11 +1,8 @@
-"""Golden files of the audit log configuration ``<log>.config`` (xinan-audit-config/1, written
-by ``xinan audit init``), made once by tests/golden/make_audit_config.py. Today's reader must
-load it with the pinned values, today's writer must reproduce it byte for byte, and each
-committed mutation must be refused with AuditError — never another exception.
-
-Two mutations are accepted today (an unknown member, an unknown hash name): they are marked
-xfail(strict=True) with the reason, so that the reader's fix turns them into failures of the
-mark and they move into the table. The format has no spec in docs/ yet (reported)."""
+"""Golden files of the audit log configuration ``<log>.config`` (docs/audit-log.md §12.1:
+xinan-audit-config/1, a keyring identity signs; xinan-audit-config/2, the log's own service
+signer), made once by tests/golden/make_audit_config.py. Today's reader must load each with the
+pinned values, today's writer must reproduce each byte for byte, and each committed mutation
+must be refused with AuditError — never another exception, never read leniently."""
 
 from __future__ import annotations
 
@@ -14,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.golden.make_audit_config import CONFIG
+from tests.golden.make_audit_config import CONFIG, CONFIG_V2
 from xinan.access import AuditConfig, load_audit_config
+from xinan.audit.config import service_verifier
 from xinan.errors import AuditError, XinanError
 
 GOLDEN = Path(__file__).resolve().parent / "audit_config"
@@ -27,10 +25,21 @@ AUDIT_CONFIG_REFUSALS: dict[str, type[XinanError]] = {
     "not_a_string.log.config": AuditError,
     "truncated.log.config": AuditError,
     "duplicate_member.log.config": AuditError,
-}
-ACCEPTED_TODAY = {
-    "member_added.log.config": "load_audit_config does not check the member set",
-    "unknown_hash.log.config": "load_audit_config does not check hash is sha256 or sm3",
+    "member_added.log.config": AuditError,
+    "unknown_hash.log.config": AuditError,
+    "empty_member.log.config": AuditError,
+    "origin_two_lines.log.config": AuditError,
+    "not_an_object.log.config": AuditError,
+    "v1_with_v2_members.log.config": AuditError,
+    "v2_member_dropped.log.config": AuditError,
+    "v2_member_added.log.config": AuditError,
+    "v2_signer_identity.log.config": AuditError,
+    "v2_log_key_renamed.log.config": AuditError,
+    "v2_hash_not_the_suites.log.config": AuditError,
+    "v2_unknown_suite.log.config": AuditError,
+    "v2_suite_pq.log.config": AuditError,
+    "v2_public_not_base64.log.config": AuditError,
+    "v2_not_a_string.log.config": AuditError,
 }
 
 
@@ -41,15 +50,29 @@ def _load(src: Path, tmp_path: Path) -> AuditConfig:
 
 def test_audit_config_golden_read() -> None:
     assert load_audit_config(GOLDEN / "audit.log") == CONFIG
+    assert load_audit_config(GOLDEN / "audit2.log") == CONFIG_V2
+
+
+def test_audit_config_golden_pins_its_values() -> None:
+    """The values, not only equality with what the generator builds today."""
+    v1, v2 = load_audit_config(GOLDEN / "audit.log"), load_audit_config(GOLDEN / "audit2.log")
+    assert (v1.signer, v1.hash, v1.log_key) == ("identity", "sha256", "platform")
+    assert v1.log_key_id == "xk1rh5ke7zhpbmbacwt2j62wkzn"
+    assert (v2.signer, v2.suite, v2.hash, v2.log_key) == ("service", "intl", "sha256", "log-signer")
+    assert v2.log_key_id == "xl12fpjrdlnigicxjte2gye6qm2" and len(v2.public) == 32
+    assert (v2.key_file, v2.secret_file) == ("audit2.log.signer", "service/audit2.log.secret")
+    # §12.1: a verifier recomputes the key id from origin, suite and public
+    service_verifier(GOLDEN / "audit2.log", v2, "any")
 
 
 def test_audit_config_golden_written_again() -> None:
     assert CONFIG.to_bytes() == (GOLDEN / "audit.log.config").read_bytes()
+    assert CONFIG_V2.to_bytes() == (GOLDEN / "audit2.log.config").read_bytes()
 
 
 def test_audit_config_mutations_all_listed() -> None:
     names = sorted(p.name for p in (GOLDEN / "bad").iterdir())
-    assert names == sorted([*AUDIT_CONFIG_REFUSALS, *ACCEPTED_TODAY])
+    assert names == sorted(AUDIT_CONFIG_REFUSALS)
 
 
 @pytest.mark.parametrize("name", sorted(AUDIT_CONFIG_REFUSALS))
@@ -57,15 +80,20 @@ def test_audit_config_mutation_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(XinanError) as info:
         _load(GOLDEN / "bad" / name, tmp_path)
     assert type(info.value) is AUDIT_CONFIG_REFUSALS[name], info.value
+    assert "audit.log.config" in str(info.value)  # the message names the file
 
 
 @pytest.mark.parametrize(
-    "name",
+    ("name", "member"),
     [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=why))
-        for n, why in sorted(ACCEPTED_TODAY.items())
+        ("member_added.log.config", "'note'"),
+        ("unknown_hash.log.config", "'hash'"),
+        ("empty_member.log.config", "'log_key'"),
+        ("member_dropped.log.config", "'log_key_id'"),
+        ("v2_member_added.log.config", "'cosigner'"),
+        ("v2_hash_not_the_suites.log.config", "'hash'"),
     ],
 )
-def test_audit_config_lenient_today(tmp_path: Path, name: str) -> None:
-    with pytest.raises(AuditError):
+def test_audit_config_refusal_names_the_member(tmp_path: Path, name: str, member: str) -> None:
+    with pytest.raises(AuditError, match=member):
         _load(GOLDEN / "bad" / name, tmp_path)

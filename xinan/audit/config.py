@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 CONFIG_FORMAT = "xinan-audit-config/1"
 CONFIG_FORMAT_V2 = "xinan-audit-config/2"
 SERVICE_KEY = "log-signer"  # the name of every service-held log signer (log_key)
+LOG_HASHES = ("sha256", "sm3")  # the log's Merkle hash: intl, gm (§3)
 _V1 = ("origin", "hash", "log_key", "log_key_id")
 _V2 = (*_V1, "signer", "suite", "public", "key_file", "secret_file")
 
@@ -190,6 +191,10 @@ def init_audit_log(
 
 
 def load_audit_config(log: Path) -> AuditConfig:
+    """Read ``<log>.config`` strictly (docs/audit-log.md §12.1): exactly the members of its
+    format version, each a non-empty string, ``hash`` a hash xinan logs with; anything else
+    is refused with :class:`AuditError` naming the file and the member, never read leniently
+    (a configuration decides which key a log is checked with)."""
     cfg_path = AuditConfig.path_for(log)
     try:
         doc = loads_strict(cfg_path.read_bytes())
@@ -201,15 +206,15 @@ def load_audit_config(log: Path) -> AuditConfig:
         ) from None
     except ValueError:  # MalformedJSON (issue 11: a damaged file is refused, never a crash)
         raise AuditError(f"{cfg_path}: not a valid audit log configuration") from None
-    bad = AuditError(f"{cfg_path}: not a valid audit log configuration")
     if not isinstance(doc, dict):
-        raise bad
+        raise AuditError(f"{cfg_path}: not a valid audit log configuration (not a JSON object)")
     fmt = doc.get("format")
-    members = _V2 if fmt == CONFIG_FORMAT_V2 else _V1
-    if not all(isinstance(doc.get(m), str) for m in members):
-        raise bad
     if fmt not in (CONFIG_FORMAT, CONFIG_FORMAT_V2):
-        raise AuditError(f"{cfg_path}: format must be {CONFIG_FORMAT_V2!r} or {CONFIG_FORMAT!r}")
+        raise AuditError(
+            f"{cfg_path}: format must be {CONFIG_FORMAT_V2!r} or {CONFIG_FORMAT!r}",
+            hint="the file is not an audit log configuration of this xinan version",
+        )
+    _check_members(cfg_path, doc, ("format", *(_V2 if fmt == CONFIG_FORMAT_V2 else _V1)))
     if fmt == CONFIG_FORMAT:
         return AuditConfig(
             origin=doc["origin"],
@@ -217,13 +222,18 @@ def load_audit_config(log: Path) -> AuditConfig:
             log_key=doc["log_key"],
             log_key_id=doc["log_key_id"],
         )
+    bad = AuditError(f"{cfg_path}: not a valid audit log configuration")
     if doc["signer"] != "service" or doc["log_key"] != SERVICE_KEY:
         raise bad
     try:
         public = b64decode(doc["public"])
-        SuiteName(doc["suite"])
+        suite = SuiteName(doc["suite"])
     except ValueError:
         raise bad from None
+    if suite not in (SuiteName.INTL, SuiteName.GM):  # init signs pq logs with Ed25519 (intl)
+        raise AuditError(f"{cfg_path}: member 'suite' must be intl or gm")
+    if doc["hash"] != ("sm3" if suite is SuiteName.GM else "sha256"):
+        raise AuditError(f"{cfg_path}: member 'hash' does not match the signer's suite")
     return AuditConfig(
         origin=doc["origin"],
         hash=doc["hash"],
@@ -235,6 +245,31 @@ def load_audit_config(log: Path) -> AuditConfig:
         key_file=doc["key_file"],
         secret_file=doc["secret_file"],
     )
+
+
+def _check_members(cfg_path: Path, doc: dict[str, object], members: tuple[str, ...]) -> None:
+    """§12.1: exactly ``members``, each a non-empty string; ``hash`` one of LOG_HASHES; the
+    origin one line (it is a checkpoint's first line)."""
+    fmt = doc["format"]
+    missing = [m for m in members if m not in doc]
+    if missing:
+        raise AuditError(f"{cfg_path}: {fmt} lacks member {missing[0]!r}")
+    extra = sorted(set(doc) - set(members))
+    if extra:
+        raise AuditError(
+            f"{cfg_path}: {fmt} has no member {extra[0]!r}",
+            hint="a configuration is written by `xinan audit init`; do not edit it",
+        )
+    for m in members:
+        value = doc[m]
+        if not isinstance(value, str) or not value:
+            raise AuditError(f"{cfg_path}: member {m!r} must be a non-empty string")
+    if doc["hash"] not in LOG_HASHES:
+        raise AuditError(
+            f"{cfg_path}: member 'hash' must be one of {', '.join(LOG_HASHES)}",
+        )
+    if "\n" in str(doc["origin"]):
+        raise AuditError(f"{cfg_path}: member 'origin' must be one line")
 
 
 def service_verifier(log: Path, cfg: AuditConfig, mode: str | Compliance | None) -> NoteVerifier:
