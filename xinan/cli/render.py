@@ -271,74 +271,33 @@ def _set_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
+def _global_options() -> tuple[tuple[str, str, dict[str, Any]], ...]:
+    """The root's options a subcommand also accepts: (flag, parameter name, click options)."""
+    from pathlib import Path
+
+    return (
+        ("--as", "g_identity", {"metavar": "KEY_ID"}),
+        ("--keyring", "g_keyring", {"type": click.Path(file_okay=False, path_type=Path)}),
+        ("--audit-log", "g_audit_log", {"type": click.Path(dir_okay=False, path_type=Path)}),
+        ("--verbose", "g_verbose", {"is_flag": True}),
+        ("--passin", "g_passin", {"metavar": "file:PATH|fd:N|env:VAR"}),
+        # read before parsing (prescan); here it is only accepted
+        ("--lang", "g_lang", {"type": click.Choice(["zh", "en"], case_sensitive=False)}),
+    )
+
+
 def add_global_options(cmd: click.Command) -> None:
     """Give ``cmd`` hidden copies of the root's options that it does not define itself, so
     that ``xinan seal … --as X`` means ``xinan --as X seal …`` (as git, age and cosign
     accept). ``--lang`` is read before parsing (:func:`prescan`); here it is only accepted."""
-    from pathlib import Path
-
     taken = {opt for p in cmd.params for opt in getattr(p, "opts", [])}
-    extra: list[click.Parameter] = []
-    if "--as" not in taken:
-        extra.append(
-            click.Option(
-                ["--as", "g_identity"],
-                hidden=True,
-                expose_value=False,
-                callback=_set_global,
-                metavar="KEY_ID",
-            )
+    for flag, name, kwargs in _global_options():
+        if flag in taken:
+            continue
+        callback = None if flag == "--lang" else _set_global
+        cmd.params.append(
+            click.Option([flag, name], hidden=True, expose_value=False, callback=callback, **kwargs)
         )
-    if "--keyring" not in taken:
-        extra.append(
-            click.Option(
-                ["--keyring", "g_keyring"],
-                hidden=True,
-                expose_value=False,
-                callback=_set_global,
-                type=click.Path(file_okay=False, path_type=Path),
-            )
-        )
-    if "--audit-log" not in taken:
-        extra.append(
-            click.Option(
-                ["--audit-log", "g_audit_log"],
-                hidden=True,
-                expose_value=False,
-                callback=_set_global,
-                type=click.Path(dir_okay=False, path_type=Path),
-            )
-        )
-    if "--verbose" not in taken:
-        extra.append(
-            click.Option(
-                ["--verbose", "g_verbose"],
-                is_flag=True,
-                hidden=True,
-                expose_value=False,
-                callback=_set_global,
-            )
-        )
-    if "--passin" not in taken:
-        extra.append(
-            click.Option(
-                ["--passin", "g_passin"],
-                hidden=True,
-                expose_value=False,
-                callback=_set_global,
-                metavar="file:PATH|fd:N|env:VAR",
-            )
-        )
-    if "--lang" not in taken:
-        extra.append(
-            click.Option(
-                ["--lang", "g_lang"],
-                hidden=True,
-                expose_value=False,
-                type=click.Choice(["zh", "en"], case_sensitive=False),
-            )
-        )
-    cmd.params.extend(extra)
 
 
 # -- tables and streams ----------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypedDict, TypeVar, Unpack
 
 import pyarrow as pa
 
@@ -146,39 +146,44 @@ def open_blocks(
     return OpenedPackage(info, ctx, scan, mode)
 
 
+class OpenOptions(TypedDict, total=False):
+    """The options :func:`open_package` and :func:`open_package_keys` pass to
+    :func:`open_blocks` (its parameters of the same names)."""
+
+    limits: Limits
+    compliance_mode: str | None
+    release: ReleaseLookup | None
+    spool_dir: str | None
+    workers: int
+
+
+def _drain(opened: OpenedPackage, sink: Callable[[Any], None], what: str) -> PackageInfo:
+    """Hand every record of a package that passed every check to ``sink``, in order, counting
+    them as ``what`` on the progress meter."""
+    with opened:
+        meter = progress.start(what, total=opened.info.count)
+        for r in opened.records():
+            sink(r)
+            if meter is not None:
+                meter.add()
+        if meter is not None:
+            meter.end()
+        return opened.info
+
+
 def open_package_keys(
     stream: IO[bytes],
     sink: Callable[[KeyedRecord], None],
     *,
     identity: KemKey,
     trust: TrustLookup,
-    limits: Limits = DEFAULT_LIMITS,
-    compliance_mode: str | None = None,
-    release: ReleaseLookup | None = None,
-    spool_dir: str | None = None,
-    workers: int = 1,
+    **options: Unpack[OpenOptions],
 ) -> PackageInfo:
     """Verify the whole package and check that every sealed value opens, then hand each
-    record's keys and raw blobs (no plaintext) to ``sink``: what the vault ingests (§10)."""
-    with open_blocks(
-        stream,
-        identity=identity,
-        trust=trust,
-        limits=limits,
-        compliance_mode=compliance_mode,
-        release=release,
-        spool_dir=spool_dir,
-        workers=workers,
-        keys=True,
-    ) as opened:
-        meter = progress.start("records stored", total=opened.info.count)
-        for kr in opened.records():
-            sink(kr)
-            if meter is not None:
-                meter.add()
-        if meter is not None:
-            meter.end()
-        return opened.info
+    record's keys and raw blobs (no plaintext) to ``sink``: what the vault ingests (§10).
+    ``options`` as :func:`open_blocks`."""
+    opened = open_blocks(stream, identity=identity, trust=trust, keys=True, **options)
+    return _drain(opened, sink, "records stored")
 
 
 def open_package(
@@ -187,36 +192,16 @@ def open_package(
     *,
     identity: KemKey,
     trust: TrustLookup,
-    limits: Limits = DEFAULT_LIMITS,
-    compliance_mode: str | None = None,
-    release: ReleaseLookup | None = None,
-    spool_dir: str | None = None,
-    workers: int = 1,
+    **options: Unpack[OpenOptions],
 ) -> PackageInfo:
     """Verify the whole package first (signature, count, digest, this key's unwrap, every
     record key and every sealed value), and only then hand records to ``sink`` in order. No
     ``sink`` call happens when anything fails; the package is read once, so a file changed
-    after it was read cannot change what reaches ``sink``.
+    after it was read cannot change what reaches ``sink``. ``options`` as :func:`open_blocks`.
 
     ``release`` supplies release secrets for a share with ``release`` "per-record" (§6.3); a
     record it answers None for is *withheld*: it reaches ``sink`` with every sealed value None
     and the caller MUST NOT release it (its clear fields included).
     """
-    with open_blocks(
-        stream,
-        identity=identity,
-        trust=trust,
-        limits=limits,
-        compliance_mode=compliance_mode,
-        release=release,
-        spool_dir=spool_dir,
-        workers=workers,
-    ) as opened:
-        meter = progress.start("records written", total=opened.info.count)
-        for r in opened.records():
-            sink(r)
-            if meter is not None:
-                meter.add()
-        if meter is not None:
-            meter.end()
-        return opened.info
+    opened = open_blocks(stream, identity=identity, trust=trust, **options)
+    return _drain(opened, sink, "records written")
