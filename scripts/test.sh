@@ -5,14 +5,30 @@
 export XINAN_EXTRAS="${XINAN_EXTRAS:-dev,spark}"
 source "$(dirname "$0")/_venv.sh"
 source "$(dirname "$0")/_java.sh"
-echo "== ruff (lint, incl. security rules) =="
-ruff check .
-ruff format --check .
-echo "== mypy (strict) =="
-mypy
-echo "== bandit (fails on medium or high) =="
-bandit -q -r xinan -ll -c pyproject.toml
-echo "== pytest =="
+start=$SECONDS
+# The static checks run beside pytest (they take a few seconds of one core; pytest's workers
+# leave gaps); their output is printed after pytest's, and any failure fails the script.
+static_log="$(mktemp)"
+(
+  rc=0
+  echo "== ruff (lint, incl. security rules) =="
+  { ruff check . && ruff format --check .; } || rc=1
+  echo "== mypy (strict) =="
+  mypy || rc=1
+  echo "== bandit (fails on medium or high) =="
+  bandit -q -r xinan -ll -c pyproject.toml || rc=1
+  exit "$rc"
+) >"$static_log" 2>&1 &
+static_pid=$!
+echo "== pytest (ruff, mypy and bandit run beside it; their output follows) =="
 # every core: the tests are independent (each has its own directory, worlds and Spark session
-# per worker); `python -m pytest` alone runs them in one process
-python -m pytest -q -p no:cacheprovider -n auto "$@"
+# per worker); --dist loadgroup keeps the tests that share one Spark session or one demo world
+# on one worker (tests/conftest.py); `python -m pytest` alone runs them in one process
+pytest_rc=0
+python -m pytest -q -p no:cacheprovider -n auto --dist loadgroup "$@" || pytest_rc=$?
+static_rc=0
+wait "$static_pid" || static_rc=$?
+cat "$static_log"
+rm -f "$static_log"
+echo "== the whole suite took $((SECONDS - start)) s (pytest exit $pytest_rc, static checks exit $static_rc) =="
+[ "$pytest_rc" -eq 0 ] && [ "$static_rc" -eq 0 ]

@@ -30,6 +30,20 @@ class FixedPseudonymKey:
         return hmac.digest(self._key, data, "sha256")
 
 
+# `pytest -n auto --dist loadgroup` (scripts/test.sh): the tests that share one expensive
+# per-process resource run on one worker, so that it is made once per run and not once per
+# worker — the Spark session (a JVM) and its job, and the demo world the report tests read.
+XDIST_GROUPS = {"tests/spark/": "spark", "tests/reports/test_reports.py": "demo-world"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        for prefix, group in XDIST_GROUPS.items():
+            if path.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def policy() -> Policy:
     return load_policy(POLICY_FILE)
@@ -40,13 +54,24 @@ def pskey() -> FixedPseudonymKey:
     return FixedPseudonymKey()
 
 
-@pytest.fixture()
-def fast_kdf(monkeypatch):
-    """Cheap Argon2id for tests that generate many keys (the defaults are tested in
-    tests/keys/test_keys.py); never used outside tests."""
+def cheap_kdf_params():
+    """The test-only passphrase KDF cost: Argon2id 1 MiB, 1 pass, 1 lane; PBKDF2-HMAC-SM3 1,000
+    iterations. Only for tests whose subject is not the KDF: the production defaults
+    (``xinan.keys.DEFAULT_KDF``: Argon2id 64 MiB, t=3, p=4; PBKDF2 600,000) are pinned by
+    tests/keys/test_keys.py and tests/keys/test_keys_gm_kdf.py, and every key a test makes
+    with these parameters opens only under them (they are in the key file)."""
     from xinan import keys
 
-    monkeypatch.setattr(keys, "DEFAULT_KDF", keys.KdfParams(m_kib=1024, t=1, p=1, iterations=1000))
+    return keys.KdfParams(m_kib=1024, t=1, p=1, iterations=1000)
+
+
+@pytest.fixture()
+def fast_kdf(monkeypatch):
+    """Keys made in this test use :func:`cheap_kdf_params`'s cheap parameters; never used outside
+    tests."""
+    from xinan import keys
+
+    monkeypatch.setattr(keys, "DEFAULT_KDF", cheap_kdf_params())
 
 
 CLI_PASSPHRASE = "correct horse battery staple"

@@ -20,7 +20,7 @@ def _workplace(tmp_path, monkeypatch):
     )
 
 
-def test_roster_life_cycle_commands(tmp_path, monkeypatch) -> None:
+def test_roster_life_cycle_commands(tmp_path, monkeypatch, fast_kdf) -> None:
     from xinan.cli import app
 
     runner = _workplace(tmp_path, monkeypatch)
@@ -70,7 +70,7 @@ def test_roster_life_cycle_commands(tmp_path, monkeypatch) -> None:
     assert kinds.count("key.roster") == 9 and kinds[-2:] == ["key.passphrase"] * 2
 
 
-def test_a_weak_passphrase_and_a_missing_token_are_refused(tmp_path, monkeypatch) -> None:
+def test_a_weak_passphrase_and_a_missing_token_are_refused(tmp_path, monkeypatch, fast_kdf) -> None:
     from xinan.cli import app
 
     runner = _workplace(tmp_path, monkeypatch)

@@ -187,7 +187,9 @@ def test_a_roster_signed_by_a_non_sys_admin_is_refused(ring) -> None:
         load_roster(keyring)
 
 
-def test_key_management_follows_the_bound_log_whatever_flags_say(tmp_path, monkeypatch) -> None:
+def test_key_management_follows_the_bound_log_whatever_flags_say(
+    tmp_path, monkeypatch, fast_kdf
+) -> None:
     """Issue 12: '--audit-log at a path with no log: keygen --role sec-admin succeeds with no
     sys-admin and no audit entry'. Now refused without the sys-admin; with it, logged in the
     keyring's own log and nowhere else."""

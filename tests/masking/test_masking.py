@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import TODAY, FixedPseudonymKey
 from tests.support.reference import Validator
+from tests.support.synth import fresh_synth
 from xinan.errors import KeyringError
 from xinan.identifiers import is_valid_resident_id
 from xinan.masking import (
@@ -239,7 +240,7 @@ def _full_ids(s: str) -> list[str]:
 )
 def test_public_view_never_holds_a_valid_resident_id(policy, seed, column):
     """Whatever column an ID is typed into, the public output holds no full resident ID."""
-    synth = Synth(policy, seed=seed % 7, today=TODAY)
+    synth = fresh_synth(policy, seed=seed % 7, today=TODAY)
     import random
 
     synth.rng = random.Random(seed)
@@ -280,7 +281,7 @@ def test_guard_counts_what_it_catches(policy, penalty_rows, pskey):
 def test_apply_batch_equals_apply(policy, seed, audience):
     """The column-wise batch path gives exactly the row-by-row result, withholding included."""
     kind = policy.kind("penalty")
-    synth = Synth(policy, seed=seed % 5, today=TODAY)
+    synth = fresh_synth(policy, seed=seed % 5, today=TODAY)
     import random
 
     synth.rng = random.Random(seed)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import cheap_kdf_params
 from tests.support.reports import (
     SCREENSHOTS,
     assert_not_blank,
@@ -23,6 +24,7 @@ from tests.support.reports import (
     page,
     screenshot,
 )
+from xinan import keys
 from xinan.cli import app
 from xinan.demo import DISPLAY_NAMES
 from xinan.errors import VerificationError
@@ -49,6 +51,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         for var in ("XINAN_IDENTITY", "XINAN_AUDIT_LOG", "XINAN_KEYRING", "XINAN_VAULT"):
             mp.delenv(var, raising=False)
+        # the reports are the subject here, not the KDF (tests/conftest.py cheap_kdf_params)
+        mp.setattr(keys, "DEFAULT_KDF", cheap_kdf_params())
         run_demo(root, records=200, today=date(2026, 11, 25), say=lambda _: None, passphrase=PASS)
     return root
 
