@@ -252,6 +252,7 @@ class VaultConfig:
                 )
             if doc["format"] == FORMAT and upgrading:
                 raise UsageError(f"{path} is already a {FORMAT} vault; nothing to upgrade")
+            _check_members(p, doc)
             cfg = VaultConfig(
                 format=str(doc["format"]),
                 id=str(doc["id"]),
@@ -284,6 +285,39 @@ class VaultConfig:
         if len(cfg.id) != 32:
             raise VerificationError(f"{p}: vault id must be 32 hex digits")
         return cfg
+
+
+# §2: the members of vault.json, no others; every value text (the MAC does not cover a member
+# a reader would ignore, so an unknown one is refused rather than skipped)
+_TEXT_MEMBERS = ("format", "id", "created", "suite", "policy", "mac")
+_OBJECT_MEMBERS = {
+    "platform": ("id", "key_id"),
+    "pseudonym": ("id", "key_id"),
+    "kek": ("wrapped", "commitment"),
+    "audit": ("origin", "key_id", "path"),
+}
+
+
+def _check_members(p: Path, doc: dict[str, Any]) -> None:
+    unknown = sorted(set(doc) - {*_TEXT_MEMBERS, *_OBJECT_MEMBERS})
+    if unknown:
+        raise VerificationError(
+            f"{p}: {doc['format']} has no member {unknown[0]!r}",
+            hint="vault.json is written by `xinan vault init`; do not edit it",
+        )
+    for name in _TEXT_MEMBERS:
+        if not isinstance(doc.get(name), str):
+            raise VerificationError(f"{p}: member {name!r} must be text")
+    for name, keys in _OBJECT_MEMBERS.items():
+        value = doc.get(name)
+        if (
+            not isinstance(value, dict)
+            or set(value) != set(keys)
+            or not all(isinstance(value[k], str) for k in keys)
+        ):
+            raise VerificationError(
+                f"{p}: member {name!r} must be an object of exactly {', '.join(keys)} (text)"
+            )
 
 
 def _kek_aad(vid: bytes, platform_key_id: str) -> bytes:
