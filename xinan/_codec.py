@@ -233,7 +233,7 @@ def b64encode(data: bytes) -> str:
     return binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
-def b64decode(text: str) -> bytes:
+def b64decode(text: object) -> bytes:
     """The bytes of canonical standard base64 ``text``; ``ValueError`` for anything else
     (whatever the input: non-ASCII text included, which the stdlib reports as a bare
     ``ValueError`` that callers catching ``binascii.Error`` miss)."""

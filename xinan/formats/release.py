@@ -15,15 +15,13 @@ A :class:`Release` keeps its secrets out of ``repr``; nothing here logs a secret
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from xinan._codec import compact_json, loads_canonical
+from xinan._codec import b64decode, b64encode, compact_json, loads_canonical
 from xinan.crypto import get_suite
 from xinan.crypto.base import CryptoSuite
 from xinan.errors import IntegrityError, KeyringError, UsageError, VerificationError
@@ -95,20 +93,14 @@ class Release:
         return look
 
 
-def _b64(b: bytes) -> str:
-    return base64.b64encode(b).decode("ascii")
+_b64 = b64encode
 
 
 def _unb64(s: object, what: str) -> bytes:
-    if not isinstance(s, str):
-        raise VerificationError(f"release file: {what} is not base64")
     try:
-        b = base64.b64decode(s, validate=True)
-    except (binascii.Error, ValueError):
-        raise VerificationError(f"release file: {what} is not base64") from None
-    if _b64(b) != s:  # docs/package.md §1: canonical base64 only
-        raise VerificationError(f"release file: {what} is not canonical base64")
-    return b
+        return b64decode(s)  # docs/package.md §1: canonical base64 only
+    except ValueError as e:
+        raise VerificationError(f"release file: {what}: {e}") from None
 
 
 def _aad(doc: Mapping[str, Any]) -> bytes:

@@ -13,8 +13,6 @@ opaque :class:`~xinan.errors.IntegrityError`; a malformed archive is a
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import re
 import secrets
@@ -24,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from xinan._codec import canonical_json, loads_strict
+from xinan._codec import b64decode, b64encode, canonical_json, loads_strict
 from xinan.crypto import get_suite
 from xinan.crypto.base import CryptoSuite, SuiteName
 from xinan.crypto.recipes import HASH_FOR_SUITE, SecretWrapper
@@ -54,20 +52,14 @@ _ALL_KEYS = _MANIFEST_KEYS | {"files"}
 _CUT = "the archive was cut or altered (copy interrupted, disk full); use a complete copy"
 
 
-def _b64(b: bytes) -> str:
-    return base64.b64encode(b).decode("ascii")
+_b64 = b64encode
 
 
 def _unb64(s: object, where: str) -> bytes:
-    if not isinstance(s, str):
-        raise BackupInvalid(f"backup manifest: {where} must be base64 text")
     try:
-        out = base64.b64decode(s, validate=True)
-    except (binascii.Error, ValueError):
-        raise BackupInvalid(f"backup manifest: {where} is not base64") from None
-    if _b64(out) != s:
-        raise BackupInvalid(f"backup manifest: {where} is not canonical base64")
-    return out
+        return b64decode(s)  # canonical base64 only (docs/encoding.md)
+    except ValueError as e:
+        raise BackupInvalid(f"backup manifest: {where}: {e}") from None
 
 
 def _chunk_aad(archive_id: bytes, file_index: int, chunk_index: int) -> bytes:
@@ -330,8 +322,8 @@ def _check_signature(
     if sig["alg"] != suite.sig_name:
         raise IntegrityError(f"{what}: the archive's signature is not valid")
     try:
-        value = base64.b64decode(sig["value"], validate=True)
-    except (binascii.Error, ValueError):
+        value = b64decode(sig["value"])  # canonical base64 only (docs/encoding.md)
+    except ValueError:
         raise IntegrityError(f"{what}: the archive's signature is not valid") from None
     try:
         suite.verify(info.sig, L_MANIFEST + manifest_bytes, value)

@@ -12,7 +12,6 @@ residue scans (:mod:`xinan.platform.destruction_residue`). Import from
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 import secrets
 from collections.abc import Iterable, Mapping
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta, timezone
 from typing import Any
 
-from xinan._codec import canonical_json, pretty_json
+from xinan._codec import b64decode, b64encode, canonical_json, pretty_json
 from xinan.access import PERMISSIONS
 from xinan.crypto.recipes import HASH_FOR_SUITE, hash_function
 from xinan.errors import (
@@ -84,19 +83,16 @@ _HASHES = frozenset({"sha256", "sm3"})
 # ============================================================================================
 # §3 The model
 # ============================================================================================
-def _b64(b: bytes) -> str:
-    return base64.b64encode(b).decode("ascii")
+_b64 = b64encode
 
 
 def _unb64(s: object, where: str, length: int | None = None) -> bytes:
-    if not isinstance(s, str):
-        raise CertificateMalformed(f"certificate: {where} must be base64 text")
     try:
-        out = base64.b64decode(s, validate=True)
-    except (binascii.Error, ValueError):
-        raise CertificateMalformed(f"certificate: {where} is not base64") from None
-    if _b64(out) != s or (length is not None and len(out) != length):
-        raise CertificateMalformed(f"certificate: {where} is not {length or 'canonical'} bytes")
+        out = b64decode(s)  # canonical base64 only (docs/encoding.md)
+    except ValueError as e:
+        raise CertificateMalformed(f"certificate: {where}: {e}") from None
+    if length is not None and len(out) != length:
+        raise CertificateMalformed(f"certificate: {where} is not {length} bytes")
     return out
 
 

@@ -8,8 +8,6 @@ the vault's path, the China-time date). The databases are :mod:`xinan.platform.s
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import secrets
 from collections.abc import Sequence
@@ -18,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from xinan._codec import canonical_json, loads_strict, pretty_json
+from xinan._codec import b64decode, b64encode, canonical_json, loads_strict, pretty_json
 from xinan.crypto import get_suite
 from xinan.crypto.base import CryptoSuite, SuiteName
 from xinan.errors import (
@@ -85,17 +83,14 @@ def _parse_t(s: str) -> datetime:
     return datetime.strptime(s, _TIME_FMT).replace(tzinfo=UTC)
 
 
-def _b64(b: bytes) -> str:
-    return base64.b64encode(b).decode("ascii")
+_b64 = b64encode
 
 
 def _unb64(s: object, what: str) -> bytes:
-    if not isinstance(s, str):
-        raise IntegrityError(f"vault configuration: {what} is not base64")
     try:
-        return base64.b64decode(s, validate=True)
-    except (binascii.Error, ValueError):
-        raise IntegrityError(f"vault configuration: {what} is not base64") from None
+        return b64decode(s)  # canonical base64 only (docs/encoding.md)
+    except ValueError as e:
+        raise IntegrityError(f"vault configuration: {what}: {e}") from None
 
 
 def parse_duration(text: str) -> timedelta:
