@@ -37,11 +37,16 @@ XDIST_GROUPS = {"tests/spark/": "spark", "tests/reports/test_reports.py": "demo-
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    grouped: set[str] = set()
     for item in items:
         path = item.nodeid.split("::", 1)[0]
         for prefix, group in XDIST_GROUPS.items():
             if path.startswith(prefix):
                 item.add_marker(pytest.mark.xdist_group(group))
+                grouped.add(item.nodeid)
+    # the groups first: each is long and runs on one worker, so started last it would leave
+    # the other worker idle at the end of the run (the rest is dealt out as workers free up)
+    items.sort(key=lambda item: item.nodeid not in grouped)
 
 
 @pytest.fixture(scope="session")
