@@ -440,7 +440,8 @@ def _script(
         say(f"        {NEXT_WHY[line]}")
 
 
-# Three commands to try after `source demo/env.sh` (tests/test_demo_env.py runs them).
+# Three commands to try after `source demo/env.sh` (tests/cli/test_cli_provider.py::test_demo
+# runs them).
 NEXT_COMMANDS = (
     "xinan vault list --limit 5",
     "xinan --as sec-admin grant list",

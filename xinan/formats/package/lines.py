@@ -8,7 +8,7 @@ the short forms the canonical encoder writes, canonical base64 of the right leng
 ids of printable ASCII. Arrow runs it over a whole block in C++ (RE2, linear time, no
 backtracking); a line it does not accept goes to the scalar parser, which decides and names
 the problem. So the pattern makes reading faster, never different (the same rule as the batch
-engine's vector rules, docs/engine.md §1); ``tests/test_package_lines.py`` checks both agree.
+engine's vector rules, docs/engine.md §1); ``tests/formats/test_package_read.py`` checks both agree.
 
 UTF-8 is checked by Python's strict decoder over the whole block (the one the scalar parser
 uses: it refuses encoded surrogates and overlong forms), so the pattern itself works on bytes.
