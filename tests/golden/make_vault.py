@@ -1,18 +1,21 @@
-"""Write the vault configuration golden files (docs/vault.md §2, ``vault.json``,
-xinan-vault/2): a configuration made by ``init_vault`` for the committed test-only platform key
-of tests/golden/grant/keys at a fixed clock, bound to the shipped policy as it was when the
-golden was made and to the golden destruction log's origin, and committed mutations. The KEK
-and the vault id are random and the KEK is wrapped to the platform key, so the goldens are
-reader-side: the test reads the committed file, unwraps its KEK with the committed platform key
-and checks its commitment and MAC; it does not ask the writer to reproduce it. Rerun only after
-a deliberate format change:
+"""Write the vault configuration golden files (docs/vault.md §2, ``vault.json``): a
+configuration made by ``init_vault`` (xinan-vault/3) for the committed test-only platform key of
+tests/golden/grant/keys at a fixed clock, its row key sealed under a test-only service secret
+(``SECRET``), bound to the shipped policy as it was when the golden was made and to the golden
+destruction log's origin, and committed mutations. ``vault-v2.json`` is a version-2
+configuration made the same way before version 3 (still opened, §11.2); it is kept, never
+rewritten. The KEK, the vault id and the nonces are random, so the goldens are reader-side: the
+test reads the committed files, unwraps the KEK with the committed platform key and checks
+commitments and MACs; it does not ask the writer to reproduce them. Rerun only after a
+deliberate format change:
 
-    rm -rf tests/golden/vault && .venv/bin/python tests/golden/make_vault.py
+    .venv/bin/python tests/golden/make_vault.py
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import shutil
 import sys
@@ -34,6 +37,7 @@ NOW = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 PSEUDONYM = ("subject-ps", "xs1testkeyaaaaaaaaaaaaaaaa")
 AUDIT = ("example.gov.cn/xinan-audit/golden-destruction-log", "xl1goldenlogsigneraaaaaaaaaa")
 AUDIT_PATH = "/srv/xinan/platform/audit/audit.log"
+SECRET = hashlib.sha256(b"golden vault log service secret").digest()  # test-only, synthetic
 
 
 def keyring() -> Keyring:
@@ -53,6 +57,7 @@ def make() -> bytes:
             audit_origin=AUDIT[0],
             audit_key_id=AUDIT[1],
             audit_path=AUDIT_PATH,
+            row_key_secret=SECRET,
         )
         return (vault / CONFIG_FILE).read_bytes()
 
@@ -73,7 +78,7 @@ def mutations(good: bytes) -> dict[str, bytes]:
     kek = doc["kek"]
     return {
         # refused when read (VaultConfig.read)
-        "wrong_version.json": _enc(dict(doc, format="xinan-vault/3")),
+        "wrong_version.json": _enc(dict(doc, format="xinan-vault/9")),
         "version_1.json": _enc(dict(doc, format="xinan-vault/1")),  # not opened until upgraded
         "truncated.json": good[: len(good) // 2],
         "not_an_object.json": b"[]\n",
@@ -83,6 +88,9 @@ def mutations(good: bytes) -> dict[str, bytes]:
         "mac_not_base64.json": _enc(dict(doc, mac="not base64!")),
         "unknown_suite.json": _enc(dict(doc, suite="rsa")),
         "member_added.json": _enc(dict(doc, note="x")),
+        "row_key_dropped.json": _enc({k: v for k, v in doc.items() if k != "row_key"}),
+        "row_key_member_added.json": _enc(dict(doc, row_key=dict(doc["row_key"], note="x"))),
+        "mac_row_dropped.json": _enc({k: v for k, v in doc.items() if k != "mac_row"}),
         "policy_not_text.json": _enc(dict(doc, policy=7)),
         # read, then refused when the KEK is unwrapped and the MAC checked
         "mac_flipped.json": _enc(dict(doc, mac=_flip(doc["mac"]))),
@@ -97,12 +105,17 @@ def mutations(good: bytes) -> dict[str, bytes]:
         "commitment_flipped.json": _enc(
             dict(doc, kek=dict(kek, commitment=_flip(kek["commitment"])))
         ),
+        # mac_row: read and opened with the platform key, then refused when the row key is
+        # opened with the service secret (§3.2)
+        "mac_row_flipped.json": _enc(dict(doc, mac_row=_flip(doc["mac_row"]))),
+        "row_key_sealed_flipped.json": _enc(
+            dict(doc, row_key=dict(doc["row_key"], sealed=_flip(doc["row_key"]["sealed"])))
+        ),
     }
 
 
 def main() -> None:
-    if HERE.exists():
-        shutil.rmtree(HERE)
+    shutil.rmtree(HERE / "bad", ignore_errors=True)  # vault-v2.json stays
     (HERE / "bad").mkdir(parents=True)
     good = make()
     (HERE / "vault.json").write_bytes(good)

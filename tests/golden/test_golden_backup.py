@@ -63,7 +63,7 @@ def test_backup_golden_read_and_opened(
         "intl",
         "xk1rh5ke7zhpbmbacwt2j62wkzn",
     )
-    assert m.body["vault"]["id"] == "ee1ece2c1265069bed61c36eb5a93c7c"
+    assert m.body["vault"]["id"] == "8f28cd20303714f2f115c1423729771f"
     assert m.body["made_by"]["role"] == "sys-admin"
     assert [(f.name, f.sealed) for f in m.files] == [
         ("vault/vault.json", True),

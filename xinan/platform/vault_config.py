@@ -283,7 +283,8 @@ class VaultConfig:
 
 
 # §2: the members of vault.json, no others; every value text (the MAC does not cover a member
-# a reader would ignore, so an unknown one is refused rather than skipped)
+# a reader would ignore, so an unknown one is refused rather than skipped). Version 3 adds
+# `row_key` and `mac_row` (§3.2).
 _TEXT_MEMBERS = ("format", "id", "created", "suite", "policy", "mac")
 _OBJECT_MEMBERS = {
     "platform": ("id", "key_id"),
@@ -291,19 +292,25 @@ _OBJECT_MEMBERS = {
     "kek": ("wrapped", "commitment"),
     "audit": ("origin", "key_id", "path"),
 }
+_V3_TEXT_MEMBERS = ("mac_row",)
+_V3_OBJECT_MEMBERS = {"row_key": ("sealed", "commitment")}
 
 
 def _check_members(p: Path, doc: dict[str, Any]) -> None:
-    unknown = sorted(set(doc) - {*_TEXT_MEMBERS, *_OBJECT_MEMBERS})
+    text: tuple[str, ...] = _TEXT_MEMBERS
+    objects = _OBJECT_MEMBERS
+    if doc["format"] == FORMAT:
+        text, objects = (*text, *_V3_TEXT_MEMBERS), objects | _V3_OBJECT_MEMBERS
+    unknown = sorted(set(doc) - {*text, *objects})
     if unknown:
         raise VerificationError(
             f"{p}: {doc['format']} has no member {unknown[0]!r}",
             hint="vault.json is written by `xinan vault init`; do not edit it",
         )
-    for name in _TEXT_MEMBERS:
+    for name in text:
         if not isinstance(doc.get(name), str):
             raise VerificationError(f"{p}: member {name!r} must be text")
-    for name, keys in _OBJECT_MEMBERS.items():
+    for name, keys in objects.items():
         value = doc.get(name)
         if (
             not isinstance(value, dict)
