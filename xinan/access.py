@@ -71,6 +71,8 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = {
     "repair": frozenset({Role.SEC_ADMIN}),
     "repair.apply": frozenset({Role.PLATFORM}),
     "destroy": frozenset({Role.SEC_ADMIN}),
+    # a subject's deletion request before retention ends (PIPL 47 ¶2): the record is restricted
+    "restrict": frozenset({Role.PLATFORM, Role.SEC_ADMIN}),
     "policy.change": frozenset({Role.SEC_ADMIN}),
     "key.manage": frozenset({Role.SYS_ADMIN}),
     # security labels are the security administrator's (GB/T 22239-2019 8.1.5.3)

@@ -51,6 +51,8 @@ EVENT_TYPES = frozenset(
         "denied",
         # a correction at the source (docs/source-change.md; a revocation is a `revoke`)
         "correct",
+        # a record restricted at its subject's deletion request (docs/lifecycle.md §8)
+        "restrict",
     ]
 )
 EVENT_TYPE_PREFIXES = ("key.", "policy.", "audit.")

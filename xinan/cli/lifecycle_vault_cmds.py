@@ -1,6 +1,6 @@
 """The platform's life-cycle commands (docs/lifecycle.md): ``xinan vault disclose``,
-``xinan vault archive``, ``xinan dispute open|resolve|list``, ``xinan repair
-apply|approve|reject|list``.
+``xinan vault archive``, ``xinan vault restrict|restrictions``, ``xinan dispute
+open|resolve|list``, ``xinan repair apply|approve|reject|list``.
 
 Parse, call :mod:`xinan.platform.lifecycle`, render. Every command acts as ``--as`` and is refused
 to
@@ -148,6 +148,76 @@ def vault_archive(vault_dir: Path | None, as_json: bool) -> None:
         click.echo(
             f"{r['record_id']}  {r['kind']}  {r['subject_class']}  {r['cause']} {ref}  "
             f"decided {r.get('decision_date') or '-'}  archived {r['status'].get('archived_at')}"
+        )
+
+
+@vault_group.command("restrict")
+@click.argument("record_id")
+@vault_option
+@click.option(
+    "--reason", required=True, help="The subject's request, in short (no ID or phone numbers)."
+)
+@click.option(
+    "--by",
+    "by",
+    required=True,
+    metavar="ID",
+    help="Who asked: the subject's ID or USCC (pseudonymised at once), a pseudonym, or an "
+    "organisation's name.",
+)
+@click.option("--received", default=None, metavar="YYYY-MM-DD", help="Else today (CST).")
+@policy_option
+@json_option
+def vault_restrict(
+    record_id: str,
+    vault_dir: Path | None,
+    reason: str,
+    by: str,
+    received: str | None,
+    policy_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Restrict a record at its subject's deletion request before retention ends (PIPL 47):
+    it stays stored and sealed, leaves every view and share at once, is listed only in the
+    audit administrator's archive, and is destroyed when retention ends (destroy --expired).
+    Logged. Role platform or sec-admin (docs/lifecycle.md §8).
+
+    \b
+    Examples:
+      xinan --as sec-admin vault restrict r3k… --by 91370400MA3C5Y8X2K --reason 申请删除
+    """
+    with open_platform(get_env(), vault_dir, policy_path) as p:
+        r = p.restrict(record_id, by=by, reason=reason, received=parse_day(received, "--received"))
+    del by
+    emit(
+        as_json,
+        r.to_json(),
+        f"record {r.record_id} restricted (request received {r.received}): out of every view "
+        "and share; destroyed when its retention ends",
+    )
+
+
+@vault_group.command("restrictions")
+@vault_option
+@json_option
+def vault_restrictions(vault_dir: Path | None, as_json: bool) -> None:
+    """List the records restricted at their subjects' request (metadata only; logged).
+    Role platform or sec-admin.
+
+    \b
+    Examples:
+      xinan --as sec-admin vault restrictions --json
+    """
+    with open_platform(get_env(), vault_dir) as p:
+        rows = p.restrictions()
+    if as_json:
+        emit(True, {"restrictions": [r.to_json() for r in rows]})
+        return
+    if not rows:
+        click.echo("no record is restricted")
+    for r in rows:
+        click.echo(
+            f"{r.record_id}  received {r.received}  restricted {r.restricted_at}  {r.reason}"
         )
 
 

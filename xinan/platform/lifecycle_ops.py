@@ -33,6 +33,7 @@ from xinan.platform.lifecycle import (
     reject_repair,
     resolve_dispute,
 )
+from xinan.platform.restrictions import Restriction, list_restrictions, restrict_record
 from xinan.platform.retention import DestroyResult, DueRecord, expired_records
 from xinan.platform.retention import destroy as destroy_records
 from xinan.platform.service import PlatformCore
@@ -239,6 +240,44 @@ class LifecycleOps(PlatformCore):
                 "ref": f"vault:{self.vault.config.id}:repairs",
                 "counts": {"rows": len(rows)},
             },
+        )
+        return rows
+
+    # -- restriction (a subject's deletion request before retention ends) ----------------------
+    def restrict(
+        self, record_id: str, *, by: str, reason: str, received: date | None = None
+    ) -> Restriction:
+        """Restrict a record at its subject's deletion request before retention ends (PIPL 47
+        ¶2; docs/lifecycle.md §8): stored, out of every view and share, listed only in the
+        audit administrator's archive, destroyed at retention. ``by``: the subject's ID or
+        USCC (pseudonymised at once), a pseudonym, or an organisation's name. Logged."""
+        self.require("restrict")
+        today = self.today()
+        requested_by, _ = raiser_reference(by, today=today, pseudonymize=self.subject_pseudonym)
+        del by
+        return restrict_record(
+            self.vault,
+            self.policy,
+            record_id,
+            requested_by=requested_by,
+            reason=reason,
+            received=received or today,
+            session=self.session,
+            now=self.now(),
+            today=today,
+        )
+
+    def restrictions(self) -> list[Restriction]:
+        """The restricted records (metadata only; the read is logged)."""
+        self.require("restrict")
+        rows = list_restrictions(self.vault)
+        self.session.record(
+            "open",
+            objects={
+                "ref": f"vault:{self.vault.config.id}:restrictions",
+                "counts": {"rows": len(rows)},
+            },
+            why={"purpose": "inspection"},
         )
         return rows
 

@@ -365,7 +365,10 @@ def archive_entries(vault: Vault) -> Iterator[dict[str, Any]]:
         rec = vault.get(rid)
         why: dict[str, Any]
         rep = vault.store.approved_repair_of(rid)
-        if rep is not None:
+        restricted = vault.store.restriction_row(rid)
+        if restricted is not None:  # docs/lifecycle.md §8: a subject's request (PIPL 47 ¶2)
+            why = {"cause": "restricted", "received": restricted[4], "restricted_by": restricted[6]}
+        elif rep is not None:
             why = {"cause": "repaired", "repair": rep[0], "approved_by": rep[1]}
         else:
             dsp = vault.store.removing_dispute_of(rid)

@@ -75,8 +75,8 @@ CREATE TABLE release_secrets(
   PRIMARY KEY(share_id, record_id)) WITHOUT ROWID;
 """
 
-# Objections and repairs (docs/vault.md §12): tables added to schema version 1 with IF NOT
-# EXISTS, created on first use, so older vaults open unchanged.
+# Objections, repairs and restrictions (docs/vault.md §12): tables added with IF NOT EXISTS,
+# created on first use, so older vaults open unchanged.
 LIFECYCLE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS disputes(
   dispute_id TEXT PRIMARY KEY, record_id TEXT NOT NULL, subjects TEXT NOT NULL,
@@ -90,6 +90,10 @@ CREATE TABLE IF NOT EXISTS repairs(
   applied_at TEXT NOT NULL, applied_by TEXT NOT NULL, state TEXT NOT NULL, decided_at TEXT,
   decided_by TEXT, reason TEXT);
 CREATE INDEX IF NOT EXISTS repairs_record ON repairs(record_id);
+CREATE TABLE IF NOT EXISTS restrictions(
+  record_id TEXT PRIMARY KEY, subjects TEXT NOT NULL, requested_by TEXT NOT NULL,
+  reason TEXT NOT NULL, received TEXT NOT NULL, restricted_at TEXT NOT NULL,
+  restricted_by TEXT NOT NULL);
 """
 
 

@@ -23,7 +23,37 @@ REPAIR_COLUMNS = (
 )
 
 
+RESTRICTION_COLUMNS = (
+    "record_id, subjects, requested_by, reason, received, restricted_at, restricted_by"
+)
+
+
 class LifecycleStore(StoreBase):
+    # -- restrictions (a subject's deletion request before retention ends) -----------------------
+    def restriction_row(self, record_id: str) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = (
+            self._lifecycle()
+            .execute(
+                f"SELECT {RESTRICTION_COLUMNS} FROM restrictions WHERE record_id = ?",  # noqa: S608  # nosec B608
+                (record_id,),
+            )
+            .fetchone()
+        )
+        return row
+
+    def restriction_rows(self) -> list[tuple[Any, ...]]:
+        return list(
+            self._lifecycle().execute(
+                f"SELECT {RESTRICTION_COLUMNS} FROM restrictions ORDER BY rowid"  # noqa: S608  # nosec B608
+            )
+        )
+
+    def insert_restriction(self, values: Sequence[Any]) -> None:
+        self._lifecycle().execute(
+            f"INSERT INTO restrictions({RESTRICTION_COLUMNS}) VALUES (?,?,?,?,?,?,?)",  # noqa: S608  # nosec B608
+            tuple(values),
+        )
+
     # -- objections ------------------------------------------------------------------------------
     def dispute_row(self, dispute_id: str) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = (
