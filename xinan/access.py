@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -38,6 +38,7 @@ from xinan.errors import (
     WrongPassphrase,
 )
 from xinan.keys import Identity, Keyring, PublicKeyInfo, Role
+from xinan.session_guard import DEFAULT_IDLE_TIMEOUT, IDLE_REF, RequestGuard, idle_refusal
 
 if TYPE_CHECKING:
     from xinan.authn import AuthPolicy, LockoutStore, TokenSource
@@ -132,6 +133,8 @@ class Session:
         # the roster's word on the actor (role, clearance); set by open_session
         self.member = member
         self._clock = clock
+        # request id, source and idle timeout of the entries (xinan/session_guard.py)
+        self.guard = RequestGuard(last_active=clock() if clock is not None else None)
 
     def now(self) -> datetime:
         """The session's clock (the one its audit entries are stamped with)."""
@@ -160,8 +163,18 @@ class Session:
                 objects=dict(objects or {}),
                 why=dict(why or {}),
                 subjects=list(subjects),
+                request=self.guard.request_id,
+                source=self.guard.source,
             )
         )
+
+    def begin(self, operation: str) -> None:
+        """A library call starts (xinan/session_guard.py): a new request id; refused and
+        logged (``denied``, ref ``session:idle-timeout``) after the idle timeout."""
+        if not self.guard.begin(self.now()):
+            why, refused = idle_refusal(self.actor.id, operation, self.guard.idle_timeout)
+            self.record("denied", outcome="denied", objects={"ref": IDLE_REF}, why=why)
+            raise refused
 
     @contextmanager
     def batch(self) -> Iterator[Session]:
@@ -518,8 +531,10 @@ class Actor:
         clock: Callable[[], datetime],
         passphrase: Callable[[str], str],
         log_path: Path,
+        idle_timeout: timedelta | None = DEFAULT_IDLE_TIMEOUT,  # xinan/session_guard.py
     ) -> None:
         self.session = session
+        session.guard.idle_timeout = idle_timeout
         self.keyring = keyring
         self.clock = clock
         self.passphrase = passphrase
@@ -561,6 +576,7 @@ class Actor:
         return self.session.identity
 
     def require(self, operation: str, *, objects: Mapping[str, Any] | None = None) -> None:
+        self.session.begin(operation)  # a new request; refused (logged) after the idle timeout
         self.session.require(operation, objects=objects)
 
     def close(self) -> None:

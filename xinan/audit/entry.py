@@ -10,7 +10,10 @@ and time (the store assigns them).
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,8 +30,10 @@ __all__ = [
     "canonical_json",
     "format_time",
     "looks_like_resident_id",
+    "new_request_id",
     "parse_entry",
     "parse_time",
+    "process_source",
 ]
 
 ENTRY_VERSION = "xinan-audit/1"
@@ -71,6 +76,11 @@ OBJECT_KEYS = {
 # entries whose objects.name registers a display name for their key_ids (docs/audit-log.md)
 NAMING_ENTRIES = frozenset({"key.add", "key.name"})
 WHY_KEYS = frozenset({"purpose", "grant", "consent", "basis"})
+# actor.request and actor.source (docs/audit-log.md §2; GB/T 22239-2019 8.1.4.3 b): optional,
+# written since 2026-12 — one random id per library call / CLI invocation, and where the request
+# came from (host/process, or the caller's address a service passes)
+_REQUEST = re.compile(r"[0-9a-f]{32}")
+MAX_SOURCE = 200
 MAX_STR = 512
 MAX_ITEMS = 10_000
 
@@ -173,6 +183,8 @@ class AuditEvent:
     objects: Mapping[str, Any] = field(default_factory=dict)
     why: Mapping[str, str] = field(default_factory=dict)
     subjects: Sequence[str] = ()
+    request: str = ""  # actor.request: 32 hex digits (:func:`new_request_id`); "" for none
+    source: str = ""  # actor.source: host/process or a caller's address; "" for none
 
     def body(self) -> dict[str, Any]:
         """The checked entry without ``v``, ``seq`` and ``time``; raises :class:`AuditError`."""
@@ -187,6 +199,14 @@ class AuditEvent:
             "key_id": _check_str("actor.key_id", self.actor_key_id),
             "role": _check_str("actor.role", self.actor_role),
         }
+        if self.request:
+            if not isinstance(self.request, str) or not _REQUEST.fullmatch(self.request):
+                raise AuditError("audit event: actor.request must be 32 lowercase hex digits")
+            actor["request"] = self.request
+        if self.source:
+            if len(self.source) > MAX_SOURCE:
+                raise AuditError(f"audit event: actor.source longer than {MAX_SOURCE} characters")
+            actor["source"] = _check_str("actor.source", self.source)
         objects: dict[str, Any] = {}
         for k, v in self.objects.items():
             kind = OBJECT_KEYS.get(k)
@@ -224,6 +244,16 @@ class AuditEvent:
             "type": t,
             "why": why,
         }
+
+
+def new_request_id() -> str:
+    """A fresh request id: 128 random bits from the OS CSPRNG, as 32 hex digits."""
+    return secrets.token_hex(16)
+
+
+def process_source() -> str:
+    """Where a request comes from when no caller address is given: ``host/pid<n>``."""
+    return f"{socket.gethostname()[:150]}/pid{os.getpid()}"
 
 
 def make_line(body: Mapping[str, Any], seq: int, time: str) -> bytes:

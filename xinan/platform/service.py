@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 
@@ -34,6 +34,7 @@ from xinan.keys import Identity, Keyring, PublicKeyInfo, Role, SecretKey
 from xinan.platform.lifecycle import require as require_lifecycle
 from xinan.platform.vault import Vault, init_vault, resolve_vault_path, today_cst
 from xinan.policy.catalogue import Policy, load_policy
+from xinan.session_guard import DEFAULT_IDLE_TIMEOUT
 
 Passphrase = Callable[[str], str]
 Clock = Callable[[], datetime]
@@ -63,6 +64,12 @@ class PlatformContext:
     # where administrators' second factor comes from (None: $XINAN_TOKEN / $XINAN_TOKEN_DIR)
     tokens: TokenSource | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # GB/T 22239-2019 8.1.4.1 b: an operation after this long without one is refused (logged);
+    # None: never (xinan/session_guard.py)
+    idle_timeout: timedelta | None = DEFAULT_IDLE_TIMEOUT
+    # where the requests come from, for every audit entry (8.1.4.3 b): a service passes its
+    # caller's address; None: this host and process
+    source: str | None = None
 
 
 class PlatformCore:
@@ -83,6 +90,9 @@ class PlatformCore:
         # key when needed; a row that fails is logged before it is refused
         vault.key_source = self.platform_identity
         vault.on_bad_row = self._log_bad_row
+        session.guard.idle_timeout = ctx.idle_timeout
+        if ctx.source is not None:
+            session.guard.source = ctx.source
 
     def __repr__(self) -> str:
         return f"<Platform {self.vault.config.id} as {self.session.actor.id}>"
@@ -119,7 +129,9 @@ class PlatformCore:
         return today_cst(self.now())
 
     def require(self, operation: str, *, objects: dict[str, Any] | None = None) -> None:
-        """Deny by default; the denial is in the log before :class:`AccessDenied` is raised."""
+        """Deny by default; the denial is in the log before :class:`AccessDenied` is raised.
+        Every operation starts here: a new request id, and the idle timeout checked."""
+        self.session.begin(operation)
         if objects is None:
             require_lifecycle(self.session, operation)
         else:
