@@ -165,6 +165,17 @@ def _write(writer: Any, data: bytes | pa.RecordBatch, count: int) -> None:
         writer.write(row)
 
 
+def write_batch(writer: Any, batch: pa.RecordBatch) -> None:
+    """Append ``batch`` to an output opened with :func:`open_output` (or the records
+    writers): CSV encoded a batch at a time, except in GBK, whose rows go through the writer
+    so that a character GBK lacks is named with its record and field."""
+    fmt, enc = output_format(writer)
+    if fmt == "csv" and enc != "gbk":
+        _write(writer, encode_batch(batch, "csv", enc), batch.num_rows)
+    else:
+        _write(writer, batch, batch.num_rows)
+
+
 def mask_file(
     src: str | Path,
     outputs: Mapping[str, str | Path],

@@ -240,13 +240,17 @@ class AudienceMasker:
     def guarded(self) -> int:
         return int(self.view.stats.guarded)
 
-    def apply(self, data: Validated) -> pa.RecordBatch:
-        """The audience's output rows (withheld and rejected rows left out), in order."""
-        classes = data.classes
+    def shown(self, classes: np.ndarray) -> np.ndarray:
+        """Which rows (by subject class code; -1 rejected) the audience is shown."""
         visible = classes >= 0
         for c in self.withheld:
             visible &= classes != c
-        rows = np.flatnonzero(visible)
+        return visible
+
+    def apply(self, data: Validated) -> pa.RecordBatch:
+        """The audience's output rows (withheld and rejected rows left out), in order."""
+        classes = data.classes
+        rows = np.flatnonzero(self.shown(classes))
         self._data = data
         take = pa.array(rows)
         present = sorted({int(c) for c in np.unique(classes[rows])})

@@ -9,10 +9,18 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 from xinan import progress
 from xinan.access import Session
+from xinan.engine.io import DEFAULT_BATCH_ROWS
+from xinan.engine.jobs import write_batch
+from xinan.engine.mask import AudienceMasker
+from xinan.engine.plan import JobSpec, compile_plan
+from xinan.engine.validate import CLASSES, Validated
 from xinan.errors import DisclosureError, UsageError
-from xinan.masking import MaskContext, View
+from xinan.masking import MaskContext
 from xinan.platform.lifecycle_common import (
     DISPUTE_FLAG,
     FLAG_COLUMN,
@@ -26,6 +34,7 @@ from xinan.platform.lifecycle_common import (
 )
 from xinan.platform.vault import Vault
 from xinan.platform.vault_config import MAX_AUDIT_RECORD_IDS
+from xinan.platform.vault_core import StoredRecord
 from xinan.policy.catalogue import Policy, RecordKind, SubjectClass
 from xinan.policy.periods import disclosure_decision
 from xinan.records import open_writer
@@ -132,7 +141,6 @@ def disclose(
     vault.check_policy(policy)
     rules = lifecycle_rules(policy)
     k = _disclosed_kind(policy, kind)
-    view = View(policy, k, audience, MaskContext(today=today))
     # sealed fields the public view shows (masked): opened in memory, only these
     needed = frozenset(f.name for f in k.fields if f.rules[audience].op != "drop")
     kind_withheld = audience in k.withhold
@@ -140,7 +148,43 @@ def disclose(
     s = DisclosureSummary(str(output), audience, as_of, k.name, disputed)
     record_ids: list[str] = []
     subjects: set[str] = set()
-    header = [RECORD_ID_COLUMN, *view.columns, FLAG_COLUMN]
+    shown_fields = [f.name for f in k.fields if f.rules[audience].op != "drop"]
+    header = [RECORD_ID_COLUMN, *shown_fields, FLAG_COLUMN]
+    # The public view of a batch of records at a time, by the batch engine's masker (one
+    # definition of every rule: xinan.masking's, docs/engine.md §1); stored values were
+    # validated when they were ingested, so they are not validated again.
+    plan = compile_plan(
+        policy,
+        JobSpec(tuple(k.columns), (audience,), k.name, today=today, file=str(output)),
+    )
+    masker = AudienceMasker(plan, audience, MaskContext(today=today))
+    pending: list[tuple[StoredRecord, list[str], str]] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        classes = np.array([CLASSES.index(rec.subject_class) for rec, _, _ in pending], np.int8)
+        columns = [
+            pa.array([row[i] for _, row, _ in pending], pa.string()) for i in range(len(k.columns))
+        ]
+        rejected = np.zeros(len(pending), dtype=bool)
+        masked = masker.apply(Validated(columns, classes, rejected))
+        shown = masker.shown(classes)  # the rows the audience is shown, in order
+        s.withheld += len(pending) - int(shown.sum())
+        kept = [p for p, show in zip(pending, shown.tolist(), strict=True) if show]
+        ids = pa.array([rec.record_id for rec, _, _ in kept], pa.string())
+        flags = pa.array([flag for _, _, flag in kept], pa.string())
+        batch = pa.record_batch([ids, *masked.columns, flags], names=header)
+        write_batch(out, batch)
+        s.written += len(kept)
+        s.flagged += sum(1 for _, _, flag in kept if flag)
+        for rec, _, _ in kept:
+            if len(record_ids) <= MAX_AUDIT_RECORD_IDS:
+                record_ids.append(rec.record_id)
+            if len(subjects) < MAX_AUDIT_RECORD_IDS:
+                subjects.update(rec.subjects)
+        pending.clear()
+
     with open_writer(output, header, encoding=encoding) as out:
         meter = progress.start("records read", total=vault.store.count_records(k.name))
         for rec in vault.records(kind=k.name):
@@ -177,27 +221,23 @@ def disclose(
                 if needed & frozenset(rec.sealed_fields)
                 else {}
             )
-            row = [
-                opened.get(c, "") if c in rec.sealed_fields else rec.clear.get(c, "")
-                for c in k.columns
-            ]
+            pending.append(
+                (
+                    rec,
+                    [
+                        opened.get(c, "") if c in rec.sealed_fields else rec.clear.get(c, "")
+                        for c in k.columns
+                    ],
+                    DISPUTE_FLAG if state == "disputed" else "",
+                )
+            )
             del opened
-            masked = view.apply(row, rec.subject_class)
-            del row
-            if masked is None:
-                s.withheld += 1
-                continue
-            flag = DISPUTE_FLAG if state == "disputed" else ""
-            s.flagged += bool(flag)
-            out.write([rec.record_id, *masked, flag])
-            s.written += 1
-            if len(record_ids) <= MAX_AUDIT_RECORD_IDS:
-                record_ids.append(rec.record_id)
-            if len(subjects) < MAX_AUDIT_RECORD_IDS:
-                subjects.update(rec.subjects)
+            if len(pending) >= DEFAULT_BATCH_ROWS:
+                flush()
+        flush()
         if meter is not None:
             meter.end()
-        s.guarded = view.stats.guarded
+        s.guarded = masker.guarded
         objects: dict[str, Any] = {
             "ref": f"file:{Path(output).name}",
             "policy": policy.label,
