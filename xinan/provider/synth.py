@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from faker import Faker
-
 from xinan.identifiers import resident_id_check_char, uscc_check_char
 from xinan.policy.catalogue import Policy, RecordKind
 
@@ -117,6 +115,10 @@ class Synth:
         self.today = today
         # synthetic test data, reproducible by design: not a secret
         self.rng = random.Random(seed)  # noqa: S311  # nosec B311
+        # imported here: Faker's locale tables cost about 0.3 s, which every command paid at
+        # start-up when this module imported it (only `xinan fake` and the demo draw from it)
+        from faker import Faker
+
         fake = Faker("zh_CN")
         fake.seed_instance(seed)
         self.pools = _Pools(

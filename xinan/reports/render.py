@@ -14,18 +14,21 @@ scripts and every network request.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from markupsafe import Markup
 
 from xinan.errors import UsageError
 from xinan.fileio import write_bytes_atomic
 from xinan.reports import charts
 from xinan.reports.i18n import LANGS, texts
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = [
     "BEIJING",
@@ -69,20 +72,27 @@ def _lookup(data: Mapping[str, Any], path: str) -> Any:
     return cur
 
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("xinan.reports", "templates"),
-    # Every template is HTML and every value from data is untrusted: escape by default, for
-    # every file name (select_autoescape would skip unknown extensions).
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,  # a missing number is a bug, never an empty cell
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-_ENV.filters["bj"] = beijing_time
-_ENV.filters["bjdate"] = lambda v: beijing_time(v)[:10]
-_ENV.filters["pct"] = _pct
-_ENV.filters["num"] = _num
+@functools.cache
+def _env() -> jinja2.Environment:
+    # built (and jinja2 imported) on the first page: importing it cost every command about
+    # 0.1 s at start-up, and only the report commands render pages
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("xinan.reports", "templates"),
+        # Every template is HTML and every value from data is untrusted: escape by default,
+        # for every file name (select_autoescape would skip unknown extensions).
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,  # a missing number is a bug, never an empty cell
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["bj"] = beijing_time
+    env.filters["bjdate"] = lambda v: beijing_time(v)[:10]
+    env.filters["pct"] = _pct
+    env.filters["num"] = _num
+    return env
 
 
 def render_html(
@@ -106,8 +116,10 @@ def render_html(
         raw = "" if value is None else repr(value)
         return Markup('<data class="n" value="{}" data-key="{}">{}</data>').format(raw, path, shown)
 
-    return _ENV.get_template(template).render(
-        r=model, t=t, lang=lang, n=n, svg=dict(svg or {}), for_pdf=for_pdf
+    return (
+        _env()
+        .get_template(template)
+        .render(r=model, t=t, lang=lang, n=n, svg=dict(svg or {}), for_pdf=for_pdf)
     )
 
 
