@@ -44,15 +44,20 @@ BASE_ROWS = 200_000
 def measure_child(argv: list[str]) -> None:
     """--measure mode: run argv, then report its exit code and the peak RSS of its processes."""
     proc = subprocess.run(argv, capture_output=True, check=False)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = use.ru_maxrss / 1024
     sys.stdout.buffer.write(proc.stdout)
     sys.stderr.buffer.write(proc.stderr)
-    sys.stderr.write(f"\n@@peak_mb={peak:.1f}\n")
+    sys.stderr.write(f"\n@@peak_mb={peak:.1f} cpu_s={use.ru_utime + use.ru_stime:.3f}\n")
     raise SystemExit(proc.returncode)
 
 
+_CPU: list[float] = []  # CPU seconds of each step (all its processes), in order
+
+
 def run(args: list[str], env: dict[str, str], *, cli: bool = True) -> tuple[float, float, str]:
-    """(seconds, peak MB, stdout) of one step; fails loudly on a bad exit code."""
+    """(seconds, peak MB, stdout) of one step; fails loudly on a bad exit code. The step's
+    CPU time (user + system, every process of it) is kept in ``_CPU`` for :func:`figure`."""
     argv = [*CLI, *args] if cli else args
     t = time.perf_counter()
     proc = subprocess.run(
@@ -66,7 +71,9 @@ def run(args: list[str], env: dict[str, str], *, cli: bool = True) -> tuple[floa
     if proc.returncode not in (0, 3):
         print(proc.stdout[-2000:], proc.stderr[-2000:])
         raise SystemExit(f"{args[:4]} failed with exit code {proc.returncode}")
-    peak = float(proc.stderr.rsplit("@@peak_mb=", 1)[1].split()[0])
+    tail = proc.stderr.rsplit("@@peak_mb=", 1)[1].split()
+    peak = float(tail[0])
+    _CPU.append(float(tail[1].removeprefix("cpu_s=")))
     return dt, peak, proc.stdout
 
 
@@ -133,13 +140,24 @@ def setup_keys(env: dict[str, str]) -> None:
         run(args, env)
 
 
-def figure(label: str, records: int, seconds: float, peak: float, target: float | None) -> float:
+def figure(
+    label: str,
+    records: int,
+    seconds: float,
+    peak: float,
+    target: float | None,
+    cpu: float | None = None,
+) -> float:
     rate = records / seconds
     full = TARGET / rate
     goal = f"  (target ≥ {target:,.0f}/s)" if target else ""
+    # records per CPU-second of the step's processes: what a loaded machine does not inflate
+    if cpu is None:  # the step just run
+        cpu = _CPU[-1] if _CPU else 0.0
+    per_cpu = f"  {records / cpu:>8,.0f}/CPU-s" if cpu > 0 else ""
     print(
         f"  {label:<44} {rate:>10,.0f} records/s  {seconds:>7.1f} s  peak {peak:>5.0f} MB"
-        f"  → 200M in {full / 3600:5.2f} h{goal}",
+        f"  → 200M in {full / 3600:5.2f} h{per_cpu}{goal}",
         flush=True,
     )
     return rate
@@ -229,11 +247,12 @@ def main() -> None:
             base.write_text(BASELINE, encoding="utf-8")
             dt_b, peak_b, _ = run([sys.executable, str(base), str(export), str(d / "b.csv")],
                                   env, cli=False)  # fmt: skip
+            cpu_b = _CPU[-1]
             dt_m, peak_m, _ = run(["--as", "amr", "mask", str(export), "-o", str(d / "m.csv"),
                                    "--audience", "public", "--json"], env)  # fmt: skip
             peaks.append(peak_m)
             print("mask, one audience (public), against a minimal csv-module loop (same run):")
-            b = figure("csv-module loop (2 columns sliced)", args.rows, dt_b, peak_b, None)
+            b = figure("csv-module loop (2 columns sliced)", args.rows, dt_b, peak_b, None, cpu_b)
             m = figure("xinan mask --audience public (all cores)", args.rows, dt_m, peak_m, None)
             print(f"  ratio xinan mask / csv loop: {m / b:.2f}×  (target ≥ 2)")
         if "workers" in steps:
