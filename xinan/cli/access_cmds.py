@@ -69,6 +69,13 @@ def _parse_day(value: str) -> date:
 @click.option("--fields", required=True, help="Comma-separated field names or keys.")
 @click.option("--valid-until", "valid_until", required=True, metavar="YYYY-MM-DD")
 @click.option("--ref", required=True, help="Where the signed consent is (paper or e-sign ref).")
+@click.option(
+    "--pia",
+    default=None,
+    metavar="ID",
+    help="The impact assessment it stands on (needed for consent-gated fields: xinan pia add).",
+)
+@click.option("--basis", default=None, help="Or the legal basis that allows consent-gated fields.")
 @policy_option
 @json_option
 def consent_add(
@@ -79,6 +86,8 @@ def consent_add(
     fields: str,
     valid_until: str,
     ref: str,
+    pia: str | None,
+    basis: str | None,
     policy_path: Path | None,
     as_json: bool,
 ) -> None:
@@ -99,6 +108,8 @@ def consent_add(
             fields=_split(fields),
             valid_until=_parse_day(valid_until),
             ref=ref,
+            pia=pia,
+            basis=basis,
         )
     del subject
     cid, ps, until, qname = consent.id, consent.subject, consent.valid_until, querent
@@ -112,6 +123,8 @@ def consent_add(
             "fields": list(consent.fields),
             "valid_until": until.isoformat(),
             "ref": consent.ref,
+            "pia": pia,
+            "basis": basis,
         },
         f"consent {cid}: {qname} may ask for {', '.join(consent.fields)} of {ps} "
         f"for {purpose!r} until {until.isoformat()}",

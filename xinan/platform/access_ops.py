@@ -18,6 +18,7 @@ from xinan.errors import AccessDenied, UsageError
 from xinan.formats.grant import Consent, Grant, end_of_day_cst, write_grant
 from xinan.keys import Role
 from xinan.platform.lifecycle import check_text
+from xinan.platform.pia import Pia, add_pia, consent_basis, list_pias, purge_pias
 from xinan.platform.service import PlatformCore
 from xinan.platform.vault import ReleaseSummary, ShareSummary, resolve_fields
 from xinan.short_ids import GRANT_PREFIX, grant_typed, resolve
@@ -34,9 +35,13 @@ class AccessOps(PlatformCore):
         fields: Sequence[str],
         valid_until: date,
         ref: str,
+        pia: str | None = None,
+        basis: str | None = None,
     ) -> Consent:
         """Record a data subject's authorisation for one querent, purpose and set of fields.
-        The subject's clear ID is pseudonymised at once; the consent holds only the pseudonym."""
+        The subject's clear ID is pseudonymised at once; the consent holds only the pseudonym.
+        A consent for a consent-gated field names the PIA it stands on (``pia``) or a legal
+        ``basis`` (xinan/platform/pia.py; PIPL art. 55)."""
         self.require("consent")
         now = self.now()
         # the reference is stored and printed: it must not carry a clear identifier
@@ -52,8 +57,24 @@ class AccessOps(PlatformCore):
             raise UsageError(f"--valid-until {valid_until.isoformat()} is in the past")
         cid = "c" + secrets.token_hex(13)
         consent = Consent(cid, ps, q.key_id, purpose, resolve_fields(pol, fields), until, ref)
+        try:
+            pia, basis = consent_basis(
+                self.vault, pol, purpose=purpose, fields=consent.fields, pia_id=pia,
+                basis=basis, today=self.today(),
+            )  # fmt: skip
+        except AccessDenied as refused:
+            self.session.record(
+                "denied",
+                outcome="denied",
+                objects={"ref": f"rule:{refused.rule}", "fields": list(consent.fields)},
+                why={"purpose": purpose},
+                subjects=[ps],
+            )
+            raise
         with self.vault.transaction():
             self.vault.add_consent(consent, by=self.actor.key_id, now=now)
+            if pia is not None or basis is not None:
+                self.vault.store.insert_consent_basis(cid, pia, basis)
             self.session.record(
                 "consent",
                 objects={
@@ -62,10 +83,53 @@ class AccessOps(PlatformCore):
                     "policy": pol.label,
                     "fields": list(consent.fields),
                 },
-                why={"purpose": purpose, "consent": cid},
+                why={"purpose": purpose, "consent": cid}
+                | ({"basis": f"pia:{pia}" if pia else str(basis)[:500]} if pia or basis else {}),
                 subjects=[ps],
             )
         return consent
+
+    def consent_basis(self, consent_id: str) -> tuple[str | None, str | None]:
+        """(PIA id, legal basis) the consent stands on; (None, None) when it needs neither."""
+        self.require("consent")
+        return self.vault.store.consent_basis_row(self.consent_id(consent_id))
+
+    # -- impact assessments (个人信息保护影响评估; xinan/platform/pia.py) -------------------------
+    def add_pia(
+        self,
+        *,
+        purpose: str,
+        fields: Sequence[str],
+        ref: str,
+        conclusion: str,
+        assessed_on: date | None = None,
+    ) -> Pia:
+        """Record an impact assessment (role sec-admin; logged ``policy.pia-add``)."""
+        self.require("pia")
+        today = self.today()
+        return add_pia(
+            self.vault, self.policy, purpose=purpose, fields=fields, ref=ref,
+            conclusion=conclusion, assessed_on=assessed_on or today, session=self.session,
+            now=self.now(), today=today,
+        )  # fmt: skip
+
+    def pias(self) -> list[Pia]:
+        """The assessments kept (role sec-admin; the read is logged)."""
+        self.require("pia")
+        rows = list_pias(self.vault)
+        self.session.record(
+            "open",
+            objects={"ref": f"vault:{self.vault.config.id}:pias", "counts": {"rows": len(rows)}},
+        )
+        return rows
+
+    def purge_pias(self, *, ids: Sequence[str] = ()) -> list[str]:
+        """Delete assessments past their three years (role sec-admin; logged); a younger one
+        named, or one a consent in force stands on, is refused (logged)."""
+        self.require("pia")
+        return purge_pias(
+            self.vault, ids=list(ids), session=self.session, now=self.now(), today=self.today()
+        )
 
     def revoke_consent(self, consent_id: str) -> Consent:
         """Withdraw a consent: no grant is issued under it and no share is built for it after."""

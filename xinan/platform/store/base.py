@@ -94,6 +94,12 @@ CREATE TABLE IF NOT EXISTS restrictions(
   record_id TEXT PRIMARY KEY, subjects TEXT NOT NULL, requested_by TEXT NOT NULL,
   reason TEXT NOT NULL, received TEXT NOT NULL, restricted_at TEXT NOT NULL,
   restricted_by TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pias(
+  pia_id TEXT PRIMARY KEY, purpose TEXT NOT NULL, fields TEXT NOT NULL, ref TEXT NOT NULL,
+  conclusion TEXT NOT NULL, assessed_on TEXT NOT NULL, created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL, keep_until TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS consent_bases(
+  consent_id TEXT PRIMARY KEY, pia_id TEXT, basis TEXT);
 """
 
 

@@ -28,7 +28,72 @@ RESTRICTION_COLUMNS = (
 )
 
 
+PIA_COLUMNS = (
+    "pia_id, purpose, fields, ref, conclusion, assessed_on, created_at, created_by, keep_until"
+)
+
+
 class LifecycleStore(StoreBase):
+    def ensure_lifecycle_tables(self) -> None:
+        """Create the life-cycle tables when missing: before a write transaction that writes
+        one of them first (they are created outside transactions, docs/vault.md §12)."""
+        self._lifecycle()
+
+    # -- impact assessments and what consents stand on (xinan/platform/pia.py) -----------------
+    def pia_row(self, pia_id: str) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = (
+            self._lifecycle()
+            .execute(
+                f"SELECT {PIA_COLUMNS} FROM pias WHERE pia_id = ?",  # noqa: S608  # nosec B608
+                (pia_id,),
+            )
+            .fetchone()
+        )
+        return row
+
+    def pia_rows(self) -> list[tuple[Any, ...]]:
+        return list(
+            self._lifecycle().execute(
+                f"SELECT {PIA_COLUMNS} FROM pias ORDER BY rowid"  # noqa: S608  # nosec B608
+            )
+        )
+
+    def insert_pia(self, values: Sequence[Any]) -> None:
+        self._lifecycle().execute(
+            f"INSERT INTO pias({PIA_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)",  # noqa: S608  # nosec B608
+            tuple(values),
+        )
+
+    def delete_pias(self, pia_ids: Sequence[str]) -> None:
+        self._lifecycle().executemany("DELETE FROM pias WHERE pia_id = ?", [(i,) for i in pia_ids])
+
+    def pia_in_use(self, pia_id: str, now: str) -> bool:
+        """A consent in force (not revoked, not past its validity) stands on this PIA."""
+        row = (
+            self._lifecycle()
+            .execute(
+                "SELECT 1 FROM consent_bases b JOIN consents c ON c.consent_id = b.consent_id "
+                "WHERE b.pia_id = ? AND c.revoked_at IS NULL AND c.valid_until > ? LIMIT 1",
+                (pia_id, now),
+            )
+            .fetchone()
+        )
+        return row is not None
+
+    def insert_consent_basis(self, consent_id: str, pia_id: str | None, basis: str | None) -> None:
+        self._lifecycle().execute(
+            "INSERT INTO consent_bases(consent_id, pia_id, basis) VALUES (?,?,?)",
+            (consent_id, pia_id, basis),
+        )
+
+    def consent_basis_row(self, consent_id: str) -> tuple[str | None, str | None]:
+        row = (
+            self._lifecycle()
+            .execute("SELECT pia_id, basis FROM consent_bases WHERE consent_id = ?", (consent_id,))
+            .fetchone()
+        )
+        return (row[0], row[1]) if row else (None, None)
+
     # -- restrictions (a subject's deletion request before retention ends) -----------------------
     def restriction_row(self, record_id: str) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = (
