@@ -3,12 +3,14 @@
     python scripts/i18n.py extract   # xinan/i18n/locale/xinan.pot from the CLI and messages.py
     python scripts/i18n.py update    # merge the .pot into zh_CN/LC_MESSAGES/xinan.po
     python scripts/i18n.py compile   # the .po to the .mo beside it (committed; a test checks)
-    python scripts/i18n.py missing   # entries of the .pot with no translation yet
+    python scripts/i18n.py missing   # messages with no translation yet (all of them: help,
+                                     # messages.py, reasons, library errors, CLI summaries)
 
 The msgids are the English texts as the code has them: every help text of the command line
 (whole, and paragraph by paragraph, and the lines of ``\\b`` blocks that are not commands),
 every option's help, and the templates of xinan/i18n/messages.py (errors, hints, summaries,
-reject reasons, with ``{field}`` placeholders).
+reject reasons, with ``{field}`` placeholders), and what xinan/i18n/sources.py finds in the
+source: every error message and hint the library raises, every summary line the CLI prints.
 """
 
 from __future__ import annotations
@@ -83,7 +85,32 @@ def extract() -> Catalog:
     for code, msgid in REASONS:
         if cat.get(msgid) is None:
             cat.add(msgid, auto_comments=[f"a reject reason (code {code})"])
+    for msgid, where in all_source_messages():
+        if cat.get(msgid) is None:
+            cat.add(msgid, auto_comments=[where])
     return cat
+
+
+def all_source_messages() -> Iterator[tuple[str, str]]:
+    """The library's error messages and hints, and the summaries the CLI and the demo print,
+    found in the source (xinan/i18n/sources.py)."""
+    sys.path.insert(0, str(ROOT))
+    from xinan.i18n.sources import library_messages, said_messages
+
+    yield from library_messages()
+    yield from said_messages()
+
+
+def all_messages() -> Iterator[tuple[str, str]]:
+    """Every msgid the catalogue must translate, with where it comes from."""
+    sys.path.insert(0, str(ROOT))
+    from xinan.i18n.messages import MESSAGES
+    from xinan.i18n.reasons import REASONS
+
+    yield from cli_messages()
+    yield from ((m, note or "messages.py") for m, note in MESSAGES)
+    yield from ((m, f"reason {code}") for code, m in REASONS)
+    yield from all_source_messages()
 
 
 def main(argv: list[str]) -> int:
@@ -110,9 +137,11 @@ def main(argv: list[str]) -> int:
         with PO.open("rb") as f:
             po = read_po(f, locale="zh_CN", domain="xinan")
         n = 0
-        for msgid, where in cli_messages():
+        seen: set[str] = set()
+        for msgid, where in all_messages():
             m = po.get(msgid)
-            if m is None or not m.string:
+            if (m is None or not m.string) and msgid not in seen:
+                seen.add(msgid)
                 n += 1
                 print(f"{where}: {msgid!r}")
         print(f"{n} untranslated", file=sys.stderr)

@@ -157,15 +157,23 @@ def translate(message: str, lang: str | None = None) -> str:
             # only when what it wraps is itself a message of the catalogue
             continue
         try:
-            return indent + msgstr.format(**values)
+            out = indent + msgstr.format(**values)
         except (KeyError, IndexError, ValueError):
-            return message  # a translation that names a field its msgid lacks: keep English
+            continue  # a translation that names a field its msgid lacks: not this one
+        if any(_CLAUSE in v for k, v in found.items() if k not in _NESTED):
+            # a data field that swallowed a clause ("e.csv, row 7: file" for "{what} is
+            # empty"): a short template matched a longer message; another must parse it,
+            # else the message stays English, whole
+            continue
+        return out
     return message
 
 
 # Fields that hold a message of their own (``{file}: {message}``), translated in turn; every
 # other field is data (a file, a name, a count, an id) and kept exactly as it was.
 _NESTED = frozenset({"message", "extra", "why"})
+# A clause boundary inside a field's value: data (a file, an id, a count) rarely holds one.
+_CLAUSE = ": "
 
 
 def _translate_value(name: str, value: str, lang: str) -> str:

@@ -211,8 +211,26 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "{n} record(s) withheld by the platform (destroyed or no longer releasable), not written",
         "open",
     ),
-    # -- progress (xinan/cli/progress.py) --
+    # -- progress (xinan/cli/progress.py; the passes named by xinan/progress.py's callers) --
     ("records", "progress: the unit counted"),
+    ("records verified", "progress: a package's records checked (signature, digests)"),
+    ("records checked", "progress: a package's records checked and opened for the vault"),
+    ("records opened", "progress: a package's sealed values opened"),
+    ("records stored", "progress: records written into the vault"),
+    ("records written", "progress: records written to the output file"),
+    ("records read", "progress: records read from a file or the vault"),
+    ("records shared", "progress: records put in a share package"),
+    # -- `-` refused, with the reason (xinan/cli/_stdio.py NotStdin) --
+    (
+        "an audit log is read with the files beside it (its checkpoints, configuration and "
+        "signer), which standard input cannot carry",
+        "`-` for an audit log",
+    ),
+    ("a working directory's config names files relative to its own folder", "`--config -`"),
+    # -- the demo's next steps (xinan/demo.py NEXT_WHY) --
+    ("the records the platform keeps (sealed values stay sealed)", "demo: next command"),
+    ("the grants issued, as the security administrator", "demo: next command"),
+    ("check the platform's signed audit log, entry by entry", "demo: next command"),
     # -- the rejects file's reasons (xinan/engine/validate.py, xinan/records) --
     ("required but empty", "a reject reason"),
     ("unknown subject class", "a reject reason"),
