@@ -190,7 +190,8 @@ def _script(
         nonlocal n
         n += 1
         result.steps.append(title)
-        say(f"\n[{n}] {title}")
+        say("")
+        say(f"[{n}] {title}")  # the title in the run's language (xinan/i18n/messages.py)
 
     prov, plat, bank = root / "provider", root / "platform", root / "querent"
     for d in (prov, plat, bank):
@@ -431,6 +432,12 @@ def _script(
 
     env_file = _write_environment(root, ACTS_AS)
     result.files["env"] = env_file
+    say_next_steps(root, env_file, say)
+
+
+def say_next_steps(root: Path, env_file: Path, say: Say) -> None:
+    """The demo's last lines: where its files are, and three commands to try next, each with
+    what it shows (English here; the command line prints them in the run's language)."""
     say("")
     say(f"done: every file is under {root}")
     say("")

@@ -171,7 +171,7 @@ def translate(message: str, lang: str | None = None) -> str:
 
 # Fields that hold a message of their own (``{file}: {message}``), translated in turn; every
 # other field is data (a file, a name, a count, an id) and kept exactly as it was.
-_NESTED = frozenset({"message", "extra", "why"})
+_NESTED = frozenset({"message", "extra", "why", "title"})
 # A clause boundary inside a field's value: data (a file, an id, a count) rarely holds one.
 _CLAUSE = ": "
 

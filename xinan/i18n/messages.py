@@ -227,6 +227,7 @@ MESSAGES: tuple[tuple[str, str], ...] = (
         "`-` for an audit log",
     ),
     ("a working directory's config names files relative to its own folder", "`--config -`"),
+    ("[{n}] {title}", "demo: a step's number and title"),
     # -- the demo's next steps (xinan/demo.py NEXT_WHY) --
     ("the records the platform keeps (sealed values stay sealed)", "demo: next command"),
     ("the grants issued, as the security administrator", "demo: next command"),

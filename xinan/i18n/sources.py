@@ -155,7 +155,7 @@ def library_messages(root: Path = PACKAGE) -> Iterator[tuple[str, str]]:
                         yield t.text, f"{where}:{node.lineno}"
 
 
-_SAYING = {"emit", "echo", "say", "append", "secho", "note", "warn"}
+_SAYING = {"emit", "echo", "say", "step", "append", "secho", "note", "warn"}
 # Lines that are commands, file contents or the renderer's own frame, not sentences.
 _NOT_SAID = ("xinan ", "xinan:", "#", "export ", "{expr} AS")
 
