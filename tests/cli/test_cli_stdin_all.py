@@ -25,8 +25,8 @@ RECORD_FILES = {
     ("seal", "file"),
     ("report", "quality", "file"),
 }
-# `spark run SOURCE`: Spark reads files by path on its executors (docs/spark.md), owned by the
-# Spark module; it is listed here so that the walk below accounts for every input.
+# `spark run SOURCE`: Spark reads files by path on its executors (docs/spark.md); `-` is
+# refused with the reason (test below).
 ELSEWHERE = {("spark", "run", "source")}
 
 
@@ -132,3 +132,10 @@ def test_grant_show_and_report_verify_from_stdin_say_what_they_need(streams_runn
     assert "--sig" in r.output
     r = invoke(streams_runner, "grant", "show", "-", input=b"not a grant")
     assert r.exit_code != 0 and "does not exist" not in r.output
+
+
+def test_spark_run_refuses_stdin_saying_why(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, ["spark", "run", "-", "-o", "job", "--audience", "public"])
+    assert r.exit_code == 2
+    assert "standard input cannot be shared" in r.output and "does not exist" not in r.output

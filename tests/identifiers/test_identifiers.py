@@ -105,10 +105,10 @@ def bank_cards(draw: st.DrawFn) -> str:
 
 
 def _changed(original: str, replacement: str) -> bool:
-    """A change that survives folding and case-insensitivity (x -> X is not a change)."""
-    return (
-        replacement.translate({0xFF10 + i: 0x30 + i for i in range(10)}).upper() != original.upper()
-    )
+    """A change that survives folding and case-insensitivity (x -> X is not a change; nor is
+    Ｘ -> X: the validators fold every full-width ASCII character, letters as well as digits)."""
+    fold = {0xFF01 + i: 0x21 + i for i in range(0x5E)}
+    return replacement.translate(fold).upper() != original.upper()
 
 
 REPLACEMENTS = st.sampled_from(

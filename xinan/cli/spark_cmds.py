@@ -16,7 +16,7 @@ from xinan.cli._common import (
     policy_option,
     today_option,
 )
-from xinan.errors import EXIT_PARTIAL, VerificationError
+from xinan.errors import EXIT_PARTIAL, UsageError, VerificationError
 from xinan.policy.catalogue import load_policy
 
 
@@ -119,6 +119,12 @@ def run(
       xinan --as amr-zaozhuang spark run credit.penalty --input-format table --hive -o job3 \\
           --audience public --hive-db credit_out
     """
+    if source == "-":  # docs/cli.md §1: every other command reads `-` as standard input
+        raise UsageError(
+            "-: Spark reads SOURCE by path on its executors, and standard input cannot be "
+            "shared among them",
+            hint="save the input to a file (or a Hive table) and pass its path or name",
+        )
     from xinan.spark.provider import SparkProvider
     from xinan.spark.session import local_session
 
