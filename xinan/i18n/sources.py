@@ -30,7 +30,9 @@ def _error_classes() -> frozenset[str]:
     return frozenset(
         n
         for n, v in vars(errors).items()
-        if isinstance(v, type) and issubclass(v, Exception) and v.__module__ == errors.__name__
+        if isinstance(v, type)
+        and issubclass(v, Exception)
+        and v.__module__.startswith(errors.__name__)  # xinan/errors/ and its modules
     )
 
 
@@ -143,8 +145,8 @@ def library_messages(root: Path = PACKAGE) -> Iterator[tuple[str, str]]:
             if not isinstance(node, ast.Call):
                 continue
             name = _called(node)
-            # an error class's own default text: `super().__init__(...)` in xinan/errors.py
-            own = name == "__init__" and path.name == "errors.py" and path.parent == root
+            # an error class's own default text: `super().__init__(...)` in xinan/errors/
+            own = name == "__init__" and (root / "errors") in path.parents
             if name not in classes and not own:
                 continue
             exprs = list(node.args[:1]) + [k.value for k in node.keywords if k.arg == "hint"]
