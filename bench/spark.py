@@ -130,8 +130,8 @@ class SealOne:
         row = 0
         for b in batches:
             n = b.num_rows
-            vals = [("" if v is None else v,) for v in b.column(self.column).to_pylist()]
-            _ids, lines = sealer.seal_rows(part, range(row, row + n), [()] * n, vals)
+            col = b.column(self.column).fill_null("")
+            _ids, lines = sealer.seal_batch(part, range(row, row + n), [], [col])
             row += n
             yield pa.RecordBatch.from_arrays([pa.array(lines, pa.binary())], names=["sealed"])
 

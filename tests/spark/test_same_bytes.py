@@ -82,6 +82,39 @@ def test_spark_views_equal_local(spark, policy, tmp_path, encoding):
     ]
     # row ids: the local file's data row numbers (header is row 1) minus 2 = Spark's xinan_row
     assert [r["xinan_row"] for r in rejects] == [int(row[0]) - 2 for row in local_rejects]
+    # and the input columns as read (Spark's CSV reader reads an empty field as null)
+    with src.open(encoding=encoding, newline="") as f:
+        src_rows = list(csv.reader(f))
+    assert [[v or "" for v in list(r)[4:]] for r in rejects] == [
+        src_rows[r["xinan_row"] + 1] for r in rejects
+    ]
+
+
+def test_rejects_keep_the_input_values_exactly(spark, policy):
+    """A rejected row's input columns come back as read, whatever they hold (quotes,
+    backslashes, controls, nulls, astral characters): they travel from the engine stage as
+    one JSON array per rejected row (docs/spark.md §3)."""
+    k = policy.kind("penalty")
+    synth = Synth(policy, seed=5, today=TODAY)
+    good = next(v for v, why in synth.rows(k, 20, bad_rate=0.0) if not why)
+    tricky = ['a"b', "back\\slash", "line\nbreak\r", "\x01\x1f", "𠀀张三", None, "[1,2]", "null"]
+    rows = []
+    for i, t in enumerate(tricky):
+        row = list(good)
+        row[k.columns.index("证件号码")] = f"not an id {i}"  # rejected by validation
+        row[k.columns.index("备注")] = t
+        row[k.columns.index("处罚内容")] = tricky[-1 - i]
+        rows.append(row)
+    df = spark.createDataFrame(rows, schema=", ".join(f"`{c}` string" for c in k.columns))
+    df = df.repartition(1)
+    spec, _kind, _sql = plan_stage(
+        policy, df.columns, text=policy_text(policy), audiences=["public"], today=TODAY,
+        keys=fixed_keys(),
+    )  # fmt: skip
+    rejects = run_frames(df, policy, spec).rejects.orderBy("xinan_row").collect()
+    assert [r["xinan_row"] for r in rejects] == list(range(len(rows)))
+    assert all(r["reason"] for r in rejects)
+    assert [list(r)[4:] for r in rejects] == rows
 
 
 def test_a_retried_partition_writes_the_same_bytes(spark, policy, tmp_path):

@@ -37,7 +37,7 @@ from xinan.spark.stage import (
     EngineStage,
     StageSpec,
     norm_col,
-    raw_col,
+    raw_values,
     stage_schema,
     view_col,
     withheld_col,
@@ -226,7 +226,7 @@ def run_frames(df: DataFrame, policy: Policy, spec: StageSpec) -> JobFrames:
         F.col(ROW),
         F.col(REJ_COLUMN).alias("column"),
         F.col(REJ_REASON).alias("reason"),
-        *[F.col(raw_col(i)).alias(c) for i, c in enumerate(spec.header)],
+        *raw_values(spec.header),
     )
     records = (
         ok.select(

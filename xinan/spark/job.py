@@ -39,7 +39,15 @@ from xinan.spark.manifest import (
     sign_manifest,
 )
 from xinan.spark.package import assemble_package
-from xinan.spark.stage import PART, RECORD, REJ_COLUMN, REJ_REASON, ROW, raw_col, withheld_col
+from xinan.spark.stage import (
+    PART,
+    RECORD,
+    REJ_COLUMN,
+    REJ_REASON,
+    ROW,
+    raw_values,
+    withheld_col,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -193,8 +201,9 @@ def run_job(
                 cols.append(src.alias(alias))
                 names.append(alias)
             layouts.append(OutputLayout(a, flag, tuple(names)))
-        rej_cols = [REJ_COLUMN, REJ_REASON, *(raw_col(i) for i in range(len(spec.header)))]
-        cols += [F.col(c) for c in rej_cols]
+        raw = [v.alias(f"xinan_rj{i}") for i, v in enumerate(raw_values(spec.header))]
+        cols += [F.col(REJ_COLUMN), F.col(REJ_REASON), *raw]
+        rej_cols = [REJ_COLUMN, REJ_REASON, *(f"xinan_rj{i}" for i in range(len(raw)))]
         layouts.append(OutputLayout(REJECTS_OUTPUT, "xinan_is_rejected", tuple(rej_cols)))
         if seal:
             cols.append(F.col(RECORD))

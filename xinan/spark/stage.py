@@ -15,7 +15,7 @@ scrubbing, the guard) — and the package's own record sealer
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -27,8 +27,9 @@ from xinan.spark.sealing import PartitionSealer
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from pyspark.sql import Column
 
-__all__ = ["PART", "ROW", "EngineStage", "StageSpec", "stage_schema"]
+__all__ = ["PART", "RAW", "ROW", "EngineStage", "StageSpec", "stage_schema"]
 
 PART = "xinan_part"
 ROW = "xinan_row"
@@ -55,9 +56,16 @@ def withheld_col(a: int) -> str:
     return f"xinan_w{a}"
 
 
-def raw_col(i: int) -> str:
-    """The stage column holding input column ``i`` as read (rejected rows only)."""
-    return f"xinan_raw{i}"
+RAW = "xinan_raw"  # a rejected row's input values as read: a JSON array (null otherwise)
+RAW_TYPE = "array<string>"
+
+
+def raw_values(header: Sequence[str]) -> list[Column]:
+    """The input columns of a rejected row as read, from the stage's one :data:`RAW` column."""
+    from pyspark.sql import functions as F
+
+    values = F.from_json(F.col(RAW), RAW_TYPE)
+    return [values.getItem(i).alias(c) for i, c in enumerate(header)]
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,7 @@ def stage_schema(policy: Policy, spec: StageSpec) -> str:
     kind = policy.kind(spec.kind)
     cols = [f"{PART} int", f"{ROW} bigint", f"{CLASS} string"]
     cols += [f"{REJ_COLUMN} string", f"{REJ_REASON} string"]
-    cols += [f"{raw_col(i)} string" for i in range(len(spec.header))]
+    cols.append(f"{RAW} string")
     cols += [f"{norm_col(i)} string" for i in spec.native_inputs]
     for a, aud in enumerate(spec.audiences):
         view = python_kind(kind, aud, spec.native.get(aud, frozenset()))
@@ -181,6 +189,8 @@ class _Compiled:
     ) -> pa.RecordBatch:
         """One Arrow batch through the engine (``xinan.engine.run_batch``: validation, Python
         masks, pseudonyms, scrubbing, the guard), then sealing; one output row per input row."""
+        import json
+
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -188,6 +198,7 @@ class _Compiled:
         from xinan.engine import run_batch
 
         n = batch.num_rows
+        n_in = len(self.spec.header)
         res = run_batch(self.plan, batch, row_offset=row_offset, keys=self.ctx, keep_valid=True)
         valid = res.valid
         if valid is None:  # run_batch keeps the validated batch when keep_valid=True
@@ -214,10 +225,16 @@ class _Compiled:
             pa.array(rej_col, pa.string()),
             pa.array(rej_reason, pa.string()),
         ]
-        null = pa.nulls(n, pa.string())
-        for i in range(len(self.spec.header)):
-            col = pc.cast(batch.column(i), pa.string())
-            arrays.append(pc.if_else(rej_mask, col, null))
+        # one column, not one per input column: the JVM converts every value of every column
+        # the stage returns, null or not, and rejects are few (docs/spark.md §3)
+        raw: list[str | None] = [None] * n
+        rej_at = np.flatnonzero(rejected)
+        if len(rej_at):
+            at = pa.array(rej_at)
+            values = zip(*(batch.column(i).take(at).to_pylist() for i in range(n_in)), strict=True)
+            for p, vals in zip(rej_at.tolist(), values, strict=True):
+                raw[p] = json.dumps(list(vals), ensure_ascii=False, separators=(",", ":"))
+        arrays.append(pa.array(raw, pa.string()))
         empty = pa.array([""] * n, pa.string())
         for i in self.spec.native_inputs:
             arrays.append(pc.if_else(rej_mask, empty, pc.fill_null(valid.columns[i], "")))
