@@ -75,6 +75,7 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = {
     # a subject's deletion request before retention ends (PIPL 47 ¶2): the record is restricted
     "restrict": frozenset({Role.PLATFORM, Role.SEC_ADMIN}),
     "pia": frozenset({Role.SEC_ADMIN}),  # impact assessments (PIPL 55–56)
+    "outbox.pull": frozenset({Role.PLATFORM}),  # signed events and notices (docs/outbox.md)
     "policy.change": frozenset({Role.SEC_ADMIN}),
     "key.manage": frozenset({Role.SYS_ADMIN}),
     # security labels are the security administrator's (GB/T 22239-2019 8.1.5.3)

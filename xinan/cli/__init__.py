@@ -10,6 +10,7 @@ from xinan.cli import package_cmds  # noqa: F401  isort: skip
 from xinan.cli import vault_cmds  # noqa: F401  isort: skip
 from xinan.cli import access_cmds  # noqa: F401  isort: skip
 from xinan.cli import pia_cmds  # noqa: F401  isort: skip
+from xinan.cli import outbox_cmds  # noqa: F401  isort: skip
 from xinan.cli import lifecycle_vault_cmds  # noqa: F401  isort: skip
 from xinan.cli import backup_cmds  # noqa: F401  isort: skip
 from xinan.cli import source_cmds  # noqa: F401  isort: skip

@@ -16,6 +16,7 @@ from xinan._codec import loads_strict
 from xinan.access import Session
 from xinan.errors import UsageError
 from xinan.masking import MaskContext, View
+from xinan.platform import outbox
 from xinan.platform.lifecycle_common import (
     ID_TYPES,
     PURPOSE_DISPUTE,
@@ -375,4 +376,13 @@ def resolve_dispute(
             why={"purpose": PURPOSE_DISPUTE, "basis": basis[:500]},
             subjects=list(d.subjects),
         )
+        # docs/outbox.md: the change for subscribers, the decision for the applicant
+        ref, body = f"dispute:{d.id}", {"dispute": d.id, "outcome": outcome.value}
+        outbox.put(vault.store, kind="change.objection-resolved", ref=ref,
+                   record_id=d.record_id, subjects=d.subjects, to=None,
+                   body={**body, "fields": names}, at=at)  # fmt: skip
+        outbox.put(vault.store, kind="notice.objection-decided", ref=ref,
+                   record_id=d.record_id, subjects=d.subjects, to=d.raised_by,
+                   body={**body, "deadline": d.deadline.isoformat(), "resolved_at": at},
+                   at=at)  # fmt: skip
     return get_dispute(vault, d.id)

@@ -8,6 +8,7 @@ or the records a security administrator names with a reason — is decided here.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from xinan.errors import UsageError
+from xinan.fileio import write_bytes_atomic
+from xinan.platform import outbox
 from xinan.platform.destruction import Rule
 from xinan.platform.lifecycle import (
     TRACKS,
@@ -33,6 +36,7 @@ from xinan.platform.lifecycle import (
     reject_repair,
     resolve_dispute,
 )
+from xinan.platform.lifecycle_common import utc_text
 from xinan.platform.restrictions import Restriction, list_restrictions, restrict_record
 from xinan.platform.retention import DestroyResult, DueRecord, expired_records
 from xinan.platform.retention import destroy as destroy_records
@@ -181,6 +185,53 @@ class LifecycleOps(PlatformCore):
         ``vault:<id>:disputes`` with ``why.basis`` ``alert: …`` and the records' ids; an empty
         answer is logged as an ordinary inspection."""
         return self.disputes(as_of=as_of, overdue_only=True)
+
+    def notify_overdue(self, *, as_of: date | None = None) -> int:
+        """One ``notice.objection-overdue`` per open objection past its deadline on ``as_of``
+        that has none yet (docs/outbox.md; CONTROLS.md 24), with one audit entry; returns how
+        many were written (0: nothing is logged)."""
+        self.require("dispute")
+        day = as_of or self.today()
+        store = self.vault.store
+        due = outbox.overdue_notices_due(
+            list_disputes(self.vault, as_of=day, overdue_only=True),
+            store.outbox_refs("notice.objection-overdue"),
+            day,
+        )
+        if not due:
+            return 0
+        at = utc_text(self.now())
+        with self.vault.transaction():
+            self.session.record(
+                "dispute",
+                objects={"ref": "notice:overdue", "record_ids": sorted({d.record_id for d in due}),
+                         "counts": {"notices": len(due)}},
+                why={"purpose": "objection",
+                     "basis": f"notice: {len(due)} objection(s) overdue on {day.isoformat()}"},
+            )  # fmt: skip
+            for d in due:
+                outbox.put(store, kind="notice.objection-overdue", ref=f"dispute:{d.id}",
+                           record_id=d.record_id, subjects=d.subjects, to=d.raised_by,
+                           body={"dispute": d.id, "deadline": d.deadline.isoformat(),
+                                 "as_of": day.isoformat()}, at=at)  # fmt: skip
+        return len(due)
+
+    def pull_outbox(self, output: str | Path, *, after: int = 0) -> outbox.Pulled:
+        """The events and notices after ``after`` as a signed ``xinan-outbox/1`` file (role
+        platform; docs/outbox.md §2); the pull is logged before the file is written."""
+        self.require("outbox.pull")
+        rows = self.vault.store.outbox_rows(after)
+        signer = self.platform_identity()
+        buf = io.BytesIO()
+        last = outbox.write_pull(buf, rows, signer=signer, vault=self.vault.config.id,
+                                 created=utc_text(self.now()), after=after)  # fmt: skip
+        self.session.record(
+            "open",
+            objects={"ref": f"outbox:{after}-{last}", "counts": {"events": len(rows)}},
+            why={"purpose": "notification"},
+        )
+        write_bytes_atomic(Path(output), buf.getvalue(), secret=True)
+        return outbox.Pulled(str(output), after, last, len(rows))
 
     # -- credit repair (信用修复) --------------------------------------------------------------
     def apply_repair(

@@ -12,6 +12,7 @@ from typing import Any
 
 from xinan.access import Session
 from xinan.errors import DisclosureError, LifecycleRefused, UsageError
+from xinan.platform import outbox
 from xinan.platform.disputes import open_dispute_of
 from xinan.platform.lifecycle_common import (
     PURPOSE_REPAIR,
@@ -319,6 +320,7 @@ def approve_repair(
             },
             subjects=list(r.subjects),
         )
+        _events(vault, r, "approved", at, change=True)
     return get_repair(vault, r.id)
 
 
@@ -352,7 +354,22 @@ def reject_repair(
             why={"purpose": PURPOSE_REPAIR, "basis": f"rejected: {reason}"[:500]},
             subjects=list(r.subjects),
         )
+        _events(vault, r, "rejected", at, change=False, reason=reason)
     return get_repair(vault, r.id)
+
+
+def _events(
+    vault: Vault, r: Repair, outcome: str, at: str, *, change: bool, reason: str | None = None
+) -> None:
+    """docs/outbox.md: the change for subscribers (approval), the decision for the subject."""
+    ref, body = f"repair:{r.id}", {"repair": r.id, "outcome": outcome}
+    if change:
+        outbox.put(vault.store, kind="change.repair-approved", ref=ref, record_id=r.record_id,
+                   subjects=r.subjects, to=None, body=body, at=at)  # fmt: skip
+    to = r.subjects[0] if r.subjects else None
+    extra = {"reason": reason} if reason else {}
+    outbox.put(vault.store, kind="notice.repair-decided", ref=ref, record_id=r.record_id,
+               subjects=r.subjects, to=to, body={**body, **extra}, at=at)  # fmt: skip
 
 
 # ============================================================================================

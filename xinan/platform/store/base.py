@@ -100,6 +100,10 @@ CREATE TABLE IF NOT EXISTS pias(
   created_by TEXT NOT NULL, keep_until TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS consent_bases(
   consent_id TEXT PRIMARY KEY, pia_id TEXT, basis TEXT);
+CREATE TABLE IF NOT EXISTS outbox(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, ref TEXT NOT NULL,
+  record_id TEXT NOT NULL, subjects TEXT NOT NULL, recipient TEXT, body TEXT NOT NULL,
+  created_at TEXT NOT NULL);
 """
 
 

@@ -39,6 +39,29 @@ class LifecycleStore(StoreBase):
         one of them first (they are created outside transactions, docs/vault.md §12)."""
         self._lifecycle()
 
+    # -- the outbox (xinan/platform/outbox.py, docs/outbox.md) -----------------------------------
+    def insert_outbox(self, values: Sequence[Any]) -> None:
+        self._lifecycle().execute(
+            "INSERT INTO outbox(kind, ref, record_id, subjects, recipient, body, created_at) "
+            "VALUES (?,?,?,?,?,?,?)",
+            tuple(values),
+        )
+
+    def outbox_rows(self, after: int) -> list[tuple[Any, ...]]:
+        return list(
+            self._lifecycle().execute(
+                "SELECT seq, kind, ref, record_id, subjects, recipient, body, created_at "
+                "FROM outbox WHERE seq > ? ORDER BY seq",
+                (int(after),),
+            )
+        )
+
+    def outbox_refs(self, kind: str) -> set[str]:
+        return {
+            str(r[0])
+            for r in self._lifecycle().execute("SELECT ref FROM outbox WHERE kind = ?", (kind,))
+        }
+
     # -- impact assessments and what consents stand on (xinan/platform/pia.py) -----------------
     def pia_row(self, pia_id: str) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = (
