@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import shlex
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -500,6 +501,11 @@ def _write_environment(root: Path, identities: dict[str, str]) -> Path:
         "# cd into provider/ or querent/ and unset XINAN_CONFIG to act as those parties).",
     ]
     lines += [f"export {k}={shlex.quote(v)}" for k, v in values.items() if v]
+    # The `xinan` of this installation first on PATH: the next commands are typed in a new
+    # shell, where the project's .venv is not active (issue 15 item 10).
+    bin_dir = Path(sys.executable).parent
+    if (bin_dir / "xinan").exists():
+        lines.append(f'PATH={shlex.quote(str(bin_dir))}:"$PATH"; export PATH')
     path = root / "env.sh"
     write_text_atomic(path, "\n".join(lines) + "\n", secret=True)
     return path

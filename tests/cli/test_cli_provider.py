@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import json
 import shlex
+import subprocess  # nosec B404 - the test runs bash on a file it wrote
+import sys
 from pathlib import Path
 
 import pytest
@@ -205,6 +207,17 @@ def test_demo(runner, tmp_path):
     assert {"XINAN_CONFIG", "XINAN_PASSPHRASE", "XINAN_TOKEN_DIR"} <= set(env)
     from xinan.demo import NEXT_COMMANDS
 
+    if (Path(sys.executable).parent / "xinan").exists():  # an installed xinan (CI's .venv)
+        # a new shell without the venv on PATH finds this installation's xinan after sourcing
+        found = subprocess.run(
+            ["bash", "-c", f"source {shlex.quote(str(env_file))} && command -v xinan"],
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert found.returncode == 0, found.stderr
+        assert Path(found.stdout.strip()).parent == Path(sys.executable).parent
     fresh = {**env, "XINAN_IDENTITY": None, "XINAN_KEYRING": None, "XINAN_AUDIT_LOG": None}
     for line in NEXT_COMMANDS:
         r = runner.invoke(app, shlex.split(line)[1:], env=fresh)
