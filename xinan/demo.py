@@ -505,7 +505,7 @@ def _write_environment(root: Path, identities: dict[str, str]) -> Path:
     # shell, where the project's .venv is not active (issue 15 item 10).
     bin_dir = Path(sys.executable).parent
     if (bin_dir / "xinan").exists():
-        lines.append(f'PATH={shlex.quote(str(bin_dir))}:"$PATH"; export PATH')
+        lines.append(f'export PATH={shlex.quote(str(bin_dir))}:"$PATH"')
     path = root / "env.sh"
     write_text_atomic(path, "\n".join(lines) + "\n", secret=True)
     return path

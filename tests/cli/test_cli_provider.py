@@ -218,6 +218,7 @@ def test_demo(runner, tmp_path):
         )
         assert found.returncode == 0, found.stderr
         assert Path(found.stdout.strip()).parent == Path(sys.executable).parent
+    env.pop("PATH", None)  # the commands run in this process; PATH is the shell's
     fresh = {**env, "XINAN_IDENTITY": None, "XINAN_KEYRING": None, "XINAN_AUDIT_LOG": None}
     for line in NEXT_COMMANDS:
         r = runner.invoke(app, shlex.split(line)[1:], env=fresh)
