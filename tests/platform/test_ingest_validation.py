@@ -408,3 +408,24 @@ def test_ingest_on_workers_keeps_package_order_across_blocks(
     assert len(listed) == before + len(rows) - 2
     ids = [x["record_id"] for x in listed if x["record_id"].startswith("r-blocks-")]
     assert ids == [f"r-blocks-{i:03d}" for i in range(len(rows)) if i not in bad]
+
+
+def test_an_altered_copy_of_an_ingested_package_is_refused_and_logged(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A package whose id is already in the vault is verified again; when that fails (a
+    byte changed in a record), the refusal is an ingest entry with outcome failed."""
+    w = _world(tmp_path, monkeypatch)
+    clear, sealed = _layout()
+    pkg = _forge(w, "again", [dict(r) for r in w.people], clear=clear, sealed=sealed)
+    assert _ingest(w, pkg, w.root / "plat" / "a.rejects").exit_code == 0
+    data = bytearray(pkg.read_bytes())
+    at = data.index(b'"r-again-003"') + 3
+    data[at] = ord("X")  # the record id r-again-003 becomes r-aXain-003
+    altered = w.root / "prov" / "altered.xpkg"
+    altered.write_bytes(bytes(data))
+    before = len(_ingest_entries(w))
+    r = _ingest(w, altered, w.root / "plat" / "b.rejects")
+    assert r.exit_code != 0
+    entries = _ingest_entries(w)
+    assert len(entries) == before + 1 and entries[-1]["outcome"] == "failed"

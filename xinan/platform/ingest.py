@@ -123,8 +123,12 @@ class IngestOps(VaultCore):
             raise
         row = self.store.package_summary(pid)
         if row is not None:
-            with package.open("rb") as f:
-                info = verify_package(f, trust=keyring.get_public)
+            try:
+                with package.open("rb") as f:
+                    info = verify_package(f, trust=keyring.get_public)
+            except XinanError:  # a refused attempt is on record too (8.1.4.3)
+                session.record("ingest", outcome="failed", objects={"package": pid})
+                raise
             if _b64(info.records_digest) != row[0]:
                 session.record("ingest", outcome="failed", objects={"package": pid})
                 raise IntegrityError(
