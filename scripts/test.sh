@@ -12,11 +12,11 @@ static_log="$(mktemp)"
 (
   rc=0
   echo "== ruff (lint, incl. security rules) =="
-  { ruff check . && ruff format --check .; } || rc=1
+  { timeout 600 ruff check . && timeout 600 ruff format --check .; } || rc=1
   echo "== mypy (strict) =="
-  mypy || rc=1
+  timeout 1200 mypy || rc=1
   echo "== bandit (fails on medium or high) =="
-  bandit -q -r xinan -ll -c pyproject.toml || rc=1
+  timeout 1200 bandit -q -r xinan -ll -c pyproject.toml || rc=1
   exit "$rc"
 ) >"$static_log" 2>&1 &
 static_pid=$!
@@ -25,7 +25,11 @@ echo "== pytest (ruff, mypy and bandit run beside it; their output follows) =="
 # per worker); --dist loadgroup keeps the tests that share one Spark session or one demo world
 # on one worker (tests/conftest.py); `python -m pytest` alone runs them in one process
 pytest_rc=0
-python -m pytest -q -p no:cacheprovider -n auto --dist loadgroup "$@" || pytest_rc=$?
+# A wall-clock limit on the whole run as well (CI allows 90 minutes for set-up and all): a
+# hang that no per-test timeout catches (pytest's own exit, say) still ends with its output.
+timeout --kill-after=60 "${XINAN_TEST_TIMEOUT:-3600}" \
+  python -m pytest -q -p no:cacheprovider -n auto --dist loadgroup "$@" || pytest_rc=$?
+[ "$pytest_rc" -eq 124 ] && echo "xinan: pytest did not finish within ${XINAN_TEST_TIMEOUT:-3600} s" >&2
 static_rc=0
 wait "$static_pid" || static_rc=$?
 cat "$static_log"

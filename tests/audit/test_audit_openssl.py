@@ -87,6 +87,7 @@ def test_openssl_verifies_every_checkpoint_of_a_gm_log(tmp_path: Path, fast_kdf)
         cwd=work,
         capture_output=True,
         text=True,
+        timeout=120,
         check=False,
     )
     assert r.returncode != 0

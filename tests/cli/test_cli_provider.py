@@ -214,6 +214,7 @@ def test_demo(runner, tmp_path):
             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
             capture_output=True,
             text=True,
+            timeout=120,
             check=False,
         )
         assert found.returncode == 0, found.stderr

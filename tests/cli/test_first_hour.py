@@ -92,7 +92,7 @@ def test_the_set_up_script_says_what_it_installs(tmp_path):
     code = script.split("<<'PY'\n", 1)[1].split("\nPY\n", 1)[0]
     out = subprocess.run(  # the script's own listing, run on this checkout's pyproject.toml
         [sys.executable, "-", "dev"], input=code, text=True, capture_output=True, cwd=ROOT,
-        check=True,
+        timeout=120, check=True,
     )  # fmt: skip
     project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
     for dep in [*project["dependencies"], *project["optional-dependencies"]["dev"]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import sys
 import time
 from pathlib import Path
@@ -58,6 +59,11 @@ def _run_on_a_terminal(cwd: Path, args: list[str], answers: list[str]) -> tuple[
         answered = len(answers) - len(pending)
         if prompts > answered and pending:
             os.write(fd, (pending.pop(0) + "\n").encode())
+    if os.waitpid(pid, os.WNOHANG) == (0, 0):  # still running after the deadline: a prompt
+        os.kill(pid, signal.SIGKILL)  # nobody answers; fail with what it showed, never hang
+        os.waitpid(pid, 0)
+        os.close(fd)
+        pytest.fail(f"xinan {' '.join(args)} still running after 240 s; it showed:\n{shown!r}")
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), shown.decode("utf-8", "replace")

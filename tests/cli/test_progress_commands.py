@@ -10,10 +10,12 @@ import io
 import os
 import pty
 import re
+import select
 import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -220,7 +222,10 @@ def test_a_real_terminal_gets_the_bar_and_a_pipe_does_not():
     )
     os.close(sub)
     got = b""
-    while True:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if not select.select([main], [], [], 1.0)[0]:
+            continue
         try:
             chunk = os.read(main, 4096)
         except OSError:
@@ -228,11 +233,18 @@ def test_a_real_terminal_gets_the_bar_and_a_pipe_does_not():
         if not chunk:
             break
         got += chunk
+    if proc.poll() is None:
+        proc.kill()  # never wait forever on a child that does not finish
     proc.wait(timeout=60)
     os.close(main)
     text = got.decode("utf-8", "replace")
     assert "records read" in text and "/s" in text and re.search(r"<\d\d:\d\d", text), text
     piped = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, env=env, cwd=ROOT, check=True
+        [sys.executable, "-c", code],
+        capture_output=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
     )
     assert piped.stderr == b""

@@ -158,7 +158,12 @@ def test_core_dumps_are_off_in_the_cli_and_after_unlocking(tmp_path: Path) -> No
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
     ).stdout.split("\n")
     if out[0] == "skip":
         pytest.skip("this environment allows no core files at all")
@@ -179,6 +184,7 @@ def test_core_dumps_are_off_in_the_cli_and_after_unlocking(tmp_path: Path) -> No
         capture_output=True,
         text=True,
         env=env,
+        timeout=120,
         check=True,
     ).stdout.split("\n")
     assert out[0] != "0" and out[1] == "0", out

@@ -423,7 +423,9 @@ def test_subject_report_page_and_pdf_look_right(demo: Path, tmp_path: Path):
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("poppler-utils missing in CI: .ci/run installs it (scripts/_system.sh)")
         pytest.skip("poppler-utils not installed (apt-get install -y poppler-utils)")
-    fonts = subprocess.run([pdffonts, str(pdf)], capture_output=True, text=True, check=True)
+    fonts = subprocess.run(
+        [pdffonts, str(pdf)], capture_output=True, text=True, timeout=120, check=True
+    )
     cjk = [line for line in fonts.stdout.splitlines() if "CJK" in line]
     assert cjk and all(" yes yes " in line for line in cjk), fonts.stdout  # embedded subsets
     subprocess.run(
@@ -439,6 +441,7 @@ def test_subject_report_page_and_pdf_look_right(demo: Path, tmp_path: Path):
             str(pdf),
             str(SCREENSHOTS / "subject-pdf"),
         ],
+        timeout=120,
         check=True,
     )
     assert_not_blank(next(SCREENSHOTS.glob("subject-pdf*.png")))

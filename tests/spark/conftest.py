@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+import threading
 
 import pytest
 
@@ -47,4 +49,21 @@ def spark(tmp_path_factory):
             pytest.fail(f"Spark did not start under CI: {e}")
         pytest.skip(f"Spark did not start: {e}")
     yield session
-    session.stop()
+    _stop(session)
+
+
+def _stop(session) -> None:
+    """Stop the session, but never hang the run on it: a JVM that has not stopped after two
+    minutes is killed (its output is the tests', which have all finished by now)."""
+    done = threading.Event()
+
+    def stop() -> None:
+        session.stop()
+        done.set()
+
+    threading.Thread(target=stop, daemon=True).start()
+    if not done.wait(120):
+        proc = getattr(getattr(session.sparkContext, "_gateway", None), "proc", None)
+        if proc is not None:
+            proc.kill()
+        print("the SparkSession did not stop within 120 s; its JVM was killed", file=sys.stderr)

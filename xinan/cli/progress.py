@@ -33,6 +33,9 @@ class TerminalProgress:
     def __init__(self, what: str = "records", *, stream: TextIO | None = None) -> None:
         from tqdm import tqdm
 
+        # no monitor thread: the engine forks its workers from this process, and a thread that
+        # holds the stream's lock at the fork would leave a worker unable to exit
+        tqdm.monitor_interval = 0
         self.what = _(what)
         self.stream = stream or sys.stderr
         self.start = time.monotonic()

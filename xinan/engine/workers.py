@@ -6,15 +6,25 @@ batches. With one worker the function runs here; with more, worker processes are
 are in flight: memory stays bounded however large the file, and results come back in the
 order the batches went out. Since :func:`xinan.engine.run_batch` is a pure function of its
 batch, the output bytes do not depend on the number of workers (docs/engine.md §3).
+
+A worker that dies (killed, out of memory, a crash in native code) stops the job with
+:class:`~xinan.errors.WorkerFailed` instead of leaving it waiting forever for a batch that
+will never come back: ``multiprocessing.Pool`` replaces a dead worker and loses its task, so
+its ``get()`` never returns; ``concurrent.futures`` notices the death and says so.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
+
+from xinan.errors import WorkerFailed
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -50,14 +60,39 @@ def ordered_map(
             yield tag, fn(arg)
         return
     limit = window or 2 * workers
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(workers) as pool:
-        pending: deque[tuple[T, Any]] = deque()
+    # every worker is forked up front, from this thread, before the executor starts its own
+    # (CPython forks them all at the first submit when the start method is fork: gh-90622)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    pending: deque[tuple[T, Future[R]]] = deque()
+    try:
         for tag, arg in items:
-            pending.append((tag, pool.apply_async(fn, (arg,))))
+            pending.append((tag, pool.submit(fn, arg)))
             if len(pending) >= limit:
-                t, res = pending.popleft()
-                yield t, res.get()
+                t, fut = pending.popleft()
+                yield t, fut.result()
         while pending:
-            t, res = pending.popleft()
-            yield t, res.get()
+            t, fut = pending.popleft()
+            yield t, fut.result()
+    except BrokenProcessPool:  # from submit() or result(), whichever comes first
+        raise WorkerFailed(
+            "a worker process of the batch engine died (killed, out of memory or crashed): "
+            "the job stopped and wrote nothing under its final names",
+            hint="run it again; with --workers 1 it runs in this process",
+        ) from None
+    finally:
+        _close(pool)
+
+
+def _close(pool: ProcessPoolExecutor) -> None:
+    """Shut the pool down without waiting forever: a worker is given a minute to exit, then
+    ended. (A worker forked while another thread of this process held a lock, say a stream's,
+    could otherwise hang in its own exit and the job with it.)"""
+    processes = getattr(pool, "_processes", None) or {}
+    procs = list(processes.values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + 60
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join()

@@ -132,6 +132,7 @@ from xinan.errors.platform import (
     RetentionTooShort,
     RuleNotMet,
     SourceChangeInvalid,
+    WorkerFailed,
 )
 
 __all__ = [
@@ -221,6 +222,7 @@ __all__ = [
     "UnsignedEntriesError",
     "UsageError",
     "VerificationError",
+    "WorkerFailed",
     "WrongPassphrase",
     "XinanError",
 ]

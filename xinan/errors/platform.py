@@ -185,6 +185,11 @@ class DemoStepFailed(XinanError):
     """A demo step did not do what it should: a bug, and the demo says which step."""
 
 
+class WorkerFailed(XinanError):
+    """A worker process of the batch engine died mid-job (docs/engine.md §3): the job stopped
+    rather than wait for a batch that will never come back."""
+
+
 # ============================================================================================
 # Reports (docs/report.md)
 # ============================================================================================

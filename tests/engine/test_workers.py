@@ -1,0 +1,44 @@
+"""The worker pool of the batch engine (xinan/engine/workers.py): results in input order
+whatever the worker count, and a worker that dies stops the job with xinan's own error
+instead of leaving it waiting forever (multiprocessing.Pool loses a dead worker's task)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from xinan.engine.workers import can_fork, ordered_map
+from xinan.errors import WorkerFailed, XinanError
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="worker processes are forked")
+
+
+def _double(x: int) -> int:
+    return 2 * x
+
+
+def _die_on_five(x: int) -> int:
+    if x == 5:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer or an operator's kill -9 would
+    return 2 * x
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_results_come_back_in_input_order(workers: int) -> None:
+    items = ((f"t{i}", i) for i in range(40))
+    got = list(ordered_map(_double, items, workers=workers, window=4))
+    assert got == [(f"t{i}", 2 * i) for i in range(40)]
+
+
+def test_a_killed_worker_stops_the_job_with_a_clear_error() -> None:
+    start = time.monotonic()
+    seen: list[int] = []
+    with pytest.raises(WorkerFailed) as err:
+        for _tag, value in ordered_map(_die_on_five, ((i, i) for i in range(50)), workers=2):
+            seen.append(value)
+    assert isinstance(err.value, XinanError) and "worker process" in err.value.message
+    assert seen == [2 * i for i in range(len(seen))] and len(seen) <= 5  # nothing after the gap
+    assert time.monotonic() - start < 60  # stopped, not left waiting
