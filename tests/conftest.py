@@ -36,6 +36,10 @@ class FixedPseudonymKey:
 XDIST_GROUPS = {"tests/spark/": "spark", "tests/reports/test_reports.py": "demo-world"}
 
 
+# tryfirst: xdist's own hook turns the marker into the "@group" suffix of the node id its
+# scheduler groups by; run after it, the markers came too late and each group was split
+# between the workers (two Spark JVMs, two demo worlds)
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     grouped: set[str] = set()
     for item in items:
