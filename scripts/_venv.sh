@@ -26,7 +26,7 @@ deps = list(project["dependencies"])
 for extra in sys.argv[1].split(","):
     deps += project.get("optional-dependencies", {}).get(extra, [])
 names = ", ".join(d.split(";")[0].strip() for d in deps)
-print(textwrap.fill(names, 96, initial_indent="  ", subsequent_indent="  "))
+print(textwrap.fill(names, 96, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False))
 PY
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e ".[$extras]"

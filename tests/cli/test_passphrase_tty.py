@@ -59,12 +59,16 @@ def _run_on_a_terminal(cwd: Path, args: list[str], answers: list[str]) -> tuple[
         answered = len(answers) - len(pending)
         if prompts > answered and pending:
             os.write(fd, (pending.pop(0) + "\n").encode())
-    if os.waitpid(pid, os.WNOHANG) == (0, 0):  # still running after the deadline: a prompt
-        os.kill(pid, signal.SIGKILL)  # nobody answers; fail with what it showed, never hang
+    done, status = os.waitpid(pid, os.WNOHANG)
+    grace = time.monotonic() + 30  # it closed the terminal: it is exiting
+    while done == 0 and time.monotonic() < min(grace, deadline):
+        time.sleep(0.05)
+        done, status = os.waitpid(pid, os.WNOHANG)
+    if done == 0:  # still running after the deadline (a prompt nobody answers): never hang
+        os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         os.close(fd)
         pytest.fail(f"xinan {' '.join(args)} still running after 240 s; it showed:\n{shown!r}")
-    _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), shown.decode("utf-8", "replace")
 
