@@ -15,6 +15,7 @@ its ``get()`` never returns; ``concurrent.futures`` notices the death and says s
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import time
@@ -55,10 +56,20 @@ def ordered_map(
     and its result cross the process boundary (Arrow batches and bytes do so cheaply); ``tag``
     stays here. Workers are forked; where fork is not available the map runs in this process.
     """
-    if workers <= 1 or not can_fork():
-        for tag, arg in items:
-            yield tag, fn(arg)
+    items = iter(items)
+    first = next(items, None)
+    second = next(items, None) if first is not None else None
+    if first is None:
         return
+    if second is None or workers <= 1 or not can_fork():
+        # one batch (a small file) is not worth a fork: the same function, here
+        yield first[0], fn(first[1])
+        if second is not None:
+            yield second[0], fn(second[1])
+            for tag, arg in items:
+                yield tag, fn(arg)
+        return
+    items = itertools.chain((first, second), items)
     limit = window or 2 * workers
     # every worker is forked up front, from this thread, before the executor starts its own
     # (CPython forks them all at the first submit when the start method is fork: gh-90622)

@@ -12,6 +12,7 @@ reason).
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -100,11 +101,27 @@ def luhn_digit(body: str) -> str:
     return str((10 - total % 10) % 10)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Pools:
-    names: list[str]
-    companies: list[str]
-    streets: list[str]
+    names: tuple[str, ...]
+    companies: tuple[str, ...]
+    streets: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=4)
+def _pools(seed: int) -> _Pools:
+    """Faker's names for ``seed`` (the same for the same seed: drawn once per process)."""
+    # imported here: Faker's locale tables cost about 0.3 s, which every command paid at
+    # start-up when this module imported it (only `xinan fake` and the demo draw from it)
+    from faker import Faker
+
+    fake = Faker("zh_CN")
+    fake.seed_instance(seed)
+    return _Pools(
+        names=tuple(fake.name() for _ in range(3000)),
+        companies=tuple(fake.company() for _ in range(2000)),
+        streets=(*(fake.street_name() for _ in range(300)), *_STREETS),
+    )
 
 
 class Synth:
@@ -115,17 +132,7 @@ class Synth:
         self.today = today
         # synthetic test data, reproducible by design: not a secret
         self.rng = random.Random(seed)  # noqa: S311  # nosec B311
-        # imported here: Faker's locale tables cost about 0.3 s, which every command paid at
-        # start-up when this module imported it (only `xinan fake` and the demo draw from it)
-        from faker import Faker
-
-        fake = Faker("zh_CN")
-        fake.seed_instance(seed)
-        self.pools = _Pools(
-            names=[fake.name() for _ in range(3000)],
-            companies=[fake.company() for _ in range(2000)],
-            streets=[fake.street_name() for _ in range(300)] + list(_STREETS),
-        )
+        self.pools = _pools(seed)
         # Synthetic but valid USCCs for the authorities, fixed per seed.
         self.authority_codes = {name: self.uscc("11", "370400") for name, _ in _AUTHORITIES}
         self.authority_codes.update(

@@ -5,6 +5,7 @@ is given).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import tomllib
@@ -44,7 +45,11 @@ def check_policy_text(
     return policy, c.problems
 
 
+@functools.lru_cache(maxsize=16)
 def load_policy_text(text: str, source: str = "<memory>") -> Policy:
+    """The checked policy of ``text``. Remembered per text and source: a process that loads
+    the same file again (a library caller per job, a test per command) gets the same frozen
+    policy without parsing and checking it again; an invalid text is never remembered."""
     policy, problems = check_policy_text(text, source)
     if policy is None:
         raise PolicyError(source, problems)
