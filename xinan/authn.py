@@ -342,6 +342,10 @@ class Deferred:
     outcome: str = "failed"
 
 
+def _render(state: dict[str, Any]) -> str:
+    return json.dumps(state, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
 class LockoutStore:
     """Consecutive failures per key id in ``<keyring>/authn-state.json`` (0600, under a lock).
 
@@ -360,10 +364,10 @@ class LockoutStore:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             state = self._read()
+            before = _render(state) if write else ""
             yield state
-            if write:
-                data = json.dumps(state, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-                write_bytes_atomic(self.path, data.encode(), secret=True)
+            if write and (after := _render(state)) != before:  # unchanged: no write, no fsync
+                write_bytes_atomic(self.path, after.encode(), secret=True)
         finally:
             os.close(fd)
 

@@ -19,6 +19,16 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+# Speed only, for a JVM that lives a minute over tiny inputs: the quick JIT tier, no
+# whole-stage code generation and no adaptive re-planning (each costs more than such inputs
+# take to process). Results do not depend on them; the tests compare bytes with the local engine.
+TEST_CONF = {
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.adaptive.enabled": "false",
+}
+
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     why = None
@@ -43,6 +53,7 @@ def spark(tmp_path_factory):
             driver_memory="768m",
             warehouse=str(warehouse / "warehouse"),
             hive=True,  # embedded Derby metastore under the test's temporary directory
+            conf=TEST_CONF,
         )
     except Exception as e:  # a JVM that does not start: fail under CI, skip elsewhere
         if _in_ci():

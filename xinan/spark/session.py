@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,7 @@ def local_session(
     shuffle_partitions: int = 2,
     hive: bool = False,
     warehouse: str | None = None,
+    conf: Mapping[str, str] | None = None,
 ) -> SparkSession:
     """Get (or create) a SparkSession on ``master`` with xinan's defaults.
 
@@ -72,17 +74,24 @@ def local_session(
     )
     if warehouse is not None:
         builder = builder.config("spark.sql.warehouse.dir", str(Path(warehouse).resolve()))
+    # ``conf``: more Spark settings (a caller's tuning); JVM options join the ones set here
+    java_options = []
+    for key, value in (conf or {}).items():
+        if key == "spark.driver.extraJavaOptions":
+            java_options.append(value)
+        else:
+            builder = builder.config(key, value)
     if hive:
         # An embedded Derby metastore beside the warehouse (or in the working directory): a
         # local Hive for tests and single-machine jobs. A cluster brings its own metastore
         # (hive-site.xml) and passes its own session in.
         home = Path(warehouse).resolve().parent if warehouse is not None else Path.cwd()
         url = f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true"
-        builder = (
-            builder.config("spark.hadoop.javax.jdo.option.ConnectionURL", url)
-            .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={home}")
-            .enableHiveSupport()
-        )
+        builder = builder.config("spark.hadoop.javax.jdo.option.ConnectionURL", url)
+        builder = builder.enableHiveSupport()
+        java_options.append(f"-Dderby.system.home={home}")
+    if java_options:
+        builder = builder.config("spark.driver.extraJavaOptions", " ".join(java_options))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
