@@ -87,6 +87,9 @@ def test_ingest_twice_changes_nothing(world):
     keys_before = (w.vault / "keys.db").read_bytes()
     data = w.js("plat", "platform", "vault", "ingest", str(w.package), "--vault", str(w.vault))
     assert data["already_ingested"] is True and data["records"] == len(w.people)
+    # the summary says what the vault holds of it, not an empty ingest
+    assert sum(data["classes"].values()) == data["records"]
+    assert 0 < data["subjects"] <= data["records"]
     assert (
         _rows(w)
         == before

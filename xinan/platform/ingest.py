@@ -135,10 +135,14 @@ class IngestOps(VaultCore):
                     f"package {pid} was ingested before with different records",
                     hint="two packages under one id: ask the provider; nothing was changed",
                 )
+            # what the vault holds of it now (the same as at its ingest unless records were
+            # destroyed since): the summary of a second ingest is not an empty one
             stored = self.store.count_package_records(pid)
             return IngestSummary(
                 str(package), pid, row[2], row[3], row[4], stored, already=True,
                 in_package=row[1], rejected=row[1] - stored,
+                classes=self.store.count_package_classes(pid),
+                subjects=self.store.count_package_subjects(pid),
             )  # fmt: skip
 
         kind = policy.kind(str(head.get("kind", "")))

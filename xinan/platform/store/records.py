@@ -295,6 +295,15 @@ class RecordStore(StoreBase):
             ).fetchone()[0]
         )
 
+    def count_package_classes(self, package_id: str) -> dict[str, int]:
+        """Stored records of one package by subject class."""
+        rows = self._db.execute(
+            "SELECT subject_class, count(*) FROM records WHERE package_id = ? "
+            "GROUP BY subject_class ORDER BY subject_class",
+            (package_id,),
+        ).fetchall()
+        return {str(c): int(n) for c, n in rows}
+
     def count_package_subjects(self, package_id: str) -> int:
         """Distinct subjects (keyed pseudonyms) of one package's stored records."""
         return int(
