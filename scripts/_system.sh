@@ -9,7 +9,9 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ! (command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh-cn family | grep -qi "CJK"); then
   need+=(fonts-noto-cjk)
 fi
-ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0" || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+# ldconfig lives in /sbin, which a minimal PATH (env -i, some CI runners) leaves out
+ldconfig="$(command -v ldconfig || echo /sbin/ldconfig)"
+"$ldconfig" -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0" || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
