@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -340,3 +341,26 @@ def test_a_grant_id_beginning_with_a_dash_is_an_id_not_an_option(world):
     )
     assert r.exit_code != 0
     assert "No such option" not in r.output and "was issued by this vault" in r.output
+    # one with an "h" in it printed the help and exited 0, revoking nothing (click read it as
+    # the short options -E -w -s -c -h …)
+    r = w.run(
+        "plat", "secadm", "grant", "revoke", "-Ewsch3Yp0Q2iWkq7nEwVZ6", "--vault", str(w.vault)
+    )
+    assert r.exit_code != 0 and "Usage:" not in r.output, r.output
+    assert "was issued by this vault" in r.output
+
+
+def test_a_grant_whose_id_begins_with_a_dash_and_holds_an_h_is_revoked(world, monkeypatch):
+    """The grant is revoked by its bare id, and the platform then shares nothing under it."""
+    from xinan.formats.grant import issue as issue_module
+
+    # 0xfa 0x1f… encodes as "-h…" in base64url: the id the old parser took for -h (help)
+    fixed = SimpleNamespace(token_bytes=lambda n: b"\xfa\x1f" + bytes(range(1, n - 1)))
+    monkeypatch.setattr(issue_module, "secrets", fixed)
+    w = world
+    tok = issued(w)
+    jti = token_parts(tok)[1]["jti"]
+    assert jti.startswith("-h")
+    r = w.ok("plat", "secadm", "grant", "revoke", jti, "--vault", str(w.vault), "--json")
+    assert json.loads(r.stdout)["jti"] == jti
+    assert_share_denied(w, "revoked")

@@ -9,6 +9,7 @@ pseudonyms at once and are never logged or stored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -24,12 +25,13 @@ from xinan.cli._common import (
 )
 from xinan.cli._stdio import InputPath
 from xinan.cli.progress import showing_progress
+from xinan.cli.render import XinanCommand
 from xinan.cli.vault_cmds import vault_option
 from xinan.errors import UsageError
 from xinan.i18n.dates import parse_date
 from xinan.keys import Keyring
 from xinan.platform.vault import parse_duration
-from xinan.short_ids import grant_display
+from xinan.short_ids import GRANT_PREFIX, grant_display
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -260,9 +262,27 @@ def _valid_option(f: F) -> F:
     )(f)
 
 
-# A grant id is shown as g.<jti> (xinan/short_ids.py); the bare jti is base64url and may
-# begin with "-": it is still taken as the id, not as an option.
-@grant_group.command("revoke", context_settings={"ignore_unknown_options": True})
+# A grant id is shown as g.<jti> (xinan/short_ids.py); the bare jti is base64url and begins
+# with "-" one time in 64. Click reads such a word as a cluster of short options: with
+# ignore_unknown_options, one that held an "h" printed the help and exited 0, revoking nothing.
+# So a word of base64url characters that begins with "-", is at least 4 characters after it
+# (MIN_PREFIX) and is none of the command's option names, is taken as the id in its g. form
+# before click parses; anything else beginning with "-" is an option (or click's clear error).
+_DASHED_ID = re.compile(r"-[A-Za-z0-9_-]{4,}")
+
+
+class GrantIdCommand(XinanCommand):
+    """A command whose argument is a grant id: a bare jti that begins with "-" is the id."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        options = {o for p in self.get_params(ctx) for o in (*p.opts, *p.secondary_opts)}
+        ids = [
+            GRANT_PREFIX + a if _DASHED_ID.fullmatch(a) and a not in options else a for a in args
+        ]
+        return super().parse_args(ctx, ids)
+
+
+@grant_group.command("revoke", cls=GrantIdCommand)
 @click.argument("jti", metavar="GRANT_ID")
 @vault_option
 @_valid_option
