@@ -3,6 +3,7 @@
 #   fonts-noto-cjk  Chinese glyphs for the browser and for the PDF, which embeds them (no boxes)
 #   libpango        WeasyPrint's text layout (the PDF of `xinan report subject`)
 #   poppler-utils   pdffonts / pdftoppm: the tests check the PDF embeds its CJK fonts and look at it
+#   eatmydata       fsync as a no-op for the test run only (scripts/test.sh says why)
 # Installed only when missing; CI runs as root on a fresh machine. Elsewhere, a hint.
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
@@ -13,12 +14,14 @@ fi
 ldconfig="$(command -v ldconfig || echo /sbin/ldconfig)"
 "$ldconfig" -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0" || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
-if [ "${#need[@]}" -gt 0 ]; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing ${need[*]} (apt-get) =="
+want=()  # speeds the run up; nothing needs it
+command -v eatmydata >/dev/null 2>&1 || want+=(eatmydata)
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  if [ "${#need[@]}" -gt 0 ] || [ "${#want[@]}" -gt 0 ]; then
+    echo "== installing ${need[*]} ${want[*]} (apt-get) =="
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
-  else
-    echo "xinan: the report tests need: ${need[*]} (apt-get install -y ${need[*]})" >&2
+    apt-get update -qq && apt-get install -y -qq "${need[@]}" "${want[@]}" >/dev/null
   fi
+elif [ "${#need[@]}" -gt 0 ]; then
+  echo "xinan: the report tests need: ${need[*]} (apt-get install -y ${need[*]})" >&2
 fi
