@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 import pytest
 
+from xinan.engine import workers
 from xinan.engine.workers import can_fork, ordered_map
 from xinan.errors import WorkerFailed, XinanError
 
@@ -43,3 +45,37 @@ def test_a_killed_worker_stops_the_job_with_a_clear_error() -> None:
     assert isinstance(err.value, XinanError) and "worker process" in err.value.message
     assert seen == [2 * i for i in range(len(seen))] and len(seen) <= 5  # nothing after the gap
     assert time.monotonic() - start < 60  # stopped, not left waiting
+
+
+def _stuck_on_three(x: int) -> int:
+    if x == 3:
+        threading.Event().wait()  # blocked for good, using no CPU (as a deadlocked lock would)
+    return 2 * x
+
+
+def test_workers_stuck_without_progress_stop_the_job(monkeypatch) -> None:
+    monkeypatch.setattr(workers, "STALL_SECONDS", 2.0)
+    monkeypatch.setattr(workers, "_POLL_SECONDS", 0.2)
+    start = time.monotonic()
+    seen: list[int] = []
+    with pytest.raises(WorkerFailed, match="no progress"):
+        for _tag, value in ordered_map(_stuck_on_three, ((i, i) for i in range(20)), workers=2):
+            seen.append(value)
+    assert seen == [0, 2, 4]  # every batch before the stuck one, in order
+    assert time.monotonic() - start < 30  # stopped (and the stuck worker ended), not waiting
+
+
+def test_a_slow_batch_that_works_is_waited_for(monkeypatch) -> None:
+    """Progress is CPU time: a batch that computes for longer than the stall limit is not
+    taken for a stuck one."""
+    monkeypatch.setattr(workers, "STALL_SECONDS", 0.5)
+    monkeypatch.setattr(workers, "_POLL_SECONDS", 0.1)
+    got = list(ordered_map(_spin, ((i, i) for i in range(3)), workers=2))
+    assert got == [(0, 0), (1, 1), (2, 2)]
+
+
+def _spin(x: int) -> int:
+    end = time.process_time() + 1.5  # 1.5 s of CPU, three times the stall limit
+    while time.process_time() < end:
+        pass
+    return x

@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
@@ -75,33 +76,77 @@ def ordered_map(
     # (CPython forks them all at the first submit when the start method is fork: gh-90622)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     pending: deque[tuple[T, Future[R]]] = deque()
+    stuck = False
     try:
         for tag, arg in items:
             pending.append((tag, pool.submit(fn, arg)))
             if len(pending) >= limit:
                 t, fut = pending.popleft()
-                yield t, fut.result()
+                yield t, _result(fut, pool)
         while pending:
             t, fut = pending.popleft()
-            yield t, fut.result()
+            yield t, _result(fut, pool)
     except BrokenProcessPool:  # from submit() or result(), whichever comes first
         raise WorkerFailed(
             "a worker process of the batch engine died (killed, out of memory or crashed): "
             "the job stopped and wrote nothing under its final names",
             hint="run it again; with --workers 1 it runs in this process",
         ) from None
+    except WorkerFailed:  # stuck workers (_result): end them now, they will not exit
+        stuck = True
+        raise
     finally:
-        _close(pool)
+        _close(pool, grace=0.0 if stuck else 60.0)
 
 
-def _close(pool: ProcessPoolExecutor) -> None:
-    """Shut the pool down without waiting forever: a worker is given a minute to exit, then
-    ended. (A worker forked while another thread of this process held a lock, say a stream's,
-    could otherwise hang in its own exit and the job with it.)"""
+# A batch takes well under a second of CPU. Workers that together gain no CPU time for this
+# long while the batch waited for is not done are stuck (a worker forked while another thread
+# held a lock it needs, a worker stopped with SIGSTOP): the job stops instead of waiting forever.
+STALL_SECONDS = 300.0
+_POLL_SECONDS = 10.0
+
+
+def _result(fut: Future[R], pool: ProcessPoolExecutor) -> R:
+    last_cpu = _cpu_seconds(pool)
+    still = time.monotonic()
+    while True:
+        try:
+            return fut.result(timeout=min(_POLL_SECONDS, STALL_SECONDS))
+        except FuturesTimeout:
+            cpu = _cpu_seconds(pool)
+            if cpu is None or cpu != last_cpu:  # no way to tell, or working: wait on
+                last_cpu, still = cpu, time.monotonic()
+            elif time.monotonic() - still >= STALL_SECONDS:
+                raise WorkerFailed(
+                    f"the worker processes of the batch engine made no progress for "
+                    f"{STALL_SECONDS:.0f} s: the job stopped and wrote nothing under its "
+                    "final names",
+                    hint="run it again; with --workers 1 it runs in this process",
+                ) from None
+
+
+def _cpu_seconds(pool: ProcessPoolExecutor) -> float | None:
+    """CPU time the pool's workers have used so far (Linux /proc), None where unknown."""
+    processes = getattr(pool, "_processes", None) or {}
+    total = 0
+    try:
+        for pid in list(processes):
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _close(pool: ProcessPoolExecutor, *, grace: float) -> None:
+    """Shut the pool down without waiting forever: a worker is given ``grace`` seconds to
+    exit, then ended. (A worker forked while another thread of this process held a lock, say a
+    stream's, could otherwise hang in its own exit and the job with it.)"""
     processes = getattr(pool, "_processes", None) or {}
     procs = list(processes.values())
     pool.shutdown(wait=False, cancel_futures=True)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + grace
     for proc in procs:
         proc.join(max(0.0, deadline - time.monotonic()))
         if proc.is_alive():
