@@ -117,10 +117,10 @@ def _result(fut: Future[R], pool: ProcessPoolExecutor) -> R:
             if cpu is None or cpu != last_cpu:  # no way to tell, or working: wait on
                 last_cpu, still = cpu, time.monotonic()
             elif time.monotonic() - still >= STALL_SECONDS:
+                seconds = round(STALL_SECONDS)
                 raise WorkerFailed(
-                    f"the worker processes of the batch engine made no progress for "
-                    f"{STALL_SECONDS:.0f} s: the job stopped and wrote nothing under its "
-                    "final names",
+                    f"the worker processes of the batch engine made no progress for {seconds} s: "
+                    "the job stopped and wrote nothing under its final names",
                     hint="run it again; with --workers 1 it runs in this process",
                 ) from None
 
