@@ -165,12 +165,19 @@ def release_name(pkg: str) -> str:
 _PRISTINE: dict[tuple[str, int, str], tuple[Path, Path, list[dict[str, str]]]] = {}
 
 
+_SESSION_DIR: dict[int, Path] = {}  # per process (an xdist worker), made on first use
+
+
 def _session_dir() -> Path:
-    base = Path(tempfile.gettempdir()) / f"xinan-worlds-{os.getpid()}"
-    if not base.exists():
-        base.mkdir()
+    # a new directory per process, never one named by the pid: a process that ended without
+    # its atexit (killed, os._exit) left its worlds behind, and a later process given the same
+    # pid built into them and failed ("this keyring is bootstrapped")
+    pid = os.getpid()
+    if pid not in _SESSION_DIR:
+        base = Path(tempfile.mkdtemp(prefix=f"xinan-worlds-{pid}-"))
         atexit.register(shutil.rmtree, base, ignore_errors=True)
-    return base
+        _SESSION_DIR[pid] = base
+    return _SESSION_DIR[pid]
 
 
 def build_world(
