@@ -20,7 +20,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-
 # the modules whose branches guide the fuzzer (with their submodules)
 PARSERS = [
     "xinan._codec",
