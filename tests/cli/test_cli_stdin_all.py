@@ -115,6 +115,34 @@ def test_one_standard_input_per_command(tmp_path, monkeypatch):
     assert "standard input is already read for" in r.output
 
 
+@pytest.mark.parametrize("words", [("mask", "--audience", "public"), ("scan",)])
+def test_a_record_file_and_the_policy_cannot_both_read_stdin(
+    streams_runner,  # noqa: F811
+    tmp_path,
+    words,
+):
+    """`mask - --policy -` read the CSV as the policy ("not valid TOML"): standard input is
+    claimed by the first parameter that reads it, and a second one is a usage error."""
+    data = (tmp_path / "e.csv").read_bytes()
+    argv = ["--as", "amr", words[0], "-", "--policy", "-", *words[1:], "-o", "out.csv"]
+    r = invoke(streams_runner, *argv[: None if words[0] == "mask" else -2], input=data)
+    assert r.exit_code == 2, r.output
+    assert "standard input is already read for --policy: FILE cannot read it too" in r.output
+    assert "TOML" not in r.output and not (tmp_path / "out.csv").exists()
+
+
+def test_an_error_in_a_copy_of_stdin_names_stdin_not_the_copy(streams_runner):  # noqa: F811
+    """An artifact from `-` is read from a private temporary copy; its errors name
+    `<stdin>`, never the copy's path (which nobody typed and which is gone by then)."""
+    for json_flag in ((), ("--json",)):
+        r = invoke(
+            streams_runner, "--as", "amr", "mask", "e.csv", "--policy", "-",
+            "-o", "out.csv", "--audience", "public", *json_flag, input=b"x = \n",
+        )  # fmt: skip
+        assert r.exit_code == 65, r.output  # the policy is invalid
+        assert "<stdin>:1: error" in r.output and "xinan-stdin-" not in r.output, r.output
+
+
 def test_report_quality_reads_stdin(streams_runner, tmp_path):  # noqa: F811
     data = (tmp_path / "e.csv").read_bytes()
     from_file = invoke(streams_runner, "--as", "amr", "report", "quality", "e.csv", "--json")

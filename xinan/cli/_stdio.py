@@ -29,6 +29,12 @@ from typing import Any
 import click
 
 STDIN = "-"
+# How an error shows a private copy of standard input: by what the user typed, not by the
+# temporary path nobody chose (and which is gone when the message is read).
+STDIN_LABEL = "<stdin>"
+# Every copy's path made in this process. Kept after the copy is removed: an error is
+# rendered after the command's context (and with it the copy) has closed.
+_copies: set[str] = set()
 # An input that sends more than this before its header is complete is not a record file.
 _REPLAY_LIMIT = 64 << 20
 
@@ -109,10 +115,42 @@ def input_file(path: Path | str, what: str = "input") -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="xinan-stdin-") as directory:  # mode 0700
         copy = Path(directory) / f"stdin-{what}"
+        _copies.add(str(copy))
         fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
         yield copy
+
+
+def show_stdin(text: str) -> str:
+    """``text`` with the path of every private copy of standard input shown as ``<stdin>``."""
+    for path in _copies:
+        text = text.replace(path, STDIN_LABEL)
+    return text
+
+
+def _label(param: click.Parameter | None, default: str) -> str:
+    """How the user typed the parameter: ``--policy`` for an option, ``FILE`` for an argument."""
+    if isinstance(param, click.Option):
+        return max(param.opts, key=len)
+    return param.human_readable_name if param is not None else default
+
+
+def claim_stdin(ctx: click.Context | None, name: str) -> None:
+    """Mark standard input as read for parameter ``name``; a usage error when another
+    parameter of the same command line has it already (it can be read once)."""
+    if ctx is None:
+        return
+    root = ctx.find_root()
+    first = root.meta.get("xinan.stdin")
+    if first:
+        from xinan.errors import UsageError
+
+        raise UsageError(
+            f"standard input is already read for {first}: {name} cannot read it too",
+            hint="give one of them as a file path",
+        )
+    root.meta["xinan.stdin"] = name
 
 
 def read_bytes(path: Path | str) -> bytes:
@@ -148,13 +186,35 @@ class InputPath(click.Path):
         if os.fspath(value) != STDIN or ctx is None:
             return super().convert(value, param, ctx)
         root = ctx.find_root()
-        name = param.human_readable_name if param is not None else self.what
-        if root.meta.get("xinan.stdin"):
-            self.fail(f"standard input is already read for {root.meta['xinan.stdin']}", param, ctx)
-        root.meta["xinan.stdin"] = name
+        claim_stdin(ctx, _label(param, self.what))
         stack = contextlib.ExitStack()
         root.call_on_close(stack.close)
         return stack.enter_context(input_file(STDIN, self.what))
+
+
+class RecordsArg(click.types.StringParamType):
+    """A record file's path as typed; ``-`` (standard input, streamed by the command through
+    :func:`replayable_stdin`) is claimed so that no other parameter reads it too."""
+
+    name = "file"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == STDIN:
+            claim_stdin(ctx, _label(param, "FILE"))
+        return super().convert(value, param, ctx)
+
+
+class DashPath(click.Path):
+    """click.Path(exists=True, allow_dash=True) for a small artifact the command reads whole
+    (a proof, a certificate, a public key): ``-`` is claimed like :class:`RecordsArg`'s."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if os.fspath(value) == STDIN:
+            claim_stdin(ctx, _label(param, "FILE"))
+        return super().convert(value, param, ctx)
 
 
 class NotStdin(click.Path):

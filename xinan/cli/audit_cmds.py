@@ -27,7 +27,7 @@ from xinan.audit.proof import check_proof, prove_consistency, prove_inclusion
 from xinan.audit.verify import load_trusted, verify_log
 from xinan.cli._app import app, emit, get_env, json_option, note
 from xinan.cli._common import read_passphrase, verifier_keys
-from xinan.cli._stdio import LOG_NOT_STDIN, InputPath, NotStdin, read_bytes
+from xinan.cli._stdio import LOG_NOT_STDIN, DashPath, InputPath, NotStdin, read_bytes
 from xinan.errors import AuditError, AuditViolation, UsageError, VerificationError
 from xinan.keys import Keyring, read_public_file
 
@@ -451,9 +451,7 @@ def _proof_out(as_json: bool, path: Path, proof: str) -> None:
 
 
 @audit.command("check-proof")
-@click.argument(
-    "proof", type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
-)
+@click.argument("proof", type=DashPath())
 @click.option(
     "--checkpoint",
     required=True,

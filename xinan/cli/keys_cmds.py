@@ -24,7 +24,7 @@ from xinan.cli._common import (
     utc_now,
 )
 from xinan.cli._common import token_out as cli_token_out
-from xinan.cli._stdio import input_file
+from xinan.cli._stdio import DashPath, input_file
 from xinan.cli.render import table
 from xinan.crypto import suite_names
 from xinan.errors import UsageError
@@ -154,9 +154,7 @@ def _ring() -> Keyring:
 
 
 @keys_group.command("add")
-@click.argument(
-    "file", type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
-)
+@click.argument("file", type=DashPath())
 @click.option(
     "--name",
     "display_name",

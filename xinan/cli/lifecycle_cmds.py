@@ -26,7 +26,7 @@ from xinan.cli._common import (
     verifier_keys,
 )
 from xinan.cli._passphrase import on_terminal
-from xinan.cli._stdio import LOG_NOT_STDIN, NotStdin, read_bytes
+from xinan.cli._stdio import LOG_NOT_STDIN, DashPath, NotStdin, read_bytes
 from xinan.cli.vault_cmds import vault_option
 from xinan.errors import UsageError
 from xinan.i18n.dates import parse_date
@@ -194,9 +194,7 @@ def _today() -> date:
 
 
 @destroy.command("verify")
-@click.argument(
-    "cert", type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
-)
+@click.argument("cert", type=DashPath())
 @click.option(
     "--audit-log",
     "log",

@@ -20,7 +20,7 @@ from xinan.cli._common import (
     workers_option,
 )
 from xinan.cli._common import output_encoding as output_encoding_for
-from xinan.cli._stdio import InputPath, input_file, replayable_stdin
+from xinan.cli._stdio import InputPath, RecordsArg, input_file, replayable_stdin
 from xinan.cli.progress import progress_for, showing_progress
 from xinan.engine.jobs import compile_for
 from xinan.errors import EXIT_PARTIAL, UsageError
@@ -36,7 +36,7 @@ from xinan.short_ids import grant_display
 
 
 @app.command()
-@click.argument("file")
+@click.argument("file", type=RecordsArg())
 @click.option("-o", "--output", required=True, help="The package to write (.xpkg).")
 @click.option(
     "--from", "sender", default=None, metavar="KEY_ID", help="Sender key (default: --as)."

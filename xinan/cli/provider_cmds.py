@@ -20,7 +20,7 @@ from xinan.cli._common import (
     workers_option,
 )
 from xinan.cli._common import output_encoding as output_encoding_for
-from xinan.cli._stdio import replayable_stdin
+from xinan.cli._stdio import RecordsArg, replayable_stdin
 from xinan.cli.progress import progress_for, showing_progress
 from xinan.cli.render import table
 from xinan.engine.jobs import compile_for
@@ -111,7 +111,7 @@ def fake(
 
 
 @app.command()
-@click.argument("file")
+@click.argument("file", type=RecordsArg())
 @click.option(
     "--encoding", default=None, help="Input encoding (default: detect UTF-8 / BOM / GB18030)."
 )
@@ -163,7 +163,7 @@ def scan(
 
 
 @app.command()
-@click.argument("file")
+@click.argument("file", type=RecordsArg())
 @click.option(
     "-o",
     "--output",

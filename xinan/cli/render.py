@@ -29,6 +29,7 @@ from typing import Any
 import click
 from wcwidth import wcswidth, wcwidth
 
+from xinan.cli._stdio import show_stdin
 from xinan.errors import EXIT_FAILURE, XinanError
 from xinan.i18n import current_language, translate
 from xinan.i18n import gettext_ as _
@@ -73,8 +74,9 @@ def report_error(
     kind: str | None = None,
 ) -> None:
     """Write one error to stderr, translated: two lines for people, or one JSON object."""
-    text = translate(message)
-    help_text = translate(hint) if hint else None
+    # a private copy of standard input is named as the user gave it (cli/_stdio.py)
+    text = show_stdin(translate(message))
+    help_text = show_stdin(translate(hint)) if hint else None
     if as_json:
         obj: dict[str, Any] = {"error": kind or code, "code": code, "message": text}
         if help_text:

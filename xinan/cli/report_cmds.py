@@ -14,7 +14,7 @@ import click
 
 from xinan.cli._app import emit, get_env, json_option
 from xinan.cli._common import kind_name, open_actor, policy_option, today_option
-from xinan.cli._stdio import LOG_NOT_STDIN, STDIN, InputPath, NotStdin
+from xinan.cli._stdio import LOG_NOT_STDIN, STDIN, InputPath, NotStdin, RecordsArg
 from xinan.cli.audit_cmds import _keys
 from xinan.cli.lifecycle_cmds import report
 from xinan.cli.progress import showing_progress
@@ -149,7 +149,9 @@ def audit_cmd(
 
 
 @report.command("quality")
-@click.argument("file")  # a record file, or `-`: standard input streamed (never copied)
+@click.argument(
+    "file", type=RecordsArg()
+)  # a record file, or `-`: standard input streamed (never copied)
 @click.option(
     "-o",
     "--output",

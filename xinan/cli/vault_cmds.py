@@ -26,7 +26,7 @@ from xinan.cli._common import (
     utc_now,
     workers_option,
 )
-from xinan.cli._stdio import input_file
+from xinan.cli._stdio import DashPath, input_file
 from xinan.cli.progress import showing_progress
 from xinan.cli.render import table
 from xinan.errors import EXIT_PARTIAL
@@ -142,9 +142,7 @@ def vault_delegate_signing(vault_dir: Path | None, secret_file: Path | None, as_
 
 
 @vault_group.command("ingest")
-@click.argument(
-    "package", type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
-)
+@click.argument("package", type=DashPath())
 @vault_option
 @click.option(
     "--rejects",
