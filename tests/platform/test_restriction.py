@@ -4,12 +4,12 @@ but storage and the audit administrator's archive, logged, and destroyed at rete
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.sqlite import edit_db
 from tests.support.worlds import PASS, World, build_world
 from xinan.authn import TokenDir
 from xinan.errors import AccessDenied, IntegrityError, UsageError
@@ -80,11 +80,11 @@ def test_a_restriction_cannot_be_lifted_in_the_database(tmp_path: Path, monkeypa
     every read of it (logged)."""
     w = _world(tmp_path, monkeypatch)
     rid, _ = _restrict_one(w)
-    with sqlite3.connect(w.vault / "vault.db") as con:
+    with edit_db(w.vault / "vault.db") as con:
         con.execute("DELETE FROM restrictions WHERE record_id = ?", (rid,))
     with _as(w, "platform") as p:
         assert rid not in [v.record.record_id for v in p.list_records(limit=1000)]
-    with sqlite3.connect(w.vault / "vault.db") as con:
+    with edit_db(w.vault / "vault.db") as con:
         con.execute("UPDATE records SET archived_at = NULL WHERE record_id = ?", (rid,))
     with _as(w, "platform") as p, pytest.raises(IntegrityError, match=rid):
         p.list_records(limit=1000)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.sqlite import edit_db
 from tests.support.worlds import PASS, World, build_world
 from xinan.errors import IntegrityError, VerificationError
 from xinan.keys import Keyring
@@ -30,8 +32,8 @@ def _world(tmp_path: Path, monkeypatch: Any) -> World:
     return build_world(tmp_path, monkeypatch, people=12, kind="penalty")
 
 
-def _db(w: World) -> sqlite3.Connection:
-    return sqlite3.connect(w.vault / "vault.db")
+def _db(w: World) -> AbstractContextManager[sqlite3.Connection]:
+    return edit_db(w.vault / "vault.db")
 
 
 def _serious(w: World) -> str:

@@ -119,15 +119,19 @@ def _create_private(path: Path) -> None:
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")  # a destroyed key or a used grant must be durable
-    conn.execute("PRAGMA secure_delete=ON")  # freed pages are zeroed (residual information)
-    conn.execute("PRAGMA foreign_keys=ON")
-    # 32 MiB of page cache (SQLite's default is 2 MiB): an ingest inserts into B-trees keyed
-    # by random record ids, and a cache that holds their upper levels and the pages a batch
-    # touches halves its time (bench/ingest.py); two databases stay well inside the memory
-    # budget of docs/engine.md.
-    conn.execute("PRAGMA cache_size=-32768")
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")  # a destroyed key or a used grant is durable
+        conn.execute("PRAGMA secure_delete=ON")  # freed pages are zeroed (residual information)
+        conn.execute("PRAGMA foreign_keys=ON")
+        # 32 MiB of page cache (SQLite's default is 2 MiB): an ingest inserts into B-trees
+        # keyed by random record ids, and a cache that holds their upper levels and the pages
+        # a batch touches halves its time (bench/ingest.py); two databases stay well inside
+        # the memory budget of docs/engine.md.
+        conn.execute("PRAGMA cache_size=-32768")
+    except BaseException:
+        conn.close()  # not a database, or locked: nothing keeps the file open
+        raise
     return conn
 
 
@@ -177,17 +181,23 @@ class StoreBase:
     def __init__(self, path: Path, *, vault_id: str, format: str, schema_version: int) -> None:
         self.path = path
         self._db = _connect(path / DB_FILE)
-        self._keys = _connect(path / KEYS_FILE)
-        for conn, name in ((self._db, DB_FILE), (self._keys, KEYS_FILE)):
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            if meta.get("vault_id") != vault_id or meta.get("format") != format:
-                self.close()
-                raise IntegrityError(f"{path / name} does not belong to vault {vault_id}")
-            if meta.get("schema_version") != str(schema_version):
-                self.close()
-                raise VerificationError(
-                    f"{path / name}: schema version {meta.get('schema_version')} not supported"
-                )
+        try:
+            self._keys = _connect(path / KEYS_FILE)
+        except BaseException:
+            self._db.close()
+            raise
+        try:
+            for conn, name in ((self._db, DB_FILE), (self._keys, KEYS_FILE)):
+                meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+                if meta.get("vault_id") != vault_id or meta.get("format") != format:
+                    raise IntegrityError(f"{path / name} does not belong to vault {vault_id}")
+                if meta.get("schema_version") != str(schema_version):
+                    raise VerificationError(
+                        f"{path / name}: schema version {meta.get('schema_version')} not supported"
+                    )
+        except BaseException:
+            self.close()  # a refused or unreadable store keeps no file open
+            raise
         self._lifecycle_ready = False
 
     def upgrade_schema(

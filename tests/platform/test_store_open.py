@@ -1,0 +1,49 @@
+"""A store that is refused when it opens keeps no file open (Python 3.13 reports a leaked
+connection as a ResourceWarning; a long-running service would run out of descriptors)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from xinan.errors import IntegrityError, VerificationError
+from xinan.platform.store.base import DB_FILE, KEYS_FILE, StoreBase, create_databases
+
+
+def _open_files(folder: Path) -> list[str]:
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(folder)):
+            out.append(target)
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc (Linux)")
+def test_a_refused_store_closes_both_databases(tmp_path: Path) -> None:
+    create_databases(tmp_path, vault_id="v-1", format="xinan-vault/3", schema_version=2)
+    assert _open_files(tmp_path) == []
+    with pytest.raises(IntegrityError, match="does not belong"):
+        StoreBase(tmp_path, vault_id="v-2", format="xinan-vault/3", schema_version=2)
+    assert _open_files(tmp_path) == []
+    with pytest.raises(VerificationError, match="schema version"):
+        StoreBase(tmp_path, vault_id="v-1", format="xinan-vault/3", schema_version=9)
+    assert _open_files(tmp_path) == []
+    (tmp_path / KEYS_FILE).write_bytes(b"not a database" * 100)
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"{KEYS_FILE}{suffix}").unlink(missing_ok=True)
+    with pytest.raises(Exception):  # noqa: B017 - sqlite3's own error: the point is the files
+        StoreBase(tmp_path, vault_id="v-1", format="xinan-vault/3", schema_version=2)
+    assert _open_files(tmp_path) == [], "vault.db stayed open after keys.db failed"
+    good = tmp_path / "good"
+    good.mkdir()
+    create_databases(good, vault_id="v", format="xinan-vault/3", schema_version=2)
+    store = StoreBase(good, vault_id="v", format="xinan-vault/3", schema_version=2)
+    assert {DB_FILE, KEYS_FILE} <= {Path(p).name for p in _open_files(good)}
+    store.close()
+    assert _open_files(good) == []
