@@ -149,9 +149,8 @@ def audit_cmd(
 
 
 @report.command("quality")
-@click.argument(
-    "file", type=RecordsArg()
-)  # a record file, or `-`: standard input streamed (never copied)
+# FILE: a record file, or `-` (standard input, streamed and never copied)
+@click.argument("file", type=RecordsArg())
 @click.option(
     "-o",
     "--output",
