@@ -1,5 +1,6 @@
 """A store that is refused when it opens keeps no file open (Python 3.13 reports a leaked
-connection as a ResourceWarning; a long-running service would run out of descriptors)."""
+connection as a ResourceWarning; a long-running service would run out of descriptors), and
+says which file and why in xinan's own error (it was "internal error (DatabaseError)")."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_a_refused_store_closes_both_databases(tmp_path: Path) -> None:
     (tmp_path / KEYS_FILE).write_bytes(b"not a database" * 100)
     for suffix in ("-wal", "-shm"):
         (tmp_path / f"{KEYS_FILE}{suffix}").unlink(missing_ok=True)
-    with pytest.raises(Exception):  # noqa: B017 - sqlite3's own error: the point is the files
+    with pytest.raises(VerificationError, match=r"keys\.db: the vault's database cannot be read"):
         StoreBase(tmp_path, vault_id="v-1", format="xinan-vault/3", schema_version=2)
     assert _open_files(tmp_path) == [], "vault.db stayed open after keys.db failed"
     good = tmp_path / "good"
@@ -47,3 +48,19 @@ def test_a_refused_store_closes_both_databases(tmp_path: Path) -> None:
     assert {DB_FILE, KEYS_FILE} <= {Path(p).name for p in _open_files(good)}
     store.close()
     assert _open_files(good) == []
+
+
+def test_a_damaged_vault_database_is_named_by_the_cli(tmp_path: Path, monkeypatch) -> None:
+    """`vault list` on a vault whose keys.db was overwritten: the file and SQLite's reason,
+    exit 1, no traceback and no "internal error"."""
+    from tests.support.worlds import build_world
+
+    w = build_world(tmp_path, monkeypatch, people=3, kind="penalty")
+    keys_db = w.vault / KEYS_FILE
+    keys_db.write_bytes(b"not a database!!" * 512)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{keys_db}{suffix}").unlink(missing_ok=True)
+    r = w.run("plat", "platform", "vault", "list", "--vault", str(w.vault))
+    assert r.exit_code == 1, r.output
+    assert "keys.db: the vault's database cannot be read (file is not a database)" in r.output
+    assert "internal error" not in r.output and "Traceback" not in r.output

@@ -117,8 +117,21 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
+def _unreadable(path: Path, e: sqlite3.Error) -> VerificationError:
+    """sqlite3's error on opening one of the vault's databases, as xinan's: the file and
+    SQLite's reason ("file is not a database", "database is locked" …), never a traceback."""
+    return VerificationError(
+        f"{path}: the vault's database cannot be read ({e})",
+        hint="if another xinan process has the vault open, wait for it to end; if the file is "
+        "damaged, restore the vault from its backup (xinan vault restore)",
+    )
+
+
 def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    except sqlite3.Error as e:
+        raise _unreadable(path, e) from None
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")  # a destroyed key or a used grant is durable
@@ -129,8 +142,11 @@ def _connect(path: Path) -> sqlite3.Connection:
         # a batch touches halves its time (bench/ingest.py); two databases stay well inside
         # the memory budget of docs/engine.md.
         conn.execute("PRAGMA cache_size=-32768")
-    except BaseException:
+    except sqlite3.Error as e:
         conn.close()  # not a database, or locked: nothing keeps the file open
+        raise _unreadable(path, e) from None
+    except BaseException:
+        conn.close()
         raise
     return conn
 
@@ -188,7 +204,10 @@ class StoreBase:
             raise
         try:
             for conn, name in ((self._db, DB_FILE), (self._keys, KEYS_FILE)):
-                meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+                try:
+                    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+                except sqlite3.Error as e:  # a database, but not a vault's
+                    raise _unreadable(path / name, e) from None
                 if meta.get("vault_id") != vault_id or meta.get("format") != format:
                     raise IntegrityError(f"{path / name} does not belong to vault {vault_id}")
                 if meta.get("schema_version") != str(schema_version):
