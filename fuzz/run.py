@@ -35,6 +35,10 @@ PARSERS = [
     "xinan.platform.backup_format",
     "xinan.platform.lifecycle",
     "xinan.access",
+    # what the parsers call to decide: key and point decoding (public keys, certificates,
+    # signatures) and the identifier shapes a correction is checked against
+    "xinan.crypto",
+    "xinan.shapes",
 ]
 
 

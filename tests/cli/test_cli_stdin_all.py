@@ -119,16 +119,40 @@ def test_one_standard_input_per_command(tmp_path, monkeypatch):
 def test_a_record_file_and_the_policy_cannot_both_read_stdin(
     streams_runner,  # noqa: F811
     tmp_path,
+    monkeypatch,
     words,
 ):
     """`mask - --policy -` read the CSV as the policy ("not valid TOML"): standard input is
     claimed by the first parameter that reads it, and a second one is a usage error."""
+    from xinan.cli import _stdio
+
+    copied: list[Path] = []
+    monkeypatch.setattr(_stdio, "_copy_stdin", copied.append)  # records, writes nothing
     data = (tmp_path / "e.csv").read_bytes()
     argv = ["--as", "amr", words[0], "-", "--policy", "-", *words[1:], "-o", "out.csv"]
     r = invoke(streams_runner, *argv[: None if words[0] == "mask" else -2], input=data)
     assert r.exit_code == 2, r.output
     assert "standard input is already read for --policy: FILE cannot read it too" in r.output
     assert "TOML" not in r.output and not (tmp_path / "out.csv").exists()
+    # --policy is eager (converted first): the refusal comes before its copy is made, so the
+    # clear records on standard input were never written to a temporary file
+    assert copied == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--as", "platform", "open", "-", "--grant", "-", "-o", "o.csv"),
+        ("report", "subject", "-", "--policy", "-"),
+    ],
+    ids=["open", "report subject"],
+)
+def test_every_reader_of_stdin_claims_it(streams_runner, argv):  # noqa: F811
+    """Commands that read `-` themselves (a package copied by the command, an ID read as a
+    line) claim standard input too: a second `-` is refused, whichever comes first."""
+    r = invoke(streams_runner, *argv, input=b"370403199001011234\n")
+    assert r.exit_code == 2, r.output
+    assert "standard input is already read for" in r.output
 
 
 def test_an_error_in_a_copy_of_stdin_names_stdin_not_the_copy(streams_runner):  # noqa: F811

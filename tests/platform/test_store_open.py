@@ -64,3 +64,31 @@ def test_a_damaged_vault_database_is_named_by_the_cli(tmp_path: Path, monkeypatc
     assert r.exit_code == 1, r.output
     assert "keys.db: the vault's database cannot be read (file is not a database)" in r.output
     assert "internal error" not in r.output and "Traceback" not in r.output
+
+
+def test_a_vault_another_process_is_writing_is_reported_busy(tmp_path: Path, monkeypatch) -> None:
+    """In WAL mode a held write lock shows at BEGIN IMMEDIATE, not at open: xinan's error
+    names the file and SQLite's reason, and neither database keeps a transaction open."""
+    import sqlite3
+
+    from xinan.platform.store import base
+
+    monkeypatch.setattr(base, "BUSY_TIMEOUT", 0.2)
+    create_databases(tmp_path, vault_id="v", format="xinan-vault/3", schema_version=2)
+    store = StoreBase(tmp_path, vault_id="v", format="xinan-vault/3", schema_version=2)
+    for held in (DB_FILE, KEYS_FILE):
+        other = sqlite3.connect(tmp_path / held, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with (
+                pytest.raises(VerificationError, match=r"the vault is busy \(database is locked\)"),
+                store.both_transaction(),
+            ):
+                pass
+            assert not store._db.in_transaction and not store._keys.in_transaction
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+    with store.both_transaction():  # free again
+        pass
+    store.close()

@@ -116,10 +116,22 @@ def input_file(path: Path | str, what: str = "input") -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="xinan-stdin-") as directory:  # mode 0700
         copy = Path(directory) / f"stdin-{what}"
         _copies.add(str(copy))
-        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+        _copy_stdin(copy)
         yield copy
+
+
+def _copy_stdin(copy: Path) -> None:
+    """Standard input, whole, into the new private file ``copy`` (0600)."""
+    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+
+
+def copy_pending_stdin(ctx: click.Context) -> None:
+    """Make the copy of standard input an :class:`InputPath` asked for, now that every
+    parameter of the line has been converted (and none other claims standard input)."""
+    for copy in ctx.find_root().meta.pop("xinan.stdin.pending", []):
+        copy()
 
 
 def show_stdin(text: str) -> str:
@@ -189,7 +201,16 @@ class InputPath(click.Path):
         claim_stdin(ctx, _label(param, self.what))
         stack = contextlib.ExitStack()
         root.call_on_close(stack.close)
-        return stack.enter_context(input_file(STDIN, self.what))
+        if not getattr(ctx.command, "copies_stdin_after_parsing", False):
+            return stack.enter_context(input_file(STDIN, self.what))
+        # The copy is made once every parameter is converted (XinanCommand.parse_args): a
+        # second `-` later on the line (a record file, streamed) is refused before anything of
+        # standard input is written to disk (eager options such as --policy convert first).
+        directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="xinan-stdin-")))
+        copy = directory / f"stdin-{self.what}"
+        _copies.add(str(copy))
+        root.meta.setdefault("xinan.stdin.pending", []).append(lambda: _copy_stdin(copy))
+        return copy
 
 
 class RecordsArg(click.types.StringParamType):
@@ -205,11 +226,12 @@ class RecordsArg(click.types.StringParamType):
 
 
 class DashPath(click.Path):
-    """click.Path(exists=True, allow_dash=True) for a small artifact the command reads whole
-    (a proof, a certificate, a public key): ``-`` is claimed like :class:`RecordsArg`'s."""
+    """click.Path(allow_dash=True) for an artifact the command reads from standard input
+    itself (a package, a proof, a certificate, a public key): ``-`` is claimed like
+    :class:`RecordsArg`'s."""
 
-    def __init__(self) -> None:
-        super().__init__(dir_okay=False, exists=True, allow_dash=True, path_type=Path)
+    def __init__(self, *, exists: bool = True) -> None:
+        super().__init__(dir_okay=False, exists=exists, allow_dash=True, path_type=Path)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if os.fspath(value) == STDIN:

@@ -26,7 +26,7 @@ from xinan.cli._common import (
     verifier_keys,
 )
 from xinan.cli._passphrase import on_terminal
-from xinan.cli._stdio import LOG_NOT_STDIN, DashPath, NotStdin, read_bytes
+from xinan.cli._stdio import LOG_NOT_STDIN, DashPath, NotStdin, RecordsArg, read_bytes
 from xinan.cli.vault_cmds import vault_option
 from xinan.errors import UsageError
 from xinan.i18n.dates import parse_date
@@ -285,7 +285,7 @@ def report() -> None:
 
 
 @report.command("subject")
-@click.argument("identifier", metavar="ID")
+@click.argument("identifier", metavar="ID", type=RecordsArg())  # `-`: read from stdin
 @click.option(
     "--pseudonym-key",
     "pseudonym_keys",

@@ -20,7 +20,7 @@ from xinan.cli._common import (
     workers_option,
 )
 from xinan.cli._common import output_encoding as output_encoding_for
-from xinan.cli._stdio import InputPath, RecordsArg, input_file, replayable_stdin
+from xinan.cli._stdio import DashPath, InputPath, RecordsArg, input_file, replayable_stdin
 from xinan.cli.progress import progress_for, showing_progress
 from xinan.engine.jobs import compile_for
 from xinan.errors import EXIT_PARTIAL, UsageError
@@ -204,7 +204,7 @@ def _info_json(info: Any) -> dict[str, Any]:
 
 
 @app.command()
-@click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("package", type=DashPath(exists=False))
 @workers_option
 @json_option
 def verify(package: Path, workers: int | None, as_json: bool) -> None:
@@ -243,7 +243,7 @@ def verify(package: Path, workers: int | None, as_json: bool) -> None:
 
 
 @app.command("open")
-@click.argument("package", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("package", type=DashPath(exists=False))
 @click.option(
     "-o", "--output", required=True, help="Where to write the opened records (CSV/JSONL)."
 )

@@ -29,7 +29,7 @@ from typing import Any
 import click
 from wcwidth import wcswidth, wcwidth
 
-from xinan.cli._stdio import show_stdin
+from xinan.cli._stdio import copy_pending_stdin, show_stdin
 from xinan.errors import EXIT_FAILURE, XinanError
 from xinan.i18n import current_language, translate
 from xinan.i18n import gettext_ as _
@@ -485,7 +485,14 @@ class XinanCommand(TranslatedHelp, click.Command):
     """A leaf command: translated help, and the global options accepted after its name."""
 
     context_class = XinanContext
+    # InputPath copies standard input after parse_args, not while converting (cli/_stdio.py)
+    copies_stdin_after_parsing = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         add_global_options(self)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        copy_pending_stdin(ctx)
+        return rest

@@ -117,6 +117,10 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
+# Seconds a write waits for another process's transaction before the vault is reported busy.
+BUSY_TIMEOUT = 30.0
+
+
 def _unreadable(path: Path, e: sqlite3.Error) -> VerificationError:
     """sqlite3's error on opening one of the vault's databases, as xinan's: the file and
     SQLite's reason ("file is not a database", "database is locked" …), never a traceback."""
@@ -127,9 +131,22 @@ def _unreadable(path: Path, e: sqlite3.Error) -> VerificationError:
     )
 
 
+def _begin(conn: sqlite3.Connection, path: Path) -> None:
+    """BEGIN IMMEDIATE: the write lock, waited for up to BUSY_TIMEOUT seconds. In WAL
+    mode a writer holding the vault shows here, not when the database is opened."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as e:
+        raise VerificationError(
+            f"{path}: the vault is busy ({e})",
+            hint="another xinan process is writing to the vault: run the command again when "
+            "it has finished; nothing was changed",
+        ) from None
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     try:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
     except sqlite3.Error as e:
         raise _unreadable(path, e) from None
     try:
@@ -157,9 +174,14 @@ def store_exists(path: Path) -> bool:
 
 def db_format(path: Path) -> tuple[str, int]:
     """(format, schema version) that ``vault.db`` says it has (read only)."""
-    conn = sqlite3.connect(f"file:{path / DB_FILE}?mode=ro", uri=True)
+    try:
+        conn = sqlite3.connect(f"file:{path / DB_FILE}?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        raise _unreadable(path / DB_FILE, e) from None
     try:
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.Error as e:
+        raise _unreadable(path / DB_FILE, e) from None
     finally:
         conn.close()
     try:
@@ -250,7 +272,7 @@ class StoreBase:
     def transaction(self) -> Iterator[None]:
         """One write transaction on vault.db: the caller logs inside it, so the audit entry
         is durable before the change is committed (and nothing commits if logging fails)."""
-        self._db.execute("BEGIN IMMEDIATE")
+        _begin(self._db, self.path / DB_FILE)
         try:
             yield
         except BaseException:
@@ -264,8 +286,12 @@ class StoreBase:
         """One write transaction on each database. The key store commits first: a crash
         between the two commits leaves keys of records that do not exist (shredded with
         them), never records without keys. Either rolls back on any error."""
-        self._db.execute("BEGIN IMMEDIATE")
-        self._keys.execute("BEGIN IMMEDIATE")
+        _begin(self._db, self.path / DB_FILE)
+        try:
+            _begin(self._keys, self.path / KEYS_FILE)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
         try:
             yield
         except BaseException:
