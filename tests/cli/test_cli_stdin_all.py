@@ -167,6 +167,32 @@ def test_an_error_in_a_copy_of_stdin_names_stdin_not_the_copy(streams_runner):  
         assert "<stdin>:1: error" in r.output and "xinan-stdin-" not in r.output, r.output
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--passin", "fd:0", "--as", "amr", "mask", "-", "-o", "o.csv", "--audience", "public"),
+        ("--as", "amr", "mask", "-", "-o", "o.csv", "--audience", "public", "--passin", "fd:0"),
+        ("--passin", "file:/dev/stdin", "--as", "platform", "verify", "-"),
+    ],
+    ids=["root passin", "command passin", "file:/dev/stdin"],
+)
+def test_a_passphrase_from_stdin_claims_it(streams_runner, argv):  # noqa: F811
+    """`--passin fd:0` reads standard input: a `-` input beside it is refused, whichever
+    comes first on the line, before any passphrase or record is read."""
+    r = invoke(streams_runner, *argv, input=b"correct horse\nname,id\n")
+    assert r.exit_code == 2, r.output
+    assert "standard input is already read for" in r.output and "--passin" in r.output
+
+
+def test_a_passphrase_from_stdin_alone_is_accepted(streams_runner):  # noqa: F811
+    """fd:0 without a `-` input is not refused (and twice on the line is still one reader)."""
+    r = invoke(
+        streams_runner, "--passin", "fd:0", "--as", "amr", "scan", "e.csv", "--passin", "fd:0",
+        input=b"unused passphrase\n",
+    )  # fmt: skip
+    assert "standard input is already read" not in r.output, r.output
+
+
 def test_report_quality_reads_stdin(streams_runner, tmp_path):  # noqa: F811
     data = (tmp_path / "e.csv").read_bytes()
     from_file = invoke(streams_runner, "--as", "amr", "report", "quality", "e.csv", "--json")

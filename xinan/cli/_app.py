@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from xinan.cli._passphrase import Passphrases, RetryCommand
-from xinan.cli._stdio import CONFIG_NOT_STDIN, LOG_NOT_STDIN, NotStdin
+from xinan.cli._stdio import CONFIG_NOT_STDIN, LOG_NOT_STDIN, NotStdin, claim_stdin_for_passin
 from xinan.cli.render import (
     TranslatedHelp,
     XinanCommand,
@@ -195,6 +195,8 @@ def app(
     # one passphrase source per process: main() passes it in so that a retry keeps the keys
     # already answered (xinan/cli/_passphrase.py)
     source = ctx.obj if isinstance(ctx.obj, Passphrases) else Passphrases()
+    if passin:
+        claim_stdin_for_passin(ctx, passin)  # fd:0 and a `-` input cannot share stdin
     source.passin = passin or source.passin
     ctx.obj = Env(
         keyring=keyring,

@@ -165,6 +165,21 @@ def claim_stdin(ctx: click.Context | None, name: str) -> None:
     root.meta["xinan.stdin"] = name
 
 
+def passin_reads_stdin(spec: str) -> bool:
+    """Whether a ``--passin`` source is standard input (``fd:0``, ``file:/dev/stdin`` …): it
+    then claims standard input like a ``-`` does."""
+    kind, _, arg = spec.partition(":")
+    if kind == "fd":
+        return arg.strip() == "0"
+    return kind == "file" and arg in ("-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
+
+
+def claim_stdin_for_passin(ctx: click.Context, spec: str) -> None:
+    """``--passin`` (at the root or after the command) reading standard input claims it."""
+    if passin_reads_stdin(spec) and ctx.find_root().meta.get("xinan.stdin") != "--passin":
+        claim_stdin(ctx, "--passin")
+
+
 def read_bytes(path: Path | str) -> bytes:
     """The bytes of ``path``, or of standard input for ``-`` (a proof, a certificate: small
     artifacts read whole)."""

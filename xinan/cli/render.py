@@ -29,7 +29,7 @@ from typing import Any
 import click
 from wcwidth import wcswidth, wcwidth
 
-from xinan.cli._stdio import copy_pending_stdin, show_stdin
+from xinan.cli._stdio import claim_stdin_for_passin, copy_pending_stdin, show_stdin
 from xinan.errors import EXIT_FAILURE, XinanError
 from xinan.i18n import current_language, translate
 from xinan.i18n import gettext_ as _
@@ -269,6 +269,7 @@ def _set_global(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     elif name == "g_verbose":
         env.verbose = True
     elif name == "g_passin":
+        claim_stdin_for_passin(ctx, value)
         env.passphrases.passin = value
     return value
 
