@@ -6,13 +6,6 @@ export XINAN_EXTRAS="${XINAN_EXTRAS:-dev,spark}"
 source "$(dirname "$0")/_venv.sh"
 source "$(dirname "$0")/_java.sh"
 start=$SECONDS
-# Bytecode outside the repository, kept between runs: each of pytest's workers, each `xinan`
-# the tests start and each Spark Python worker otherwise compiles every module it imports
-# again (and pytest rewrites every test module's asserts again) when PYTHONDONTWRITEBYTECODE is
-# set, as it is on this project's machines. The cache is keyed by each source file's absolute
-# path, modification time and size, so clones and edits never share a stale entry.
-export PYTHONPYCACHEPREFIX="${PYTHONPYCACHEPREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/xinan/pycache}"
-unset PYTHONDONTWRITEBYTECODE
 # The static checks run beside pytest (they take a few seconds of one core; pytest's workers
 # leave gaps); their output is printed after pytest's, and any failure fails the script.
 static_log="$(mktemp)"

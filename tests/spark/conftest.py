@@ -19,11 +19,16 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-# Speed only, for a JVM that lives a minute over tiny inputs: the quick JIT tier, no
-# whole-stage code generation and no adaptive re-planning (each costs more than such inputs
-# take to process). Results do not depend on them; the tests compare bytes with the local engine.
+# Speed only, for a JVM that lives a minute over tiny inputs: the quick JIT tier on one
+# compiler thread, no bytecode verification of the jars pip installed (the JVM loads thousands
+# of Spark classes once), no whole-stage code generation and no adaptive re-planning (each
+# costs more than such inputs take to process). Together 2-4 s of the Spark tests' 32-36 s
+# here. Results do not depend on them; the tests compare bytes with the local engine.
 TEST_CONF = {
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    "spark.driver.extraJavaOptions": (
+        "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:CICompilerCount=1"
+        " -XX:+UnlockDiagnosticVMOptions -XX:-BytecodeVerificationRemote"
+    ),
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.adaptive.enabled": "false",
 }
