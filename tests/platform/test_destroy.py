@@ -170,3 +170,25 @@ def test_destroy_previews_and_scripts_must_say_yes(world, monkeypatch):
     with _unlocked(w) as v:
         assert not any(v.get(rid).status["destroyed_at"] for rid in due)
     assert "destroy" not in [e["type"] for e in w.entries("plat")]
+
+
+def test_ingesting_again_after_a_destruction_counts_the_record_as_destroyed(world, tmp_path):
+    """The package is still in the vault's ledger, so ingesting it again changes nothing — the
+    destroyed record is not brought back — and the summary says what the vault holds now: the
+    tombstone is counted as destroyed, not as held (docs/vault.md §5 step 2)."""
+    w = world
+    with _unlocked(w) as v:
+        rid = next(v.records()).record_id
+    w.js(
+        "plat", "secadm", "destroy", "--yes", "--record", rid, "--reason", "异议核实后依法删除",
+        "--vault", str(w.vault), "-o", str(tmp_path / "cert.json"),
+    )  # fmt: skip
+    data = w.js("plat", "platform", "vault", "ingest", str(w.package), "--vault", str(w.vault))
+    n = len(w.people)
+    assert data["already_ingested"] is True
+    assert data["in_package"] == n and data["rejected"] == 0
+    assert data["destroyed"] == 1 and data["records"] == n - 1
+    assert sum(data["classes"].values()) == data["records"]
+    assert 0 < data["subjects"] <= data["records"]
+    with _unlocked(w) as v:
+        assert v.get(rid).status["destroyed_at"] and v.get(rid).clear == {}

@@ -59,8 +59,11 @@ class IngestSummary:
     classes: dict[str, int] = field(default_factory=dict)
     subjects: int = 0
     already: bool = False
-    in_package: int = 0  # records in the package = records (stored) + rejected
+    # records in the package = records (held) + destroyed + rejected; destroyed is 0 but for
+    # a package ingested before whose records were destroyed since
+    in_package: int = 0
     rejected: int = 0
+    destroyed: int = 0
     rejects_file: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -73,6 +76,7 @@ class IngestSummary:
             "records": self.records,
             "in_package": self.in_package,
             "rejected": self.rejected,
+            "destroyed": self.destroyed,
             "rejects_file": self.rejects_file,
             "classes": dict(self.classes),
             "subjects": self.subjects,
@@ -135,12 +139,14 @@ class IngestOps(VaultCore):
                     f"package {pid} was ingested before with different records",
                     hint="two packages under one id: ask the provider; nothing was changed",
                 )
-            # what the vault holds of it now (the same as at its ingest unless records were
-            # destroyed since): the summary of a second ingest is not an empty one
-            stored = self.store.count_package_records(pid)
+            # what the vault holds of it now (docs/vault.md §5 step 2): the summary of a second
+            # ingest is not an empty one, and a record destroyed since is counted as
+            # destroyed, not as held (its row is a tombstone) nor as rejected
+            held = self.store.count_package_records(pid)
+            destroyed = self.store.count_package_destroyed(pid)
             return IngestSummary(
-                str(package), pid, row[2], row[3], row[4], stored, already=True,
-                in_package=row[1], rejected=row[1] - stored,
+                str(package), pid, row[2], row[3], row[4], held, already=True,
+                in_package=row[1], rejected=row[1] - held - destroyed, destroyed=destroyed,
                 classes=self.store.count_package_classes(pid),
                 subjects=self.store.count_package_subjects(pid),
             )  # fmt: skip

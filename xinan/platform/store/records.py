@@ -288,28 +288,41 @@ class RecordStore(StoreBase):
         return row
 
     def count_package_records(self, package_id: str) -> int:
-        """Records of one package stored in the vault (its rejected records never were)."""
+        """Records of one package the vault holds: stored (its rejected records never were)
+        and not destroyed since (a destroyed record's row is a tombstone without data)."""
         return int(
             self._db.execute(
-                "SELECT count(*) FROM records WHERE package_id = ?", (package_id,)
+                "SELECT count(*) FROM records WHERE package_id = ? AND destroyed_at IS NULL",
+                (package_id,),
+            ).fetchone()[0]
+        )
+
+    def count_package_destroyed(self, package_id: str) -> int:
+        """Records of one package stored once and destroyed since (their tombstones)."""
+        return int(
+            self._db.execute(
+                "SELECT count(*) FROM records WHERE package_id = ? AND destroyed_at IS NOT NULL",
+                (package_id,),
             ).fetchone()[0]
         )
 
     def count_package_classes(self, package_id: str) -> dict[str, int]:
-        """Stored records of one package by subject class."""
+        """Records of one package the vault holds, by subject class."""
         rows = self._db.execute(
             "SELECT subject_class, count(*) FROM records WHERE package_id = ? "
-            "GROUP BY subject_class ORDER BY subject_class",
+            "AND destroyed_at IS NULL GROUP BY subject_class ORDER BY subject_class",
             (package_id,),
         ).fetchall()
         return {str(c): int(n) for c, n in rows}
 
     def count_package_subjects(self, package_id: str) -> int:
-        """Distinct subjects (keyed pseudonyms) of one package's stored records."""
+        """Distinct subjects (keyed pseudonyms) of the records of one package the vault holds
+        (destruction shreds a record's subjects too; the condition says so here as well)."""
         return int(
             self._db.execute(
                 "SELECT count(DISTINCT s.pseudonym) FROM record_subjects s "
-                "JOIN records r ON r.record_id = s.record_id WHERE r.package_id = ?",
+                "JOIN records r ON r.record_id = s.record_id "
+                "WHERE r.package_id = ? AND r.destroyed_at IS NULL",
                 (package_id,),
             ).fetchone()[0]
         )
