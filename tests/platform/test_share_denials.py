@@ -364,3 +364,14 @@ def test_a_grant_whose_id_begins_with_a_dash_and_holds_an_h_is_revoked(world, mo
     r = w.ok("plat", "secadm", "grant", "revoke", jti, "--vault", str(w.vault), "--json")
     assert json.loads(r.stdout)["jti"] == jti
     assert_share_denied(w, "revoked")
+
+
+def test_a_mistyped_option_is_refused_with_a_hint_naming_the_options(world):
+    """A word beginning with "-" that is none of the options is read as a bare grant id (ids
+    begin with "-" one time in 64): a mistyped option revokes nothing, exits 2, and the error
+    says where the ids and the options are listed."""
+    w = world
+    r = w.run("plat", "secadm", "grant", "revoke", "--valdi", "--vault", str(w.vault))
+    assert r.exit_code == 2, r.output
+    assert "was issued by this vault" in r.output and "grant revoke --help" in r.output
+    assert not [e for e in w.entries("plat") if e["type"] == "revoke"]

@@ -517,7 +517,13 @@ class VaultCore:
         """Revoke ``jti``, sign a new edition of the list and write ``revocations.json``."""
         expires = self.store.grant_expires(jti)
         if expires is None:
-            raise UsageError(f"no grant {jti[:40]!r} was issued by this vault")
+            raise UsageError(
+                f"no grant {jti[:40]!r} was issued by this vault",
+                # a mistyped option (--valdi) reaches here: a word that begins with "-" and is
+                # none of the command's options is read as a bare grant id (xinan/cli/access_cmds)
+                hint="`xinan grant list` shows the grant ids (g.…); "
+                "`xinan grant revoke --help` lists the options",
+            )
         rl = self.revocation_list()
         if jti not in rl:
             rl = RevocationList(rl.issuer, rl.number, rl.entries).revoke(
