@@ -142,6 +142,55 @@ def test_every_line_the_pattern_accepts_the_scalar_parser_accepts() -> None:
     assert all(_scalar_ok(ctx, ln) for ln in lines)
 
 
+def _py_strict(block: bytes) -> bool:
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# RFC 3629's edges: encoded surrogates, overlong forms, beyond U+10FFFF, cut sequences, and
+# the last valid code points before each of them
+UTF8_EDGES = [
+    b"\xed\xa0\x80", b"\xed\xbf\xbf", b"\xed\x9f\xbf", b"\xc0\x80", b"\xc1\xbf",
+    b"\xc2\x80", b"\xe0\x80\x80", b"\xe0\x9f\xbf", b"\xe0\xa0\x80",
+    b"\xf0\x80\x80\x80", b"\xf0\x8f\xbf\xbf", b"\xf0\x90\x80\x80", b"\xf4\x8f\xbf\xbf",
+    b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xff", b"\xc3", b"\xe4\xb8",
+    b"\xef\xbf\xbf", b"\xef\xbb\xbf", b"\x80",
+]  # fmt: skip
+
+
+def _fast_line() -> tuple[bytes, str]:
+    """A sealed line the pattern accepts (read the fast way), and the pattern."""
+    _ctx, lines, pattern = FLIP_CTX
+    fast = [ln for ln in lines if not L.unmatched(ln, L.line_ends(ln), pattern)]
+    return fast[0], pattern
+
+
+@pytest.mark.parametrize("edge", UTF8_EDGES)
+def test_utf8_edges_are_refused_exactly_as_python_refuses_them(edge: bytes) -> None:
+    """The vector check's UTF-8 validation (Arrow) agrees with Python's strict decoder, which
+    the scalar parser uses: a block it refuses sends every line to the scalar parser."""
+    fast, pattern = _fast_line()
+    block = fast + b'["' + edge + b'"]\n' + fast
+    missed = L.unmatched(block, L.line_ends(block), pattern)
+    assert missed == ([1] if _py_strict(block) else [0, 1, 2])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.binary(max_size=12), min_size=1, max_size=4))
+def test_utf8_validation_agrees_with_python_on_any_bytes(pieces: list[bytes]) -> None:
+    fast, pattern = _fast_line()
+    block = fast + b"\n".join(p.replace(b"\n", b"") for p in pieces) + b"\n"
+    missed = L.unmatched(block, L.line_ends(block), pattern)
+    n = len(L.line_ends(block))
+    if not _py_strict(block):
+        assert missed == list(range(n))
+    else:
+        assert 0 not in missed  # the valid sealed line is still read the fast way
+
+
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
 
 
