@@ -35,9 +35,26 @@ from xinan.policy import FieldType, SubjectClass
 CLASSES: tuple[SubjectClass, ...] = tuple(SubjectClass)
 _CLASS_CODE = {c: i for i, c in enumerate(CLASSES)}
 
-# Every character str.isspace() accepts (what str.strip() removes), as an RE2 class.
-_WS = r"[\t-\r\x1c- \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
-_EDGE_WS = f"^{_WS}|{_WS}$"
+# Every character str.isspace() accepts (what str.strip() removes); tests/engine/
+# test_engine_strip.py checks the list against str.isspace() over all of Unicode.
+WHITESPACE: tuple[str, ...] = (
+    *"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680",
+    *(chr(c) for c in range(0x2000, 0x200B)),
+    *"\u2028\u2029\u202f\u205f\u3000",
+)
+# Their UTF-8 forms: one byte (ASCII), two bytes (C2 85, C2 A0) or three (E1 9A 80, E2 80 80 …).
+# UTF-8 is self-synchronising (a lead byte never continues another character), so a value begins
+# (ends) with whitespace exactly when its first (last) one, two or three bytes are such a form.
+_FORMS = [c.encode() for c in WHITESPACE]
+_WS1 = np.zeros(256, dtype=bool)  # byte → an ASCII whitespace character
+_WS1[[f[0] for f in _FORMS if len(f) == 1]] = True
+_WS2_LEAD = _FORMS[[len(f) for f in _FORMS].index(2)][0]  # 0xC2
+_WS2_LAST = np.zeros(256, dtype=bool)  # C2 followed by this byte → whitespace
+_WS2_LAST[[f[1] for f in _FORMS if len(f) == 2]] = True
+_WS3_LEAD = np.zeros(256, dtype=bool)  # a lead byte of a three-byte whitespace character
+_WS3_LEAD[[f[0] for f in _FORMS if len(f) == 3]] = True
+_WS3 = np.array(sorted(int.from_bytes(f, "big") for f in _FORMS if len(f) == 3), dtype=np.int64)
+assert all(len(f) <= 3 for f in _FORMS) and all(f[0] == _WS2_LEAD for f in _FORMS if len(f) == 2)
 _STRING = pa.string()
 
 
@@ -52,12 +69,51 @@ def as_strings(arr: pa.Array | pa.ChunkedArray) -> pa.StringArray:
     return arr
 
 
+def edge_whitespace(arr: pa.StringArray) -> np.ndarray:
+    """For each value of a string array, whether it begins or ends with a character
+    ``str.isspace()`` accepts (a null: False). Read from the array's offsets and bytes with
+    numpy lookups, a few per value, instead of a regular expression that scans every value to
+    its end (about a fifth of the positional stage's time on Spark)."""
+    n = len(arr)
+    hit = np.zeros(n, dtype=bool)
+    _validity, offsets, data = arr.buffers()
+    if n == 0 or data is None or data.size == 0:
+        return hit
+    ends = np.frombuffer(offsets, dtype=np.int32, count=n + 1, offset=4 * arr.offset)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    length = np.diff(ends)
+    rows = np.flatnonzero(length > 0)
+    first, last = ends[:-1][rows], ends[1:][rows]  # a value's bytes: raw[first:last]
+    size = length[rows]
+    b0, z = raw[first], raw[last - 1]
+    found = _WS1[b0] | _WS1[z]
+    # two bytes: C2 85 or C2 A0, at the start or at the end
+    two = np.flatnonzero(size >= 2)
+    found[two] |= (b0[two] == _WS2_LEAD) & _WS2_LAST[raw[first[two] + 1]]
+    found[two] |= (raw[last[two] - 2] == _WS2_LEAD) & _WS2_LAST[z[two]]
+    # three bytes: only where a lead byte of one stands first or third from the end
+    three = np.flatnonzero(size >= 3)
+    for at in (first[three], last[three] - 3):
+        cand = three[_WS3_LEAD[raw[at]]]
+        if len(cand):
+            pos = at[_WS3_LEAD[raw[at]]]
+            code = (
+                (raw[pos].astype(np.int64) << 16)
+                | (raw[pos + 1].astype(np.int64) << 8)
+                | raw[pos + 2].astype(np.int64)
+            )
+            found[cand] |= np.isin(code, _WS3)
+    hit[rows] = found
+    if arr.null_count:
+        hit &= np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    return hit
+
+
 def strip(arr: pa.StringArray) -> pa.StringArray:
     """``str.strip()`` of every value: only values with whitespace at an edge go through Python."""
-    edge = pc.fill_null(pc.match_substring_regex(arr, _EDGE_WS), False)
-    if not pc.any(edge).as_py():
+    idx = np.flatnonzero(edge_whitespace(arr))
+    if not len(idx):
         return arr
-    idx = np.flatnonzero(edge.to_numpy(zero_copy_only=False))
     return _patch(arr, idx, [v.strip() for v in arr.take(pa.array(idx)).to_pylist()])
 
 
