@@ -207,25 +207,29 @@ class AudienceMasker:
             # cue and none of the record's own names (people or organisations, 2 characters
             # or more) is one the operator returns unchanged; only the others go through it.
             todo = maybe_shaped(v, codes=True, cues=True)
+            # a name of 2 characters or more can hide only in a text of 2 or more (an empty
+            # remark, the common case, is never converted to Python at all)
+            fits = pc.fill_null(pc.greater_equal(pc.utf8_length(v), 2), False)
+            cand = np.flatnonzero(~todo & np.asarray(fits.to_numpy(zero_copy_only=False)))
+            if not len(cand) and not todo.any():
+                return v
             data = self._data
             assert data is not None  # set by apply()
             row_list = rows.tolist()
-            cols = [[full[r] for r in row_list] for full in (data.pylist(i) for i in needed)]
-            texts = v.to_pylist()
-            if not todo.all():
-                for c in cols:
-                    todo |= np.fromiter(
-                        (len(n) >= 2 and n in t for t, n in zip(texts, c, strict=True)),
-                        dtype=bool,
-                        count=len(texts),
-                    )
+            fulls = [data.pylist(i) for i in needed]
+            for j, t in zip(cand.tolist(), v.take(pa.array(cand)).to_pylist(), strict=True):
+                r = row_list[j]
+                if any(len(n) >= 2 and n in t for n in (full[r] for full in fulls)):
+                    todo[j] = True
             idx = np.flatnonzero(todo)
             if idx.size == 0:
                 return v
             out = []
-            for j in idx.tolist():
-                record = {i: c[j] for i, c in zip(needed, cols, strict=True)}
-                out.append(op(texts[j], record))  # type: ignore[arg-type]  # read as row[i] only
+            texts = (v if idx.size == len(v) else v.take(pa.array(idx))).to_pylist()
+            for j, text in zip(idx.tolist(), texts, strict=True):
+                r = row_list[j]
+                record = {i: full[r] for i, full in zip(needed, fulls, strict=True)}
+                out.append(op(text, record))  # type: ignore[arg-type]  # read as row[i] only
             if idx.size == len(v):
                 return pa.array(out, type=_STRING)
             return _patch(v, idx, out)
