@@ -38,6 +38,17 @@ export PATH="$root/.venv/bin:$PATH"
 # a test starts, each pytest worker and each Spark Python worker otherwise compiles every module
 # it imports again, and pytest rewrites every test module's asserts again (about 0.3 s per
 # `xinan` command and 4 s per pytest worker here). Python keys each entry by the source file's
-# absolute path, modification time and size, so clones and edits never share a stale one.
-export PYTHONPYCACHEPREFIX="${PYTHONPYCACHEPREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/xinan/pycache}"
-unset PYTHONDONTWRITEBYTECODE
+# absolute path, modification time and size. Python runs what it finds there, and these
+# processes handle keys: the directory is used only when it is this user's own and no one
+# else can write to it (made 0700); otherwise nothing is cached.
+pycache="${PYTHONPYCACHEPREFIX:-}"
+if [ -z "$pycache" ] && [ -n "${XDG_CACHE_HOME:-${HOME:-}}" ]; then
+  pycache="${XDG_CACHE_HOME:-$HOME/.cache}/xinan/pycache"
+fi
+if [ -n "$pycache" ] && mkdir -p -m 700 "$pycache" 2>/dev/null && [ -O "$pycache" ] \
+  && [ -z "$(find "$pycache" -maxdepth 0 -perm /022 2>/dev/null)" ]; then
+  export PYTHONPYCACHEPREFIX="$pycache"
+  unset PYTHONDONTWRITEBYTECODE
+else
+  unset PYTHONPYCACHEPREFIX
+fi

@@ -42,11 +42,13 @@ def test_every_whitespace_at_either_edge_beside_characters_of_every_width() -> N
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.one_of(st.none(), values), max_size=30), st.integers(0, 5))
 def test_strip_is_str_strip_for_every_value(vals: list[str | None], cut: int) -> None:
-    arr = pa.array(vals, type=pa.string())
-    arr = arr.slice(min(cut, len(arr)))  # a slice: offsets that do not begin at 0
-    want = [v is not None and v != v.strip() for v in arr.to_pylist()]
-    assert edge_whitespace(arr).tolist() == want
-    if not arr.null_count:
+    for kind in (pa.string(), pa.large_string()):
+        arr = pa.array(vals, type=kind)
+        arr = arr.slice(min(cut, len(arr)))  # a slice: offsets that do not begin at 0
+        want = [v is not None and v != v.strip() for v in arr.to_pylist()]
+        assert edge_whitespace(arr).tolist() == want
+    arr = pa.array(vals, type=pa.string()).slice(min(cut, len(vals)))
+    if not arr.null_count:  # strip() takes what as_strings() makes: string, no nulls
         assert strip(arr).to_pylist() == [v.strip() for v in arr.to_pylist()]
 
 
@@ -54,3 +56,10 @@ def test_empty_and_all_empty_arrays() -> None:
     assert edge_whitespace(pa.array([], type=pa.string())).tolist() == []
     assert edge_whitespace(pa.array(["", ""], type=pa.string())).tolist() == [False, False]
     assert strip(pa.array(["", " x ", "\u3000"])).to_pylist() == ["", "x", ""]
+
+
+def test_other_types_are_refused_not_misread() -> None:
+    import pytest
+
+    with pytest.raises(TypeError):
+        edge_whitespace(pa.array([b" x"], type=pa.binary()))

@@ -201,6 +201,8 @@ class AudienceMasker:
         needed = sorted({*view._name_indices, *view._party_indices, *view._org_indices})
 
         def run(v: pa.StringArray, rows: np.ndarray) -> pa.StringArray:
+            if len(v) != len(rows):  # pragma: no cover - internal misuse
+                raise ValueError("scrub: one row index per value")
             if len(v) == 0:
                 return v
             # Prefilter (xinan.shapes.maybe_shaped): a text with no identifier shape, no name
