@@ -192,3 +192,5 @@ def test_ingesting_again_after_a_destruction_counts_the_record_as_destroyed(worl
     assert 0 < data["subjects"] <= data["records"]
     with _unlocked(w) as v:
         assert v.get(rid).status["destroyed_at"] and v.get(rid).clear == {}
+    r = w.run("plat", "platform", "vault", "ingest", str(w.package), "--vault", str(w.vault))
+    assert r.exit_code == 0 and "nothing changed (1 of its records destroyed since)" in r.output

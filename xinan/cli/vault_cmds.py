@@ -194,6 +194,7 @@ def vault_ingest(
         as_json,
         summary.to_json(),
         f"{package}: package {summary.package_id} already ingested; nothing changed"
+        + (f" ({summary.destroyed} of its records destroyed since)" if summary.destroyed else "")
         if summary.already
         else f"{package}: ingested {summary.records} of {summary.in_package} {summary.kind} "
         f"records from {summary.sender} (package {summary.package_id}); {classes}; "
