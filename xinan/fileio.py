@@ -338,9 +338,14 @@ def check_output(path: str | os.PathLike[str], *, owner: str | None = None) -> N
         st: os.stat_result | None = os.stat(real)
     except OSError:
         st = None
+    parent, name = os.path.split(real)
+    # A snapshot of the protected files (few: released when their reader or log closes; each
+    # is stat()ed below) and of this directory's protections only (one per keyring and vault
+    # opened in this process, never released: copying them all cost a long-lived process
+    # time in proportion to every directory it ever opened).
     with _lock:
         files = {k: list(v) for k, v in _files.items()}
-        dirs = {k: list(v) for k, v in _dirs.items()}
+        in_dir = list(_dirs.get(parent, ()))
     hits: list[_Protected] = list(files.get(real, []))
     if st is not None:
         for other, entries in files.items():
@@ -352,8 +357,7 @@ def check_output(path: str | os.PathLike[str], *, owner: str | None = None) -> N
                 continue
             if (ost.st_dev, ost.st_ino) == (st.st_dev, st.st_ino):
                 hits += entries
-    parent, name = os.path.split(real)
-    for e in dirs.get(parent, []):
+    for e in in_dir:
         if e.suffixes is None or name.endswith(e.suffixes):
             hits.append(e)
     hits = [e for e in hits if owner is None or e.owner != owner]

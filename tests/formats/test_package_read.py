@@ -105,6 +105,27 @@ def test_one_and_two_workers_give_the_same_records(
         assert P.verify_package(io.BytesIO(data), trust=trust(), workers=w) == info
 
 
+def test_a_block_of_few_lines_is_read_by_the_parser_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Below VECTOR_MIN_LINES the pattern is not compiled (it would cost more than it saves):
+    every line goes to the scalar parser, and what is read is the same."""
+    data = seal(varied(40))
+    fast = (open_with(data, 1), open_with(data, 1, keys_=True))
+    monkeypatch.setattr(S, "VECTOR_MIN_LINES", 41)
+
+    def no_pattern(*_a: object) -> list[int]:
+        raise AssertionError("the pattern ran on a block below the threshold")
+
+    monkeypatch.setattr(S, "unmatched", no_pattern)
+    assert (open_with(data, 1), open_with(data, 1, keys_=True)) == fast
+    assert P.verify_package(io.BytesIO(data), trust=trust()) == fast[0][0]
+    bad = bytearray(data)
+    bad[len(data) // 2] ^= 0x01
+    with pytest.raises((IntegrityError, VerificationError)):
+        P.verify_package(io.BytesIO(bytes(bad)), trust=trust())
+
+
 def test_gm_suite_reads_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     data = seal(varied(20), "gm")
     monkeypatch.setattr(S, "BLOCK_BYTES", 512)
@@ -259,6 +280,7 @@ def test_flip_every_byte_in_small_blocks(monkeypatch: pytest.MonkeyPatch) -> Non
     an open)."""
     data = seal(varied(2))
     monkeypatch.setattr(S, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(S, "VECTOR_MIN_LINES", 1)  # the pattern checks each one-line block
     for i in range(len(data)):
         bad = bytearray(data)
         bad[i] ^= 0x01

@@ -223,7 +223,8 @@ class View:
         # (The batch engine hands a policy shim without kinds: xinan/engine/mask.py.)
         kinds = getattr(self.policy, "kinds", None)
         own = kinds.get(self.kind.name, self.kind) if isinstance(kinds, Mapping) else self.kind
-        fields = [own.field(f.name) if f.name in own.columns else f for f in self.kind.fields]
+        own_columns = frozenset(own.columns)
+        fields = [own.field(f.name) if f.name in own_columns else f for f in self.kind.fields]
         people: list[tuple[int, Op | None, bool]] = []  # (index, column op or None, name check)
         orgs: list[tuple[int, bool]] = []  # (index, only when not a personal name)
         for i in self._name_indices:

@@ -108,9 +108,10 @@ class _Pools:
     streets: tuple[str, ...]
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=32)
 def _pools(seed: int) -> _Pools:
-    """Faker's names for ``seed`` (the same for the same seed: drawn once per process)."""
+    """Faker's names for ``seed`` (the same for the same seed: drawn once per process, for up
+    to 32 seeds: a pool is about half a megabyte and takes about 0.1 s to draw)."""
     # imported here: Faker's locale tables cost about 0.3 s, which every command paid at
     # start-up when this module imported it (only `xinan fake` and the demo draw from it)
     from faker import Faker
