@@ -41,7 +41,7 @@ from xinan.formats.package.models import KeyedRecord, OpenedRecord
 from xinan.formats.package.records import _decrypt, _parse_record, _parse_verified, _record_keys
 from xinan.formats.package.schedule import _TRAILER_MAGIC
 
-BLOCK_BYTES = 1 << 20  # bytes read per block (a block holds whole lines only)
+BLOCK_BYTES = 1 << 22  # bytes read per block (a block holds whole lines only)
 # Arrow keeps no compiled pattern between calls: RE2 compiles the record pattern again for
 # each block, about 0.7 ms for a 25-field record shape, as long as the scalar parser takes for
 # some twenty lines. A block of fewer lines goes to the scalar parser whole (the authority the
