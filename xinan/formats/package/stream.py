@@ -1,6 +1,6 @@
 """Reading ``xinan-package/1`` in blocks, on every core (docs/package.md §8, docs/engine.md §7).
 
-The reader cuts the records into blocks of whole lines (about 1 MiB) in file order, hashes each
+The reader cuts the records into blocks of whole lines (about 4 MiB) in file order, hashes each
 block into the records digest as it goes, and hands the blocks to worker processes
 (:func:`xinan.engine.workers.ordered_map`: forked, results in block order). A worker checks
 every line of its block (:mod:`.lines`: one RE2 pass, the scalar parser for what the pattern
