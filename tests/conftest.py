@@ -64,14 +64,14 @@ def pskey() -> FixedPseudonymKey:
 
 
 def cheap_kdf_params():
-    """The test-only passphrase KDF cost: Argon2id 1 MiB, 1 pass, 1 lane; PBKDF2-HMAC-SM3 1,000
+    """The test-only passphrase KDF cost: Argon2id 64 KiB, 1 pass, 1 lane; PBKDF2-HMAC-SM3 1,000
     iterations. Only for tests whose subject is not the KDF: the production defaults
     (``xinan.keys.DEFAULT_KDF``: Argon2id 64 MiB, t=3, p=4; PBKDF2 600,000) are pinned by
     tests/keys/test_keys.py and tests/keys/test_keys_gm_kdf.py, and every key a test makes
     with these parameters opens only under them (they are in the key file)."""
     from xinan import keys
 
-    return keys.KdfParams(m_kib=1024, t=1, p=1, iterations=1000)
+    return keys.KdfParams(m_kib=64, t=1, p=1, iterations=1000)
 
 
 @pytest.fixture()

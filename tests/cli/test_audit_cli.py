@@ -41,7 +41,7 @@ def reader_env(tmp_path: Path, role: str = "auditor") -> dict[str, str]:
     from xinan.keys import KdfParams, Keyring
 
     ring = Keyring(tmp_path / f"ring-{role}")
-    fast = KdfParams(1024, 1, 1)
+    fast = KdfParams(64, 1, 1)
     now = datetime.now(UTC)
     ring.generate(f"r-{role}", role, "intl", PASS, now=now, kdf_params=fast)
     ring.generate("sa", "sys-admin", "intl", PASS, now=now, kdf_params=fast)

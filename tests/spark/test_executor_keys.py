@@ -37,7 +37,7 @@ class _Classes(pickle.Unpickler):
 def keyring(tmp_path_factory):
     ring = Keyring(tmp_path_factory.mktemp("ring"))
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    fast = KdfParams(1024, 1, 1)
+    fast = KdfParams(64, 1, 1)
     ring.generate("amr", "provider", "intl", PASS, now=now, kdf_params=fast)
     ring.generate_secret("subject-ps", "intl", PASS, now=now, kdf_params=fast)
     return ring

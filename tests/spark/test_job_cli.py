@@ -28,7 +28,7 @@ def job(spark, tmp_path_factory):
     tests here: a Spark job costs seconds, the checks after it milliseconds."""
     root = tmp_path_factory.mktemp("spark-job")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(keys, "DEFAULT_KDF", keys.KdfParams(m_kib=1024, t=1, p=1))
+        mp.setattr(keys, "DEFAULT_KDF", keys.KdfParams(m_kib=64, t=1, p=1))
         runner = cli_workplace(
             root,
             mp,
