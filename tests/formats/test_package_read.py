@@ -134,9 +134,9 @@ def test_gm_suite_reads_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     assert info.suite.value == "gm"
 
 
-def _lines_and_ctx(data: bytes) -> tuple[Any, list[bytes], str]:
+def _lines_and_ctx(data: bytes, suite_name: str = "intl") -> tuple[Any, list[bytes], str]:
     stream = io.BytesIO(data)
-    ctx, _ = _read_header(stream, trust(), P.DEFAULT_LIMITS, None)
+    ctx, _ = _read_header(stream, trust(suite_name), P.DEFAULT_LIMITS, None)
     body = data.split(b"\n", 1)[1]
     lines = [ln + b"\n" for ln in body.split(b"\n")[:-2]]
     pattern = L.record_pattern(
@@ -228,6 +228,84 @@ def test_the_fast_reading_of_an_accepted_line_is_the_parsers(
     for i, line in enumerate(lines):
         if i not in missed:
             assert _parse_verified(ctx, line[:-1]) == _parse_record(ctx, line, 0)
+
+
+def _opened_ctx(data: bytes, suite_name: str) -> tuple[Any, bytes, list[int], set[int]]:
+    from xinan.formats.package.read import _unwrap_package_key
+
+    ctx, lines, pattern = _lines_and_ctx(data, suite_name)
+    _unwrap_package_key(ctx, ident("plat", suite_name))
+    block = b"".join(lines)
+    ends = L.line_ends(block)
+    return ctx, block, ends.tolist(), set(L.unmatched(block, ends, pattern))
+
+
+def _rows_the_long_way(ctx: Any, block: bytes, ends: list[int], bad: set[int], opening: bool):
+    from xinan.formats.package.records import _decrypt, _record_keys
+
+    rows, start = [], 0
+    for i, end in enumerate(ends):
+        line, start = block[start:end], end
+        p = _parse_record(ctx, line, i) if i in bad else _parse_verified(ctx, line[:-1])
+        kr = _record_keys(ctx, p, i)
+        head = (i, kr.record_id, kr.source_package_id, *kr.clear)
+        if opening:
+            rows.append((*head, *_decrypt(ctx, kr).sealed))
+        else:
+            rows.append((*head, *kr.blobs, *kr.field_keys, kr.record_key))
+    return rows
+
+
+@pytest.mark.parametrize("opening", [True, False])
+@pytest.mark.parametrize("suite_name", ["intl", "gm"])
+def test_block_rows_are_the_per_record_readings(
+    opening: bool, suite_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one-loop reading of a block (records.block_rows) gives exactly the rows of the
+    per-record functions, and leaves to them only the lines the pattern refused or that hold
+    an escape."""
+    from xinan.formats.package import records as R
+
+    data = seal(varied(60), suite_name)
+    ctx, block, ends, bad = _opened_ctx(data, suite_name)
+    expected = _rows_the_long_way(ctx, block, ends, bad, opening)
+    long_way: list[str] = []
+    keys_of = R._record_keys
+    monkeypatch.setattr(
+        R, "_record_keys", lambda c, p, i: long_way.append(p.record_id) or keys_of(c, p, i)
+    )
+    assert R.block_rows(ctx, block, ends, bad, 0, opening=opening) == expected
+    lines = block.split(b"\n")[:-1]
+    slow = [r[1] for i, r in enumerate(expected) if i in bad or b"\\" in lines[i]]
+    assert long_way == slow and 0 < len(slow) < len(expected)  # both ways taken
+
+
+@pytest.mark.parametrize("part", ["commitment", "value", "wrapped record key"])
+def test_block_rows_raise_the_per_record_error(part: str) -> None:
+    """A line the pattern still accepts but whose keys or value do not open: the one-loop
+    reading raises what the per-record functions raise, naming the record."""
+    from xinan.formats.package import records as R
+
+    data = seal(varied(20))
+    ctx, block, ends, bad = _opened_ctx(data, "intl")
+    i = next(i for i in range(len(ends)) if i not in bad and i > 3)
+    start = ends[i - 1]
+    line = block[start : ends[i]]
+    pieces = line.split(b'"')
+    # the odd pieces are the strings: record id, 3 clear values, 3 sealed blobs, wrapped key
+    at = {"commitment": 9, "value": 11, "wrapped record key": 15}[part]
+    text = bytearray(pieces[at])
+    pos = 3 if part != "value" else len(text) - 6  # a value's ciphertext is at the end
+    text[pos] = ord("B") if text[pos] != ord("B") else ord("C")
+    pieces[at] = bytes(text)
+    damaged = block[:start] + b'"'.join(pieces) + block[ends[i] :]
+    assert not set(L.unmatched(damaged, L.line_ends(damaged), _lines_and_ctx(data)[2])) - bad
+    with pytest.raises(IntegrityError) as want:
+        _rows_the_long_way(ctx, damaged, ends, bad, True)
+    with pytest.raises(IntegrityError) as got:
+        R.block_rows(ctx, damaged, ends, bad, 0, opening=True)
+    assert got.value.message == want.value.message
+    assert f"package record {i + 1}" in got.value.message
 
 
 FLIP_CTX = _lines_and_ctx(seal(varied(8)))

@@ -38,7 +38,7 @@ from xinan.errors import IntegrityError, VerificationError, XinanError
 from xinan.formats.package.header import _Context
 from xinan.formats.package.lines import first_long_line, line_ends, record_pattern, unmatched
 from xinan.formats.package.models import KeyedRecord, OpenedRecord
-from xinan.formats.package.records import _decrypt, _parse_record, _parse_verified, _record_keys
+from xinan.formats.package.records import _parse_record, block_rows
 from xinan.formats.package.schedule import _TRAILER_MAGIC
 
 BLOCK_BYTES = 1 << 22  # bytes read per block (a block holds whole lines only)
@@ -103,20 +103,7 @@ def _work_block(job: _Job, block: bytes, first: int) -> bytes:
             start = int(ends[i - 1]) if i else 0
             _parse_record(ctx, block[start : int(ends[i])], first + i)
         return b""
-    rows: list[tuple[Any, ...]] = []
-    start = 0
-    opening = job.mode == OPEN
-    for i, end in enumerate(ends.tolist()):
-        line = block[start:end]
-        start = end
-        idx = first + i
-        p = _parse_record(ctx, line, idx) if i in bad else _parse_verified(ctx, line[:-1])
-        kr = _record_keys(ctx, p, idx)
-        head = (idx, kr.record_id, kr.source_package_id, *kr.clear)
-        if opening:
-            rows.append((*head, *_decrypt(ctx, kr).sealed))
-        else:
-            rows.append((*head, *kr.blobs, *kr.field_keys, kr.record_key))
+    rows = block_rows(ctx, block, ends.tolist(), bad, first, opening=job.mode == OPEN)
     schema = _schema(ctx, job.mode)
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
     batch = pa.record_batch(
