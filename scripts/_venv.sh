@@ -33,22 +33,12 @@ PY
   touch "$stamp"
 fi
 export PATH="$root/.venv/bin:$PATH"
-# Bytecode outside the repository, kept between runs (the demo's and the tests' own processes):
-# where PYTHONDONTWRITEBYTECODE is set, as on this project's machines, each `xinan` a script or
-# a test starts, each pytest worker and each Spark Python worker otherwise compiles every module
-# it imports again, and pytest rewrites every test module's asserts again (about 0.3 s per
-# `xinan` command and 4 s per pytest worker here). Python keys each entry by the source file's
-# absolute path, modification time and size. Python runs what it finds there, and these
-# processes handle keys: the directory is used only when it is this user's own and no one
-# else can write to it (made 0700); otherwise nothing is cached.
-pycache="${PYTHONPYCACHEPREFIX:-}"
-if [ -z "$pycache" ] && [ -n "${XDG_CACHE_HOME:-${HOME:-}}" ]; then
-  pycache="${XDG_CACHE_HOME:-$HOME/.cache}/xinan/pycache"
-fi
-if [ -n "$pycache" ] && mkdir -p -m 700 "$pycache" 2>/dev/null && [ -O "$pycache" ] \
-  && [ -z "$(find "$pycache" -maxdepth 0 -perm /022 2>/dev/null)" ]; then
-  export PYTHONPYCACHEPREFIX="$pycache"
-  unset PYTHONDONTWRITEBYTECODE
-else
-  unset PYTHONPYCACHEPREFIX
-fi
+# Bytecode beside the sources, as Python writes it by default. Where PYTHONDONTWRITEBYTECODE
+# is set, as on this project's machines, each `xinan` a script or a test starts, each pytest
+# worker and each Spark Python worker would otherwise compile every module it imports again
+# (about 0.3 s per `xinan` command and 4 s per pytest worker here). The packages in .venv come
+# compiled by pip; xinan's and the tests' modules are compiled once per checkout, into
+# __pycache__ directories git ignores. (A cache elsewhere, PYTHONPYCACHEPREFIX, hides pip's
+# bytecode: a fresh clone then compiled all of .venv's modules again, 34 of the 256
+# CPU-seconds of its first test run here.) A PYTHONPYCACHEPREFIX the user set is kept.
+unset PYTHONDONTWRITEBYTECODE
