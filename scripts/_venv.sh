@@ -40,5 +40,14 @@ export PATH="$root/.venv/bin:$PATH"
 # compiled by pip; xinan's and the tests' modules are compiled once per checkout, into
 # __pycache__ directories git ignores. (A cache elsewhere, PYTHONPYCACHEPREFIX, hides pip's
 # bytecode: a fresh clone then compiled all of .venv's modules again, 34 of the 256
-# CPU-seconds of its first test run here.) A PYTHONPYCACHEPREFIX the user set is kept.
+# CPU-seconds of its first test run here.) A PYTHONPYCACHEPREFIX the user set is kept only
+# when it is the user's own directory and no one else can write to it: Python runs the bytecode
+# it finds there, and these processes handle keys.
 unset PYTHONDONTWRITEBYTECODE
+if [ -n "${PYTHONPYCACHEPREFIX:-}" ] && ! { [ -d "$PYTHONPYCACHEPREFIX" ] \
+  && [ -O "$PYTHONPYCACHEPREFIX" ] \
+  && [ -z "$(find "$PYTHONPYCACHEPREFIX" -maxdepth 0 -perm /022 2>/dev/null)" ]; }; then
+  echo "scripts/_venv.sh: ignoring PYTHONPYCACHEPREFIX=$PYTHONPYCACHEPREFIX (not a directory of" \
+    "your own that only you can write)" >&2
+  unset PYTHONPYCACHEPREFIX
+fi

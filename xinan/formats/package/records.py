@@ -270,7 +270,8 @@ def block_rows(
 
     For a submission line the pattern accepted and that holds no escape (nearly all), the same
     steps run in one loop with no object per record (§5.2–§5.4: unwrap the record key, derive
-    each field key, check its commitment, open the value): about half the time per record.
+    each field key, check its commitment, open the value): about a fifth less time per record
+    than the per-record functions (14.0 against 17.8 µs opening, 8.0 against 10.5 µs for keys).
     Any record that does not open that way — a refused line, an escape, a key or commitment
     that fails — is read again by the per-record functions, which raise the error a
     line-at-a-time reader raises; so the rows and the first error are the same either way
