@@ -241,19 +241,14 @@ def _opened_ctx(data: bytes, suite_name: str) -> tuple[Any, bytes, list[int], se
 
 
 def _rows_the_long_way(ctx: Any, block: bytes, ends: list[int], bad: set[int], opening: bool):
-    from xinan.formats.package.records import _decrypt, _record_keys
+    """The reference: every record through the per-record functions, one at a time."""
+    from xinan.formats.package.records import long_way_row
 
-    rows, start = [], 0
-    for i, end in enumerate(ends):
-        line, start = block[start:end], end
-        p = _parse_record(ctx, line, i) if i in bad else _parse_verified(ctx, line[:-1])
-        kr = _record_keys(ctx, p, i)
-        head = (i, kr.record_id, kr.source_package_id, *kr.clear)
-        if opening:
-            rows.append((*head, *_decrypt(ctx, kr).sealed))
-        else:
-            rows.append((*head, *kr.blobs, *kr.field_keys, kr.record_key))
-    return rows
+    starts = [0, *ends[:-1]]
+    return [
+        long_way_row(ctx, block[a:b], i, refused=i in bad, opening=opening)
+        for i, (a, b) in enumerate(zip(starts, ends, strict=True))
+    ]
 
 
 @pytest.mark.parametrize("opening", [True, False])

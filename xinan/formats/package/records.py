@@ -326,14 +326,21 @@ def block_rows(
                 continue
             except (_LongWay, IntegrityError, ValueError):
                 pass  # UnicodeDecodeError and binascii.Error are ValueErrors: the long way
-        p = _parse_record(ctx, line, idx) if i in bad else _parse_verified(ctx, line[:-1])
-        kr = _record_keys(ctx, p, idx)
-        head = (idx, kr.record_id, kr.source_package_id, *kr.clear)
-        if opening:
-            rows.append((*head, *_decrypt(ctx, kr).sealed))
-        else:
-            rows.append((*head, *kr.blobs, *kr.field_keys, kr.record_key))
+        rows.append(long_way_row(ctx, line, idx, refused=i in bad, opening=opening))
     return rows
+
+
+def long_way_row(
+    ctx: _Context, line: bytes, idx: int, *, refused: bool, opening: bool
+) -> tuple[Any, ...]:
+    """One row of :func:`block_rows` from the per-record functions: the parser (the scalar
+    one for a line the pattern ``refused``), the keys and commitments, the values."""
+    p = _parse_record(ctx, line, idx) if refused else _parse_verified(ctx, line[:-1])
+    kr = _record_keys(ctx, p, idx)
+    head = (idx, kr.record_id, kr.source_package_id, *kr.clear)
+    if opening:
+        return (*head, *_decrypt(ctx, kr).sealed)
+    return (*head, *kr.blobs, *kr.field_keys, kr.record_key)
 
 
 def _parse_trailer(line: bytes) -> tuple[int, bytes, bytes]:
