@@ -278,11 +278,12 @@ def block_rows(
     (``tests/formats/test_package_read.py``)."""
     info = ctx.info
     nc = len(info.clear_fields)
-    fast_ok = info.audience == "submission" and ctx.package_aead is not None
     suite = ctx.suite
     digest, new_aead = suite.digest, suite.aead
     dl, kl = suite.digest_len, suite.key_len
-    pk_open = ctx.package_aead.open if ctx.package_aead is not None else None
+    # the one loop reads submissions only, once the package key is unwrapped
+    fast = info.audience == "submission" and ctx.package_aead is not None
+    pk_open = ctx.package_aead.open if fast and ctx.package_aead is not None else None
     rk_pre, fk_pre, val_pre = L_RK + ctx.pid, L_FK + ctx.pid, L_VALUE + ctx.pid
     enames = ctx.enames
     source = info.package_id
@@ -293,13 +294,12 @@ def block_rows(
         line = block[start:end]
         start = end
         idx = first + i
-        if fast_ok and pk_open is not None and i not in bad and b"\\" not in line:
+        if pk_open is not None and i not in bad and b"\\" not in line:
             try:
                 # as _parse_verified: no backslash, so the strings are the odd pieces
                 v = line[:-1].decode("utf-8").split('"')[1::2]
                 rid = v[0]
-                b = rid.encode("utf-8")
-                erid = len(b).to_bytes(2, "big") + b  # enc(rid)
+                erid = enc(rid)
                 wk = a2b(v[-1])
                 rk = pk_open(wk[:NONCE_LEN], wk[NONCE_LEN:], rk_pre + erid)
                 pre = _CTR1 + rk + fk_pre + erid
