@@ -79,3 +79,43 @@ def _spin(x: int) -> int:
     while time.process_time() < end:
         pass
     return x
+
+
+def _digest(arg: tuple[bytes, int]) -> tuple[str, int, int, bool]:
+    data, first = arg
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest(), len(data), first, type(data) is bytes
+
+
+def _views_of_one_buffer(sizes: list[int]):
+    """Items as the package reader makes them: each a view of one buffer that the next item
+    overwrites (so a map that kept the view instead of a copy would see later bytes)."""
+    buf = bytearray(max(sizes, default=0))
+    view = memoryview(buf)
+    for i, n in enumerate(sizes):
+        buf[:n] = bytes([i % 251]) * n
+        yield i, (view[:n], i)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_shared_bytes_reach_the_worker_as_they_were_when_handed_over(workers: int) -> None:
+    import hashlib
+
+    # slots of 1,000 bytes: the 5,000-byte items take the pipe, the others shared memory
+    sizes = [900, 1000, 0, 5000, 17, 1000, 999, 5000, 3, 1] * 3
+    got = list(
+        ordered_map(
+            _digest, _views_of_one_buffer(sizes), workers=workers, window=3, shared_bytes=1000
+        )
+    )
+    want = [
+        (i, (hashlib.sha256(bytes([i % 251]) * n).hexdigest(), n, i, True))
+        for i, n in enumerate(sizes)
+    ]
+    assert got == want
+
+
+def test_shared_memory_is_released_after_the_map() -> None:
+    list(ordered_map(_digest, _views_of_one_buffer([10] * 6), workers=2, shared_bytes=64))
+    assert workers._SLOTS is None

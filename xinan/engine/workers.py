@@ -11,11 +11,21 @@ A worker that dies (killed, out of memory, a crash in native code) stops the job
 :class:`~xinan.errors.WorkerFailed` instead of leaving it waiting forever for a batch that
 will never come back: ``multiprocessing.Pool`` replaces a dead worker and loses its task, so
 its ``get()`` never returns; ``concurrent.futures`` notices the death and says so.
+
+Large byte arguments (the package reader's blocks of record lines) can travel through shared
+memory instead of the task pipe (``shared_bytes``): an anonymous ``MAP_SHARED`` mapping made
+before the workers fork, so only this process and its workers map it, cut into one slot per
+batch in flight. Through the pipe a 4 MiB block is pickled, written 64 KiB at a time by the
+executor's feeder thread, read and unpickled: a third of the parent's time when verifying a
+package (docs/engine.md §7). Through a slot it is copied in once and out once. The parent
+writes a slot only when no batch holds it (its result came back), so a worker never reads a
+slot that is being rewritten.
 """
 
 from __future__ import annotations
 
 import itertools
+import mmap
 import multiprocessing
 import os
 import time
@@ -24,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from xinan.errors import WorkerFailed
 
@@ -44,22 +54,70 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
+class _Slots:
+    """Shared memory for the byte arguments of the batches in flight, one slot per batch."""
+
+    def __init__(self, count: int, size: int) -> None:
+        self.size = size
+        self.view = mmap.mmap(-1, count * size)  # anonymous, MAP_SHARED: inherited by fork
+        self.free = list(range(count))
+
+    def put(self, data: bytes) -> int | None:
+        """The slot now holding ``data``, or None (too large, or no slot free)."""
+        if len(data) > self.size or not self.free:
+            return None
+        slot = self.free.pop()
+        at = slot * self.size
+        self.view[at : at + len(data)] = data
+        return slot
+
+    def close(self) -> None:
+        self.free.clear()
+        self.view.close()
+
+
+_SLOTS: _Slots | None = None  # the slots the workers fork with (set before the first submit)
+
+
+def _from_slot(fn: Callable[[Any], R], slot: int, length: int, rest: tuple[Any, ...]) -> R:
+    """In a worker: ``fn`` of the argument whose bytes the parent put in ``slot``."""
+    slots = _SLOTS
+    if slots is None:  # pragma: no cover - internal misuse
+        raise WorkerFailed("a worker of the batch engine has no shared memory")
+    at = slot * slots.size
+    return fn((slots.view[at : at + length], *rest))
+
+
 def ordered_map(
     fn: Callable[[Any], R],
     items: Iterable[tuple[T, Any]],
     *,
     workers: int,
     window: int | None = None,
+    shared_bytes: int = 0,
 ) -> Iterator[tuple[T, R]]:
     """For each ``(tag, arg)`` of ``items`` yield ``(tag, fn(arg))``, in order.
 
     ``fn`` must be a module-level function (it is named, not pickled, in the worker); ``arg``
     and its result cross the process boundary (Arrow batches and bytes do so cheaply); ``tag``
     stays here. Workers are forked; where fork is not available the map runs in this process.
+    With ``shared_bytes`` > 0 each ``arg`` is a tuple whose first item is ``bytes`` or a view of
+    bytes that stays valid only until the next item is asked for (a reader's buffer): up to
+    that many bytes of it reach the worker through shared memory, not the pipe (a larger one
+    takes the pipe), and ``fn`` gets the tuple with that item as ``bytes``.
     """
-    items = iter(items)
-    first = next(items, None)
-    second = next(items, None) if first is not None else None
+    global _SLOTS  # noqa: PLW0603 - the workers fork with the slots (gh-90622: at first submit)
+    raw = iter(items)
+
+    def frozen(item: tuple[T, Any] | None) -> tuple[T, Any] | None:
+        # with shared_bytes the bytes may be a view of the producer's buffer, valid until its
+        # next item: a copy is kept before that (a slot is the copy of the others, below)
+        if item is None or shared_bytes <= 0 or isinstance(item[1][0], bytes):
+            return item
+        return item[0], (bytes(item[1][0]), *item[1][1:])
+
+    first = frozen(next(raw, None))
+    second = frozen(next(raw, None)) if first is not None else None
     if first is None:
         return
     if second is None or workers <= 1 or not can_fork():
@@ -67,25 +125,33 @@ def ordered_map(
         yield first[0], fn(first[1])
         if second is not None:
             yield second[0], fn(second[1])
-            for tag, arg in items:
+            for item in raw:
+                tag, arg = cast(tuple[T, Any], frozen(item))
                 yield tag, fn(arg)
         return
-    items = itertools.chain((first, second), items)
+    items = itertools.chain((first, second), raw)
     limit = window or 2 * workers
     # every worker is forked up front, from this thread, before the executor starts its own
     # (CPython forks them all at the first submit when the start method is fork: gh-90622)
+    # at most limit - 1 batches are in flight when one is submitted: limit slots always have
+    # a free one (a slot is freed when its batch's result has come back)
+    slots = _Slots(limit, shared_bytes) if shared_bytes > 0 else None
+    _SLOTS = slots
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-    pending: deque[tuple[T, Future[R]]] = deque()
+    pending: deque[tuple[T, Future[R], int | None]] = deque()
     stuck = False
     try:
         for tag, arg in items:
-            pending.append((tag, pool.submit(fn, arg)))
+            slot = slots.put(arg[0]) if slots is not None else None
+            if slot is None:
+                fut = pool.submit(fn, cast(tuple[T, Any], frozen((tag, arg)))[1])
+            else:
+                fut = pool.submit(_from_slot, fn, slot, len(arg[0]), tuple(arg[1:]))
+            pending.append((tag, fut, slot))
             if len(pending) >= limit:
-                t, fut = pending.popleft()
-                yield t, _result(fut, pool)
+                yield _collect(pending, pool, slots)
         while pending:
-            t, fut = pending.popleft()
-            yield t, _result(fut, pool)
+            yield _collect(pending, pool, slots)
     except BrokenProcessPool:  # from submit() or result(), whichever comes first
         raise WorkerFailed(
             "a worker process of the batch engine died (killed, out of memory or crashed): "
@@ -97,6 +163,20 @@ def ordered_map(
         raise
     finally:
         _close(pool, grace=0.0 if stuck else 60.0)
+        if slots is not None:
+            if _SLOTS is slots:
+                _SLOTS = None
+            slots.close()
+
+
+def _collect(
+    pending: deque[tuple[T, Future[R], int | None]], pool: ProcessPoolExecutor, slots: _Slots | None
+) -> tuple[T, R]:
+    tag, fut, slot = pending.popleft()
+    res = _result(fut, pool)
+    if slot is not None and slots is not None:
+        slots.free.append(slot)
+    return tag, res
 
 
 # A batch takes well under a second of CPU. Workers that together gain no CPU time for this
@@ -107,6 +187,10 @@ _POLL_SECONDS = 10.0
 
 
 def _result(fut: Future[R], pool: ProcessPoolExecutor) -> R:
+    try:  # the common case: the batch is done or done soon; /proc is read only after that
+        return fut.result(timeout=min(_POLL_SECONDS, STALL_SECONDS))
+    except FuturesTimeout:
+        pass
     last_cpu = _cpu_seconds(pool)
     still = time.monotonic()
     while True:

@@ -128,7 +128,7 @@ class _Sm3Hasher:
     def __init__(self) -> None:
         self._h = hashes.Hash(hashes.SM3())
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | bytearray | memoryview) -> None:
         self._h.update(data)
 
     def finalize(self) -> bytes:

@@ -76,7 +76,7 @@ class _CryptoHasher:
     def __init__(self, algorithm: hashes.HashAlgorithm) -> None:
         self._h = hashes.Hash(algorithm)
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: bytes | bytearray | memoryview) -> None:
         self._h.update(data)
 
     def finalize(self) -> bytes:

@@ -65,12 +65,12 @@ def record_pattern(info: PackageInfo, *, digest_len: int, key_len: int, limits: 
     return f"^\\[{body}\\]\\n$"
 
 
-def line_ends(block: bytes) -> np.ndarray:
+def line_ends(block: bytes | memoryview) -> np.ndarray:
     """Offsets just past each LF of ``block`` (as int64)."""
     return np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10).astype(np.int64) + 1
 
 
-def first_long_line(block: bytes, ends: np.ndarray, limit: int) -> int | None:
+def first_long_line(block: bytes | memoryview, ends: np.ndarray, limit: int) -> int | None:
     """The index of the first line of ``block`` longer than ``limit`` bytes (LF included)."""
     if len(ends) == 0:
         return None
