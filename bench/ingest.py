@@ -5,7 +5,13 @@ same run on the same package:
 * `xinan verify` of the package: reading it and checking every signature, digest and sealed
   value — work ingest must do too, so ingest cannot be faster;
 * a minimal SQLite loop: the same number of rows of the same size inserted with `executemany`
-  in batches of 2,000, in one transaction, WAL and `synchronous=FULL` — the storage floor.
+  in batches of 2,000, in one transaction, WAL and `synchronous=FULL`, one table keyed by
+  sequential ids — what SQLite can do at best;
+* the vault's own storage: the vault's tables, indexes and connection settings
+  (`xinan.platform.store`, docs/vault.md §3), the same number of records written through the
+  store's `insert_records` in blocks as ingest writes them, with random record ids and
+  pseudonyms as real packages carry, and nothing else (no package read, no check, no
+  cryptography) — the floor ingest cannot pass without another storage design.
 
 Every figure runs the real CLI in a child process (as bench/scale.py does, whose helpers are
 reused), timed from outside, with its peak resident memory. Prints each figure, the ratios, the
@@ -47,6 +53,41 @@ for i in range(n):
         rows.clear()
 db.executemany("INSERT INTO r VALUES (?,?,?,?)", rows)
 db.execute("COMMIT")
+"""
+
+# The vault's tables through the store's own insert: random record ids (27 characters, as
+# packages carry them), one subject pseudonym and one wrapped key per record, rows of the
+# width of a penalty record, blocks of 5,000 records (a 4 MiB package block), one transaction.
+VAULT_FLOOR = r"""
+import json, os, sys
+from pathlib import Path
+from xinan.platform.store import Store, create_databases
+from xinan.platform.vault_config import FORMAT, SCHEMA_VERSION
+n, path = int(sys.argv[1]), Path(sys.argv[2])
+path.mkdir(mode=0o700)
+create_databases(path, vault_id="f" * 32, format=FORMAT, schema_version=SCHEMA_VERSION)
+store = Store(path, vault_id="f" * 32, format=FORMAT, schema_version=SCHEMA_VERSION)
+pid = "0" * 32
+clear = json.dumps(["张三" * 6] * 23, ensure_ascii=False)  # about 300 characters
+b32 = "abcdefghijklmnopqrstuvwxyz234567"
+def token(k):
+    return "".join(b32[b % 32] for b in os.urandom(k))
+with store.both_transaction():
+    store.insert_package(package_id=pid, sender="amr", sender_key_id="k", suite="intl",
+                         kind="penalty", policy="p", clear_fields=[], sealed_fields=[],
+                         ingested_at="2026-11-25T00:00:00Z", ingested_by="platform")
+    for start in range(0, n, 5000):
+        rows, subjects, keys = [], [], []
+        for i in range(start, min(n, start + 5000)):
+            rid = "r" + token(26)
+            ps = "ps1.x." + token(26)
+            rows.append((rid, pid, "penalty", "natural", json.dumps([ps]), clear,
+                         os.urandom(122), "2026-01-01", "x", "2027-01-01", "2027-01-01",
+                         None, None, None, None, None, None, i, "p", "2026-11-25T00:00:00Z",
+                         os.urandom(32)))
+            subjects.append((ps, rid))
+            keys.append((rid, os.urandom(60)))
+        store.insert_records(rows, subjects, keys)
 """
 
 
@@ -94,6 +135,13 @@ def main() -> None:
         )
         rates["sqlite"] = scale.figure("baseline: SQLite executemany loop", sealed, dt, peak,
                                        None)  # fmt: skip
+        floor = d / "vault_floor.py"
+        floor.write_text(VAULT_FLOOR, encoding="utf-8")
+        dt, peak, _ = scale.run(
+            [sys.executable, str(floor), str(sealed), str(d / "floor-vault")], env, cli=False
+        )
+        rates["store"] = scale.figure("baseline: the vault's storage alone", sealed, dt, peak,
+                                      None)  # fmt: skip
         vault = d / "vault"
         scale.run(["--as", "sysadm", "vault", "init", "--vault", str(vault), "--platform",
                    "platform", "--pseudonym-key", "subject-ps"], env)  # fmt: skip
@@ -107,7 +155,8 @@ def main() -> None:
                                        50_000)  # fmt: skip
         print(f"  stored {s['records']:,}, rejected {s['rejected']:,} (reconciled)")
         print(f"  ratio ingest / verify: {rates['ingest'] / rates['verify']:.2f}×  "
-              f"ratio ingest / SQLite loop: {rates['ingest'] / rates['sqlite']:.2f}×")  # fmt: skip
+              f"ratio ingest / SQLite loop: {rates['ingest'] / rates['sqlite']:.2f}×  "
+              f"ratio ingest / vault storage: {rates['ingest'] / rates['store']:.2f}×")  # fmt: skip
         load1 = os.getloadavg()
         print(f"load average at end {load1[0]:.1f} (1 min), {load1[2]:.1f} (15 min): "
               f"{'loaded by other work' if load1[2] > 1.5 else 'quiet'}")  # fmt: skip

@@ -433,3 +433,25 @@ def test_pipe_is_read_once_without_a_copy() -> None:
         io.BufferedReader(Pipe()), got.append, identity=ident("plat"), trust=trust(), workers=2
     )
     assert [r.record_id for r in got] == [r.record_id for r in varied(10)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    lengths=st.lists(st.integers(min_value=1, max_value=90), max_size=40),
+    tail=st.integers(min_value=0, max_value=90),
+    limit=st.integers(min_value=1, max_value=64),
+)
+def test_the_cutter_window_check_never_misses_a_long_line(
+    lengths: list[int], tail: int, limit: int
+) -> None:
+    """``surely_short_lines`` may ask for a closer look when no line is too long, but it never
+    says "no long line" when one is: lines of any length, a partial line at the end."""
+    block = b"".join(b"x" * (n - 1) + b"\n" for n in lengths) + b"y" * tail
+    whole = len(block) - tail
+    ends = L.line_ends(block[:whole])
+    exact_long = L.first_long_line(block[:whole], ends, limit) is not None
+    assert L.count_lines(block[:whole]) == len(lengths)
+    if L.surely_short_lines(block, whole, limit):
+        assert not exact_long
+    if not exact_long and max(lengths, default=0) <= limit // 2:
+        assert L.surely_short_lines(block, whole, limit)  # short lines need no closer look

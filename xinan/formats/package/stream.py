@@ -36,7 +36,14 @@ from xinan.crypto.base import Aead, Hasher
 from xinan.engine.workers import ordered_map
 from xinan.errors import IntegrityError, VerificationError, XinanError
 from xinan.formats.package.header import _Context
-from xinan.formats.package.lines import first_long_line, line_ends, record_pattern, unmatched
+from xinan.formats.package.lines import (
+    count_lines,
+    first_long_line,
+    line_ends,
+    record_pattern,
+    surely_short_lines,
+    unmatched,
+)
 from xinan.formats.package.models import KeyedRecord, OpenedRecord
 from xinan.formats.package.records import _parse_record, block_rows
 from xinan.formats.package.schedule import _TRAILER_MAGIC
@@ -153,17 +160,24 @@ class _Cutter:
         )
 
     def _records(
-        self, block: memoryview, ends: Any
+        self, buf: bytearray, length: int
     ) -> Generator[tuple[tuple[int, int], Any], None, bool]:
-        """Yield the record lines of ``block`` up to the first long line or the record limit;
-        True when it stopped there (``error`` is set)."""
+        """Yield the record lines of ``buf[:length]`` (whole lines) up to the first long line
+        or the record limit; True when it stopped there (``error`` is set)."""
         limits = self.ctx.limits
-        n = len(ends)
-        long_at = first_long_line(block, ends, limits.max_line_bytes)
+        block = memoryview(buf)[:length]
+        n = count_lines(block)
         room = limits.max_records - self.count
-        stop = min(n, room, n if long_at is None else long_at)
+        long_at = None
+        stop = n
+        end = length
+        if n > room or not surely_short_lines(buf, length, limits.max_line_bytes):
+            ends = line_ends(block)  # an offset per line, only where a limit may be reached
+            long_at = first_long_line(block, ends, limits.max_line_bytes)
+            stop = min(n, room, n if long_at is None else long_at)
+            end = int(ends[stop - 1]) if stop > 0 else 0
         if stop > 0:
-            part = block[: int(ends[stop - 1])]
+            part = block[:end]
             self.hasher.update(part)
             yield (self.count, stop), (part, self.count)
             self.count += stop
@@ -195,7 +209,7 @@ class _Cutter:
             cut = buf.rfind(b"\n", 0, end) + 1
             at = _trailer_at(buf, cut)
             recs = cut if at < 0 else at
-            if recs and (yield from self._records(view[:recs], line_ends(view[:recs]))):
+            if recs and (yield from self._records(buf, recs)):
                 return
             if at >= 0:
                 tail = bytes(view[at:cut])
