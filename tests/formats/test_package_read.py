@@ -5,8 +5,12 @@ what the scalar parser refuses, errors in file order, and a spool that holds no 
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -455,3 +459,75 @@ def test_the_cutter_window_check_never_misses_a_long_line(
         assert not exact_long
     if not exact_long and max(lengths, default=0) <= limit // 2:
         assert L.surely_short_lines(block, whole, limit)  # short lines need no closer look
+
+
+class _OnlyRead(io.RawIOBase):
+    """A raw stream that implements ``read`` alone: its inherited ``readinto`` raises
+    NotImplementedError (found in review)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._b = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._b.read(size)
+
+
+class _CountingReader(io.BufferedReader):
+    """A buffered reader that counts what it reads (the header by ``readline``, the records by
+    ``read``): a built-in ``readinto`` would go around its ``read``."""
+
+    seen = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        _CountingReader.seen += len(data)
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        data = super().readline(size)
+        _CountingReader.seen += len(data)
+        return data
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_streams_that_only_read_are_read_through_read(workers: int) -> None:
+    data = seal(varied(10))
+    assert P.verify_package(_OnlyRead(data), trust=trust(), workers=workers).count == 10
+    _CountingReader.seen = 0
+    counted = _CountingReader(io.BytesIO(data))  # type: ignore[arg-type]
+    assert P.verify_package(counted, trust=trust(), workers=workers).count == 10
+    assert _CountingReader.seen == len(data)  # every byte went through its read()
+
+
+_HIGH_LIMIT_CHILD = """
+import io, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))  # 2 GiB of address space in all
+from tests.formats.test_package_read import seal, trust, varied
+from xinan.formats import package as P
+data = seal(varied(10))
+limits = P.Limits(max_line_bytes=1 << 34)
+info = P.verify_package(io.BytesIO(data), trust=trust(), workers=int(sys.argv[1]), limits=limits)
+print(info.count)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS bounds the address space on Linux")
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_high_line_limit_costs_no_memory_until_a_line_needs_it(workers: int) -> None:
+    """The reader's buffer and the workers' shared slots do not grow with max_line_bytes: with
+    a 16 GiB limit (the long-line error's hint says it may be raised) a package of short lines
+    reads in 2 GiB of address space, as with the default (found in review)."""
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-c", _HIGH_LIMIT_CHILD, str(workers)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0 and proc.stdout.split() == ["10"], proc.stderr[-2000:]

@@ -76,7 +76,15 @@ class _Slots:
         self.view.close()
 
 
-_SLOTS: _Slots | None = None  # the slots the workers fork with (set before the first submit)
+_SLOTS: _Slots | None = None  # in a worker: its pool's slots (set by _worker_slots at its start)
+
+
+def _worker_slots(slots: _Slots | None) -> None:
+    """A worker's initializer: the slots of the pool that forked it. Passed as the pool's
+    ``initargs`` (inherited through the fork, never pickled), not read from a global the
+    parent sets, so two maps started at once by two threads cannot hand a worker the other's."""
+    global _SLOTS  # noqa: PLW0603 - this worker's own copy
+    _SLOTS = slots
 
 
 def _from_slot(fn: Callable[[Any], R], slot: int, length: int, rest: tuple[Any, ...]) -> R:
@@ -106,7 +114,6 @@ def ordered_map(
     that many bytes of it reach the worker through shared memory, not the pipe (a larger one
     takes the pipe), and ``fn`` gets the tuple with that item as ``bytes``.
     """
-    global _SLOTS  # noqa: PLW0603 - the workers fork with the slots (gh-90622: at first submit)
     raw = iter(items)
 
     def frozen(item: tuple[T, Any] | None) -> tuple[T, Any] | None:
@@ -136,11 +143,16 @@ def ordered_map(
     # at most limit - 1 batches are in flight when one is submitted: limit slots always have
     # a free one (a slot is freed when its batch's result has come back)
     slots = _Slots(limit, shared_bytes) if shared_bytes > 0 else None
-    _SLOTS = slots
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    pool: ProcessPoolExecutor | None = None
     pending: deque[tuple[T, Future[R], int | None]] = deque()
     stuck = False
     try:
+        pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_worker_slots,
+            initargs=(slots,),
+        )
         for tag, arg in items:
             slot = slots.put(arg[0]) if slots is not None else None
             if slot is None:
@@ -162,11 +174,12 @@ def ordered_map(
         stuck = True
         raise
     finally:
-        _close(pool, grace=0.0 if stuck else 60.0)
-        if slots is not None:
-            if _SLOTS is slots:
-                _SLOTS = None
-            slots.close()
+        try:
+            if pool is not None:
+                _close(pool, grace=0.0 if stuck else 60.0)
+        finally:
+            if slots is not None:
+                slots.close()
 
 
 def _collect(

@@ -24,6 +24,7 @@ raised is the first one in file order, as a line-at-a-time reader would raise it
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -49,6 +50,10 @@ from xinan.formats.package.records import _parse_record, block_rows
 from xinan.formats.package.schedule import _TRAILER_MAGIC
 
 BLOCK_BYTES = 1 << 22  # bytes read per block (a block holds whole lines only)
+# Room kept for the partial line a read ends in, and the most a block exceeds BLOCK_BYTES by
+# and still travels through shared memory (a longer one takes the pipe): record lines are
+# about a kilobyte; the limit on one (max_line_bytes, 1 MiB by default) may be set far higher.
+_CARRY = 1 << 20
 # Arrow keeps no compiled pattern between calls: RE2 compiles the record pattern again for
 # each block, about 0.7 ms for a 25-field record shape, as long as the scalar parser takes for
 # some twenty lines. A block of fewer lines goes to the scalar parser whole (the authority the
@@ -198,11 +203,16 @@ class _Cutter:
         memory or ``bytes``). One buffer read into again and again, instead of new bytes for
         each read, each join and each slice, takes a third of the parent's time off."""
         limit = self.ctx.limits.max_line_bytes
-        buf = bytearray(limit + BLOCK_BYTES)  # a partial line (at most limit) + one read
+        # a partial line carried over + one read; grown (a new buffer) only for a longer
+        # partial line, so a high max_line_bytes costs memory only when a line needs it
+        buf = bytearray(_CARRY + BLOCK_BYTES)
         view = memoryview(buf)
         have = 0  # bytes at the start of buf: the partial line carried over
         eof = False
         while self.error is None:
+            if have + BLOCK_BYTES > len(buf):
+                buf = bytearray(buf[:have]) + bytes(BLOCK_BYTES)
+                view = memoryview(buf)
             got = 0 if eof else _read_into(self.stream, view[have : have + BLOCK_BYTES])
             eof = eof or not got
             end = have + got
@@ -247,19 +257,29 @@ class _Cutter:
                 return
 
 
+# Streams whose ``readinto`` is their own and reads what ``read`` would: files, pipes, memory.
+# Any other stream is read with ``read`` — a subclass may hash or count in ``read`` (and a
+# built-in ``readinto`` would go around it), and a RawIOBase with only ``read`` inherits a
+# ``readinto`` that raises NotImplementedError.
+_READINTO_TYPES = (io.BufferedReader, io.BytesIO, io.FileIO)
+
+
 def _read_into(stream: IO[bytes], into: memoryview) -> int:
     """Fill ``into`` from ``stream`` up to its end; the bytes read (0: the end of the stream)."""
-    readinto = getattr(stream, "readinto", None)
-    if readinto is None:
-        data = stream.read(len(into))
-        into[: len(data)] = data
-        return len(data)
     got = 0
-    while got < len(into):  # a pipe or a socket returns what it has
-        n = readinto(into[got:])
-        if not n:
+    if type(stream) in _READINTO_TYPES:
+        while got < len(into):  # a pipe returns what it has
+            n = stream.readinto(into[got:])  # type: ignore[attr-defined]
+            if not n:
+                break
+            got += n
+        return got
+    while got < len(into):
+        data = stream.read(len(into) - got)
+        if not data:
             break
-        got += n
+        into[got : got + len(data)] = data
+        got += len(data)
     return got
 
 
@@ -307,7 +327,7 @@ def scan_blocks(
     meter = progress.start(_PASS[mode], fraction=progress.stream_fraction(stream))
     try:
         blocks_in = cutter.items()
-        shared = BLOCK_BYTES + ctx.limits.max_line_bytes  # the most a block holds, as a rule
+        shared = BLOCK_BYTES + _CARRY
         for (first, _n), res in ordered_map(_work, blocks_in, workers=workers, shared_bytes=shared):
             if res[0] != "ok":
                 raise _rebuild(res)
