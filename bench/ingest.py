@@ -128,20 +128,17 @@ def main() -> None:
         dt, peak, _ = scale.run(["--as", "platform", "verify", str(pkg)], env)
         rates["verify"] = scale.figure("baseline: xinan verify (same package)", sealed, dt,
                                        peak, None)  # fmt: skip
-        floor = d / "floor.py"
-        floor.write_text(SQLITE_FLOOR, encoding="utf-8")
-        dt, peak, _ = scale.run(
-            [sys.executable, str(floor), str(sealed), str(d / "floor.db")], env, cli=False
+        floors = (
+            ("sqlite", SQLITE_FLOOR, "floor.db", "baseline: SQLite executemany loop"),
+            ("store", VAULT_FLOOR, "floor-vault", "baseline: the vault's storage alone"),
         )
-        rates["sqlite"] = scale.figure("baseline: SQLite executemany loop", sealed, dt, peak,
-                                       None)  # fmt: skip
-        floor = d / "vault_floor.py"
-        floor.write_text(VAULT_FLOOR, encoding="utf-8")
-        dt, peak, _ = scale.run(
-            [sys.executable, str(floor), str(sealed), str(d / "floor-vault")], env, cli=False
-        )
-        rates["store"] = scale.figure("baseline: the vault's storage alone", sealed, dt, peak,
-                                      None)  # fmt: skip
+        for name, script, target, label in floors:
+            floor = d / f"{name}_floor.py"
+            floor.write_text(script, encoding="utf-8")
+            dt, peak, _ = scale.run(
+                [sys.executable, str(floor), str(sealed), str(d / target)], env, cli=False
+            )
+            rates[name] = scale.figure(label, sealed, dt, peak, None)
         vault = d / "vault"
         scale.run(["--as", "sysadm", "vault", "init", "--vault", str(vault), "--platform",
                    "platform", "--pseudonym-key", "subject-ps"], env)  # fmt: skip
