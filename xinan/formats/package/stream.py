@@ -25,6 +25,8 @@ raised is the first one in file order, as a line-at-a-time reader would raise it
 from __future__ import annotations
 
 import io
+import os
+import stat
 import tempfile
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -203,17 +205,22 @@ class _Cutter:
         memory or ``bytes``). One buffer read into again and again, instead of new bytes for
         each read, each join and each slice, takes a third of the parent's time off."""
         limit = self.ctx.limits.max_line_bytes
-        # a partial line carried over + one read; grown (a new buffer) only for a longer
-        # partial line, so a high max_line_bytes costs memory only when a line needs it
-        buf = bytearray(_CARRY + BLOCK_BYTES)
+        # a partial line carried over + one read, and no more than what is left of a file or
+        # a BytesIO (+1 to see its end: a small package pays for no megabytes of zeros); grown
+        # (a new buffer) only for a longer partial line, so a high max_line_bytes costs memory
+        # only when a line needs it
+        size = _CARRY + BLOCK_BYTES
+        left = _bytes_left(self.stream)
+        buf = bytearray(size if left is None else min(size, left + 1))
         view = memoryview(buf)
         have = 0  # bytes at the start of buf: the partial line carried over
         eof = False
         while self.error is None:
-            if have + BLOCK_BYTES > len(buf):
+            if have == len(buf):  # full of one partial line (or a stream that grew)
                 buf = bytearray(buf[:have]) + bytes(BLOCK_BYTES)
                 view = memoryview(buf)
-            got = 0 if eof else _read_into(self.stream, view[have : have + BLOCK_BYTES])
+            room = min(BLOCK_BYTES, len(buf) - have)
+            got = 0 if eof else _read_into(self.stream, view[have : have + room])
             eof = eof or not got
             end = have + got
             cut = buf.rfind(b"\n", 0, end) + 1
@@ -262,6 +269,21 @@ class _Cutter:
 # built-in ``readinto`` would go around it), and a RawIOBase with only ``read`` inherits a
 # ``readinto`` that raises NotImplementedError.
 _READINTO_TYPES = (io.BufferedReader, io.BytesIO, io.FileIO)
+
+
+def _bytes_left(stream: IO[bytes]) -> int | None:
+    """What is left to read of a regular file or a BytesIO, or None (a pipe, anything else)."""
+    try:
+        if type(stream) is io.BytesIO:
+            with stream.getbuffer() as whole:
+                return max(0, whole.nbytes - stream.tell())
+        if type(stream) in _READINTO_TYPES:
+            st = os.fstat(stream.fileno())
+            if stat.S_ISREG(st.st_mode):
+                return max(0, st.st_size - stream.tell())
+    except (OSError, ValueError):
+        pass  # no file number, closed, or not seekable: read as a stream
+    return None
 
 
 def _read_into(stream: IO[bytes], into: memoryview) -> int:
